@@ -1,0 +1,134 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Every Swift target gets the same upcoming features as Hummingbird: a module exposes another module's types only
+/// through `public import`, which keeps each layer honest.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "kinsta-opsd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kinsta-opsd", targets: ["kinsta-opsd"]),
+        .executable(name: "kinsta-ops", targets: ["kinsta-ops"]),
+        .executable(name: "kinsta-sim", targets: ["kinsta-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // MARK: Pure core and shared wire types
+        .target(name: "OpsCore", swiftSettings: swiftSettings),
+        .target(name: "OpsProtocol", dependencies: ["OpsCore"], swiftSettings: swiftSettings),
+
+        // MARK: HTTP out, over libcurl
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(
+            name: "CurlHTTP",
+            dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Adapters
+        .target(
+            name: "KinstaClient",
+            dependencies: ["OpsCore", "CurlHTTP", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "OpsStore",
+            dependencies: ["OpsCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "OpsServer",
+            dependencies: [
+                "OpsCore", "OpsProtocol", "OpsStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "OpsDaemon",
+            dependencies: [
+                "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: The simulator shares no code with the client, so it cannot share the client's misreadings.
+        .target(
+            name: "KinstaSimulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Thin executables
+        .executableTarget(
+            name: "kinsta-opsd",
+            dependencies: ["OpsDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "kinsta-ops",
+            dependencies: [
+                "OpsCore", "OpsProtocol", "CurlHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "kinsta-sim",
+            dependencies: ["KinstaSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "OpsCoreTests", dependencies: ["OpsCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "OpsStoreTests", dependencies: ["OpsCore", "OpsStore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CurlHTTPTests",
+            dependencies: ["CurlHTTP", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KinstaSimulatorTests",
+            dependencies: ["KinstaSimulator", "CurlHTTP"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KinstaClientTests",
+            dependencies: ["KinstaClient", "KinstaSimulator", "OpsCore", "CurlHTTP"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OpsDaemonTests",
+            dependencies: ["OpsDaemon", "OpsCore", "OpsProtocol", "OpsStore", "KinstaSimulator", "CurlHTTP"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["OpsCore", "OpsProtocol", "CurlHTTP"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
