@@ -1,0 +1,130 @@
+/// A job's parameters after validation: every value checked, defaults filled in, nothing unknown.
+public struct ValidatedParams: Sendable, Hashable {
+    public let kind: JobKind
+    public let values: [String: JSONValue]
+
+    /// Validates raw parameters for `kind`.
+    ///
+    /// - Parameters:
+    ///   - kind: the job kind.
+    ///   - raw: parameters as the caller sent them.
+    ///   - defaultCompany: the configured company ID, used for `company` when absent.
+    /// - Throws: ``ValidationError`` naming the first field at fault (unknown, missing, wrong type or form).
+    public init(kind: JobKind, raw: [String: JSONValue], defaultCompany: String?) throws(ValidationError) {
+        let spec = kind.spec
+        let known = Set(spec.parameters.map(\.name))
+        if let unknown = raw.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ValidationError(
+                field: unknown,
+                "\(kind.rawValue) has no parameter \(unknown); it takes \(spec.parameters.map(\.name).joined(separator: ", "))"
+            )
+        }
+        var values: [String: JSONValue] = [:]
+        for param in spec.parameters {
+            var value = raw[param.name]
+            if value == nil || value == .null {
+                value = param.defaultValue
+                if param.defaultsToCompany, let defaultCompany, !defaultCompany.isEmpty {
+                    value = .string(defaultCompany)
+                }
+            }
+            guard let value, value != .null else {
+                if param.required {
+                    let hint = param.defaultsToCompany ? " (no company is configured either)" : ""
+                    throw ValidationError(field: param.name, "\(kind.rawValue) needs \(param.name)\(hint)")
+                }
+                continue
+            }
+            values[param.name] = try param.validate(value)
+        }
+        try spec.check(values)
+        self.kind = kind
+        self.values = values
+    }
+
+    /// Rebuilds validated parameters from storage without checking them again.
+    public init(trusted values: [String: JSONValue], kind: JobKind) {
+        self.kind = kind
+        self.values = values
+    }
+
+    /// The parameters with every secret replaced by `"[redacted]"`: safe for answers, events, logs and webhooks.
+    public var redacted: [String: JSONValue] {
+        var copy = values
+        for param in kind.spec.parameters where param.secret && copy[param.name] != nil {
+            copy[param.name] = .string("[redacted]")
+        }
+        return copy
+    }
+
+    /// The parameters with every secret removed: what stays in the database once Kinsta accepted the job.
+    public var withoutSecrets: [String: JSONValue] {
+        values.filter { name, _ in !(kind.spec.parameters.first { $0.name == name }?.secret ?? false) }
+    }
+
+    /// The key of the site or environment the job occupies (see ``JobKindSpec/target``).
+    public var target: String { kind.spec.target(values) }
+
+    /// The Kinsta call that submits this job.
+    public var submitCall: KinstaCall {
+        let spec = kind.spec
+        let path = KinstaCall.fill(spec.pathTemplate) { name in
+            KinstaCall.percentEncodePathSegment(values[name]?.stringValue ?? "")
+        }
+        let bodyValues = values.filter { !spec.pathParameters.contains($0.key) }
+        let hasBody = spec.method != "DELETE" && spec.method != "GET"
+        return KinstaCall(method: spec.method, path: path, body: hasBody ? bodyValues : nil)
+    }
+}
+
+/// One request to Kinsta, described without doing any IO: the client turns it into HTTP.
+public struct KinstaCall: Sendable, Hashable {
+    public var method: String
+    /// Path relative to the API base, segments already percent-encoded.
+    public var path: String
+    /// JSON object body, or `nil` for none.
+    public var body: [String: JSONValue]?
+
+    public init(method: String, path: String, body: [String: JSONValue]? = nil) {
+        self.method = method
+        self.path = path
+        self.body = body
+    }
+
+    /// Percent-encodes everything but RFC 3986 unreserved characters, so `:` and `/` in an ID stay inside one segment.
+    public static func percentEncodePathSegment(_ segment: String) -> String {
+        var out = ""
+        for byte in segment.utf8 {
+            let scalar = Unicode.Scalar(byte)
+            if scalar.isASCIIAlphanumeric || "-._~".unicodeScalars.contains(scalar) {
+                out.unicodeScalars.append(scalar)
+            } else {
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+}
+
+extension KinstaCall {
+    /// Replaces each `{name}` in `template` with `value(name)`.
+    static func fill(_ template: String, _ value: (String) -> String) -> String {
+        var out = ""
+        var name: String?
+        for character in template {
+            switch (character, name) {
+            case ("{", nil): name = ""
+            case ("}", let current?): out += value(current); name = nil
+            case (_, let current?): name = current + String(character)
+            case (_, nil): out.append(character)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,0 +1,210 @@
+public import Foundation
+public import OpsCore
+
+/// The socket API's version prefix: every route lives under it (`/v1/jobs`, …).
+public let socketAPIVersion = "v1"
+
+/// `POST /v1/jobs` body.
+public struct SubmitJobRequest: Codable, Sendable, Hashable {
+    public var kind: String
+    public var params: [String: JSONValue]
+    public var note: String?
+
+    public init(kind: String, params: [String: JSONValue], note: String? = nil) {
+        self.kind = kind
+        self.params = params
+        self.note = note
+    }
+}
+
+/// Who asked, from the socket's peer credentials (`SO_PEERCRED`).
+public struct PeerView: Codable, Sendable, Hashable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+
+    public init(uid: UInt32, gid: UInt32, pid: Int32) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+    }
+}
+
+/// One entry of the job history. `seq` is global and gap-free.
+public struct EventView: Codable, Sendable, Hashable {
+    public var seq: Int64
+    public var at: Date
+    public var jobID: Int64
+    public var kind: String
+    /// `nil` for the event that created the job.
+    public var from: String?
+    public var to: String
+    public var attempt: Int
+    public var operationID: String?
+    public var message: String?
+
+    enum CodingKeys: String, CodingKey {
+        case seq, at, kind, from, to, attempt, message
+        case jobID = "job_id"
+        case operationID = "operation_id"
+    }
+
+    public init(
+        seq: Int64, at: Date, jobID: Int64, kind: String, from: String?, to: String, attempt: Int,
+        operationID: String?, message: String?
+    ) {
+        self.seq = seq
+        self.at = at
+        self.jobID = jobID
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.attempt = attempt
+        self.operationID = operationID
+        self.message = message
+    }
+}
+
+/// A job as the socket API shows it. Secret parameters read `"[redacted]"` (or are gone once Kinsta accepted).
+public struct JobView: Codable, Sendable, Hashable {
+    public var id: Int64
+    public var kind: String
+    public var state: String
+    public var params: [String: JSONValue]
+    public var note: String?
+    public var target: String
+    public var attempt: Int
+    public var operationID: String?
+    public var result: JSONValue?
+    public var lastError: String?
+    public var pollCount: Int
+    public var pendingAction: String?
+    public var nextActionAt: Date?
+    public var acceptedAt: Date?
+    public var deadline: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var finishedAt: Date?
+    public var submittedBy: PeerView?
+    /// The job's history, on `GET /v1/jobs/{id}` only.
+    public var events: [EventView]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, state, params, note, target, attempt, result, deadline, events
+        case operationID = "operation_id"
+        case lastError = "last_error"
+        case pollCount = "poll_count"
+        case pendingAction = "pending_action"
+        case nextActionAt = "next_action_at"
+        case acceptedAt = "accepted_at"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case finishedAt = "finished_at"
+        case submittedBy = "submitted_by"
+    }
+
+    public init(
+        id: Int64, kind: String, state: String, params: [String: JSONValue], note: String?, target: String,
+        attempt: Int, operationID: String?, result: JSONValue?, lastError: String?, pollCount: Int,
+        pendingAction: String?, nextActionAt: Date?, acceptedAt: Date?, deadline: Date?, createdAt: Date,
+        updatedAt: Date, finishedAt: Date?, submittedBy: PeerView?, events: [EventView]?
+    ) {
+        self.id = id
+        self.kind = kind
+        self.state = state
+        self.params = params
+        self.note = note
+        self.target = target
+        self.attempt = attempt
+        self.operationID = operationID
+        self.result = result
+        self.lastError = lastError
+        self.pollCount = pollCount
+        self.pendingAction = pendingAction
+        self.nextActionAt = nextActionAt
+        self.acceptedAt = acceptedAt
+        self.deadline = deadline
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.finishedAt = finishedAt
+        self.submittedBy = submittedBy
+        self.events = events
+    }
+}
+
+/// `GET /v1/jobs` answer: newest first; pass `next_before` as `before` for the next page.
+public struct JobListView: Codable, Sendable, Hashable {
+    public var jobs: [JobView]
+    public var nextBefore: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case jobs
+        case nextBefore = "next_before"
+    }
+
+    public init(jobs: [JobView], nextBefore: Int64?) {
+        self.jobs = jobs
+        self.nextBefore = nextBefore
+    }
+}
+
+/// Every error answer: `{"error": {"code", "message", "field"?}}`.
+public struct ErrorView: Codable, Sendable, Hashable, Error {
+    public struct Body: Codable, Sendable, Hashable {
+        /// Stable, machine-readable: `invalid_json`, `invalid_params`, `unknown_kind`, `not_found`, `conflict`,
+        /// `body_too_large`, `unsupported_media_type`, `unavailable`, `internal`.
+        public var code: String
+        public var message: String
+        public var field: String?
+
+        public init(code: String, message: String, field: String? = nil) {
+            self.code = code
+            self.message = message
+            self.field = field
+        }
+    }
+
+    public var error: Body
+
+    public init(code: String, message: String, field: String? = nil) {
+        self.error = Body(code: code, message: message, field: field)
+    }
+}
+
+/// The JSON coding both ends of the socket use: ISO-8601 dates with milliseconds, sorted keys.
+public enum WireJSON {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(formatDate(date))
+        }
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = parseDate(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO-8601 date: \(text)")
+            }
+            return date
+        }
+        return decoder
+    }
+
+    /// `2026-11-23T01:02:03.456Z`.
+    public static func formatDate(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    public static func parseDate(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) {
+            return date
+        }
+        return try? Date(text, strategy: .iso8601)
+    }
+}
