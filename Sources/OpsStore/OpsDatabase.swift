@@ -1,0 +1,323 @@
+public import Foundation
+import GRDB
+public import OpsCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon's SQLite database: one `DatabasePool` (WAL, `synchronous=FULL`) per process, one write transaction per
+/// invariant. A state change and its event are committed together or not at all.
+public struct OpsDatabase: Sendable {
+    private let pool: DatabasePool
+    /// Where the database file lives.
+    public let path: String
+
+    /// Opens (creating if needed, mode 0600) the database at `path` and runs pending migrations.
+    public init(path: String) throws {
+        // Create the file owner-only before SQLite touches it; SQLite gives -wal and -shm the same mode.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
+        chmod(path, 0o600)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(5)
+        configuration.label = "kinsta-opsd"
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Schema.migrator.migrate(pool)
+        self.path = path
+    }
+
+    // MARK: - Writes
+
+    /// What `insert` did.
+    public enum InsertResult: Sendable {
+        case created(StoredJob)
+        /// The idempotency key was seen with the same request: the original job.
+        case existing(StoredJob)
+    }
+
+    /// Stores a new queued job and its first event, durably, before the caller answers.
+    ///
+    /// - Throws: ``StoreError`` `.idempotencyConflict` when the key was used for a different request.
+    public func insert(_ new: NewJob, now: Date) async throws -> InsertResult {
+        try await pool.write { db in
+            let fingerprint = new.fingerprint
+            if let key = new.idempotencyKey,
+                let row = try Row.fetchOne(db, sql: "SELECT * FROM job WHERE idempotency_key = ?", arguments: [key])
+            {
+                let existing = try StoredJob(row: row)
+                guard row["request_fingerprint"] == fingerprint else {
+                    throw StoreError(
+                        code: .idempotencyConflict,
+                        message: "Idempotency-Key was already used for job \(existing.id) with a different request",
+                        jobID: existing.id)
+                }
+                return .existing(existing)
+            }
+            let ms = now.milliseconds
+            try db.execute(
+                sql: """
+                    INSERT INTO job (kind, params, note, target, state, created_at, updated_at,
+                        submitter_uid, submitter_gid, submitter_pid, idempotency_key, request_fingerprint)
+                    VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    new.params.kind.rawValue, JSONText.encode(.object(new.params.values)), new.note,
+                    new.params.target, ms, ms, new.submitter?.uid, new.submitter?.gid, new.submitter?.pid,
+                    new.idempotencyKey, fingerprint,
+                ])
+            let id = db.lastInsertedRowID
+            let who = new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted"
+            try Self.appendEvent(
+                db, at: ms, jobID: id, kind: new.params.kind, from: nil, to: .queued, attempt: 1, operationID: nil,
+                message: who)
+            return .created(try Self.fetchJob(db, id: id)!)
+        }
+    }
+
+    /// Writes a transition of `job` (the version the machine read): its row and, when the state changed, its event.
+    ///
+    /// - Returns: the job as now stored, or `nil` when the job changed meanwhile (nothing is written then).
+    @discardableResult
+    public func apply(_ transition: Transition, to job: StoredJob, now: Date) async throws -> StoredJob? {
+        try await pool.write { db in try Self.apply(db, transition, to: job, now: now) }
+    }
+
+    /// Applies `transition(job)` to the job `id` as currently stored, in one transaction: for admin actions (cancel,
+    /// retry) that must see the latest row.
+    ///
+    /// - Returns: `nil` when there is no such job; rethrows what `transition` throws.
+    public func update(
+        jobID id: Int64, now: Date, _ transition: @Sendable (StoredJob) throws -> Transition
+    ) async throws -> (StoredJob, Transition)? {
+        try await pool.write { db in
+            guard let job = try Self.fetchJob(db, id: id) else { return nil }
+            let change = try transition(job)
+            guard let updated = try Self.apply(db, change, to: job, now: now) else { return nil }
+            return (updated, change)
+        }
+    }
+
+    private static func apply(_ db: Database, _ transition: Transition, to job: StoredJob, now: Date) throws
+        -> StoredJob?
+    {
+        let after = transition.after
+        let ms = now.milliseconds
+        var params = job.params
+        if transition.eraseSecrets {
+            params = ValidatedParams(trusted: job.params.withoutSecrets, kind: job.kind)
+        }
+        let result = transition.result.map { JSONText.encode($0) }
+        try db.execute(
+            sql: """
+                UPDATE job SET state = ?, version = version + 1, attempt = ?, operation_id = ?, accepted_at = ?,
+                    deadline = ?, poll_count = ?, error_streak = ?, confirmations = ?, pending_action = ?,
+                    next_action_at = ?, last_error = ?, params = ?, result = coalesce(?, result), updated_at = ?,
+                    finished_at = ?
+                WHERE id = ? AND version = ?
+                """,
+            arguments: [
+                after.state.rawValue, after.attempt, after.operationID, after.acceptedAt?.milliseconds,
+                after.deadline?.milliseconds, after.pollCount, after.errorStreak, after.confirmations,
+                after.pendingAction?.rawValue, after.nextActionAt?.milliseconds, after.lastError,
+                JSONText.encode(.object(params.values)), result, ms,
+                after.state.isTerminal ? ms : nil, job.id, job.version,
+            ])
+        guard db.changesCount == 1 else { return nil }
+        if transition.changesState {
+            try appendEvent(
+                db, at: ms, jobID: job.id, kind: job.kind, from: transition.before.state, to: after.state,
+                attempt: after.attempt, operationID: after.operationID, message: transition.message)
+        }
+        return try fetchJob(db, id: job.id)
+    }
+
+    private static func appendEvent(
+        _ db: Database, at: Int64, jobID: Int64, kind: JobKind, from: JobState?, to: JobState, attempt: Int,
+        operationID: String?, message: String?
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO event (at, job_id, kind, from_state, to_state, attempt, operation_id, message)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [at, jobID, kind.rawValue, from?.rawValue, to.rawValue, attempt, operationID, message])
+    }
+
+    // MARK: - Reads
+
+    public func job(id: Int64) async throws -> StoredJob? {
+        try await pool.read { db in try Self.fetchJob(db, id: id) }
+    }
+
+    /// Jobs newest first, optionally filtered, with ids below `before` (for paging).
+    public func jobs(state: JobState?, kind: JobKind?, before: Int64?, limit: Int) async throws -> [StoredJob] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var arguments: StatementArguments = []
+            if let state {
+                clauses.append("state = ?")
+                _ = arguments.append(contentsOf: [state.rawValue])
+            }
+            if let kind {
+                clauses.append("kind = ?")
+                _ = arguments.append(contentsOf: [kind.rawValue])
+            }
+            if let before {
+                clauses.append("id < ?")
+                _ = arguments.append(contentsOf: [before])
+            }
+            _ = arguments.append(contentsOf: [limit])
+            let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
+                .map(StoredJob.init(row:))
+        }
+    }
+
+    /// Jobs whose pending action is due at `now`, earliest first.
+    public func dueJobs(now: Date, limit: Int) async throws -> [StoredJob] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM job WHERE pending_action IS NOT NULL AND next_action_at <= ?
+                    ORDER BY next_action_at, id LIMIT ?
+                    """,
+                arguments: [now.milliseconds, limit]
+            ).map(StoredJob.init(row:))
+        }
+    }
+
+    /// When the earliest pending action falls due, if any.
+    public func nextActionTime() async throws -> Date? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(next_action_at) FROM job WHERE pending_action IS NOT NULL")
+                .map(Date.init(milliseconds:))
+        }
+    }
+
+    /// Queued jobs in arrival order, and the targets and count of the jobs in flight: what the engine needs to pick
+    /// which queued jobs may start.
+    public func admissionView(limit: Int) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int) {
+        try await pool.read { db in
+            let queued = try Row.fetchAll(
+                db, sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY id LIMIT ?", arguments: [limit]
+            ).map(StoredJob.init(row:))
+            let busy = try String.fetchAll(
+                db, sql: "SELECT target FROM job WHERE state IN ('submitting', 'accepted', 'running')")
+            return (queued, Set(busy), busy.count)
+        }
+    }
+
+    /// Jobs in flight: what a starting daemon resumes.
+    public func inFlightJobs() async throws -> [StoredJob] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM job WHERE state IN ('submitting', 'accepted', 'running') ORDER BY id"
+            ).map(StoredJob.init(row:))
+        }
+    }
+
+    /// Events with `seq > after`, oldest first, optionally for one job.
+    public func events(after: Int64, jobID: Int64? = nil, limit: Int) async throws -> [StoredEvent] {
+        try await pool.read { db in
+            if let jobID {
+                return try Row.fetchAll(
+                    db, sql: "SELECT * FROM event WHERE seq > ? AND job_id = ? ORDER BY seq LIMIT ?",
+                    arguments: [after, jobID, limit]
+                ).map(StoredEvent.init(row:))
+            }
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit]
+            ).map(StoredEvent.init(row:))
+        }
+    }
+
+    /// The last `count` events (optionally of one job), oldest first.
+    public func lastEvents(_ count: Int, jobID: Int64? = nil) async throws -> [StoredEvent] {
+        try await pool.read { db in
+            let rows: [Row]
+            if let jobID {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM event WHERE job_id = ? ORDER BY seq DESC LIMIT ?",
+                    arguments: [jobID, count])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM event ORDER BY seq DESC LIMIT ?", arguments: [count])
+            }
+            return try rows.reversed().map(StoredEvent.init(row:))
+        }
+    }
+
+    /// Counts of jobs per state.
+    public func stateCounts() async throws -> [JobState: Int] {
+        try await pool.read { db in
+            var counts: [JobState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM job GROUP BY state") {
+                if let state = JobState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    /// `PRAGMA integrity_check`: `["ok"]` when the file is sound.
+    public func integrityCheck() async throws -> [String] {
+        try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+
+    static func fetchJob(_ db: Database, id: Int64) throws -> StoredJob? {
+        try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id]).map(StoredJob.init(row:))
+    }
+}
+
+extension StoredJob {
+    init(row: Row) throws {
+        let kindText: String = row["kind"]
+        let stateText: String = row["state"]
+        let id: Int64 = row["id"]
+        guard let kind = JobKind(rawValue: kindText), let state = JobState(rawValue: stateText),
+            case .object(let values)? = JSONText.decode(row["params"])
+        else {
+            throw StoreError(code: .corruptRow, message: "job \(id) has an unreadable kind, state or params", jobID: id)
+        }
+        let pending: String? = row["pending_action"]
+        self.init(
+            id: id,
+            params: ValidatedParams(trusted: values, kind: kind),
+            note: row["note"],
+            target: row["target"],
+            version: row["version"],
+            snapshot: JobSnapshot(
+                kind: kind, state: state, attempt: row["attempt"], operationID: row["operation_id"],
+                acceptedAt: (row["accepted_at"] as Int64?).map(Date.init(milliseconds:)),
+                deadline: (row["deadline"] as Int64?).map(Date.init(milliseconds:)),
+                pollCount: row["poll_count"], errorStreak: row["error_streak"], confirmations: row["confirmations"],
+                pendingAction: pending.flatMap(PendingAction.init(rawValue:)),
+                nextActionAt: (row["next_action_at"] as Int64?).map(Date.init(milliseconds:)),
+                lastError: row["last_error"]),
+            result: (row["result"] as String?).flatMap(JSONText.decode),
+            createdAt: Date(milliseconds: row["created_at"]),
+            updatedAt: Date(milliseconds: row["updated_at"]),
+            finishedAt: (row["finished_at"] as Int64?).map(Date.init(milliseconds:)),
+            submitter: (row["submitter_uid"] as Int64?).map {
+                Peer(uid: UInt32($0), gid: UInt32(row["submitter_gid"] as Int64? ?? 0),
+                    pid: Int32(row["submitter_pid"] as Int64? ?? 0))
+            },
+            idempotencyKey: row["idempotency_key"])
+    }
+}
+
+extension StoredEvent {
+    init(row: Row) throws {
+        let seq: Int64 = row["seq"]
+        guard let kind = JobKind(rawValue: row["kind"]), let to = JobState(rawValue: row["to_state"]) else {
+            throw StoreError(code: .corruptRow, message: "event \(seq) has an unreadable kind or state", jobID: nil)
+        }
+        self.init(
+            seq: seq, at: Date(milliseconds: row["at"]), jobID: row["job_id"], kind: kind,
+            from: (row["from_state"] as String?).flatMap(JobState.init(rawValue:)), to: to, attempt: row["attempt"],
+            operationID: row["operation_id"], message: row["message"])
+    }
+}

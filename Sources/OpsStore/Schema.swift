@@ -1,0 +1,63 @@
+import GRDB
+
+/// The append-only list of named migrations. Never edit or reorder a shipped one: add a new one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1 jobs and events") { db in
+            // Times are integer milliseconds since 1970 (UTC), so comparisons and indexes are exact.
+            try db.execute(
+                sql: """
+                    CREATE TABLE job (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL,
+                        params TEXT NOT NULL CHECK (json_valid(params) AND json_type(params) = 'object'),
+                        note TEXT,
+                        target TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('queued', 'submitting', 'accepted', 'running',
+                            'succeeded', 'failed', 'timed_out', 'cancelled', 'needs_attention')),
+                        version INTEGER NOT NULL DEFAULT 0,
+                        attempt INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1),
+                        operation_id TEXT,
+                        accepted_at INTEGER,
+                        deadline INTEGER,
+                        poll_count INTEGER NOT NULL DEFAULT 0,
+                        error_streak INTEGER NOT NULL DEFAULT 0,
+                        confirmations INTEGER NOT NULL DEFAULT 0,
+                        pending_action TEXT CHECK (pending_action IN ('submit', 'reconcile', 'poll')),
+                        next_action_at INTEGER,
+                        last_error TEXT,
+                        result TEXT CHECK (result IS NULL OR json_valid(result)),
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        finished_at INTEGER,
+                        submitter_uid INTEGER,
+                        submitter_gid INTEGER,
+                        submitter_pid INTEGER,
+                        idempotency_key TEXT UNIQUE,
+                        request_fingerprint TEXT,
+                        CHECK ((pending_action IS NULL) = (next_action_at IS NULL))
+                    );
+                    CREATE INDEX job_due ON job(next_action_at) WHERE pending_action IS NOT NULL;
+                    CREATE INDEX job_state ON job(state, id);
+                    CREATE INDEX job_kind ON job(kind, id);
+
+                    -- The history. seq is AUTOINCREMENT: never reused, even after old rows are pruned, and a rolled
+                    -- back transaction rolls its increment back too, so committed seqs have no gaps.
+                    CREATE TABLE event (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at INTEGER NOT NULL,
+                        job_id INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+                        kind TEXT NOT NULL,
+                        from_state TEXT,
+                        to_state TEXT NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        operation_id TEXT,
+                        message TEXT
+                    );
+                    CREATE INDEX event_job ON event(job_id, seq);
+                    """)
+        }
+        return migrator
+    }
+}

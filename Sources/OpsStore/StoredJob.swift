@@ -1,0 +1,111 @@
+public import Foundation
+public import OpsCore
+
+/// Who submitted or changed a job: the socket peer's credentials.
+public struct Peer: Sendable, Hashable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+
+    public init(uid: UInt32, gid: UInt32, pid: Int32) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+    }
+}
+
+/// A job as stored: its identity, parameters and the machine's snapshot.
+public struct StoredJob: Sendable, Hashable {
+    public var id: Int64
+    public var params: ValidatedParams
+    public var note: String?
+    public var target: String
+    /// Bumped by every update; an update names the version it read, so a stale write changes nothing.
+    public var version: Int64
+    public var snapshot: JobSnapshot
+    public var result: JSONValue?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var finishedAt: Date?
+    public var submitter: Peer?
+    public var idempotencyKey: String?
+
+    public var kind: JobKind { params.kind }
+    public var state: JobState { snapshot.state }
+}
+
+/// One entry of the history.
+public struct StoredEvent: Sendable, Hashable {
+    public var seq: Int64
+    public var at: Date
+    public var jobID: Int64
+    public var kind: JobKind
+    public var from: JobState?
+    public var to: JobState
+    public var attempt: Int
+    public var operationID: String?
+    public var message: String?
+}
+
+/// A job to store, as the socket received it.
+public struct NewJob: Sendable {
+    public var params: ValidatedParams
+    public var note: String?
+    public var submitter: Peer?
+    /// The caller's `Idempotency-Key`: the same key with the same request returns the first job.
+    public var idempotencyKey: String?
+
+    public init(params: ValidatedParams, note: String?, submitter: Peer?, idempotencyKey: String?) {
+        self.params = params
+        self.note = note
+        self.submitter = submitter
+        self.idempotencyKey = idempotencyKey
+    }
+
+    /// What "the same request" means for an idempotency key: kind, parameters without secrets, and note.
+    var fingerprint: String {
+        var object = params.withoutSecrets
+        object["$kind"] = .string(params.kind.rawValue)
+        object["$note"] = note.map(JSONValue.string) ?? .null
+        return JSONText.encode(.object(object))
+    }
+}
+
+/// Errors the store reports with meaning to callers; anything else is a `DatabaseError`.
+public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: Sendable, Hashable {
+        case idempotencyConflict
+        case corruptRow
+    }
+
+    public var code: Code
+    public var message: String
+    /// The job the error is about, when there is one.
+    public var jobID: Int64?
+
+    public var description: String { message }
+}
+
+/// JSON text in and out of the database, with sorted keys so equal values give equal text.
+enum JSONText {
+    static func encode(_ value: JSONValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a JSONValue cannot fail: every case maps to plain JSON.
+        let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> JSONValue? {
+        try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+}
+
+extension Date {
+    /// Milliseconds since 1970, the store's time unit.
+    var milliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+
+    init(milliseconds: Int64) {
+        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}
