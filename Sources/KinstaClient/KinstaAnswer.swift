@@ -1,0 +1,146 @@
+import CurlHTTP
+public import Foundation
+public import OpsCore
+
+/// Pure mapping of Kinsta's answers (status, body, `Retry-After`) to outcome values. Kept apart from the IO so every
+/// row of the mapping is tested without a server.
+///
+/// Kinsta's bodies are `{"message", "status", "data"}`; the body's `status` copies the HTTP code in every documented
+/// example, but one client reads a terminal outcome from it under HTTP 200, so both are checked. Messages are never
+/// matched on (their wording varies); only codes decide.
+public enum KinstaAnswer {
+    /// Maps a submit answer.
+    public static func submitOutcome(status: Int, body: Data, retryAfter: String?) -> SubmitOutcome {
+        let json = parse(body)
+        switch status {
+        case 200...299:
+            if let id = json?["operation_id"]?.stringValue, !id.isEmpty, id.count <= 512 {
+                return .accepted(operationID: id)
+            }
+            return .ambiguous(reason: "Kinsta answered HTTP \(status) without an operation ID")
+        case 429:
+            return .rateLimited(retryAfter: parseRetryAfter(retryAfter))
+        case 401, 403:
+            return .unauthorized(message: "HTTP \(status): \(message(json, status: status))")
+        case 300...499:
+            return .rejected(status: status, message: message(json, status: status))
+        default:
+            return .serverError(status: status, message: message(json, status: status))
+        }
+    }
+
+    /// Maps a transport failure of a submit: did the request possibly reach Kinsta?
+    public static func submitOutcome(transportError error: any Error) -> SubmitOutcome {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .couldNotConnect, .couldNotResolveHost, .tlsFailure, .invalidRequest:
+                return .notSent(reason: describe(error))
+            default:
+                break
+            }
+        }
+        return .ambiguous(reason: describe(error))
+    }
+
+    /// Maps a `GET /operations/{id}` answer.
+    public static func pollOutcome(status: Int, body: Data, retryAfter: String?) -> PollOutcome {
+        let json = parse(body)
+        switch status {
+        case 200:
+            guard let json, json.objectValue != nil else {
+                return .transient(reason: "Kinsta answered HTTP 200 with a body that is not its JSON")
+            }
+            switch bodyStatus(json) {
+            case nil, 200: return .finished(data: json["data"].flatMap { $0 == .null ? nil : $0 })
+            case 202: return .inProgress
+            case 404: return .notFound
+            case let inner? where inner >= 500: return .failed(message: message(json, status: inner))
+            case let inner?: return .transient(reason: "Kinsta answered HTTP 200 with status \(inner) inside")
+            }
+        case 202:
+            return .inProgress
+        case 404:
+            return .notFound
+        case 500:
+            // Kinsta documents 500 as "the operation has failed", with its JSON body. A 500 without that body comes
+            // from something in between (a proxy, a crash), not from the operation.
+            guard let json, json.objectValue != nil, json["message"] != nil || json["status"] != nil else {
+                return .transient(reason: "HTTP 500 with a body that is not Kinsta's JSON")
+            }
+            return .failed(message: message(json, status: 500))
+        case 429:
+            return .rateLimited(retryAfter: parseRetryAfter(retryAfter))
+        case 401, 403:
+            return .unauthorized(message: "HTTP \(status): \(message(json, status: status))")
+        default:
+            return .transient(reason: "Kinsta answered HTTP \(status): \(message(json, status: status))")
+        }
+    }
+
+    /// Maps a read endpoint's answer.
+    public static func read(status: Int, body: Data, retryAfter: String?) -> KinstaRead {
+        let json = parse(body)
+        switch status {
+        case 200:
+            guard let json, json.objectValue != nil else {
+                return .failure(KinstaReadFailure(status: 200, message: "body is not JSON", isTransient: true))
+            }
+            return .ok(json)
+        case 404:
+            return .notFound(message: message(json, status: 404))
+        case 429:
+            return .failure(KinstaReadFailure(
+                status: 429, message: message(json, status: 429), retryAfter: parseRetryAfter(retryAfter),
+                isTransient: true))
+        default:
+            return .failure(KinstaReadFailure(
+                status: status, message: message(json, status: status), isTransient: status >= 500))
+        }
+    }
+
+    /// `Retry-After` as seconds: delta-seconds or an HTTP date. Unreadable or absurd values count as absent.
+    public static func parseRetryAfter(_ value: String?, now: Date = Date()) -> Double? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Double(value), seconds.isFinite, seconds >= 0 {
+            return min(seconds, 3600)
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return min(max(0, date.timeIntervalSince(now)), 3600)
+    }
+
+    /// A sentence for a transport failure; never contains the URL's query, headers or body.
+    public static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return error.description }
+        if error is CancellationError { return "cancelled" }
+        return "\(type(of: error))"
+    }
+
+    /// Kinsta's message: `message`, else `data.message`, else `error`, else the status; at most 300 characters.
+    static func message(_ json: JSONValue?, status: Int) -> String {
+        let text = json?["message"]?.stringValue ?? json?["data"]?["message"]?.stringValue
+            ?? json?["error"]?.stringValue ?? "no message (HTTP \(status))"
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
+    }
+
+    private static func bodyStatus(_ json: JSONValue) -> Int? {
+        switch json["status"] {
+        case .integer(let value)?: Int(exactly: value)
+        case .number(let value)?: Int(exactly: value)
+        case .string(let value)?: Int(value)
+        default: nil
+        }
+    }
+
+    static func parse(_ body: Data) -> JSONValue? {
+        guard !body.isEmpty else { return nil }
+        return try? JSONDecoder().decode(JSONValue.self, from: body)
+    }
+
+    static func encode(_ value: JSONValue) -> Data {
+        (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
+    }
+}
