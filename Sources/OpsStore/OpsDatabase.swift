@@ -12,6 +12,8 @@ public struct OpsDatabase: Sendable {
     private let pool: DatabasePool
     /// Where the database file lives.
     public let path: String
+    /// Signalled after every committed write.
+    public let changes = ChangeFeed()
 
     /// Opens (creating if needed, mode 0600) the database at `path` and runs pending migrations.
     public init(path: String) throws {
@@ -43,7 +45,8 @@ public struct OpsDatabase: Sendable {
     ///
     /// - Throws: ``StoreError`` `.idempotencyConflict` when the key was used for a different request.
     public func insert(_ new: NewJob, now: Date) async throws -> InsertResult {
-        try await pool.write { db in
+        defer { changes.notify() }
+        return try await pool.write { db in
             let fingerprint = new.fingerprint
             if let key = new.idempotencyKey,
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM job WHERE idempotency_key = ?", arguments: [key])
@@ -83,7 +86,8 @@ public struct OpsDatabase: Sendable {
     /// - Returns: the job as now stored, or `nil` when the job changed meanwhile (nothing is written then).
     @discardableResult
     public func apply(_ transition: Transition, to job: StoredJob, now: Date) async throws -> StoredJob? {
-        try await pool.write { db in try Self.apply(db, transition, to: job, now: now) }
+        defer { changes.notify() }
+        return try await pool.write { db in try Self.apply(db, transition, to: job, now: now) }
     }
 
     /// Applies `transition(job)` to the job `id` as currently stored, in one transaction: for admin actions (cancel,
@@ -93,7 +97,8 @@ public struct OpsDatabase: Sendable {
     public func update(
         jobID id: Int64, now: Date, _ transition: @Sendable (StoredJob) throws -> Transition
     ) async throws -> (StoredJob, Transition)? {
-        try await pool.write { db in
+        defer { changes.notify() }
+        return try await pool.write { db in
             guard let job = try Self.fetchJob(db, id: id) else { return nil }
             let change = try transition(job)
             guard let updated = try Self.apply(db, change, to: job, now: now) else { return nil }
@@ -259,6 +264,14 @@ public struct OpsDatabase: Sendable {
                 if let state = JobState(rawValue: row["state"]) { counts[state] = row["n"] }
             }
             return counts
+        }
+    }
+
+    /// When the oldest queued job was stored, if any job waits.
+    public func oldestQueuedSince() async throws -> Date? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(created_at) FROM job WHERE state = 'queued'")
+                .map(Date.init(milliseconds:))
         }
     }
 

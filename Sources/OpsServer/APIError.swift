@@ -1,0 +1,68 @@
+import Foundation
+public import Hummingbird
+public import OpsProtocol
+import Logging
+import NIOCore
+
+/// An error answer of the socket API: a status and the JSON body `{"error": {"code", "message", "field"?}}`.
+public struct APIError: HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var view: ErrorView
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, field: String? = nil) {
+        self.status = status
+        self.view = ErrorView(code: code, message: message, field: field)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response.json(view, status: status)
+    }
+
+    static func badRequest(_ message: String, field: String? = nil) -> APIError {
+        APIError(.badRequest, code: "bad_request", message, field: field)
+    }
+
+    static func notFound(_ message: String) -> APIError {
+        APIError(.notFound, code: "not_found", message)
+    }
+}
+
+/// Turns every error into a JSON answer: ``APIError`` as it is, Hummingbird's own errors (unknown route, body too
+/// large) by status, anything else as 500 without internals.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return Response.json(error.view, status: error.status)
+        } catch let error as any HTTPResponseError {
+            let status = error.status
+            let (code, message): (String, String) =
+                switch status.code {
+                case 404: ("not_found", "no such route: \(request.method) \(request.uri.path)")
+                case 405: ("method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)")
+                case 413: ("body_too_large", "request body is larger than \(SocketAPI.maxBodyBytes / 1024) KiB")
+                case 400..<500: ("bad_request", "the request could not be read")
+                default: ("internal", "the daemon could not answer this request")
+                }
+            return Response.json(ErrorView(code: code, message: message), status: status)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(String(describing: type(of: error)))"])
+            return Response.json(
+                ErrorView(code: "internal", message: "the daemon could not answer this request"),
+                status: .internalServerError)
+        }
+    }
+}
+
+extension Response {
+    /// A JSON answer encoded the socket API's way.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? WireJSON.encoder().encode(value)) ?? Data(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
+        var body = ByteBuffer(bytes: data)
+        body.writeString("\n")
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+}

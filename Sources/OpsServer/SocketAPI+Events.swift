@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import OpsCore
+import OpsProtocol
+import OpsStore
+import ServiceLifecycle
+
+extension SocketAPI {
+    /// Seconds between blank heartbeat lines on an idle follow stream: a write is how a dead client is noticed.
+    static let heartbeatSeconds = 15
+
+    /// `GET /v1/events?after=SEQ&job=ID&limit=N&tail=N&follow=1`: the history as NDJSON, one event a line.
+    ///
+    /// `after` gives every event with a greater `seq`, oldest first; `tail` the last N instead. With `follow` the
+    /// stream stays open and sends new events as they are committed, plus a blank line every 15 s while idle. A
+    /// client that reconnects with the last `seq` it saw misses nothing and sees nothing twice.
+    @Sendable func events(_ request: Request, context: PeerContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        var after = try Self.integer(query, "after", in: 0...Int64.max) ?? 0
+        let jobID = try Self.integer(query, "job", in: 1...Int64.max)
+        let limit = Int(try Self.integer(query, "limit", in: 1...10_000) ?? 1000)
+        let tail = try Self.integer(query, "tail", in: 1...10_000).map(Int.init)
+        let follow = ["1", "true", "yes"].contains(query["follow"].map(String.init)?.lowercased() ?? "")
+
+        let firstPage: [StoredEvent]
+        if let tail, query["after"] == nil {
+            firstPage = try await database.lastEvents(tail, jobID: jobID)
+        } else {
+            firstPage = try await database.events(after: after, jobID: jobID, limit: limit)
+        }
+        after = firstPage.last?.seq ?? after
+        let headers: HTTPFields = [.contentType: "application/x-ndjson", .cacheControl: "no-store"]
+        guard follow else {
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: Self.ndjson(firstPage)))
+        }
+        let database = self.database
+        let start = after
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            // Subscribe before the catch-up read, so a commit between the two still wakes the loop.
+            let subscription = database.changes.subscribe()
+            var last = start
+            try await writer.write(Self.ndjson(firstPage))
+            try await withGracefulShutdownHandler {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: .seconds(Self.heartbeatSeconds))
+                            subscription.poke()
+                        }
+                    }
+                    subscription.poke()
+                    for await _ in subscription.signals {
+                        var wroteAny = false
+                        while true {
+                            let page = try await database.events(after: last, jobID: jobID, limit: 500)
+                            guard let newest = page.last else { break }
+                            try await writer.write(Self.ndjson(page))
+                            last = newest.seq
+                            wroteAny = true
+                        }
+                        if !wroteAny { try await writer.write(ByteBuffer(string: "\n")) }
+                    }
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                subscription.close()
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    static func ndjson(_ events: [StoredEvent]) -> ByteBuffer {
+        let encoder = WireJSON.encoder()
+        var buffer = ByteBuffer()
+        for event in events {
+            if let data = try? encoder.encode(EventView(event)) {
+                buffer.writeBytes(data)
+                buffer.writeString("\n")
+            }
+        }
+        return buffer
+    }
+}

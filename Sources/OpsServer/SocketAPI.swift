@@ -1,0 +1,222 @@
+public import Foundation
+public import Hummingbird
+public import Logging
+import NIOCore
+import HTTPTypes
+public import OpsCore
+import OpsProtocol
+public import OpsStore
+import ServiceLifecycle
+
+/// The socket API: routes of `/v1/…` over the daemon's database. Every accepted write is committed before the answer.
+public struct SocketAPI: Sendable {
+    /// Request bodies above this answer 413.
+    public static let maxBodyBytes = 64 * 1024
+
+    public let database: OpsDatabase
+    public let machine: JobMachine
+    /// The configured company, filled into `company` when a job omits it.
+    public let defaultCompany: String?
+    public let version: String
+    public let startedAt: Date
+    public let now: @Sendable () -> Date
+    /// Called after a job was stored (or changed by an admin), to wake the engine.
+    public let onJobsChanged: @Sendable () -> Void
+    /// Extra facts for `/v1/health` (the engine's view of Kinsta).
+    public let healthExtras: @Sendable () async -> [String: JSONValue]
+    public let logger: Logger
+
+    public init(
+        database: OpsDatabase, machine: JobMachine, defaultCompany: String?, version: String, startedAt: Date,
+        now: @escaping @Sendable () -> Date, onJobsChanged: @escaping @Sendable () -> Void,
+        healthExtras: @escaping @Sendable () async -> [String: JSONValue] = { [:] }, logger: Logger
+    ) {
+        self.database = database
+        self.machine = machine
+        self.defaultCompany = defaultCompany
+        self.version = version
+        self.startedAt = startedAt
+        self.now = now
+        self.onJobsChanged = onJobsChanged
+        self.healthExtras = healthExtras
+        self.logger = logger
+    }
+
+    /// The router with every route and the JSON error middleware.
+    public func buildRouter() -> Router<PeerContext> {
+        let router = Router(context: PeerContext.self)
+        router.middlewares.add(ErrorMiddleware<PeerContext>())
+        let v1 = router.group("v1")
+        v1.post("jobs", use: submit)
+        v1.get("jobs", use: listJobs)
+        v1.get("jobs/:id", use: showJob)
+        v1.post("jobs/:id/cancel") { request, context in try await act(.cancel, request, context) }
+        v1.post("jobs/:id/retry") { request, context in try await act(.retry, request, context) }
+        v1.get("events", use: events)
+        v1.get("health", use: health)
+        return router
+    }
+
+    // MARK: - Jobs
+
+    @Sendable func submit(_ request: Request, context: PeerContext) async throws -> Response {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                "send the job as JSON with Content-Type: application/json")
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
+        let submission: SubmitJobRequest
+        do {
+            submission = try WireJSON.decoder().decode(SubmitJobRequest.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", Self.describe(decodingError: error))
+        }
+        guard let kind = JobKind(rawValue: submission.kind) else {
+            throw APIError(.unprocessableContent, code: "unknown_kind",
+                "unknown kind \(submission.kind); kinds are \(JobKind.allCases.map(\.rawValue).joined(separator: ", "))",
+                field: "kind")
+        }
+        if let note = submission.note, note.count > 1000 {
+            throw APIError(.unprocessableContent, code: "invalid_params", "note is longer than 1000 characters",
+                field: "note")
+        }
+        let params: ValidatedParams
+        do {
+            params = try ValidatedParams(kind: kind, raw: submission.params, defaultCompany: defaultCompany)
+        } catch {
+            throw APIError(.unprocessableContent, code: "invalid_params", error.message, field: error.field)
+        }
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+        if let key, key.isEmpty || key.count > 255 {
+            throw APIError.badRequest("Idempotency-Key must be 1 to 255 characters", field: "Idempotency-Key")
+        }
+        let peer = await context.peer()
+        let result: OpsDatabase.InsertResult
+        do {
+            result = try await database.insert(
+                NewJob(params: params, note: submission.note, submitter: peer, idempotencyKey: key), now: now())
+        } catch let error as StoreError where error.code == .idempotencyConflict {
+            throw APIError(.conflict, code: "idempotency_conflict", error.message, field: "Idempotency-Key")
+        }
+        switch result {
+        case .created(let job):
+            logger.info("job submitted", metadata: [
+                "job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)", "peer.uid": "\(peer?.uid.description ?? "-")",
+                "peer.pid": "\(peer?.pid.description ?? "-")",
+            ])
+            onJobsChanged()
+            return Response.json(JobView(job), status: .created)
+        case .existing(let job):
+            return Response.json(JobView(job), status: .ok)
+        }
+    }
+
+    @Sendable func listJobs(_ request: Request, context: PeerContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let state = try query["state"].map { text in
+            guard let state = JobState(rawValue: String(text)) else {
+                throw APIError.badRequest(
+                    "unknown state \(text); states are \(JobState.allCases.map(\.rawValue).joined(separator: ", "))",
+                    field: "state")
+            }
+            return state
+        }
+        let kind = try query["kind"].map { text in
+            guard let kind = JobKind(rawValue: String(text)) else {
+                throw APIError.badRequest("unknown kind \(text)", field: "kind")
+            }
+            return kind
+        }
+        let limit = try Self.integer(query, "limit", in: 1...1000) ?? 50
+        let before = try Self.integer(query, "before", in: 1...Int64.max)
+        let jobs = try await database.jobs(state: state, kind: kind, before: before, limit: Int(limit))
+        let nextBefore = jobs.count == Int(limit) ? jobs.last?.id : nil
+        return Response.json(JobListView(jobs: jobs.map { JobView($0) }, nextBefore: nextBefore))
+    }
+
+    @Sendable func showJob(_ request: Request, context: PeerContext) async throws -> Response {
+        let id = try Self.jobID(context)
+        guard let job = try await database.job(id: id) else { throw APIError.notFound("no job \(id)") }
+        let events = try await database.events(after: 0, jobID: id, limit: 10_000)
+        return Response.json(JobView(job, events: events))
+    }
+
+    /// Cancel or retry: the machine decides whether the job's state allows it (409 with its reason otherwise).
+    func act(_ input: JobInput, _ request: Request, _ context: PeerContext) async throws -> Response {
+        let id = try Self.jobID(context)
+        let peer = await context.peer()
+        let machine = self.machine
+        let now = now()
+        do {
+            guard let (job, transition) = try await database.update(jobID: id, now: now, { job in
+                var rng = SystemRandomNumberGenerator()
+                var change = try machine.step(job.snapshot, input, now: now, using: &rng)
+                let who = peer.map { " by uid \($0.uid), pid \($0.pid)" } ?? ""
+                change.message = change.message.map { $0 + who }
+                return change
+            }) else {
+                throw APIError.notFound("no job \(id)")
+            }
+            logger.info("job changed by admin", metadata: [
+                "job.id": "\(id)", "from": "\(transition.before.state.rawValue)", "to": "\(job.state.rawValue)",
+                "peer.uid": "\(peer?.uid.description ?? "-")",
+            ])
+            onJobsChanged()
+            return Response.json(JobView(job))
+        } catch let refused as TransitionRefused {
+            throw APIError(.conflict, code: "conflict", refused.message)
+        }
+    }
+
+    // MARK: - Health
+
+    @Sendable func health(_ request: Request, context: PeerContext) async throws -> Response {
+        let counts = try await database.stateCounts()
+        let oldest = try await database.oldestQueuedSince()
+        let current = now()
+        var body: [String: JSONValue] = [
+            "status": "ok",
+            "version": .string(version),
+            "uptime_seconds": .integer(Int64(current.timeIntervalSince(startedAt))),
+            "queue_depth": .integer(Int64(counts[.queued] ?? 0)),
+            "in_flight": .integer(Int64(JobState.allCases.filter(\.isInFlight).map { counts[$0] ?? 0 }.reduce(0, +))),
+            "oldest_pending_seconds": oldest.map { .integer(Int64(current.timeIntervalSince($0))) } ?? .null,
+            "jobs_by_state": .object(Dictionary(uniqueKeysWithValues: JobState.allCases.map {
+                ($0.rawValue, JSONValue.integer(Int64(counts[$0] ?? 0)))
+            })),
+        ]
+        for (key, value) in await healthExtras() { body[key] = value }
+        return Response.json(JSONValue.object(body))
+    }
+
+    // MARK: - Helpers
+
+    static func jobID(_ context: PeerContext) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw APIError.badRequest("job IDs are positive whole numbers", field: "id")
+        }
+        return id
+    }
+
+    static func integer(_ query: Parameters, _ name: String, in range: ClosedRange<Int64>) throws -> Int64? {
+        guard let text = query[Substring(name)] else { return nil }
+        guard let value = Int64(text), range.contains(value) else {
+            throw APIError.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)",
+                field: name)
+        }
+        return value
+    }
+
+    static func describe(decodingError error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _):
+            "the body needs \(key.stringValue)"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
+        default:
+            "the body is not valid JSON of the form {\"kind\": …, \"params\": {…}, \"note\"?: …}"
+        }
+    }
+}
