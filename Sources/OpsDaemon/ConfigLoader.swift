@@ -1,0 +1,270 @@
+public import Foundation
+import KinstaClient
+import Logging
+public import OpsCore
+import TOMLKit
+
+/// A configuration problem, with the file, key and line when it comes from the file.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Reads the TOML file, then the environment and systemd credentials, into a checked ``DaemonConfiguration``.
+///
+/// Rules: a key the daemon does not know is an error (a typo must not silently become a default); a value of the
+/// wrong type or range names its key and line; with no file at the default path, the environment alone is enough;
+/// a file named with `--config` must exist.
+public struct ConfigLoader: Sendable {
+    public static let defaultPath = "/etc/kinsta-opsd/kinsta-opsd.toml"
+
+    public var environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// Loads `path` (or the default path, which may be absent) and applies the environment.
+    public func load(path: String?) throws -> DaemonConfiguration {
+        let filePath = path ?? Self.defaultPath
+        var file: ConfigFile?
+        if FileManager.default.fileExists(atPath: filePath) {
+            guard let data = FileManager.default.contents(atPath: filePath) else {
+                throw ConfigError("\(filePath): cannot be read (check its permissions)")
+            }
+            file = try ConfigFile(text: String(decoding: data, as: UTF8.self), path: filePath)
+        } else if path != nil {
+            throw ConfigError("\(filePath): no such file")
+        }
+        return try build(file ?? ConfigFile.empty(path: filePath))
+    }
+
+    private func build(_ file: ConfigFile) throws -> DaemonConfiguration {
+        let env = { (name: String) -> String? in
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+        // [kinsta]
+        let baseURL = try env("KINSTA_API_BASE_URL") ?? (file.string("kinsta", "api_base_url")) ?? "https://api.kinsta.com/v2"
+        guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw ConfigError("kinsta.api_base_url must be an http(s) URL, not \(baseURL)")
+        }
+        let company = try env("KINSTA_COMPANY_ID") ?? (file.string("kinsta", "company_id")).flatMap { $0.isEmpty ? nil : $0 }
+        let timeout = try file.number("kinsta", "request_timeout_seconds", in: 1...300) ?? 30
+        let caFile = (try file.string("kinsta", "ca_file")).flatMap { $0.isEmpty ? nil : $0 }
+        let (apiKey, keySource) = try apiKey(file)
+
+        // [daemon]
+        let stateDir = try env("KINSTA_OPSD_STATE_DIR") ?? (file.string("daemon", "state_dir"))
+            ?? env("STATE_DIRECTORY")?.split(separator: ":").first.map(String.init) ?? "/var/lib/kinsta-opsd"
+        let runtimeDir = env("RUNTIME_DIRECTORY")?.split(separator: ":").first.map(String.init) ?? "/run/kinsta-opsd"
+        let socket = try env("KINSTA_OPSD_SOCKET") ?? (file.string("daemon", "socket")) ?? runtimeDir + "/kinsta-opsd.sock"
+        guard socket.utf8.count < 108 else {
+            throw ConfigError("daemon.socket is \(socket.utf8.count) bytes long; a Unix socket path must be under 108")
+        }
+        let modeText = try file.string("daemon", "socket_mode") ?? "0660"
+        guard let mode = UInt16(modeText, radix: 8), mode <= 0o777 else {
+            throw ConfigError("daemon.socket_mode must be an octal mode such as \"0660\"\(file.at("daemon", "socket_mode"))")
+        }
+        let group = (try file.string("daemon", "socket_group")).flatMap { $0.isEmpty ? nil : $0 }
+        let levelText = try env("KINSTA_OPSD_LOG_LEVEL") ?? (file.string("daemon", "log_level")) ?? "info"
+        guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+            throw ConfigError("log_level must be one of trace, debug, info, notice, warning, error, critical, not \(levelText)")
+        }
+        let maxInFlight = try Int(file.number("daemon", "max_in_flight", in: 1...10_000) ?? 8)
+        let maxRequests = try Int(file.number("daemon", "max_concurrent_requests", in: 1...256) ?? 8)
+        let grace = try file.number("daemon", "shutdown_grace_seconds", in: 0...600) ?? 20
+
+        // [polling] and [deadlines]
+        let defaults = PollPolicy()
+        let jitter = try file.number("polling", "jitter", in: 0...0.9) ?? defaults.pollBackoff.jitter
+        var deadlines: [JobKind: Double] = [:]
+        for kind in JobKind.allCases {
+            if let seconds = try file.number("deadlines", Self.deadlineKey(kind), in: 10...7 * 86_400) {
+                deadlines[kind] = seconds
+            }
+        }
+        let policy = PollPolicy(
+            startupWindow: try file.number("polling", "startup_window_seconds", in: 0...3600) ?? defaults.startupWindow,
+            firstPollDelay: try file.number("polling", "first_poll_seconds", in: 0...600) ?? defaults.firstPollDelay,
+            pollBackoff: Backoff(
+                base: try file.number("polling", "interval_seconds", in: 0.1...600) ?? defaults.pollBackoff.base,
+                multiplier: try file.number("polling", "multiplier", in: 1...10) ?? defaults.pollBackoff.multiplier,
+                cap: try file.number("polling", "max_interval_seconds", in: 0.1...3600) ?? defaults.pollBackoff.cap,
+                jitter: jitter),
+            errorBackoff: Backoff(
+                base: try file.number("polling", "error_backoff_seconds", in: 0.1...600) ?? defaults.errorBackoff.base,
+                multiplier: 2,
+                cap: try file.number("polling", "error_backoff_max_seconds", in: 1...86_400) ?? defaults.errorBackoff.cap,
+                jitter: jitter),
+            confirmations: Int(try file.number("polling", "confirmations", in: 1...20) ?? Double(defaults.confirmations)),
+            deadlines: deadlines)
+
+        try file.rejectUnknownKeys()
+        return DaemonConfiguration(
+            kinsta: KinstaConfiguration(
+                baseURL: baseURL, apiKey: apiKey, requestTimeout: .milliseconds(Int64(timeout * 1000)), caFile: caFile,
+                userAgent: "kinsta-opsd/\(DaemonVersion.current)"),
+            companyID: company, stateDirectory: stateDir, socketPath: socket, socketMode: mode, socketGroup: group,
+            logLevel: level, maxInFlight: maxInFlight, maxConcurrentRequests: maxRequests,
+            shutdownGrace: .milliseconds(Int64(grace * 1000)), pollPolicy: policy, apiKeySource: keySource)
+    }
+
+    /// The API key, in this order: systemd credential, `api_key_file`, `KINSTA_API_KEY`, inline `api_key` (only in a
+    /// file of mode 0600 or stricter).
+    private func apiKey(_ file: ConfigFile) throws -> (String, String) {
+        if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
+            let path = directory + "/kinsta-api-key"
+            if let key = try Self.readKey(path) { return (key, "systemd credential kinsta-api-key") }
+        }
+        if let path = try file.string("kinsta", "api_key_file"), !path.isEmpty {
+            guard let key = try Self.readKey(path) else {
+                throw ConfigError("kinsta.api_key_file \(path) does not exist\(file.at("kinsta", "api_key_file"))")
+            }
+            return (key, "api_key_file \(path)")
+        }
+        if let key = environment["KINSTA_API_KEY"], !key.isEmpty { return (key, "KINSTA_API_KEY") }
+        if let key = try file.string("kinsta", "api_key"), !key.isEmpty {
+            if let mode = file.mode, mode & 0o077 != 0 {
+                throw ConfigError(
+                    "\(file.path) holds api_key but is readable by others (mode 0\(String(mode & 0o777, radix: 8))); "
+                        + "chmod 600 it, or use api_key_file or a systemd credential")
+            }
+            return (key, "api_key in \(file.path)")
+        }
+        throw ConfigError(
+            "no Kinsta API key: set KINSTA_API_KEY, kinsta.api_key_file, or a systemd credential named kinsta-api-key")
+    }
+
+    private static func readKey(_ path: String) throws -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("\(path): cannot be read")
+        }
+        let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !key.isEmpty else { throw ConfigError("\(path) is empty") }
+        return key
+    }
+
+    /// The `[deadlines]` key of a kind: `site.create_plain` → `site_create_plain`.
+    public static func deadlineKey(_ kind: JobKind) -> String {
+        kind.rawValue.replacingOccurrences(of: ".", with: "_")
+    }
+}
+
+/// A parsed TOML file that remembers which keys were read, so anything left over is an unknown key.
+final class ConfigFile {
+    /// Tables and their known keys.
+    static let schema: [String: Set<String>] = [
+        "kinsta": ["api_base_url", "company_id", "api_key", "api_key_file", "request_timeout_seconds", "ca_file"],
+        "daemon": ["state_dir", "socket", "socket_mode", "socket_group", "log_level", "max_in_flight",
+            "max_concurrent_requests", "shutdown_grace_seconds"],
+        "polling": ["startup_window_seconds", "first_poll_seconds", "interval_seconds", "max_interval_seconds",
+            "multiplier", "jitter", "confirmations", "error_backoff_seconds", "error_backoff_max_seconds"],
+        "deadlines": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
+    ]
+
+    let path: String
+    let root: TOMLTable
+    let lines: [String: Int]
+    /// The file's permission bits, when known.
+    let mode: UInt16?
+
+    init(text: String, path: String) throws {
+        self.path = path
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError("\(path):\(error.source.begin.line): \(error.description)")
+        }
+        lines = Self.keyLines(text)
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        mode = (attributes?[.posixPermissions] as? NSNumber).map { UInt16(truncating: $0) }
+    }
+
+    private init(emptyAt path: String) {
+        self.path = path
+        root = TOMLTable()
+        lines = [:]
+        mode = nil
+    }
+
+    static func empty(path: String) -> ConfigFile { ConfigFile(emptyAt: path) }
+
+    /// ` (path line N)` for error messages, or nothing when the key is not in the file.
+    func at(_ table: String, _ key: String) -> String {
+        lines["\(table).\(key)"].map { " (\(path) line \($0))" } ?? ""
+    }
+
+    private func value(_ table: String, _ key: String) throws -> (any TOMLValueConvertible)? {
+        guard let entry = root[table] else { return nil }
+        guard let section = entry.table else {
+            throw ConfigError("\(path): \(table) must be a table ([\(table)])\(at(table, ""))")
+        }
+        return section[key]
+    }
+
+    func string(_ table: String, _ key: String) throws -> String? {
+        guard let value = try value(table, key) else { return nil }
+        guard let text = value.string else {
+            throw ConfigError("\(table).\(key) must be a string\(at(table, key))")
+        }
+        return text
+    }
+
+    func number(_ table: String, _ key: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard let value = try value(table, key) else { return nil }
+        guard let number = value.double ?? value.int.map(Double.init) else {
+            throw ConfigError("\(table).\(key) must be a number\(at(table, key))")
+        }
+        guard range.contains(number) else {
+            throw ConfigError(
+                "\(table).\(key) must be from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))"
+                    + at(table, key))
+        }
+        return number
+    }
+
+    /// Throws for the first table or key the daemon does not know.
+    func rejectUnknownKeys() throws {
+        for table in root.keys.sorted() {
+            guard let known = Self.schema[table] else {
+                throw ConfigError(
+                    "\(path): unknown table [\(table)]\(lines[table].map { " at line \($0)" } ?? ""); "
+                        + "tables are \(Self.schema.keys.sorted().joined(separator: ", "))")
+            }
+            guard let section = root[table]?.table else { continue }
+            for key in section.keys.sorted() where !known.contains(key) {
+                throw ConfigError("\(path): unknown key \(table).\(key)\(at(table, key).replacingOccurrences(of: " (\(path)", with: " (")); "
+                    + "[\(table)] takes \(known.sorted().joined(separator: ", "))")
+            }
+        }
+    }
+
+    /// Maps `table.key` (and `table`) to the line it is on, by reading the text: TOMLKit keeps no positions.
+    static func keyLines(_ text: String) -> [String: Int] {
+        var result: [String: Int] = [:]
+        var table = ""
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("["), let end = line.firstIndex(of: "]") {
+                table = line[line.index(after: line.startIndex)..<end].trimmingCharacters(in: .whitespaces)
+                result[table] = result[table] ?? index + 1
+            } else if let equals = line.firstIndex(of: "="), !line.hasPrefix("#") {
+                let key = line[..<equals].trimmingCharacters(in: CharacterSet(charactersIn: " \t\"'"))
+                result[table.isEmpty ? key : "\(table).\(key)"] = index + 1
+            }
+        }
+        return result
+    }
+
+    private static func format(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+}
+
+/// The daemon's version, shown by `--version` and `/v1/health`.
+public enum DaemonVersion {
+    public static let current = "0.1.0"
+}

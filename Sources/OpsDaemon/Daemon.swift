@@ -1,0 +1,184 @@
+import CurlHTTP
+import Foundation
+import Hummingbird
+public import KinstaClient
+public import Logging
+import OpsCore
+import OpsServer
+import OpsStore
+import ServiceLifecycle
+public import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The composition root: builds the database, the Kinsta client, the engine and the socket server from a
+/// configuration and runs them as one `ServiceGroup` until SIGTERM (or cancellation).
+///
+/// Service order is `[poller, socket server]`: shutdown runs in reverse, so the socket stops taking requests first,
+/// then the poller lets its calls under way finish and commits them.
+public struct Daemon: Sendable {
+    public let configuration: DaemonConfiguration
+    let clock: any DaemonClock
+    let api: (any KinstaAPI)?
+    let signals: [UnixSignal]
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - api: the Kinsta API to use; `nil` for HTTP to `configuration.kinsta.baseURL`.
+    ///   - signals: the signals that start a graceful shutdown (none in in-process tests: cancel the task instead).
+    public init(
+        configuration: DaemonConfiguration, clock: any DaemonClock = SystemClock(), api: (any KinstaAPI)? = nil,
+        signals: [UnixSignal] = [.sigterm, .sigint], logger: Logger
+    ) {
+        self.configuration = configuration
+        self.clock = clock
+        self.api = api
+        self.signals = signals
+        self.logger = logger
+    }
+
+    /// Runs until a shutdown signal or cancellation. Throws ``DaemonError`` when it cannot start.
+    public func run() async throws {
+        let configuration = self.configuration
+        let logger = self.logger
+        try StateDirectory.prepare(configuration.stateDirectory)
+        let lock = try StateLock(path: configuration.lockPath)
+        defer { lock.release() }
+        try SocketFile.prepare(configuration.socketPath)
+
+        let database = try OpsDatabase(path: configuration.databasePath)
+        let http = CurlHTTPClient()
+        defer { http.shutdown() }
+        let api = self.api ?? HTTPKinstaAPI(configuration: configuration.kinsta, http: http, logger: logger)
+        let engine = JobEngine(
+            database: database, api: api, policy: configuration.pollPolicy, clock: clock, logger: logger,
+            maxInFlight: configuration.maxInFlight, maxConcurrentRequests: configuration.maxConcurrentRequests)
+        let clock = self.clock
+        let socketAPI = SocketAPI(
+            database: database, machine: JobMachine(policy: configuration.pollPolicy),
+            defaultCompany: configuration.companyID, version: DaemonVersion.current, startedAt: clock.now(),
+            now: { clock.now() }, onJobsChanged: {},
+            healthExtras: {
+                guard let last = engine.lastKinstaAnswer else { return ["last_kinsta_answer": .null] }
+                return [
+                    "last_kinsta_answer": .object([
+                        "at": .string(last.at.formatted(.iso8601)), "summary": .string(last.summary),
+                    ])
+                ]
+            },
+            logger: logger)
+        let socketPath = configuration.socketPath
+        let app = Application(
+            router: socketAPI.buildRouter(),
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
+            onServerRunning: { _ in
+                do {
+                    try SocketFile.secure(socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
+                    logger.info("listening", metadata: ["socket": "\(socketPath)", "database": "\(database.path)"])
+                } catch {
+                    logger.critical("cannot secure the socket", metadata: ["error": "\(error)"])
+                }
+            },
+            logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: PollerService(engine: engine)), .init(service: app)],
+            gracefulShutdownSignals: signals, logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        logger.info("stopped")
+    }
+}
+
+/// Why the daemon could not start.
+public struct DaemonError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The state directory: created 0750 when missing.
+enum StateDirectory {
+    static func prepare(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw DaemonError("state directory \(path) is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        } catch {
+            throw DaemonError("cannot create the state directory \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// An exclusive `flock` on a file in the state directory: a second daemon on the same state refuses to start.
+final class StateLock: Sendable {
+    private let fd: Int32
+
+    init(path: String) throws {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw DaemonError("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw DaemonError("another kinsta-opsd is running on this state directory (\(path) is locked)")
+        }
+    }
+
+    func release() {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}
+
+/// The socket file: a live one is never taken over; a stale one (left by a crash) is replaced.
+enum SocketFile {
+    static func prepare(_ path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+            try? FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        if canConnect(path) {
+            throw DaemonError("another daemon is already listening on \(path); not taking its socket")
+        }
+        unlink(path)
+    }
+
+    /// Sets the socket's mode and group once it is listening, before anything announces readiness.
+    static func secure(_ path: String, mode: UInt16, group: String?) throws {
+        if let group {
+            guard let entry = getgrnam(group) else { throw DaemonError("socket group \(group) does not exist") }
+            guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
+                throw DaemonError("cannot give \(path) to group \(group): \(String(cString: strerror(errno)))")
+            }
+        }
+        guard chmod(path, mode_t(mode)) == 0 else {
+            throw DaemonError("cannot set the mode of \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func canConnect(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+            buffer[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return result == 0
+    }
+}

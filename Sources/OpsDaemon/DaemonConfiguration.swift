@@ -1,0 +1,94 @@
+import Foundation
+public import KinstaClient
+public import Logging
+public import OpsCore
+
+/// Everything the daemon runs with, after the file, the environment and the credentials were merged and checked.
+public struct DaemonConfiguration: Sendable {
+    public var kinsta: KinstaConfiguration
+    /// Filled into `company` when a job leaves it out.
+    public var companyID: String?
+    /// Where the SQLite database and the lock file live.
+    public var stateDirectory: String
+    public var socketPath: String
+    /// Mode of the socket file (default 0660: owner and group may connect).
+    public var socketMode: UInt16
+    /// Group that owns the socket, when set; clients in it may connect.
+    public var socketGroup: String?
+    public var logLevel: Logger.Level
+    /// Kinsta operations in flight at once, over all targets.
+    public var maxInFlight: Int
+    /// Calls to Kinsta under way at once.
+    public var maxConcurrentRequests: Int
+    /// How long a stopping daemon waits for calls under way before it quits anyway.
+    public var shutdownGrace: Duration
+    public var pollPolicy: PollPolicy
+    /// Where the API key came from, for `check-config` (never the key itself).
+    public var apiKeySource: String
+
+    /// The database file inside the state directory.
+    public var databasePath: String { stateDirectory + "/kinsta-opsd.sqlite" }
+    /// The lock that keeps a second daemon off the same state directory.
+    public var lockPath: String { stateDirectory + "/kinsta-opsd.lock" }
+
+    public init(
+        kinsta: KinstaConfiguration, companyID: String?, stateDirectory: String, socketPath: String,
+        socketMode: UInt16 = 0o660, socketGroup: String? = nil, logLevel: Logger.Level = .info, maxInFlight: Int = 8,
+        maxConcurrentRequests: Int = 8, shutdownGrace: Duration = .seconds(20), pollPolicy: PollPolicy = PollPolicy(),
+        apiKeySource: String = "given"
+    ) {
+        self.kinsta = kinsta
+        self.companyID = companyID
+        self.stateDirectory = stateDirectory
+        self.socketPath = socketPath
+        self.socketMode = socketMode
+        self.socketGroup = socketGroup
+        self.logLevel = logLevel
+        self.maxInFlight = maxInFlight
+        self.maxConcurrentRequests = maxConcurrentRequests
+        self.shutdownGrace = shutdownGrace
+        self.pollPolicy = pollPolicy
+        self.apiKeySource = apiKeySource
+    }
+
+    /// The effective settings as TOML-like lines, secrets redacted: what `check-config` prints.
+    public var redactedSummary: String {
+        let policy = pollPolicy
+        var lines = [
+            "[kinsta]",
+            "api_base_url = \"\(kinsta.baseURL)\"",
+            "company_id = \"\(companyID ?? "")\"",
+            "api_key = [redacted] (from \(apiKeySource))",
+            "request_timeout_seconds = \(kinsta.requestTimeout.components.seconds)",
+            "ca_file = \"\(kinsta.caFile ?? "")\"",
+            "",
+            "[daemon]",
+            "state_dir = \"\(stateDirectory)\"",
+            "socket = \"\(socketPath)\"",
+            "socket_mode = \"0\(String(socketMode, radix: 8))\"",
+            "socket_group = \"\(socketGroup ?? "")\"",
+            "log_level = \"\(logLevel.rawValue)\"",
+            "max_in_flight = \(maxInFlight)",
+            "max_concurrent_requests = \(maxConcurrentRequests)",
+            "shutdown_grace_seconds = \(shutdownGrace.components.seconds)",
+            "",
+            "[polling]",
+            "startup_window_seconds = \(policy.startupWindow)",
+            "first_poll_seconds = \(policy.firstPollDelay)",
+            "interval_seconds = \(policy.pollBackoff.base)",
+            "max_interval_seconds = \(policy.pollBackoff.cap)",
+            "multiplier = \(policy.pollBackoff.multiplier)",
+            "jitter = \(policy.pollBackoff.jitter)",
+            "confirmations = \(policy.confirmations)",
+            "error_backoff_seconds = \(policy.errorBackoff.base)",
+            "error_backoff_max_seconds = \(policy.errorBackoff.cap)",
+            "",
+            "[deadlines]",
+        ]
+        for kind in JobKind.allCases {
+            let seconds = policy.deadlines[kind] ?? Double(kind.spec.defaultDeadline)
+            lines.append("\(ConfigLoader.deadlineKey(kind)) = \(Int(seconds))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

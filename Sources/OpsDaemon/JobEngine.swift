@@ -1,0 +1,239 @@
+public import Foundation
+public import KinstaClient
+public import Logging
+public import OpsCore
+public import OpsStore
+import Synchronization
+
+/// Carries jobs to their end: admits queued jobs, executes each in-flight job's pending action (submit, poll,
+/// reconcile) when it falls due, feeds the answer to the pure ``JobMachine`` and commits the transition.
+///
+/// The engine holds no job state of its own beyond which calls are under way: everything else is in the database,
+/// so a restart resumes where the last commit left off.
+public final class JobEngine: Sendable {
+    public let database: OpsDatabase
+    let api: any KinstaAPI
+    let machine: JobMachine
+    let clock: any DaemonClock
+    let logger: Logger
+    let maxInFlight: Int
+    let maxConcurrentRequests: Int
+    private let random: Mutex<SplitMix64>
+    /// Jobs with a call to Kinsta under way.
+    private let busy = Mutex<Set<Int64>>([])
+    /// The latest answer from Kinsta, for health.
+    private let lastAnswer = Mutex<(at: Date, summary: String)?>(nil)
+
+    public init(
+        database: OpsDatabase, api: any KinstaAPI, policy: PollPolicy, clock: any DaemonClock, logger: Logger,
+        maxInFlight: Int = 8, maxConcurrentRequests: Int = 8, seed: UInt64 = UInt64.random(in: .min ... .max)
+    ) {
+        self.database = database
+        self.api = api
+        self.machine = JobMachine(policy: policy)
+        self.clock = clock
+        self.logger = logger
+        self.maxInFlight = maxInFlight
+        self.maxConcurrentRequests = maxConcurrentRequests
+        self.random = Mutex(SplitMix64(seed: seed))
+    }
+
+    // MARK: - Steps
+
+    /// At start: every job found in flight is resumed. Polling jobs keep their stored schedule; a `submitting` job
+    /// is settled by reading Kinsta, never by posting again blindly.
+    @discardableResult
+    public func recover() async throws -> Int {
+        var recovered = 0
+        for job in try await database.inFlightJobs() {
+            try await commit(.recovered, to: job)
+            recovered += 1
+        }
+        if recovered > 0 { logger.info("resuming jobs in flight", metadata: ["jobs": "\(recovered)"]) }
+        return recovered
+    }
+
+    /// Moves queued jobs to `submitting`, oldest first, while the in-flight limit allows and their target is free.
+    @discardableResult
+    public func admit() async throws -> Int {
+        let view = try await database.admissionView(limit: 256)
+        var busyTargets = view.busyTargets
+        var inFlight = view.inFlight
+        var admitted = 0
+        for job in view.queued where inFlight < maxInFlight && !busyTargets.contains(job.target) {
+            guard try await commit(.begin, to: job) != nil else { continue }
+            busyTargets.insert(job.target)
+            inFlight += 1
+            admitted += 1
+        }
+        return admitted
+    }
+
+    /// Admits what it can, then executes every action due now (concurrently, bounded) and waits for them all.
+    /// Tests and benchmarks drive time with this; the service loop uses the same pieces without waiting.
+    @discardableResult
+    public func runDue() async throws -> Int {
+        try await admit()
+        let due = try await claimDue(limit: maxConcurrentRequests)
+        await withDiscardingTaskGroup { group in
+            for job in due { group.addTask { await self.perform(job) } }
+        }
+        return due.count
+    }
+
+    /// Runs every action due up to `end`, moving the manual clock from one due time to the next: an hour of Kinsta
+    /// time passes in as long as the calls take.
+    public func run(until end: Date, on clock: ManualClock) async throws {
+        while true {
+            while try await runDue() > 0 {}
+            guard let next = try await database.nextActionTime(), next <= end else { break }
+            clock.advance(to: max(next, clock.now()))
+        }
+        clock.advance(to: end)
+    }
+
+    /// Due jobs not already being worked on, marked busy.
+    func claimDue(limit: Int) async throws -> [StoredJob] {
+        let free = max(0, limit - busy.withLock { $0.count })
+        guard free > 0 else { return [] }
+        let candidates = try await database.dueJobs(now: clock.now(), limit: free + busy.withLock { $0.count })
+        return busy.withLock { busy in
+            var claimed: [StoredJob] = []
+            for job in candidates where claimed.count < free && !busy.contains(job.id) {
+                busy.insert(job.id)
+                claimed.append(job)
+            }
+            return claimed
+        }
+    }
+
+    /// The earliest time something is due that is not already under way.
+    func nextWake() async throws -> Date? {
+        let under = busy.withLock { $0 }
+        if under.isEmpty { return try await database.nextActionTime() }
+        let upcoming = try await database.dueJobs(now: .distantFuture, limit: under.count + 1)
+        return upcoming.first { !under.contains($0.id) }?.snapshot.nextActionAt
+    }
+
+    /// Executes one job's pending action and commits what came of it.
+    func perform(_ job: StoredJob) async {
+        defer { _ = busy.withLock { $0.remove(job.id) } }
+        let input: JobInput
+        switch job.snapshot.pendingAction {
+        case .submit?:
+            Failpoint.hit("before-submit")
+            let outcome = await api.submit(job.params.submitCall)
+            Failpoint.hit("after-submit")
+            note("submit", outcome)
+            input = .submitted(outcome)
+        case .poll?:
+            guard let operationID = job.snapshot.operationID else { return }
+            let outcome = await api.operationStatus(operationID)
+            note("poll", outcome)
+            input = .polled(outcome)
+        case .reconcile?:
+            input = .reconciled(await reconcile(job))
+        case nil:
+            return
+        }
+        do {
+            try await commit(input, to: job)
+        } catch {
+            logger.error("could not commit a job transition", metadata: [
+                "job.id": "\(job.id)", "error": "\(String(describing: type(of: error)))",
+            ])
+        }
+    }
+
+    /// Applies `input` to the job as read and commits it with its event. Returns `nil` if the job changed meanwhile.
+    @discardableResult
+    func commit(_ input: JobInput, to job: StoredJob) async throws -> StoredJob? {
+        let now = clock.now()
+        let transition: Transition
+        do {
+            transition = try random.withLock { rng in try machine.step(job.snapshot, input, now: now, using: &rng) }
+        } catch {
+            logger.debug("input refused", metadata: ["job.id": "\(job.id)", "reason": "\(error)"])
+            return nil
+        }
+        guard let stored = try await database.apply(transition, to: job, now: now) else { return nil }
+        log(transition, job: stored)
+        return stored
+    }
+
+    // MARK: - Reconciliation
+
+    /// Reads Kinsta's resources to learn whether the job's effect is in place (see ``ReconcileStrategy``).
+    func reconcile(_ job: StoredJob) async -> ReconcileOutcome {
+        let values = job.params.values
+        switch job.kind.spec.reconcile {
+        case .siteNamed(let param):
+            let name = values[param]?.stringValue ?? ""
+            let company = values["company"]?.stringValue ?? ""
+            let path = "/sites?company=" + KinstaCall.percentEncodePathSegment(company)
+            switch await api.read(path) {
+            case .ok(let body):
+                let sites = body["company"]?["sites"]
+                guard case .array(let list)? = sites else {
+                    return .retryLater(reason: "the sites list had an unexpected shape", retryAfter: nil)
+                }
+                if let site = list.first(where: { $0["display_name"]?.stringValue == name }) {
+                    let id = site["id"]?.stringValue ?? "?"
+                    return .done(detail: "a site named \(name) exists (\(id))",
+                        result: .object(["idSite": .string(id)]))
+                }
+                return .notDone(detail: "no site named \(name) exists")
+            case .notFound(let message):
+                return .undetermined(reason: "Kinsta does not know company \(company): \(message)")
+            case .failure(let failure):
+                return failure.isTransient
+                    ? .retryLater(reason: failure.description, retryAfter: failure.retryAfter)
+                    : .undetermined(reason: "could not list sites: \(failure.description)")
+            }
+        case .siteGone(let param):
+            let id = values[param]?.stringValue ?? ""
+            switch await api.read("/sites/" + KinstaCall.percentEncodePathSegment(id)) {
+            case .ok:
+                return .notDone(detail: "site \(id) still exists")
+            case .notFound:
+                return .done(detail: "site \(id) is gone", result: nil)
+            case .failure(let failure):
+                return failure.isTransient
+                    ? .retryLater(reason: failure.description, retryAfter: failure.retryAfter)
+                    : .undetermined(reason: "could not read site \(id): \(failure.description)")
+            }
+        case .none:
+            return .undetermined(
+                reason: "Kinsta offers no read that shows whether a \(job.kind.rawValue) took effect; "
+                    + "check the environment in MyKinsta, then retry the job or leave it")
+        }
+    }
+
+    // MARK: - Observability
+
+    /// When Kinsta last answered and with what, for health.
+    public var lastKinstaAnswer: (at: Date, summary: String)? { lastAnswer.withLock { $0 } }
+
+    private func note(_ call: String, _ outcome: some Sendable) {
+        lastAnswer.withLock { $0 = (clock.now(), "\(call): \(outcome)") }
+    }
+
+    /// One line per state change: static message, data in metadata.
+    private func log(_ transition: Transition, job: StoredJob) {
+        guard transition.changesState else { return }
+        let to = transition.after.state
+        let level: Logger.Level =
+            switch to {
+            case .failed, .needsAttention: .error
+            case .timedOut: .warning
+            default: .info
+            }
+        var metadata: Logger.Metadata = [
+            "job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)", "from": "\(transition.before.state.rawValue)",
+            "to": "\(to.rawValue)", "attempt": "\(transition.after.attempt)",
+        ]
+        if let operationID = transition.after.operationID { metadata["operation.id"] = "\(operationID)" }
+        if let message = transition.message { metadata["message"] = "\(message)" }
+        logger.log(level: level, "job state changed", metadata: metadata)
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import OpsStore
+public import ServiceLifecycle
+import Synchronization
+
+/// The engine's loop as a `Service`: admit, start what is due, sleep until the next due time or a change, repeat.
+///
+/// On graceful shutdown it starts nothing new and waits for the calls under way (bounded by the request timeout
+/// and the group's grace), so every answer that arrived is committed before the daemon exits.
+public struct PollerService: Service {
+    let engine: JobEngine
+    /// Longest sleep with nothing due; a safety net, since every commit wakes the loop anyway.
+    let idleWake: Double
+
+    public init(engine: JobEngine, idleWake: Double = 60) {
+        self.engine = engine
+        self.idleWake = idleWake
+    }
+
+    public func run() async throws {
+        try await engine.recover()
+        let subscription = engine.database.changes.subscribe()
+        let stopping = Mutex(false)
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                while !stopping.withLock({ $0 }), !Task.isCancelled {
+                    try await engine.admit()
+                    for job in try await engine.claimDue(limit: engine.maxConcurrentRequests) {
+                        group.addTask {
+                            await engine.perform(job)
+                            subscription.poke()
+                        }
+                    }
+                    let now = engine.clock.now()
+                    let wake = try await engine.nextWake() ?? now.addingTimeInterval(idleWake)
+                    await waitForWake(until: min(wake, now.addingTimeInterval(idleWake)), subscription: subscription)
+                }
+            }
+        } onGracefulShutdown: {
+            stopping.withLock { $0 = true }
+            subscription.poke()
+        }
+        subscription.close()
+    }
+
+    /// Returns at `deadline` or at the next change signal, whichever comes first.
+    private func waitForWake(until deadline: Date, subscription: ChangeFeed.Subscription) async {
+        let clock = engine.clock
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await clock.sleep(until: deadline) }
+            group.addTask {
+                var signals = subscription.signals.makeAsyncIterator()
+                _ = await signals.next()
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

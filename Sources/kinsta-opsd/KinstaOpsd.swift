@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Logging
+import OpsDaemon
+
+/// `kinsta-opsd`: the daemon. Parses flags, loads the configuration and runs ``Daemon``; nothing else lives here.
+@main
+struct KinstaOpsd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kinsta-opsd",
+        abstract: "Carries Kinsta hosting jobs to their end: submit, poll, record, report.",
+        version: DaemonVersion.current,
+        subcommands: [Run.self, CheckConfig.self],
+        defaultSubcommand: Run.self)
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Configuration file (default \(ConfigLoader.defaultPath); absent means all defaults).")
+    var config: String?
+
+    func load() throws -> DaemonConfiguration {
+        do {
+            return try ConfigLoader().load(path: config)
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("kinsta-opsd: \(error.message)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+    }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon (the default).")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let configuration = try options.load()
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level) }
+        let logger = Logger(label: "kinsta-opsd")
+        do {
+            try await Daemon(configuration: configuration, logger: logger).run()
+        } catch let error as DaemonError {
+            logger.critical("cannot start", metadata: ["reason": "\(error.message)"])
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Validates the configuration and prints the effective settings, secrets redacted.
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate the configuration and print the effective settings.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let configuration = try options.load()
+        print(configuration.redactedSummary)
+        print("\n# configuration is valid")
+    }
+}
