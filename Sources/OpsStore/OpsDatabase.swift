@@ -24,6 +24,8 @@ public struct OpsDatabase: Sendable {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Erased secrets (admin_password) are overwritten on disk, not left in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         configuration.busyMode = .timeout(5)
         configuration.label = "kinsta-opsd"
@@ -278,6 +280,16 @@ public struct OpsDatabase: Sendable {
     /// `PRAGMA integrity_check`: `["ok"]` when the file is sound.
     public func integrityCheck() async throws -> [String] {
         try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+
+    /// Runs raw SQL, for tests that inject faults. Not part of the API.
+    package func executeForTesting(_ sql: String) async throws {
+        try await pool.write { db in try db.execute(sql: sql) }
+    }
+
+    /// Copies the WAL into the main file and empties it, for tests that inspect the bytes on disk.
+    package func checkpointForTesting() async throws {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     static func fetchJob(_ db: Database, id: Int64) throws -> StoredJob? {

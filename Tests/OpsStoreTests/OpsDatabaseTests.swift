@@ -1,0 +1,198 @@
+import Foundation
+import OpsCore
+import OpsStore
+import Testing
+
+/// Store tests on a temporary database file: durability rules, the gap-free history, atomic transitions.
+@Suite struct OpsDatabaseTests {
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func params(_ name: String = "Site A") throws -> ValidatedParams {
+        try ValidatedParams(kind: .siteCreatePlain, raw: ["display_name": .string(name), "region": "us-central1"],
+            defaultCompany: "company-1")
+    }
+
+    func createParams() throws -> ValidatedParams {
+        try ValidatedParams(
+            kind: .siteCreate,
+            raw: ["display_name": "WP", "region": "us-central1", "admin_email": "a@b.co", "admin_password": "s3cret!",
+                "admin_user": "admin", "site_title": "WP"],
+            defaultCompany: "company-1")
+    }
+
+    func created(_ result: OpsDatabase.InsertResult) throws -> StoredJob {
+        guard case .created(let job) = result else { throw TestFailure("expected a new job") }
+        return job
+    }
+
+    @Test func newJobIsQueuedWithItsFirstEvent() async throws {
+        let db = try TemporaryDatabase()
+        // When a job is inserted
+        let job = try created(try await db.database.insert(
+            NewJob(params: try params(), note: "hello", submitter: Peer(uid: 1000, gid: 1000, pid: 42),
+                idempotencyKey: nil), now: start))
+        // Then it is queued, with its submitter, and the history holds one event from nothing to queued
+        #expect(job.state == .queued)
+        #expect(job.submitter == Peer(uid: 1000, gid: 1000, pid: 42))
+        #expect(job.target == "site-name:Site A")
+        let events = try await db.database.events(after: 0, limit: 10)
+        #expect(events.count == 1)
+        #expect(events[0].from == nil)
+        #expect(events[0].to == .queued)
+        #expect(events[0].jobID == job.id)
+    }
+
+    @Test func fileIsOwnerOnly() async throws {
+        let db = try TemporaryDatabase()
+        _ = try await db.database.insert(NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil),
+            now: start)
+        let attributes = try FileManager.default.attributesOfItem(atPath: db.path)
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+        #expect(mode & 0o077 == 0, "database mode is \(String(mode, radix: 8))")
+    }
+
+    @Test func eventsAreGapFreeAcrossJobsAndTransitions() async throws {
+        let db = try TemporaryDatabase()
+        let machine = JobMachine(policy: PollPolicy())
+        var rng = SplitMix64(seed: 1)
+        // Given three jobs, each begun and accepted
+        for index in 0..<3 {
+            var job = try created(try await db.database.insert(
+                NewJob(params: try params("Site \(index)"), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+            for input in [JobInput.begin, .submitted(.accepted(operationID: "op-\(index)"))] {
+                let transition = try machine.step(job.snapshot, input, now: start, using: &rng)
+                job = try #require(try await db.database.apply(transition, to: job, now: start))
+            }
+        }
+        // Then the history is 1…9 with no gap, in order
+        let events = try await db.database.events(after: 0, limit: 100)
+        #expect(events.map(\.seq) == Array(1...9))
+        // And `after` pages resume exactly
+        let tail = try await db.database.events(after: 4, limit: 100)
+        #expect(tail.map(\.seq) == Array(5...9))
+        let last = try await db.database.lastEvents(2)
+        #expect(last.map(\.seq) == [8, 9])
+    }
+
+    @Test func staleTransitionWritesNothing() async throws {
+        let db = try TemporaryDatabase()
+        let machine = JobMachine(policy: PollPolicy())
+        var rng = SplitMix64(seed: 1)
+        let job = try created(try await db.database.insert(
+            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+        // Given an admin cancelled the job after the engine read it
+        let cancel = try machine.step(job.snapshot, .cancel, now: start, using: &rng)
+        #expect(try await db.database.apply(cancel, to: job, now: start) != nil)
+        // When the engine applies its transition computed from the old version
+        let begin = try machine.step(job.snapshot, .begin, now: start, using: &rng)
+        let result = try await db.database.apply(begin, to: job, now: start)
+        // Then nothing is written: the job stays cancelled and no event is added
+        #expect(result == nil)
+        #expect(try await db.database.job(id: job.id)?.state == .cancelled)
+        #expect(try await db.database.events(after: 0, limit: 10).map(\.to) == [.queued, .cancelled])
+    }
+
+    @Test func transitionAndEventCommitTogetherOrNotAtAll() async throws {
+        let db = try TemporaryDatabase()
+        let machine = JobMachine(policy: PollPolicy())
+        var rng = SplitMix64(seed: 1)
+        let job = try created(try await db.database.insert(
+            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+        // Given a transition whose update is made to fail inside the transaction (a trigger aborts the event insert)
+        try await db.database.executeForTesting("""
+            CREATE TRIGGER fail_event BEFORE INSERT ON event WHEN NEW.to_state = 'submitting'
+            BEGIN SELECT RAISE(ABORT, 'injected'); END
+            """)
+        let begin = try machine.step(job.snapshot, .begin, now: start, using: &rng)
+        await #expect(throws: (any Error).self) { try await db.database.apply(begin, to: job, now: start) }
+        // Then the job row is unchanged too: the update rolled back with the failed event
+        let stored = try #require(try await db.database.job(id: job.id))
+        #expect(stored.state == .queued)
+        #expect(stored.version == job.version)
+        #expect(try await db.database.events(after: 0, limit: 10).count == 1)
+    }
+
+    @Test func secretsAreErasedOnceAccepted() async throws {
+        let db = try TemporaryDatabase()
+        let machine = JobMachine(policy: PollPolicy())
+        var rng = SplitMix64(seed: 1)
+        var job = try created(try await db.database.insert(
+            NewJob(params: try createParams(), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+        #expect(job.params.values["admin_password"] == "s3cret!")
+        for input in [JobInput.begin, .submitted(.accepted(operationID: "sites:add-1"))] {
+            job = try #require(try await db.database.apply(
+                try machine.step(job.snapshot, input, now: start, using: &rng), to: job, now: start))
+        }
+        #expect(job.params.values["admin_password"] == nil)
+        #expect(job.params.values["admin_user"] == "admin")
+        // And once the WAL is checkpointed, the password is nowhere on disk (secure_delete overwrote it)
+        try await db.database.checkpointForTesting()
+        for file in [db.path, db.path + "-wal"] {
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
+            #expect(bytes.range(of: Data("s3cret!".utf8)) == nil, "password found in \(file)")
+        }
+    }
+
+    @Test func idempotencyKeyReturnsTheFirstJobOrConflicts() async throws {
+        let db = try TemporaryDatabase()
+        let first = try created(try await db.database.insert(
+            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: "deploy-42"), now: start))
+        // Same key, same request → the original job
+        let again = try await db.database.insert(
+            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: "deploy-42"), now: start)
+        guard case .existing(let existing) = again else { throw TestFailure("expected the existing job") }
+        #expect(existing.id == first.id)
+        // Same key, different request → conflict naming the first job
+        await #expect(throws: StoreError.self) {
+            _ = try await db.database.insert(
+                NewJob(params: try params("Other"), note: nil, submitter: nil, idempotencyKey: "deploy-42"), now: start)
+        }
+        #expect(try await db.database.jobs(state: nil, kind: nil, before: nil, limit: 10).count == 1)
+    }
+
+    @Test func listsNewestFirstWithPagingAndFilters() async throws {
+        let db = try TemporaryDatabase()
+        for index in 0..<5 {
+            _ = try await db.database.insert(
+                NewJob(params: try params("S\(index)"), note: nil, submitter: nil, idempotencyKey: nil), now: start)
+        }
+        let page = try await db.database.jobs(state: nil, kind: nil, before: nil, limit: 2)
+        #expect(page.map(\.id) == [5, 4])
+        let next = try await db.database.jobs(state: nil, kind: nil, before: 4, limit: 2)
+        #expect(next.map(\.id) == [3, 2])
+        #expect(try await db.database.jobs(state: .queued, kind: .siteCreatePlain, before: nil, limit: 10).count == 5)
+        #expect(try await db.database.jobs(state: .running, kind: nil, before: nil, limit: 10).isEmpty)
+    }
+
+    @Test func reopeningKeepsEverythingAndChecksClean() async throws {
+        let db = try TemporaryDatabase()
+        _ = try await db.database.insert(NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil),
+            now: start)
+        let reopened = try OpsDatabase(path: db.path)
+        #expect(try await reopened.jobs(state: nil, kind: nil, before: nil, limit: 10).count == 1)
+        #expect(try await reopened.integrityCheck() == ["ok"])
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A database in a fresh temporary directory, removed at the end of the test.
+final class TemporaryDatabase {
+    let directory: URL
+    let path: String
+    let database: OpsDatabase
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("opsstore-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        path = directory.appendingPathComponent("test.sqlite").path
+        database = try OpsDatabase(path: path)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
