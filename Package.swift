@@ -126,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OpsDaemonTests",
-            dependencies: ["OpsDaemon", "OpsCore", "OpsProtocol", "OpsStore", "KinstaSimulator", "CurlHTTP"],
+            dependencies: ["OpsDaemon", "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "KinstaSimulator", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -38,6 +38,9 @@ public final class JobEngine: Sendable {
         self.random = Mutex(SplitMix64(seed: seed))
     }
 
+    /// The poll policy in force, so a test can build a second engine like this one.
+    package var policyForTesting: PollPolicy { machine.policy }
+
     // MARK: - Steps
 
     /// At start: every job found in flight is resumed. Polling jobs keep their stored schedule; a `submitting` job

@@ -1,0 +1,208 @@
+import Foundation
+import KinstaClient
+import Logging
+import OpsCore
+import OpsDaemon
+import OpsStore
+import Testing
+
+/// The engine under a manual clock with a scripted Kinsta: every schedule is exact and no test sleeps.
+@Suite struct JobEngineTests {
+    let policy = PollPolicy(
+        pollBackoff: Backoff(base: 2, multiplier: 1.5, cap: 20, jitter: 0),
+        errorBackoff: Backoff(base: 2, multiplier: 2, cap: 300, jitter: 0))
+
+    struct Harness {
+        let directory: URL
+        let database: OpsDatabase
+        let clock: ManualClock
+        let api: ScriptedKinstaAPI
+        let engine: JobEngine
+
+        func submit(_ kind: JobKind, _ raw: [String: JSONValue]) async throws -> StoredJob {
+            let params = try ValidatedParams(kind: kind, raw: raw, defaultCompany: "company-1")
+            guard case .created(let job) = try await database.insert(
+                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: clock.now())
+            else { throw EngineTestError("not created") }
+            return job
+        }
+
+        func job(_ id: Int64) async throws -> StoredJob {
+            guard let job = try await database.job(id: id) else { throw EngineTestError("no job \(id)") }
+            return job
+        }
+
+        /// A new engine on the same database: what a restarted daemon has.
+        func restarted(api: ScriptedKinstaAPI) -> JobEngine {
+            JobEngine(database: database, api: api, policy: engine.policyForTesting, clock: clock,
+                logger: Logger(label: "test"), seed: 2)
+        }
+    }
+
+    func harness(_ script: ScriptedKinstaAPI.Script = .init(), maxInFlight: Int = 8) throws -> Harness {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engine-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let database = try OpsDatabase(path: directory.appendingPathComponent("db.sqlite").path)
+        let clock = ManualClock()
+        let api = ScriptedKinstaAPI(script)
+        let engine = JobEngine(database: database, api: api, policy: policy, clock: clock,
+            logger: Logger(label: "test"), maxInFlight: maxInFlight, seed: 1)
+        return Harness(directory: directory, database: database, clock: clock, api: api, engine: engine)
+    }
+
+    static let plain: [String: JSONValue] = ["display_name": "Alpha", "region": "us-central1"]
+
+    @Test func jobRunsFromSubmissionToSuccessOnTheDocumentedSchedule() async throws {
+        // Given Kinsta hides the operation for two polls, reports it running twice, then finished
+        var script = ScriptedKinstaAPI.Script()
+        script.submit = { _ in .accepted(operationID: "sites:add-plain-1") }
+        script.poll = { _, index in [.notFound, .notFound, .inProgress, .inProgress][safe: index] ?? .finished(data: ["idSite": "s-1"]) }
+        let h = try harness(script)
+        let job = try await h.submit(.siteCreatePlain, Self.plain)
+        let start = h.clock.now()
+
+        // When the engine runs for ten virtual minutes
+        try await h.engine.run(until: start.addingTimeInterval(600), on: h.clock)
+
+        // Then the job succeeded with Kinsta's result, after exactly one submission and five polls
+        let done = try await h.job(job.id)
+        #expect(done.state == .succeeded)
+        #expect(done.result == .object(["idSite": "s-1"]))
+        #expect(h.api.submits.count == 1)
+        #expect(h.api.pollCount == 5)
+        // And the history shows each state once, in order, gap-free
+        let events = try await h.database.events(after: 0, jobID: job.id, limit: 50)
+        #expect(events.map(\.to) == [.queued, .submitting, .accepted, .running, .succeeded])
+        #expect(events.map(\.seq) == Array(1...5))
+        // And the polls came at 3, 5, 8, 12.5, 19.25 s after acceptance (first poll, then the backoff)
+        let finishedAfter = try #require(done.finishedAt).timeIntervalSince(start)
+        #expect(abs(finishedAfter - 19.25) < 0.01)
+    }
+
+    @Test func fiveHundredMustBeConfirmedBeforeTheJobFails() async throws {
+        var script = ScriptedKinstaAPI.Script()
+        // A transient 500 between two 202s, then a real failure
+        script.poll = { _, index in
+            [.inProgress, .failed(message: "blip"), .inProgress][safe: index] ?? .failed(message: "disk full")
+        }
+        let h = try harness(script)
+        let job = try await h.submit(.siteCreatePlain, Self.plain)
+        try await h.engine.run(until: h.clock.now().addingTimeInterval(600), on: h.clock)
+        let done = try await h.job(job.id)
+        #expect(done.state == .failed)
+        #expect(done.snapshot.lastError?.contains("disk full") == true)
+        // 3 polls before the real failure, then 3 to confirm it
+        #expect(h.api.pollCount == 6)
+    }
+
+    @Test func deadlineEndsAJobThatNeverFinishes() async throws {
+        var script = ScriptedKinstaAPI.Script()
+        script.poll = { _, _ in .inProgress }
+        let h = try harness(script)
+        let job = try await h.submit(.siteDelete, ["site_id": "site-9"])
+        let start = h.clock.now()
+        try await h.engine.run(until: start.addingTimeInterval(3600), on: h.clock)
+        let done = try await h.job(job.id)
+        #expect(done.state == .timedOut)
+        // 15 minutes for a delete, and not a poll later
+        #expect(abs(try #require(done.finishedAt).timeIntervalSince(start) - 900) < 0.01)
+    }
+
+    @Test func jobsOnOneTargetNeverOverlapAndTheLimitHolds() async throws {
+        var script = ScriptedKinstaAPI.Script()
+        script.submit = { call in .accepted(operationID: "op:\(call.path)") }
+        script.poll = { _, index in index < 3 ? .inProgress : .finished(data: nil) }
+        let h = try harness(script, maxInFlight: 2)
+        let first = try await h.submit(.backupRestore, ["target_env_id": "env-1", "backup_id": 1, "notified_user_id": "u"])
+        let second = try await h.submit(.backupRestore, ["target_env_id": "env-1", "backup_id": 2, "notified_user_id": "u"])
+        let other = try await h.submit(.siteDelete, ["site_id": "s-2"])
+        let third = try await h.submit(.siteDelete, ["site_id": "s-3"])
+
+        // When the engine takes its first step
+        try await h.engine.runDue()
+        // Then the first restore and one delete are in flight; the second restore waits for its environment
+        #expect(try await h.job(first.id).state.isInFlight)
+        #expect(try await h.job(second.id).state == .queued)
+        #expect(try await h.job(other.id).state.isInFlight)
+        #expect(try await h.job(third.id).state == .queued)
+
+        // And in the end every job finished, and the two restores never overlapped
+        try await h.engine.run(until: h.clock.now().addingTimeInterval(3600), on: h.clock)
+        let a = try await h.job(first.id), b = try await h.job(second.id)
+        #expect([a.state, b.state, try await h.job(third.id).state] == [.succeeded, .succeeded, .succeeded])
+        let secondSubmitted = try #require(try await h.database.events(after: 0, jobID: b.id, limit: 9)
+            .first { $0.to == .submitting }).at
+        #expect(secondSubmitted >= (try #require(a.finishedAt)))
+    }
+
+    @Test func restartNeverResubmitsAndSettlesByReading() async throws {
+        // Given a create that was committed as submitting when the daemon died (Kinsta did create the site)
+        let h = try harness()
+        let job = try await h.submit(.siteCreatePlain, Self.plain)
+        try await h.engine.admit()
+        #expect(try await h.job(job.id).state == .submitting)
+
+        // When a new engine starts on the same database
+        var script = ScriptedKinstaAPI.Script()
+        script.read = { path in
+            path.hasPrefix("/sites?company=company-1")
+                ? .ok(["company": ["sites": [["id": "s-77", "display_name": "Alpha"]]]])
+                : .notFound(message: "nope")
+        }
+        let api = ScriptedKinstaAPI(script)
+        let engine = h.restarted(api: api)
+        try await engine.recover()
+        try await engine.run(until: h.clock.now().addingTimeInterval(60), on: h.clock)
+
+        // Then it read the sites list, found the site, and never posted again
+        let done = try await h.job(job.id)
+        #expect(done.state == .succeeded)
+        #expect(done.result == .object(["idSite": "s-77"]))
+        #expect(api.submits.isEmpty)
+        #expect(api.calls == [.read("/sites?company=company-1")])
+    }
+
+    @Test func restartWithNoTraceOfACreateAsksAnAdmin() async throws {
+        let h = try harness()
+        let job = try await h.submit(.siteCreatePlain, Self.plain)
+        try await h.engine.admit()
+        var script = ScriptedKinstaAPI.Script()
+        script.read = { _ in .ok(["company": ["sites": []]]) }
+        let api = ScriptedKinstaAPI(script)
+        let engine = h.restarted(api: api)
+        try await engine.recover()
+        try await engine.run(until: h.clock.now().addingTimeInterval(60), on: h.clock)
+        let done = try await h.job(job.id)
+        #expect(done.state == .needsAttention)
+        #expect(api.submits.isEmpty)
+    }
+
+    @Test func restartResumesPollingWithoutSubmitting() async throws {
+        var script = ScriptedKinstaAPI.Script()
+        script.submit = { _ in .accepted(operationID: "site:clone-5") }
+        script.poll = { _, _ in .inProgress }
+        let h = try harness(script)
+        let job = try await h.submit(.siteClone, ["display_name": "Copy", "source_env_id": "env-1"])
+        try await h.engine.run(until: h.clock.now().addingTimeInterval(30), on: h.clock)
+        #expect(try await h.job(job.id).state == .running)
+
+        var resumed = ScriptedKinstaAPI.Script()
+        resumed.poll = { _, _ in .finished(data: nil) }
+        let api = ScriptedKinstaAPI(resumed)
+        let engine = h.restarted(api: api)
+        try await engine.recover()
+        try await engine.run(until: h.clock.now().addingTimeInterval(60), on: h.clock)
+        #expect(try await h.job(job.id).state == .succeeded)
+        #expect(api.submits.isEmpty)
+        #expect(api.calls.allSatisfy { $0 == .poll("site:clone-5") })
+    }
+}
+
+struct EngineTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
