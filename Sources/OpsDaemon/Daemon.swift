@@ -70,6 +70,7 @@ public struct Daemon: Sendable {
             },
             logger: logger)
         let socketPath = configuration.socketPath
+        let notifier = SystemdNotifier()
         let app = Application(
             router: socketAPI.buildRouter(),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
@@ -77,17 +78,34 @@ public struct Daemon: Sendable {
                 do {
                     try SocketFile.secure(socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
                     logger.info("listening", metadata: ["socket": "\(socketPath)", "database": "\(database.path)"])
+                    // Ready only now: the database is open, migrations ran, and the socket accepts with its mode.
+                    notifier.notify("READY=1\nSTATUS=listening on \(socketPath)")
                 } catch {
                     logger.critical("cannot secure the socket", metadata: ["error": "\(error)"])
                 }
             },
             logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: PollerService(engine: engine)), .init(service: app)],
+            services: [
+                .init(service: PollerService(engine: engine)), .init(service: app),
+                .init(service: StoppingNotice(notifier: notifier, logger: logger)),
+            ],
             gracefulShutdownSignals: signals, logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("stopped")
+    }
+}
+
+/// Last in the group, so first to hear of a graceful shutdown: tells systemd (`STOPPING=1`) and the log.
+struct StoppingNotice: Service {
+    let notifier: SystemdNotifier
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        notifier.notify("STOPPING=1")
+        logger.info("stopping: no new requests; letting calls under way finish")
     }
 }
 

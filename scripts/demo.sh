@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The demo: builds, starts kinsta-sim and kinsta-opsd on temporary paths, submits one job of each of the five kinds
+# with kinsta-ops, waits for each, prints the job table and the event history, and stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+echo "==> building (the first build takes a few minutes)" >&2
+swift build 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" | tail -3 >&2 || true
+bin=$(swift build --show-bin-path)
+for exe in kinsta-sim kinsta-opsd kinsta-ops; do
+    [ -x "$bin/$exe" ] || { echo "demo: $bin/$exe was not built" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/kinsta-demo.XXXXXX)
+sim_pid="" daemon_pid=""
+cleanup() {
+    [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
+    [ -n "$sim_pid" ] && kill -TERM "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null || true
+    echo "==> demo files (logs, database) left in $work" >&2
+}
+trap cleanup EXIT
+
+wait_for() { # wait_for DESCRIPTION COMMAND…: up to 30 s
+    local what=$1; shift
+    for _ in $(seq 1 300); do "$@" && return 0; sleep 0.1; done
+    echo "demo: timed out waiting for $what" >&2; exit 1
+}
+
+echo "==> starting kinsta-sim (Kinsta API simulator: 0–3 s start-up 404 window, jobs take seconds, not minutes)" >&2
+"$bin/kinsta-sim" --port 0 --port-file "$work/sim.port" --window 3 --duration-scale 0.03 --seed 42 \
+    --api-key demo-key >"$work/sim.out" 2>"$work/sim.log" &
+sim_pid=$!
+wait_for "the simulator" test -s "$work/sim.port"
+port=$(cat "$work/sim.port")
+base="http://127.0.0.1:$port/v2"
+
+cat >"$work/kinsta-opsd.toml" <<TOML
+# Demo settings: fast polling, because the simulator's jobs take seconds.
+[daemon]
+log_level = "info"
+[polling]
+startup_window_seconds = 10
+first_poll_seconds = 0.5
+interval_seconds = 0.5
+max_interval_seconds = 2
+TOML
+state=$(curl -fsS "http://127.0.0.1:$port/_sim/state")
+field() { python3 -c "import json,sys; s=json.load(sys.stdin); print($1)" <<<"$state"; }
+company=$(field 's["company_id"]')
+site_to_delete=$(field 's["sites"][0]["id"]')
+env_to_clone=$(field 's["sites"][1]["environments"][0]["id"]')
+env_to_restore=$(field 's["sites"][1]["environments"][0]["id"]')
+backup=$(field 's["sites"][1]["environments"][0]["backups"][0]["id"]')
+
+echo "==> starting kinsta-opsd against $base" >&2
+export KINSTA_OPS_SOCKET="$work/kinsta-opsd.sock"
+KINSTA_API_KEY=demo-key KINSTA_API_BASE_URL="$base" KINSTA_COMPANY_ID="$company" \
+    KINSTA_OPSD_STATE_DIR="$work/state" KINSTA_OPSD_SOCKET="$KINSTA_OPS_SOCKET" \
+    "$bin/kinsta-opsd" --config "$work/kinsta-opsd.toml" 2>"$work/daemon.log" &
+daemon_pid=$!
+wait_for "the daemon's socket" "$bin/kinsta-ops" health --json >/dev/null 2>&1
+
+ops() { "$bin/kinsta-ops" "$@"; }
+echo "==> submitting one job of each kind" >&2
+ids=()
+submit() { local out; out=$(ops submit "$@" --json); ids+=("$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")"); echo "   submitted job ${ids[-1]}: $1" >&2; }
+submit site.create --display-name "Demo WordPress" --region us-central1 --admin-email admin@example.com \
+    --admin-user admin --admin-password-file <(printf 'correct horse battery staple') --site-title "Demo" \
+    --woocommerce
+submit site.create_plain --display-name "Demo Plain" --region europe-west1
+submit site.clone --display-name "Demo Clone" --source-env-id "$env_to_clone"
+submit site.delete --site-id "$site_to_delete"
+submit backup.restore --target-env-id "$env_to_restore" --backup-id "$backup" --notified-user-id demo-user
+
+echo "==> waiting for each job to reach a final state" >&2
+for id in "${ids[@]}"; do ops wait "$id" || true; done
+
+echo; echo "==> kinsta-ops jobs"; ops jobs
+echo; echo "==> kinsta-ops history"; ops history
+echo; echo "==> the daemon's log (one line per state change)"; grep -c "job state changed" "$work/daemon.log" | sed 's/^/   state changes logged: /'

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the system packages the build and the demo need, when missing: libsqlite3-dev (GRDB links the system
+# SQLite), libcurl4-openssl-dev (the HTTP client is libcurl), curl and python3 (the demo reads the simulator's state).
+set -euo pipefail
+need=()
+for package in libsqlite3-dev libcurl4-openssl-dev curl python3; do
+    dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi

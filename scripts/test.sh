@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command: installs what a new machine lacks, then runs the whole suite (unit, store, client against the
+# simulator, engine under a manual clock, and the end-to-end test that spawns the real binaries).
+# Only `swift test`: alternating `swift build` and `swift test` rebuilds Hummingbird each time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+exec swift test "$@"
