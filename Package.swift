@@ -111,7 +111,10 @@ let package = Package(
         .testTarget(name: "OpsStoreTests", dependencies: ["OpsCore", "OpsStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CurlHTTPTests",
-            dependencies: ["CurlHTTP", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "CurlHTTP", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
