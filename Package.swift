@@ -102,7 +102,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "kinsta-sim",
-            dependencies: ["KinstaSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "KinstaSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 

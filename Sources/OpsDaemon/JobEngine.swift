@@ -119,8 +119,16 @@ public final class JobEngine: Sendable {
     }
 
     /// Executes one job's pending action and commits what came of it.
-    func perform(_ job: StoredJob) async {
-        defer { _ = busy.withLock { $0.remove(job.id) } }
+    ///
+    /// The job is read again first: a claim may rest on a row read just before an earlier call for the same job
+    /// committed (the busy mark is lifted only after that commit), and acting on such a stale row would send its
+    /// submission a second time. Only the row as it is now is acted on.
+    func perform(_ claimed: StoredJob) async {
+        defer { _ = busy.withLock { $0.remove(claimed.id) } }
+        guard let job = try? await database.job(id: claimed.id), job.version == claimed.version else {
+            logger.debug("skipping a stale claim", metadata: ["job.id": "\(claimed.id)"])
+            return
+        }
         let input: JobInput
         switch job.snapshot.pendingAction {
         case .submit?:

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import KinstaSimulator
+import Logging
+
+/// `kinsta-sim`: the Kinsta API simulator on loopback, for demos and tests.
+@main
+struct KinstaSim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kinsta-sim",
+        abstract: "A simulator of the Kinsta API v2 (sites, operations, backups) on loopback.",
+        discussion: """
+            Once listening it prints one line, `kinsta-sim listening on http://127.0.0.1:PORT/v2`. \
+            Admin routes without auth: /_sim/requests, /_sim/operations, /_sim/state.
+            """)
+
+    @Option(help: "Address to bind (loopback only unless --allow-non-loopback).") var host = "127.0.0.1"
+    @Option(help: "Port; 0 picks a free one.") var port = 0
+    @Option(help: "Write the bound port to this file once listening.") var portFile: String?
+    @Option(help: "The Bearer API key it accepts.") var apiKey = "sim-api-key"
+    @Option(help: "The company ID it knows.") var company = SimulatorConfiguration().companyID
+    @Option(help: "Longest start-up window, in seconds, during which a new operation answers 404.") var window = 10.0
+    @Option(help: "Multiplies every operation's duration (site create takes 60–300 s at 1).") var durationScale = 1.0
+    @Option(help: "Probability (0–1) that an operation ends in 500 failed.") var failureRate = 0.0
+    @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
+    @Option(help: "Sites that exist at start.") var seedSites = 2
+    @Flag(help: "Allow binding to an address other than loopback.") var allowNonLoopback = false
+    @Option(help: "Log level (trace, debug, info, warning, error).") var logLevel = "info"
+
+    func validate() throws {
+        guard allowNonLoopback || ["127.0.0.1", "::1", "localhost"].contains(host) else {
+            throw ValidationError("refusing to bind \(host): the simulator is for loopback (use --allow-non-loopback)")
+        }
+        guard (0...1).contains(failureRate) else { throw ValidationError("--failure-rate must be from 0 to 1") }
+        guard window >= 0, durationScale >= 0 else { throw ValidationError("--window and --duration-scale must be ≥ 0") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "kinsta-sim")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let simulator = KinstaSimulator(configuration: SimulatorConfiguration(
+            apiKey: apiKey, companyID: company, startupWindowMax: window, durationScale: durationScale,
+            failureRate: failureRate, seed: seed, seedSites: seedSites))
+        let host = self.host
+        let portFile = self.portFile
+        let app = simulator.application(host: host, port: port, logger: logger) { bound in
+            if let portFile {
+                let temporary = portFile + ".tmp"
+                try? "\(bound)\n".write(toFile: temporary, atomically: false, encoding: .utf8)
+                _ = rename(temporary, portFile)
+            }
+            FileHandle.standardOutput.write(Data("kinsta-sim listening on http://\(host):\(bound)/v2\n".utf8))
+        }
+        try await app.runService()
+    }
+}
