@@ -86,13 +86,11 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Ex
     public init(integerLiteral value: Int64) { self = .integer(value) }
 }
 
-extension JSONValue: ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral, ExpressibleByFloatLiteral,
-    ExpressibleByNilLiteral
-{
+// Not ExpressibleByNilLiteral: `nil` must keep meaning "absent" (`Optional.none`), never JSON null.
+extension JSONValue: ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral, ExpressibleByFloatLiteral {
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(floatLiteral value: Double) { self = .number(value) }
-    public init(nilLiteral: ()) { self = .null }
 }
