@@ -24,14 +24,18 @@ public struct Daemon: Sendable {
     let api: (any KinstaAPI)?
     let signals: [UnixSignal]
     let logger: Logger
+    let onReady: @Sendable () async -> Void
 
     /// - Parameters:
     ///   - api: the Kinsta API to use; `nil` for HTTP to `configuration.kinsta.baseURL`.
     ///   - signals: the signals that start a graceful shutdown (none in in-process tests: cancel the task instead).
+    ///   - onReady: called once the socket accepts connections with its mode set (after READY=1).
     public init(
         configuration: DaemonConfiguration, clock: any DaemonClock = SystemClock(), api: (any KinstaAPI)? = nil,
-        signals: [UnixSignal] = [.sigterm, .sigint], logger: Logger
+        signals: [UnixSignal] = [.sigterm, .sigint], logger: Logger,
+        onReady: @escaping @Sendable () async -> Void = {}
     ) {
+        self.onReady = onReady
         self.configuration = configuration
         self.clock = clock
         self.api = api
@@ -71,6 +75,7 @@ public struct Daemon: Sendable {
             logger: logger)
         let socketPath = configuration.socketPath
         let notifier = SystemdNotifier()
+        let onReady = self.onReady
         let app = Application(
             router: socketAPI.buildRouter(),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
@@ -80,6 +85,7 @@ public struct Daemon: Sendable {
                     logger.info("listening", metadata: ["socket": "\(socketPath)", "database": "\(database.path)"])
                     // Ready only now: the database is open, migrations ran, and the socket accepts with its mode.
                     notifier.notify("READY=1\nSTATUS=listening on \(socketPath)")
+                    await onReady()
                 } catch {
                     logger.critical("cannot secure the socket", metadata: ["error": "\(error)"])
                 }

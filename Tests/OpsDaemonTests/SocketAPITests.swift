@@ -1,0 +1,221 @@
+import CurlHTTP
+import Foundation
+import KinstaClient
+import Logging
+import OpsCore
+import OpsDaemon
+import OpsProtocol
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The socket API over the daemon's real Unix socket, the daemon in-process with a scripted Kinsta. Bad input of
+/// every kind gets a JSON error and changes nothing.
+@Suite struct SocketAPITests {
+    struct Running {
+        let socket: String
+        let http: CurlHTTPClient
+
+        func send(_ method: String, _ path: String, body: String? = nil, headers: [HTTPHeader]? = nil) async throws
+            -> HTTPResponse
+        {
+            try await http.execute(HTTPRequest(
+                method: method, url: "http://localhost" + path,
+                headers: headers ?? (body == nil ? [] : [HTTPHeader("Content-Type", "application/json")]),
+                body: body.map { Data($0.utf8) }, timeout: .seconds(10), unixSocketPath: socket))
+        }
+
+        func error(_ response: HTTPResponse) throws -> ErrorView.Body {
+            try JSONDecoder().decode(ErrorView.self, from: response.body).error
+        }
+
+        func jobCount() async throws -> Int {
+            try WireJSON.decoder().decode(JobListView.self, from: try await send("GET", "/v1/jobs?limit=1000").body)
+                .jobs.count
+        }
+    }
+
+    /// Runs a daemon with nothing admitted (`max_in_flight` 0), so jobs stay queued for the test.
+    func withDaemon(_ body: @escaping @Sendable (Running) async throws -> Void) async throws {
+        var template = Array("/tmp/ko-api-XXXXXX".utf8CString)
+        let directory = String(cString: mkdtemp(&template)!)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = DaemonConfiguration(
+            kinsta: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k"), companyID: "company-1",
+            stateDirectory: directory + "/state", socketPath: directory + "/s.sock", maxInFlight: 0)
+        let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
+        let daemon = Daemon(
+            configuration: configuration, clock: ManualClock(), api: ScriptedKinstaAPI(), signals: [],
+            logger: .quiet, onReady: { readyContinuation.yield() })
+        let http = CurlHTTPClient()
+        defer { http.shutdown() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await daemon.run() }
+            for await _ in ready { break }
+            try await body(Running(socket: configuration.socketPath, http: http))
+            group.cancelAll()
+        }
+    }
+
+    static let plain = #"{"kind":"site.create_plain","params":{"display_name":"A","region":"us-central1"}}"#
+
+    @Test func submitStoresAndShowsTheJobWithItsSubmitter() async throws {
+        try await withDaemon { api in
+            let created = try await api.send("POST", "/v1/jobs", body: Self.plain)
+            #expect(created.status == 201)
+            let job = try WireJSON.decoder().decode(JobView.self, from: created.body)
+            #expect(job.state == "queued")
+            #expect(job.params["company"] == "company-1")
+            #expect(job.submittedBy?.uid == getuid())
+            #expect(job.submittedBy?.pid == getpid())
+            let shown = try WireJSON.decoder().decode(JobView.self, from: try await api.send("GET", "/v1/jobs/\(job.id)").body)
+            #expect(shown.events?.map(\.to) == ["queued"])
+            let events = try await api.send("GET", "/v1/events?after=0")
+            #expect(events.header("Content-Type") == "application/x-ndjson")
+            let lines = events.body.split(separator: 0x0A)
+            #expect(lines.count == 1)
+            #expect(try WireJSON.decoder().decode(EventView.self, from: Data(lines[0])).seq == 1)
+        }
+    }
+
+    @Test func passwordsNeverComeBack() async throws {
+        try await withDaemon { api in
+            let body = #"{"kind":"site.create","params":{"display_name":"W","region":"us","admin_email":"a@b.co","#
+                + #""admin_password":"hunter2-secret","admin_user":"u","site_title":"t"}}"#
+            let created = try await api.send("POST", "/v1/jobs", body: body)
+            #expect(created.status == 201)
+            #expect(!String(decoding: created.body, as: UTF8.self).contains("hunter2-secret"))
+            let list = try await api.send("GET", "/v1/jobs")
+            #expect(!String(decoding: list.body, as: UTF8.self).contains("hunter2-secret"))
+            #expect(String(decoding: list.body, as: UTF8.self).contains("[redacted]"))
+        }
+    }
+
+    struct BadRequest: Sendable, CustomTestStringConvertible {
+        var method = "POST"
+        var path = "/v1/jobs"
+        var body: String?
+        var contentType = "application/json"
+        var status: Int
+        var code: String
+        var field: String?
+        var testDescription: String { "\(method) \(path) \(body?.prefix(30) ?? "") → \(status)" }
+    }
+
+    static let badRequests: [BadRequest] = [
+        BadRequest(body: "{not json", status: 400, code: "invalid_json"),
+        BadRequest(body: #"{"kind":"site.create_plain"}"#, status: 400, code: "invalid_json"),
+        BadRequest(body: #"{"kind":5,"params":{}}"#, status: 400, code: "invalid_json"),
+        BadRequest(body: #"{"kind":"site.explode","params":{}}"#, status: 422, code: "unknown_kind", field: "kind"),
+        BadRequest(body: #"{"kind":"site.create_plain","params":{"region":"us"}}"#, status: 422,
+            code: "invalid_params", field: "display_name"),
+        BadRequest(body: #"{"kind":"site.delete","params":{"site_id":"../../etc"}}"#, status: 422,
+            code: "invalid_params", field: "site_id"),
+        BadRequest(body: #"{"kind":"site.create_plain","params":{"display_name":"A","region":"us","evil":1}}"#,
+            status: 422, code: "invalid_params", field: "evil"),
+        BadRequest(body: #"{"kind":"backup.restore","params":{"target_env_id":"e","backup_id":"12","notified_user_id":"u"}}"#,
+            status: 422, code: "invalid_params", field: "backup_id"),
+        BadRequest(body: "\u{FF}\u{FE}", status: 400, code: "invalid_json"),
+        BadRequest(body: SocketAPITests.plain, contentType: "text/plain", status: 415, code: "unsupported_media_type"),
+        BadRequest(body: String(repeating: "x", count: 70_000), status: 413, code: "body_too_large"),
+        BadRequest(method: "GET", path: "/v1/jobs/abc", status: 400, code: "bad_request", field: "id"),
+        BadRequest(method: "GET", path: "/v1/jobs/999", status: 404, code: "not_found"),
+        BadRequest(method: "GET", path: "/v1/jobs?state=bogus", status: 400, code: "bad_request", field: "state"),
+        BadRequest(method: "GET", path: "/v1/jobs?limit=0", status: 400, code: "bad_request", field: "limit"),
+        BadRequest(method: "GET", path: "/v1/events?after=-1", status: 400, code: "bad_request", field: "after"),
+        BadRequest(method: "GET", path: "/v1/nope", status: 404, code: "not_found"),
+        BadRequest(method: "POST", path: "/v1/jobs/999/cancel", status: 404, code: "not_found"),
+    ]
+
+    @Test(arguments: badRequests)
+    func badInputGetsAJSONErrorAndChangesNothing(_ row: BadRequest) async throws {
+        try await withDaemon { api in
+            let response = try await api.send(
+                row.method, row.path, body: row.body,
+                headers: row.body == nil ? [] : [HTTPHeader("Content-Type", row.contentType)])
+            #expect(response.status == row.status, "\(String(decoding: response.body, as: UTF8.self))")
+            let error = try api.error(response)
+            #expect(error.code == row.code)
+            #expect(error.field == row.field)
+            #expect(!error.message.isEmpty)
+            #expect(try await api.jobCount() == 0)
+        }
+    }
+
+    @Test func idempotencyKeyReplaysOrConflicts() async throws {
+        try await withDaemon { api in
+            let key = [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Idempotency-Key", "deploy-1")]
+            let first = try await api.send("POST", "/v1/jobs", body: Self.plain, headers: key)
+            let again = try await api.send("POST", "/v1/jobs", body: Self.plain, headers: key)
+            #expect(first.status == 201)
+            #expect(again.status == 200)
+            let firstID = try WireJSON.decoder().decode(JobView.self, from: first.body).id
+            #expect(try WireJSON.decoder().decode(JobView.self, from: again.body).id == firstID)
+            let other = #"{"kind":"site.create_plain","params":{"display_name":"B","region":"us-central1"}}"#
+            let conflict = try await api.send("POST", "/v1/jobs", body: other, headers: key)
+            #expect(conflict.status == 409)
+            #expect(try api.error(conflict).code == "idempotency_conflict")
+            #expect(try await api.jobCount() == 1)
+        }
+    }
+
+    @Test func cancelOnlyWhileQueued() async throws {
+        try await withDaemon { api in
+            let job = try WireJSON.decoder().decode(
+                JobView.self, from: try await api.send("POST", "/v1/jobs", body: Self.plain).body)
+            let cancelled = try await api.send("POST", "/v1/jobs/\(job.id)/cancel")
+            #expect(cancelled.status == 200)
+            #expect(try WireJSON.decoder().decode(JobView.self, from: cancelled.body).state == "cancelled")
+            let again = try await api.send("POST", "/v1/jobs/\(job.id)/cancel")
+            #expect(again.status == 409)
+            #expect(try api.error(again).message.contains("only queued"))
+            let retry = try await api.send("POST", "/v1/jobs/\(job.id)/retry")
+            #expect(retry.status == 409)
+        }
+    }
+
+    @Test func healthReportsCounts() async throws {
+        try await withDaemon { api in
+            _ = try await api.send("POST", "/v1/jobs", body: Self.plain)
+            let health = try JSONDecoder().decode(JSONValue.self, from: try await api.send("GET", "/v1/health").body)
+            #expect(health["status"] == "ok")
+            #expect(health["queue_depth"] == .integer(1))
+            #expect(health["in_flight"] == .integer(0))
+            #expect(health["version"]?.stringValue?.isEmpty == false)
+        }
+    }
+
+    @Test func socketIsOwnerAndGroupOnly() async throws {
+        try await withDaemon { api in
+            let attributes = try FileManager.default.attributesOfItem(atPath: api.socket)
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+            #expect(mode == 0o660, "socket mode \(String(mode, radix: 8))")
+        }
+    }
+
+    @Test func aSecondDaemonRefusesTheSameStateAndSocket() async throws {
+        try await withDaemon { api in
+            let directory = (api.socket as NSString).deletingLastPathComponent
+            let configuration = DaemonConfiguration(
+                kinsta: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k"), companyID: nil,
+                stateDirectory: directory + "/state", socketPath: api.socket)
+            let second = Daemon(configuration: configuration, api: ScriptedKinstaAPI(), signals: [],
+                logger: .quiet)
+            await #expect(throws: DaemonError.self) { try await second.run() }
+            // And the first still answers on its socket
+            let health = try await api.send("GET", "/v1/health")
+            #expect(health.status == 200)
+        }
+    }
+}
+
+extension Logger {
+    /// For in-process daemons in tests: only what is critical.
+    static var quiet: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+}
