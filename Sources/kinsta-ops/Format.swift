@@ -35,10 +35,15 @@ enum Format {
         }
     }
 
-    /// A `Duration` as ``duration(_:)-(Double)`` writes it.
+    /// A `Duration` in the same two-unit form ("1m05s").
     static func duration(_ value: Duration) -> String {
         let (seconds, attoseconds) = value.components
         return duration(Double(seconds) + Double(attoseconds) / 1e18)
+    }
+
+    /// `1 poll`, `3 polls`.
+    static func count(_ value: Int, _ noun: String) -> String {
+        "\(value) \(noun)\(value == 1 ? "" : "s")"
     }
 
     /// Local wall-clock time: `HH:mm:ss` when `date` is today, `yyyy-MM-dd HH:mm:ss` otherwise.

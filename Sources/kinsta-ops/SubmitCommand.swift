@@ -225,14 +225,19 @@ struct SubmitCommand: AsyncParsableCommand {
             }
             text = line
         } else {
+            // Read through a handle, so pipes and process substitutions (`<(pass show …)`) work too.
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw CLIError.usage("cannot read --admin-password-file \(path)")
+            }
+            defer { try? handle.close() }
             do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
+                text = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
             } catch {
                 throw CLIError.usage("cannot read --admin-password-file \(path)")
             }
         }
-        let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        let password = line.hasSuffix("\r") ? String(line.dropLast()) : line
+        // `\r\n` is one Character, and a newline like `\n`.
+        let password = String(text.prefix { !$0.isNewline })
         guard !password.isEmpty else { throw CLIError.usage("--admin-password-file \(path) holds no password") }
         return password
     }

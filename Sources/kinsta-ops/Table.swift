@@ -79,7 +79,7 @@ struct Table {
 struct KeyValueBlock {
     var pairs: [(key: String, value: String)] = []
 
-    /// Adds a pair; a `nil` value leaves the key out.
+    /// Adds a pair; a `nil` value leaves the key out; an empty key continues the previous pair's value.
     mutating func add(_ key: String, _ value: String?) {
         if let value { pairs.append((key, value)) }
     }
@@ -88,7 +88,8 @@ struct KeyValueBlock {
     func render() -> [String] {
         let width = pairs.map(\.key.count).max() ?? 0
         return pairs.map { key, value in
-            let label = key + ":" + String(repeating: " ", count: width - key.count)
+            // An empty key continues the previous pair (one parameter a line under `params:`).
+            let label = (key.isEmpty ? " " : key + ":") + String(repeating: " ", count: width - key.count)
             var text = "\(label)  \(value)"
             while text.last == " " { text.removeLast() }
             return text

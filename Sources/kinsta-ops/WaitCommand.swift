@@ -123,6 +123,7 @@ struct JobWaiter {
                 // The job is durable in the daemon: ride out a restart for a while, then give up.
                 guard error.isUnreachable, lastJob != nil else { throw error }
                 let since = unreachableSince ?? clock.now
+                if unreachableSince == nil && !live { Console.dimError("(daemon unreachable, retrying…)") }
                 unreachableSince = since
                 if clock.now - since > Self.unreachableGrace { throw error }
             }
@@ -173,7 +174,7 @@ struct JobWaiter {
     /// The live line: spinner, state, elapsed, Kinsta polls, next check, last error.
     func statusLine(_ job: JobView, frame: Int, elapsed: Duration, unreachable: Bool) -> String {
         let spin = Self.spinner[frame % Self.spinner.count]
-        var parts = ["\(spin) job \(job.id) \(job.state)", Format.duration(elapsed), "\(job.pollCount) polls"]
+        var parts = ["\(spin) job \(job.id) \(job.state)", Format.duration(elapsed), Format.count(job.pollCount, "poll")]
         if unreachable {
             parts.append("daemon unreachable, retrying…")
         } else if let next = job.nextActionAt, next > Date() {
