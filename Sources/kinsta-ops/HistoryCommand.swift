@@ -41,7 +41,8 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await global.withClient { client in
-            var printer = EventPrinter(json: global.json)
+            // Following starts after --since even when nothing newer exists yet.
+            var printer = EventPrinter(json: global.json, after: since ?? 0)
             let initial = try await fetchInitial(client)
             printer.begin(with: initial, follow: follow)
             if follow {
@@ -116,8 +117,12 @@ struct EventPrinter: Sendable {
         .init("MESSAGE", maxWidth: 120),
     ])
 
-    init(json: Bool) {
+    /// - Parameters:
+    ///   - json: print the daemon's lines as they are instead of table rows.
+    ///   - after: events up to this `seq` count as printed already.
+    init(json: Bool, after: Int64) {
         self.json = json
+        self.lastSeq = after
     }
 
     /// Prints the first batch (with the header), or `no events` when there is none and nothing will follow.
