@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import OpsProtocol
+
+/// `kinsta-ops cancel ID` — `POST /v1/jobs/{id}/cancel`: withdraw a job that has not been sent to Kinsta yet.
+struct CancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Cancel a queued job (the daemon refuses once it was sent to Kinsta)."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The job ID.")
+    var id: Int64
+
+    func validate() throws {
+        if id < 1 { throw ArgumentParser.ValidationError("a job ID is a positive number") }
+    }
+
+    func run() async throws {
+        try await global.withClient { client in
+            let (job, raw, _) = try await client.post(JobView.self, "/\(socketAPIVersion)/jobs/\(id)/cancel")
+            Console.out(global.json ? Format.rawJSON(raw) : "job \(job.id) \(job.state) (\(job.kind))")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import OpsProtocol
+
+/// `kinsta-ops jobs` — `GET /v1/jobs?state=&kind=&limit=&before=`, newest first.
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs",
+        abstract: "List jobs, newest first.",
+        discussion: "Shows one page; when there are more, a hint on stderr gives the --before to see the next page."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Only jobs in this state (queued, running, failed, needs_attention, …).", valueName: "state"))
+    var state: String?
+
+    @Option(help: ArgumentHelp("Only jobs of this kind (site.create, backup.restore, …).", valueName: "kind"))
+    var kind: String?
+
+    @Option(help: ArgumentHelp("At most this many jobs.", valueName: "n"))
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("Only jobs with an ID below this one (the next page).", valueName: "id"))
+    var before: Int64?
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ArgumentParser.ValidationError("--limit must be at least 1") }
+        if let before, before < 1 { throw ArgumentParser.ValidationError("--before must be a job ID (at least 1)") }
+    }
+
+    func run() async throws {
+        try await global.withClient { client in
+            let query: [(String, String?)] = [
+                ("state", state), ("kind", kind), ("limit", limit.map(String.init)), ("before", before.map(String.init)),
+            ]
+            let (list, raw) = try await client.get(JobListView.self, "/\(socketAPIVersion)/jobs", query: query)
+            if global.json {
+                Console.out(Format.rawJSON(raw))
+                return
+            }
+            for line in Self.render(list.jobs, now: Date()) { Console.out(line) }
+            if let next = list.nextBefore {
+                var hint = "kinsta-ops jobs --before \(next)"
+                if let state { hint += " --state \(state)" }
+                if let kind { hint += " --kind \(kind)" }
+                if let limit { hint += " --limit \(limit)" }
+                Console.dimError("(more: \(hint))")
+            }
+        }
+    }
+
+    /// The jobs table: ID, KIND, STATE, TARGET/SITE, OPERATION, AGE, LAST ERROR; `no jobs` when empty.
+    static func render(_ jobs: [JobView], now: Date) -> [String] {
+        guard !jobs.isEmpty else { return ["no jobs"] }
+        var table = Table([
+            .init("ID", alignment: .right), .init("KIND"), .init("STATE"), .init("TARGET/SITE", maxWidth: 32),
+            .init("OPERATION", maxWidth: 20), .init("AGE"), .init("LAST ERROR", maxWidth: 60),
+        ])
+        for job in jobs {
+            table.append([
+                String(job.id), job.kind, job.state, Format.target(of: job), job.operationID ?? "",
+                Format.relative(job.createdAt, now: now), job.lastError.map(Format.oneLine) ?? "",
+            ])
+        }
+        return table.render()
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+
+/// `kinsta-ops`: the admin's and scripts' command line to `kinsta-opsd`, over its Unix socket only.
+///
+/// The entry point parses like `AsyncParsableCommand.main()` does, with one difference: a usage error (bad flag,
+/// missing argument, failed validation) exits with 2, the code the CLI documents for "usage or bad request", rather
+/// than ArgumentParser's default `EX_USAGE` (64).
+@main
+struct KinstaOps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kinsta-ops",
+        abstract: "Submit, inspect and follow Kinsta jobs carried out by the kinsta-opsd daemon.",
+        discussion: """
+            Talks only to the daemon's Unix socket: --socket PATH, else $KINSTA_OPS_SOCKET, else $KINSTA_OPSD_SOCKET, \
+            else \(GlobalOptions.defaultSocketPath). Human tables by default, --json for the daemon's own JSON.
+
+            Exit codes: 0 ok / job succeeded, 1 job failed or daemon error (5xx, unexpected answer), \
+            2 usage error or request refused (4xx), 3 daemon unreachable, 4 job timed out, 5 job needs attention, \
+            6 job cancelled, 124 --timeout of wait expired.
+            """,
+        version: "kinsta-ops 0.1.0",
+        subcommands: [
+            SubmitCommand.self, JobsCommand.self, ShowCommand.self, WaitCommand.self, HistoryCommand.self,
+            CancelCommand.self, RetryCommand.self, HealthCommand.self,
+        ]
+    )
+
+    /// Parses the command line, runs the chosen command and exits with its code.
+    static func main() async {
+        do {
+            var command = try await asyncParseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let message = fullMessage(for: error)
+                Console.error(message)
+                Foundation.exit(ExitStatus.usage)
+            }
+            exit(withError: error)
+        }
+    }
+}

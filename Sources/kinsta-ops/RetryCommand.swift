@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import OpsProtocol
+
+/// `kinsta-ops retry ID` — `POST /v1/jobs/{id}/retry`: a new attempt of a failed, timed out or needs_attention job.
+struct RetryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry",
+        abstract: "Start a new attempt of a failed, timed_out or needs_attention job.",
+        discussion: "Follow the new attempt with: kinsta-ops wait ID"
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The job ID.")
+    var id: Int64
+
+    func validate() throws {
+        if id < 1 { throw ArgumentParser.ValidationError("a job ID is a positive number") }
+    }
+
+    func run() async throws {
+        try await global.withClient { client in
+            let (job, raw, _) = try await client.post(JobView.self, "/\(socketAPIVersion)/jobs/\(id)/retry")
+            Console.out(global.json ? Format.rawJSON(raw) : "job \(job.id) \(job.state) (\(job.kind), attempt \(job.attempt))")
+        }
+    }
+}

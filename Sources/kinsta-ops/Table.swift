@@ -1,0 +1,98 @@
+/// A plain-text table: a header row, then one line per row, columns two spaces apart.
+///
+/// Each column is as wide as its widest cell (capped by ``Column/maxWidth``; longer cells end in `…`). The last column
+/// is not padded, so lines carry no trailing spaces.
+struct Table {
+    enum Alignment {
+        case left, right
+    }
+
+    struct Column {
+        var title: String
+        var alignment: Alignment
+        var minWidth: Int
+        var maxWidth: Int?
+
+        init(_ title: String, alignment: Alignment = .left, minWidth: Int = 0, maxWidth: Int? = nil) {
+            self.title = title
+            self.alignment = alignment
+            self.minWidth = minWidth
+            self.maxWidth = maxWidth
+        }
+    }
+
+    var columns: [Column]
+    var rows: [[String]] = []
+
+    init(_ columns: [Column]) {
+        self.columns = columns
+    }
+
+    /// Adds a row; missing cells are empty.
+    mutating func append(_ cells: [String]) {
+        rows.append(cells)
+    }
+
+    /// Column widths fitting the header and `rows`, within each column's bounds.
+    func widths(for rows: [[String]]) -> [Int] {
+        columns.enumerated().map { index, column in
+            var width = max(column.minWidth, column.title.count)
+            for row in rows where index < row.count {
+                width = max(width, row[index].count)
+            }
+            if let maxWidth = column.maxWidth { width = min(width, max(maxWidth, column.title.count)) }
+            return width
+        }
+    }
+
+    /// The header line for the given widths.
+    func header(widths: [Int]) -> String {
+        line(columns.map(\.title), widths: widths)
+    }
+
+    /// One row laid out with the given widths.
+    func line(_ cells: [String], widths: [Int]) -> String {
+        var parts: [String] = []
+        for (index, column) in columns.enumerated() {
+            let width = widths[index]
+            let cell = Format.truncate(index < cells.count ? cells[index] : "", to: width)
+            let isLast = index == columns.count - 1
+            let padding = String(repeating: " ", count: max(0, width - cell.count))
+            switch column.alignment {
+            case .left: parts.append(isLast ? cell : cell + padding)
+            case .right: parts.append(padding + cell)
+            }
+        }
+        var text = parts.joined(separator: "  ")
+        while text.last == " " { text.removeLast() }
+        return text
+    }
+
+    /// The whole table: header and rows, one string per line.
+    func render() -> [String] {
+        let widths = widths(for: rows)
+        return [header(widths: widths)] + rows.map { line($0, widths: widths) }
+    }
+}
+
+/// Aligned `key  value` lines, as `show` and `health` print them.
+struct KeyValueBlock {
+    var pairs: [(key: String, value: String)] = []
+
+    /// Adds a pair; a `nil` value leaves the key out; an empty key continues the previous pair's value.
+    mutating func add(_ key: String, _ value: String?) {
+        if let value { pairs.append((key, value)) }
+    }
+
+    /// One line per pair, values starting in the same column.
+    func render() -> [String] {
+        let width = pairs.map(\.key.count).max() ?? 0
+        return pairs.map { key, value in
+            // An empty key continues the previous pair (one parameter a line under `params:`).
+            let label = (key.isEmpty ? " " : key + ":") + String(repeating: " ", count: width - key.count)
+            var text = "\(label)  \(value)"
+            while text.last == " " { text.removeLast() }
+            return text
+        }
+    }
+}

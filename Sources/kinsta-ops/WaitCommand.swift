@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import OpsCore
+import OpsProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `kinsta-ops wait ID` — polls `GET /v1/jobs/{id}` until the job reaches a terminal state.
+struct WaitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wait",
+        abstract: "Wait for a job to finish, showing its progress.",
+        discussion: """
+            On a terminal, one status line is updated in place (state, elapsed time, Kinsta polls so far, last error); \
+            otherwise each state change is printed on its own line. With --json, only the final job is printed.
+
+            Exit codes: 0 succeeded, 1 failed, 4 timed_out, 5 needs_attention, 6 cancelled, 3 daemon unreachable, \
+            124 --timeout expired (the job goes on in the daemon).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var waiting: WaitOptions
+
+    @Argument(help: "The job ID.")
+    var id: Int64
+
+    func validate() throws {
+        if id < 1 { throw ArgumentParser.ValidationError("a job ID is a positive number") }
+    }
+
+    func run() async throws {
+        let code = try await global.withClient { client in
+            try await JobWaiter(client: client, jobID: id, options: waiting, json: global.json).run()
+        }
+        if code != ExitStatus.success { throw ExitCode(code) }
+    }
+}
+
+/// How long and how often to wait; shared by `wait` and `submit --wait`.
+struct WaitOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Give up after this many seconds (exit 124); the job goes on in the daemon.", valueName: "seconds"))
+    var timeout: Double?
+
+    @Option(help: ArgumentHelp("Seconds between polls of the daemon (at least 0.2).", valueName: "seconds"))
+    var interval: Double = 1
+
+    func validate() throws {
+        guard interval.isFinite, interval >= 0.2 else {
+            throw ArgumentParser.ValidationError("--interval must be at least 0.2 seconds")
+        }
+        if let timeout, !(timeout.isFinite && timeout > 0) {
+            throw ArgumentParser.ValidationError("--timeout must be a positive number of seconds")
+        }
+    }
+}
+
+/// Polls one job until it is terminal and renders the progress.
+struct JobWaiter {
+    let client: DaemonClient
+    let jobID: Int64
+    let options: WaitOptions
+    let json: Bool
+
+    /// A daemon restart (systemd) is ridden out for this long before `wait` gives up with exit code 3.
+    static let unreachableGrace: Duration = .seconds(60)
+    static let spinner: [Character] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+
+    /// The exit code a terminal state stands for; `nil` while the job is still going (or the state is unknown).
+    static func exitCode(forState state: String) -> Int32? {
+        switch JobState(rawValue: state) {
+        case .succeeded: ExitStatus.success
+        case .failed: ExitStatus.failure
+        case .timedOut: ExitStatus.timedOut
+        case .needsAttention: ExitStatus.needsAttention
+        case .cancelled: ExitStatus.cancelled
+        case .queued, .submitting, .accepted, .running, nil: nil
+        }
+    }
+
+    /// Waits; returns the exit code of the job's terminal state, or 124 when `--timeout` expires.
+    ///
+    /// - Throws: ``CLIError`` when the daemon refuses (e.g. no such job) or stays unreachable past the grace time.
+    func run() async throws -> Int32 {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = options.timeout.map { start + .milliseconds(Int64($0 * 1000)) }
+        let interval = Duration.milliseconds(Int64(options.interval * 1000))
+        let live = !json && Terminal.isTTY(STDOUT_FILENO)
+        if live { Terminal.newlineOnInterrupt() }
+
+        var lastState: String?
+        var lastJob: (view: JobView, raw: Data)?
+        var unreachableSince: ContinuousClock.Instant?
+        var frame = 0
+
+        while true {
+            switch await poll() {
+            case .success(let (job, raw)):
+                unreachableSince = nil
+                lastJob = (job, raw)
+                if !live && !json && job.state != lastState {
+                    Console.out(Self.stateLine(job))
+                    Console.flush()
+                }
+                lastState = job.state
+                if let code = Self.exitCode(forState: job.state) {
+                    if live {
+                        clearLine()
+                        Console.out(Self.stateLine(job) + " after \(Format.duration(clock.now - start))")
+                    } else if json {
+                        Console.out(Format.rawJSON(raw))
+                    }
+                    return code
+                }
+            case .failure(let error):
+                // The job is durable in the daemon: ride out a restart for a while, then give up.
+                guard error.isUnreachable, lastJob != nil else { throw error }
+                let since = unreachableSince ?? clock.now
+                if unreachableSince == nil && !live { Console.dimError("(daemon unreachable, retrying…)") }
+                unreachableSince = since
+                if clock.now - since > Self.unreachableGrace { throw error }
+            }
+
+            let nextPoll = clock.now + interval
+            while clock.now < nextPoll {
+                if let deadline, clock.now >= deadline {
+                    if live { clearLine() }
+                    if json, let lastJob { Console.out(Format.rawJSON(lastJob.raw)) }
+                    let state = lastState.map { " (still \($0))" } ?? ""
+                    Console.error(
+                        "kinsta-ops: gave up waiting for job \(jobID) after \(Format.duration(clock.now - start))\(state); it goes on in the daemon")
+                    return ExitStatus.waitTimeout
+                }
+                if live, let job = lastJob?.view {
+                    let status = statusLine(
+                        job, frame: frame, elapsed: clock.now - start, unreachable: unreachableSince != nil)
+                    Console.raw("\r\u{1B}[2K" + Format.truncate(status, to: max(20, Terminal.width() - 1)))
+                    Console.flush()
+                    frame += 1
+                }
+                var step = min(nextPoll - clock.now, .milliseconds(100))
+                if let deadline { step = min(step, max(.zero, deadline - clock.now)) }
+                try await Task.sleep(for: step)
+            }
+        }
+    }
+
+    /// One `GET /v1/jobs/{id}`, as a `Result` so the loop can tell a passing outage from a refusal.
+    private func poll() async -> Result<(JobView, Data), CLIError> {
+        do {
+            let (job, raw) = try await client.job(jobID)
+            return .success((job, raw))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// `job 12 running`, with the last error when the job ended badly.
+    static func stateLine(_ job: JobView) -> String {
+        var line = "job \(job.id) \(job.state)"
+        if let code = exitCode(forState: job.state), code != ExitStatus.success, let error = job.lastError {
+            line += ": \(Format.oneLine(error))"
+        }
+        return line
+    }
+
+    /// The live line: spinner, state, elapsed, Kinsta polls, next check, last error.
+    func statusLine(_ job: JobView, frame: Int, elapsed: Duration, unreachable: Bool) -> String {
+        let spin = Self.spinner[frame % Self.spinner.count]
+        var parts = ["\(spin) job \(job.id) \(job.state)", Format.duration(elapsed), Format.count(job.pollCount, "poll")]
+        if unreachable {
+            parts.append("daemon unreachable, retrying…")
+        } else if let next = job.nextActionAt, next > Date() {
+            parts.append("next check \(Format.relative(next))")
+        }
+        if let error = job.lastError { parts.append("last error: \(Format.oneLine(error))") }
+        return parts.joined(separator: " · ")
+    }
+
+    private func clearLine() {
+        Console.raw("\r\u{1B}[2K")
+        Console.flush()
+    }
+}
