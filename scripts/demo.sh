@@ -76,5 +76,5 @@ echo "==> waiting for each job to reach a final state" >&2
 for id in "${ids[@]}"; do ops wait "$id" || true; done
 
 echo; echo "==> kinsta-ops jobs"; ops jobs
-echo; echo "==> kinsta-ops history"; ops history
+echo; echo "==> kinsta-ops history"; ops history -n 1000
 echo; echo "==> the daemon's log (one line per state change)"; grep -c "job state changed" "$work/daemon.log" | sed 's/^/   state changes logged: /'
