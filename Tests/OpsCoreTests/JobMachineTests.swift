@@ -1,0 +1,194 @@
+import Foundation
+import OpsCore
+import Testing
+
+/// The pure state machine, driven by hand: a fixed start time moved forward per step (a manual clock), a seeded
+/// random source, and zero jitter where a test checks exact times.
+@Suite struct JobMachineTests {
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    static let exact = PollPolicy(
+        pollBackoff: Backoff(base: 2, multiplier: 1.5, cap: 20, jitter: 0),
+        errorBackoff: Backoff(base: 2, multiplier: 2, cap: 300, jitter: 0))
+
+    /// One step of a scenario: at `t0 + at` seconds, feed `input`.
+    struct Step: Sendable {
+        var at: Double
+        var input: JobInput
+    }
+
+    /// Runs `steps` from a queued job of `kind`; returns every snapshot after each step.
+    static func run(_ kind: JobKind = .siteCreatePlain, _ steps: [Step], policy: PollPolicy = exact) throws -> [Transition] {
+        var rng = SplitMix64(seed: 7)
+        let machine = JobMachine(policy: policy)
+        var job = JobSnapshot(kind: kind)
+        var transitions: [Transition] = []
+        for step in steps {
+            let transition = try machine.step(job, step.input, now: t0.addingTimeInterval(step.at), using: &rng)
+            transitions.append(transition)
+            job = transition.after
+        }
+        return transitions
+    }
+
+    static let accepted: [Step] = [Step(at: 0, input: .begin), Step(at: 1, input: .submitted(.accepted(operationID: "op")))]
+
+    struct Scenario: Sendable, CustomTestStringConvertible {
+        var name: String
+        var kind: JobKind = .siteCreatePlain
+        var steps: [Step]
+        var state: JobState
+        var pending: PendingAction?
+        /// Seconds after t0 of the next action, when one is expected.
+        var next: Double?
+        var lastErrorContains: String?
+        var testDescription: String { name }
+    }
+
+    static let scenarios: [Scenario] = [
+        Scenario(name: "begin commits submitting before any POST", steps: [Step(at: 0, input: .begin)],
+            state: .submitting, pending: .submit, next: 0),
+        Scenario(name: "202 + operation ID: accepted, first poll 3 s later", steps: accepted,
+            state: .accepted, pending: .poll, next: 4),
+        Scenario(name: "404 inside the start-up window keeps waiting, uncounted",
+            steps: accepted + [Step(at: 4, input: .polled(.notFound)), Step(at: 6, input: .polled(.notFound))],
+            state: .accepted, pending: .poll, next: 9),
+        Scenario(name: "202 moves to running on the backoff",
+            steps: accepted + [Step(at: 4, input: .polled(.inProgress))], state: .running, pending: .poll, next: 6),
+        Scenario(name: "200 succeeds",
+            steps: accepted + [Step(at: 4, input: .polled(.inProgress)), Step(at: 6, input: .polled(.finished(data: nil)))],
+            state: .succeeded),
+        Scenario(name: "404 after the window is confirmed, not believed at once",
+            steps: accepted + [Step(at: 70, input: .polled(.notFound))], state: .accepted, pending: .poll, next: 72,
+            lastErrorContains: "confirming (1 of 3)"),
+        Scenario(name: "404 after the window three times: settle by reading the resource",
+            steps: accepted + [Step(at: 70, input: .polled(.notFound)), Step(at: 72, input: .polled(.notFound)),
+                Step(at: 76, input: .polled(.notFound))],
+            state: .accepted, pending: .reconcile, next: 76),
+        Scenario(name: "late 404 after running counts too, even inside the window",
+            steps: accepted + [Step(at: 4, input: .polled(.inProgress)), Step(at: 6, input: .polled(.notFound))],
+            state: .running, pending: .poll, next: 8, lastErrorContains: "404"),
+        Scenario(name: "one 500 is not a failure",
+            steps: accepted + [Step(at: 4, input: .polled(.failed(message: "boom")))], state: .accepted, pending: .poll,
+            next: 6, lastErrorContains: "confirming (1 of 3)"),
+        Scenario(name: "500 three times in a row fails with Kinsta's message",
+            steps: accepted + [Step(at: 4, input: .polled(.failed(message: "boom"))),
+                Step(at: 6, input: .polled(.failed(message: "boom"))), Step(at: 10, input: .polled(.failed(message: "boom")))],
+            state: .failed, lastErrorContains: "boom"),
+        Scenario(name: "a 202 between 500s starts the count again",
+            steps: accepted + [Step(at: 4, input: .polled(.failed(message: "x"))), Step(at: 6, input: .polled(.failed(message: "x"))),
+                Step(at: 10, input: .polled(.inProgress)), Step(at: 12, input: .polled(.failed(message: "x")))],
+            state: .running, pending: .poll, lastErrorContains: "1 of 3"),
+        Scenario(name: "429 with Retry-After waits exactly that, no failure",
+            steps: accepted + [Step(at: 4, input: .polled(.rateLimited(retryAfter: 30)))], state: .accepted,
+            pending: .poll, next: 34, lastErrorContains: "429"),
+        Scenario(name: "transient trouble backs off and does not fail",
+            steps: accepted + [Step(at: 4, input: .polled(.transient(reason: "reset"))),
+                Step(at: 6, input: .polled(.transient(reason: "reset")))],
+            state: .accepted, pending: .poll, next: 10, lastErrorContains: "reset"),
+        Scenario(name: "deadline: a non-final answer at the deadline times out",
+            kind: .siteDelete, steps: accepted + [Step(at: 900, input: .polled(.inProgress))], state: .timedOut,
+            lastErrorContains: "deadline"),
+        Scenario(name: "polls are never scheduled past the deadline",
+            kind: .siteDelete, steps: accepted + [Step(at: 890, input: .polled(.rateLimited(retryAfter: 60)))],
+            state: .accepted, pending: .poll, next: 900),
+        Scenario(name: "4xx on submit fails with Kinsta's message",
+            steps: [Step(at: 0, input: .begin), Step(at: 1, input: .submitted(.rejected(status: 400, message: "Bad request format")))],
+            state: .failed, lastErrorContains: "Bad request format"),
+        Scenario(name: "401 on submit asks an admin",
+            steps: [Step(at: 0, input: .begin), Step(at: 1, input: .submitted(.unauthorized(message: "HTTP 401")))],
+            state: .needsAttention, lastErrorContains: "API key"),
+        Scenario(name: "5xx on submit: send again after a backoff",
+            steps: [Step(at: 0, input: .begin), Step(at: 1, input: .submitted(.serverError(status: 503, message: "down")))],
+            state: .submitting, pending: .submit, next: 3),
+        Scenario(name: "unclear submit: reconcile, never resend blindly",
+            steps: [Step(at: 0, input: .begin), Step(at: 1, input: .submitted(.ambiguous(reason: "timeout")))],
+            state: .submitting, pending: .reconcile, next: 3),
+        Scenario(name: "nothing could be sent before the deadline: timed out",
+            kind: .siteDelete, steps: [Step(at: 0, input: .begin), Step(at: 901, input: .submitted(.notSent(reason: "refused")))],
+            state: .timedOut, lastErrorContains: "nothing reached Kinsta"),
+        Scenario(name: "restart during submission: reconcile",
+            steps: [Step(at: 0, input: .begin), Step(at: 5, input: .recovered)], state: .submitting, pending: .reconcile,
+            next: 5),
+        Scenario(name: "reconciliation finds the site: succeeded",
+            steps: [Step(at: 0, input: .begin), Step(at: 1, input: .recovered),
+                Step(at: 2, input: .reconciled(.done(detail: "site exists", result: nil)))], state: .succeeded),
+        Scenario(name: "no trace of a create after a crash: an admin decides, nothing is resent",
+            steps: [Step(at: 0, input: .begin), Step(at: 1, input: .recovered),
+                Step(at: 2, input: .reconciled(.notDone(detail: "no site")))], state: .needsAttention,
+            lastErrorContains: "Check MyKinsta"),
+        Scenario(name: "no trace of a delete after a crash: a repeat is harmless, send it",
+            kind: .siteDelete, steps: [Step(at: 0, input: .begin), Step(at: 1, input: .recovered),
+                Step(at: 2, input: .reconciled(.notDone(detail: "site still exists")))],
+            state: .submitting, pending: .submit, next: 2),
+        Scenario(name: "late 404 and the effect is missing: failed",
+            steps: accepted + [Step(at: 70, input: .polled(.notFound)), Step(at: 72, input: .polled(.notFound)),
+                Step(at: 76, input: .polled(.notFound)), Step(at: 77, input: .reconciled(.notDone(detail: "no site")))],
+            state: .failed, lastErrorContains: "operation not found"),
+        Scenario(name: "a restore cannot be read back: needs attention",
+            kind: .backupRestore, steps: [Step(at: 0, input: .begin), Step(at: 1, input: .recovered),
+                Step(at: 2, input: .reconciled(.undetermined(reason: "no read shows a restore")))],
+            state: .needsAttention),
+        Scenario(name: "cancel a queued job", steps: [Step(at: 0, input: .cancel)], state: .cancelled),
+        Scenario(name: "retry a failed job: queued again",
+            steps: [Step(at: 0, input: .begin), Step(at: 1, input: .submitted(.rejected(status: 400, message: "x"))),
+                Step(at: 2, input: .retry)], state: .queued),
+        Scenario(name: "retry a timed-out job: watch the same operation again",
+            kind: .siteDelete, steps: accepted + [Step(at: 900, input: .polled(.inProgress)), Step(at: 1000, input: .retry)],
+            state: .running, pending: .poll, next: 1000),
+    ]
+
+    @Test(arguments: scenarios)
+    func scenario(_ scenario: Scenario) throws {
+        let last = try #require(try Self.run(scenario.kind, scenario.steps).last).after
+        #expect(last.state == scenario.state)
+        #expect(last.pendingAction == scenario.pending)
+        if let next = scenario.next {
+            #expect(last.nextActionAt == Self.t0.addingTimeInterval(next))
+        }
+        if scenario.state.isTerminal { #expect(last.nextActionAt == nil) }
+        if let text = scenario.lastErrorContains {
+            #expect(last.lastError?.contains(text) == true, "lastError: \(last.lastError ?? "nil")")
+        }
+    }
+
+    @Test func acceptanceErasesSecretsAndRecordsTheOperation() throws {
+        let transitions = try Self.run(.siteCreate, Self.accepted)
+        let accepted = try #require(transitions.last)
+        #expect(accepted.eraseSecrets)
+        #expect(accepted.changesState)
+        #expect(accepted.after.operationID == "op")
+        #expect(accepted.after.acceptedAt == Self.t0.addingTimeInterval(1))
+        #expect(accepted.after.deadline == Self.t0.addingTimeInterval(1800))
+    }
+
+    @Test func retryCountsAttemptsAndClearsTheOldOperation() throws {
+        let transitions = try Self.run(.siteCreatePlain, [
+            Step(at: 0, input: .begin), Step(at: 1, input: .submitted(.rejected(status: 400, message: "x"))),
+            Step(at: 2, input: .retry),
+        ])
+        let retried = try #require(transitions.last).after
+        #expect(retried.attempt == 2)
+        #expect(retried.operationID == nil)
+        #expect(retried.lastError == nil)
+    }
+
+    struct Refusal: Sendable, CustomTestStringConvertible {
+        var steps: [Step]
+        var testDescription: String { "\(steps.last.map { "\($0.input)" } ?? "")" }
+    }
+
+    static let refusals: [Refusal] = [
+        Refusal(steps: [Step(at: 0, input: .begin), Step(at: 1, input: .cancel)]),
+        Refusal(steps: accepted + [Step(at: 2, input: .cancel)]),
+        Refusal(steps: [Step(at: 0, input: .retry)]),
+        Refusal(steps: accepted + [Step(at: 2, input: .polled(.finished(data: nil))), Step(at: 3, input: .retry)]),
+        Refusal(steps: [Step(at: 0, input: .begin), Step(at: 1, input: .polled(.inProgress))]),
+        Refusal(steps: accepted + [Step(at: 2, input: .submitted(.accepted(operationID: "again")))]),
+        Refusal(steps: [Step(at: 0, input: .begin), Step(at: 1, input: .begin)]),
+    ]
+
+    @Test(arguments: refusals)
+    func inputsThatMakeNoSenseAreRefused(_ refusal: Refusal) {
+        #expect(throws: TransitionRefused.self) { try Self.run(.siteCreatePlain, refusal.steps) }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import KinstaClient
+import OpsCore
+import OpsDaemon
+import Testing
+
+/// The configuration: TOML file, environment, credentials; every mistake named with its key and line.
+@Suite struct ConfigLoaderTests {
+    /// Writes `text` to a fresh file with `mode` and returns its path.
+    func file(_ text: String, mode: Int = 0o600) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("kinsta-opsd.toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        return path
+    }
+
+    let env = ["KINSTA_API_KEY": "key-from-env"]
+
+    @Test func environmentAloneIsEnough() throws {
+        let loader = ConfigLoader(environment: env.merging([
+            "KINSTA_API_BASE_URL": "http://127.0.0.1:9/v2", "KINSTA_COMPANY_ID": "c1",
+            "KINSTA_OPSD_STATE_DIR": "/tmp/state", "KINSTA_OPSD_SOCKET": "/tmp/x.sock",
+        ]) { $1 })
+        // No file at the default path: all defaults plus the environment
+        let configuration = try loader.load(path: nil)
+        #expect(configuration.kinsta.baseURL == "http://127.0.0.1:9/v2")
+        #expect(configuration.companyID == "c1")
+        #expect(configuration.stateDirectory == "/tmp/state")
+        #expect(configuration.socketPath == "/tmp/x.sock")
+        #expect(configuration.apiKeySource == "KINSTA_API_KEY")
+        #expect(configuration.pollPolicy.startupWindow == 60)
+        #expect(configuration.maxInFlight == 8)
+    }
+
+    @Test func shippedExampleFileIsValidAndMatchesTheDefaults() throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/kinsta-opsd.toml").path
+        let fromFile = try ConfigLoader(environment: env).load(path: shipped)
+        let defaults = try ConfigLoader(environment: env).load(path: nil)
+        #expect(fromFile.redactedSummary == defaults.redactedSummary)
+    }
+
+    @Test func fileSettingsApplyAndEnvironmentWins() throws {
+        let path = try file("""
+            [kinsta]
+            api_base_url = "http://file.example/v2"
+            company_id = "from-file"
+            [polling]
+            startup_window_seconds = 90
+            jitter = 0
+            [deadlines]
+            site_delete = 120
+            """)
+        let configuration = try ConfigLoader(environment: env.merging(["KINSTA_COMPANY_ID": "from-env"]) { $1 })
+            .load(path: path)
+        #expect(configuration.kinsta.baseURL == "http://file.example/v2")
+        #expect(configuration.companyID == "from-env")
+        #expect(configuration.pollPolicy.startupWindow == 90)
+        #expect(configuration.pollPolicy.pollBackoff.jitter == 0)
+        #expect(configuration.pollPolicy.deadlines[.siteDelete] == 120)
+    }
+
+    struct Mistake: Sendable, CustomTestStringConvertible {
+        var text: String
+        var mentions: [String]
+        var testDescription: String { mentions.joined(separator: " ") }
+    }
+
+    static let mistakes: [Mistake] = [
+        Mistake(text: "[polling]\nstartup_window_secnds = 5\n", mentions: ["polling.startup_window_secnds", "line 2"]),
+        Mistake(text: "[daemon]\nlog_level = \"info\"\n[kinstaa]\n", mentions: ["[kinstaa]", "line 3"]),
+        Mistake(text: "[polling]\n\nmultiplier = \"fast\"\n", mentions: ["polling.multiplier", "number", "line 3"]),
+        Mistake(text: "[daemon]\nmax_in_flight = 0\n", mentions: ["daemon.max_in_flight", "from 1"]),
+        Mistake(text: "[daemon]\nsocket_mode = \"rw\"\n", mentions: ["socket_mode", "octal"]),
+        Mistake(text: "[kinsta]\napi_base_url = \"ftp://x\"\n", mentions: ["api_base_url", "http"]),
+        Mistake(text: "[daemon\nlog_level = 1\n", mentions: [":1:"]),
+        Mistake(text: "[daemon]\nlog_level = \"loud\"\n", mentions: ["log_level", "loud"]),
+    ]
+
+    @Test(arguments: mistakes)
+    func mistakesNameTheKeyAndLine(_ mistake: Mistake) throws {
+        let path = try file(mistake.text)
+        #expect {
+            _ = try ConfigLoader(environment: env).load(path: path)
+        } throws: { error in
+            let message = (error as? ConfigError)?.message ?? ""
+            return mistake.mentions.allSatisfy { message.contains($0) }
+        }
+    }
+
+    @Test func aNamedFileMustExist() {
+        #expect(throws: ConfigError.self) { _ = try ConfigLoader(environment: env).load(path: "/nonexistent/x.toml") }
+    }
+
+    @Test func apiKeyOrderAndInlineKeyNeedsAPrivateFile() throws {
+        // A systemd credential beats everything
+        let credentials = FileManager.default.temporaryDirectory.appendingPathComponent("cred-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
+        try "key-from-credential\n".write(to: credentials.appendingPathComponent("kinsta-api-key"), atomically: true,
+            encoding: .utf8)
+        let withCredential = try ConfigLoader(environment: env.merging(["CREDENTIALS_DIRECTORY": credentials.path]) { $1 })
+            .load(path: nil)
+        #expect(withCredential.kinsta.apiKey == "key-from-credential")
+        #expect(!withCredential.redactedSummary.contains("key-from-credential"))
+
+        // An inline key in a file others can read is refused
+        let open = try file("[kinsta]\napi_key = \"inline-key\"\n", mode: 0o644)
+        #expect(throws: ConfigError.self) { _ = try ConfigLoader(environment: [:]).load(path: open) }
+        let closed = try file("[kinsta]\napi_key = \"inline-key\"\n", mode: 0o600)
+        #expect(try ConfigLoader(environment: [:]).load(path: closed).kinsta.apiKey == "inline-key")
+
+        // No key anywhere is a clear error
+        #expect(throws: ConfigError.self) { _ = try ConfigLoader(environment: [:]).load(path: nil) }
+    }
+}
