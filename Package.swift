@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
@@ -44,6 +45,14 @@ let package = Package(
         .target(
             name: "KinstaClient",
             dependencies: ["OpsCore", "CurlHTTP", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "OpsWebhooks",
+            dependencies: [
+                "OpsCore", "CurlHTTP", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -111,6 +120,14 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "OpsCoreTests", dependencies: ["OpsCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OpsWebhooksTests",
+            dependencies: [
+                "OpsWebhooks", "OpsCore", "CurlHTTP", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "OpsStoreTests", dependencies: ["OpsCore", "OpsStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CurlHTTPTests",

@@ -1,0 +1,1 @@
+// Placeholder; the webhooks issue fills this in.
