@@ -25,6 +25,8 @@ public struct Daemon: Sendable {
     let signals: [UnixSignal]
     let logger: Logger
     let onReady: @Sendable () async -> Void
+    /// The daemon's metrics; the executable also hands its registry to swift-metrics.
+    public let metrics: DaemonMetrics
 
     /// - Parameters:
     ///   - api: the Kinsta API to use; `nil` for HTTP to `configuration.kinsta.baseURL`.
@@ -33,9 +35,10 @@ public struct Daemon: Sendable {
     public init(
         configuration: DaemonConfiguration, clock: any DaemonClock = SystemClock(), api: (any KinstaAPI)? = nil,
         signals: [UnixSignal] = [.sigterm, .sigint], logger: Logger,
-        onReady: @escaping @Sendable () async -> Void = {}
+        onReady: @escaping @Sendable () async -> Void = {}, metrics: DaemonMetrics = DaemonMetrics()
     ) {
         self.onReady = onReady
+        self.metrics = metrics
         self.configuration = configuration
         self.clock = clock
         self.api = api
@@ -55,24 +58,28 @@ public struct Daemon: Sendable {
         let database = try OpsDatabase(path: configuration.databasePath)
         let http = CurlHTTPClient()
         defer { http.shutdown() }
-        let api = self.api ?? HTTPKinstaAPI(configuration: configuration.kinsta, http: http, logger: logger)
+        let metrics = self.metrics
+        let api = InstrumentedKinstaAPI(
+            wrapped: self.api ?? HTTPKinstaAPI(configuration: configuration.kinsta, http: http, logger: logger),
+            metrics: metrics, clock: clock)
         let engine = JobEngine(
             database: database, api: api, policy: configuration.pollPolicy, clock: clock, logger: logger,
-            maxInFlight: configuration.maxInFlight, maxConcurrentRequests: configuration.maxConcurrentRequests)
+            maxInFlight: configuration.maxInFlight, maxConcurrentRequests: configuration.maxConcurrentRequests,
+            metrics: metrics)
         let clock = self.clock
         let socketAPI = SocketAPI(
             database: database, machine: JobMachine(policy: configuration.pollPolicy),
             defaultCompany: configuration.companyID, version: DaemonVersion.current, startedAt: clock.now(),
             now: { clock.now() }, onJobsChanged: {},
             healthExtras: {
-                guard let last = engine.lastKinstaAnswer else { return ["last_kinsta_answer": .null] }
+                guard let last = metrics.lastKinstaAnswer else { return ["last_kinsta_answer": .null] }
                 return [
                     "last_kinsta_answer": .object([
                         "at": .string(last.at.formatted(.iso8601)), "summary": .string(last.summary),
                     ])
                 ]
             },
-            logger: logger)
+            kinsta: api, metricsText: { await metrics.render(database: database) }, logger: logger)
         let socketPath = configuration.socketPath
         let notifier = SystemdNotifier()
         let onReady = self.onReady

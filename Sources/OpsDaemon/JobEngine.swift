@@ -21,13 +21,15 @@ public final class JobEngine: Sendable {
     private let random: Mutex<SplitMix64>
     /// Jobs with a call to Kinsta under way.
     private let busy = Mutex<Set<Int64>>([])
-    /// The latest answer from Kinsta, for health.
-    private let lastAnswer = Mutex<(at: Date, summary: String)?>(nil)
+    /// Counters and histograms; `nil` in tests that do not look at them.
+    let metrics: DaemonMetrics?
 
     public init(
         database: OpsDatabase, api: any KinstaAPI, policy: PollPolicy, clock: any DaemonClock, logger: Logger,
-        maxInFlight: Int = 8, maxConcurrentRequests: Int = 8, seed: UInt64 = UInt64.random(in: .min ... .max)
+        maxInFlight: Int = 8, maxConcurrentRequests: Int = 8, seed: UInt64 = UInt64.random(in: .min ... .max),
+        metrics: DaemonMetrics? = nil
     ) {
+        self.metrics = metrics
         self.database = database
         self.api = api
         self.machine = JobMachine(policy: policy)
@@ -129,18 +131,17 @@ public final class JobEngine: Sendable {
             logger.debug("skipping a stale claim", metadata: ["job.id": "\(claimed.id)"])
             return
         }
+        if let due = job.snapshot.nextActionAt { metrics?.actionLag(clock.now().timeIntervalSince(due)) }
         let input: JobInput
         switch job.snapshot.pendingAction {
         case .submit?:
             Failpoint.hit("before-submit")
             let outcome = await api.submit(job.params.submitCall)
             Failpoint.hit("after-submit")
-            note("submit", outcome)
             input = .submitted(outcome)
         case .poll?:
             guard let operationID = job.snapshot.operationID else { return }
             let outcome = await api.operationStatus(operationID)
-            note("poll", outcome)
             input = .polled(outcome)
         case .reconcile?:
             input = .reconciled(await reconcile(job))
@@ -222,16 +223,10 @@ public final class JobEngine: Sendable {
 
     // MARK: - Observability
 
-    /// When Kinsta last answered and with what, for health.
-    public var lastKinstaAnswer: (at: Date, summary: String)? { lastAnswer.withLock { $0 } }
-
-    private func note(_ call: String, _ outcome: some Sendable) {
-        lastAnswer.withLock { $0 = (clock.now(), "\(call): \(outcome)") }
-    }
-
     /// One line per state change: static message, data in metadata.
     private func log(_ transition: Transition, job: StoredJob) {
         guard transition.changesState else { return }
+        metrics?.transition(from: transition.before.state, to: transition.after.state)
         let to = transition.after.state
         let level: Logger.Level =
             switch to {

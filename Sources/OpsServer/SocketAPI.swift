@@ -3,6 +3,7 @@ public import Hummingbird
 public import Logging
 import NIOCore
 import HTTPTypes
+public import KinstaClient
 public import OpsCore
 import OpsProtocol
 public import OpsStore
@@ -24,13 +25,20 @@ public struct SocketAPI: Sendable {
     public let onJobsChanged: @Sendable () -> Void
     /// Extra facts for `/v1/health` (the engine's view of Kinsta).
     public let healthExtras: @Sendable () async -> [String: JSONValue]
+    /// Kinsta, for the read-through routes (`nil`: they answer 503).
+    public let kinsta: (any KinstaAPI)?
+    /// The Prometheus text for `GET /metrics` (`nil`: 404).
+    public let metricsText: (@Sendable () async -> String)?
     public let logger: Logger
 
     public init(
         database: OpsDatabase, machine: JobMachine, defaultCompany: String?, version: String, startedAt: Date,
         now: @escaping @Sendable () -> Date, onJobsChanged: @escaping @Sendable () -> Void,
-        healthExtras: @escaping @Sendable () async -> [String: JSONValue] = { [:] }, logger: Logger
+        healthExtras: @escaping @Sendable () async -> [String: JSONValue] = { [:] }, kinsta: (any KinstaAPI)? = nil,
+        metricsText: (@Sendable () async -> String)? = nil, logger: Logger
     ) {
+        self.metricsText = metricsText
+        self.kinsta = kinsta
         self.database = database
         self.machine = machine
         self.defaultCompany = defaultCompany
@@ -45,6 +53,7 @@ public struct SocketAPI: Sendable {
     /// The router with every route and the JSON error middleware.
     public func buildRouter() -> Router<PeerContext> {
         let router = Router(context: PeerContext.self)
+        router.middlewares.add(MetricsMiddleware<PeerContext>())
         router.middlewares.add(ErrorMiddleware<PeerContext>())
         let v1 = router.group("v1")
         v1.post("jobs", use: submit)
@@ -54,6 +63,14 @@ public struct SocketAPI: Sendable {
         v1.post("jobs/:id/retry") { request, context in try await act(.retry, request, context) }
         v1.get("events", use: events)
         v1.get("health", use: health)
+        addKinstaRoutes(to: v1)
+        if let metricsText {
+            router.get("metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: await metricsText())))
+            }
+        }
         return router
     }
 

@@ -22,7 +22,8 @@ struct KinstaOps: AsyncParsableCommand {
         version: "kinsta-ops 0.1.0",
         subcommands: [
             SubmitCommand.self, JobsCommand.self, ShowCommand.self, WaitCommand.self, HistoryCommand.self,
-            CancelCommand.self, RetryCommand.self, HealthCommand.self,
+            CancelCommand.self, RetryCommand.self, HealthCommand.self, SitesCommand.self, EnvironmentsCommand.self,
+            BackupsCommand.self, DownloadableBackupsCommand.self,
         ]
     )
 

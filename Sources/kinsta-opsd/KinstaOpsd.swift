@@ -39,8 +39,10 @@ struct Run: AsyncParsableCommand {
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level) }
         let logger = Logger(label: "kinsta-opsd")
+        let metrics = DaemonMetrics()
+        metrics.bootstrapSwiftMetrics()
         do {
-            try await Daemon(configuration: configuration, logger: logger).run()
+            try await Daemon(configuration: configuration, logger: logger, metrics: metrics).run()
         } catch let error as DaemonError {
             logger.critical("cannot start", metadata: ["reason": "\(error.message)"])
             throw ExitCode(1)

@@ -1,0 +1,65 @@
+import Hummingbird
+import KinstaClient
+import OpsCore
+import OpsProtocol
+
+extension SocketAPI {
+    /// Read-through routes: tools ask the daemon, which holds the key (and, later, the request budget).
+    ///
+    /// `GET /v1/kinsta/sites[?company=]`, `/v1/kinsta/sites/{id}`, `/v1/kinsta/sites/{id}/environments`,
+    /// `/v1/kinsta/environments/{id}/backups`, `/v1/kinsta/environments/{id}/downloadable-backups`. Kinsta's JSON comes
+    /// back as it is; Kinsta's errors come back as the daemon's JSON errors with Kinsta's message.
+    func addKinstaRoutes(to group: RouterGroup<PeerContext>) {
+        let kinsta = group.group("kinsta")
+        kinsta.get("sites") { request, _ in
+            let company = request.uri.queryParameters["company"].map(String.init) ?? defaultCompany
+            guard let company, !company.isEmpty else {
+                throw APIError(.unprocessableContent, code: "invalid_params",
+                    "no company: pass ?company= or configure kinsta.company_id", field: "company")
+            }
+            return try await passThrough("/sites?company=" + Self.segment(company, field: "company"))
+        }
+        kinsta.get("sites/:id") { _, context in
+            try await passThrough("/sites/" + Self.segment(context.parameters.get("id"), field: "id"))
+        }
+        kinsta.get("sites/:id/environments") { _, context in
+            try await passThrough("/sites/" + Self.segment(context.parameters.get("id"), field: "id") + "/environments")
+        }
+        kinsta.get("environments/:id/backups") { _, context in
+            try await passThrough(
+                "/sites/environments/" + Self.segment(context.parameters.get("id"), field: "id") + "/backups")
+        }
+        kinsta.get("environments/:id/downloadable-backups") { _, context in
+            try await passThrough(
+                "/sites/environments/" + Self.segment(context.parameters.get("id"), field: "id")
+                    + "/downloadable-backups")
+        }
+    }
+
+    private func passThrough(_ path: String) async throws -> Response {
+        guard let kinsta else {
+            throw APIError(.serviceUnavailable, code: "unavailable", "this daemon has no Kinsta client")
+        }
+        switch await kinsta.read(path) {
+        case .ok(let body):
+            return Response.json(body)
+        case .notFound(let message):
+            throw APIError(.notFound, code: "kinsta_not_found", "Kinsta: \(message)")
+        case .failure(let failure):
+            if failure.isTransient {
+                throw APIError(.serviceUnavailable, code: "kinsta_unavailable", failure.description)
+            }
+            throw APIError(.badGateway, code: "kinsta_error", failure.description)
+        }
+    }
+
+    /// A path segment from the caller: an ID of safe characters, percent-encoded for Kinsta.
+    static func segment(_ value: String?, field: String) throws -> String {
+        guard let value, !value.isEmpty, value.count <= 128,
+            value.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0) || "-_:".unicodeScalars.contains($0) })
+        else {
+            throw APIError.badRequest("\(field) must be an ID of letters, digits, '-', '_' or ':'", field: field)
+        }
+        return KinstaCall.percentEncodePathSegment(value)
+    }
+}

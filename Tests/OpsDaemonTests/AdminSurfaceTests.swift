@@ -1,0 +1,148 @@
+import CurlHTTP
+import Foundation
+import KinstaClient
+import KinstaSimulator
+import Logging
+import OpsCore
+import OpsDaemon
+import OpsProtocol
+import Testing
+
+/// The admin's surface over the real socket: Kinsta reads through the daemon, `/metrics`, and the follow stream's
+/// resume-without-gap promise. The daemon runs in-process against the in-process simulator; `max_in_flight` 0
+/// keeps submitted jobs queued, so the only Kinsta traffic is the test's own reads.
+@Suite struct AdminSurfaceTests {
+    func withDaemon(_ body: @escaping @Sendable (SocketAPITests.Running, KinstaSimulator) async throws -> Void)
+        async throws
+    {
+        let simulator = KinstaSimulator(configuration: SimulatorConfiguration(apiKey: "k", seed: 5))
+        try await withRunningSimulator(simulator) { base in
+            var template = Array("/tmp/ko-adm-XXXXXX".utf8CString)
+            let directory = String(cString: mkdtemp(&template)!)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let configuration = DaemonConfiguration(
+                kinsta: KinstaConfiguration(baseURL: base, apiKey: "k", requestTimeout: .seconds(5)),
+                companyID: simulator.configuration.companyID, stateDirectory: directory + "/state",
+                socketPath: directory + "/s.sock", maxInFlight: 0)
+            let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
+            let daemon = Daemon(
+                configuration: configuration, clock: ManualClock(), signals: [], logger: .quiet,
+                onReady: { readyContinuation.yield() })
+            let http = CurlHTTPClient()
+            defer { http.shutdown() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await daemon.run() }
+                for await _ in ready { break }
+                try await body(SocketAPITests.Running(socket: configuration.socketPath, http: http), simulator)
+                group.cancelAll()
+            }
+        }
+    }
+
+    @Test func kinstaReadsComeThroughTheDaemon() async throws {
+        try await withDaemon { api, _ in
+            let sites = try JSONDecoder().decode(JSONValue.self, from: try await api.send("GET", "/v1/kinsta/sites").body)
+            guard case .array(let list)? = sites["company"]?["sites"], let first = list.first,
+                let siteID = first["id"]?.stringValue
+            else {
+                Issue.record("no sites: \(sites)")
+                return
+            }
+            let environments = try JSONDecoder().decode(
+                JSONValue.self, from: try await api.send("GET", "/v1/kinsta/sites/\(siteID)/environments").body)
+            guard case .array(let envs)? = environments["site"]?["environments"], let envID = envs.first?["id"]?.stringValue
+            else {
+                Issue.record("no environments")
+                return
+            }
+            let backups = try await api.send("GET", "/v1/kinsta/environments/\(envID)/backups")
+            #expect(backups.status == 200)
+            #expect(try await api.send("GET", "/v1/kinsta/environments/\(envID)/downloadable-backups").status == 200)
+            #expect(try await api.send("GET", "/v1/kinsta/sites/\(siteID)").status == 200)
+            // Kinsta's 404 becomes the daemon's JSON error with Kinsta's message
+            let missing = try await api.send("GET", "/v1/kinsta/sites/no-such-site")
+            #expect(missing.status == 404)
+            #expect(try api.error(missing).code == "kinsta_not_found")
+            #expect(try api.error(missing).message.contains("Site not found"))
+            // Path tricks never reach Kinsta
+            let tricky = try await api.send("GET", "/v1/kinsta/environments/..%2F..%2Fsites/backups")
+            #expect(tricky.status == 400)
+        }
+    }
+
+    @Test func metricsAreValidPrometheusText() async throws {
+        try await withDaemon { api, _ in
+            _ = try await api.send("POST", "/v1/jobs", body: SocketAPITests.plain)
+            _ = try await api.send("GET", "/v1/kinsta/sites")
+            _ = try await api.send("GET", "/v1/kinsta/sites/nope")
+            let scrape = try await api.send("GET", "/metrics")
+            #expect(scrape.status == 200)
+            #expect(scrape.header("Content-Type")?.hasPrefix("text/plain") == true)
+            let text = String(decoding: scrape.body, as: UTF8.self)
+            // Every sample line is `name{labels} value` with a number
+            var samples: [String: Double] = [:]
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: " ")
+                #expect(parts.count == 2, "bad sample line: \(line)")
+                let value = Double(parts.last ?? "")
+                #expect(value != nil, "bad value: \(line)")
+                samples[String(parts[0])] = value
+            }
+            #expect(samples[#"kinsta_opsd_jobs{state="queued"}"#] == 1)
+            #expect(samples[#"kinsta_opsd_jobs{state="running"}"#] == 0)
+            #expect(samples[#"kinsta_opsd_kinsta_requests_total{call="read",outcome="ok"}"#] == 1)
+            #expect(samples[#"kinsta_opsd_kinsta_requests_total{call="read",outcome="not_found"}"#] == 1)
+            // And health shows the last Kinsta answer
+            let health = try JSONDecoder().decode(JSONValue.self, from: try await api.send("GET", "/v1/health").body)
+            #expect(health["last_kinsta_answer"]?["summary"] == "read: not_found")
+        }
+    }
+
+    @Test func followStreamResumesWithoutGapOrDuplicate() async throws {
+        try await withDaemon { api, _ in
+            // Given one job and a follow stream that reads its first event, then drops
+            _ = try await api.send("POST", "/v1/jobs", body: SocketAPITests.plain)
+            var seen: [Int64] = []
+            try await Self.follow(api, after: 0, until: { $0.count == 1 }, into: &seen)
+            // When more events happen while no one listens
+            for name in ["B", "C"] {
+                let body = #"{"kind":"site.create_plain","params":{"display_name":"\#(name)","region":"us"}}"#
+                _ = try await api.send("POST", "/v1/jobs", body: body)
+            }
+            // Then reconnecting with the last seq gets exactly what was missed, then new events live
+            let last = try #require(seen.last)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    var resumed: [Int64] = []
+                    try await Self.follow(api, after: last, until: { $0.count == 3 }, into: &resumed)
+                    #expect(resumed == [2, 3, 4])
+                }
+                // The fourth event is committed while the stream is open (at the latest after the catch-up)
+                let body = #"{"kind":"site.create_plain","params":{"display_name":"D","region":"us"}}"#
+                _ = try await api.send("POST", "/v1/jobs", body: body)
+                try await group.waitForAll()
+            }
+            #expect(seen == [1])
+        }
+    }
+
+    /// Reads `/v1/events?follow=1&after=` until `done` holds for the seqs seen, skipping heartbeats.
+    static func follow(
+        _ api: SocketAPITests.Running, after: Int64, until done: ([Int64]) -> Bool, into seen: inout [Int64]
+    ) async throws {
+        let stream = try await api.http.stream(HTTPRequest(
+            url: "http://localhost/v1/events?follow=1&after=\(after)", timeout: .seconds(10), unixSocketPath: api.socket))
+        #expect(stream.header("Content-Length") == nil)
+        var pending = Data()
+        for try await chunk in stream.body {
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let line = Data(pending[pending.startIndex..<newline])
+                pending.removeSubrange(pending.startIndex...newline)
+                guard !line.isEmpty else { continue }
+                seen.append(try WireJSON.decoder().decode(EventView.self, from: line).seq)
+            }
+            if done(seen) { return }
+        }
+    }
+}
