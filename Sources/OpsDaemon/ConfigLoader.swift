@@ -101,6 +101,7 @@ public struct ConfigLoader: Sendable {
             confirmations: Int(try file.number("polling", "confirmations", in: 1...20) ?? Double(defaults.confirmations)),
             deadlines: deadlines)
 
+        let retention = try file.number("retention", "days", in: 1...3650) ?? 90
         try file.rejectUnknownKeys()
         return DaemonConfiguration(
             kinsta: KinstaConfiguration(
@@ -108,7 +109,8 @@ public struct ConfigLoader: Sendable {
                 userAgent: "kinsta-opsd/\(DaemonVersion.current)"),
             companyID: company, stateDirectory: stateDir, socketPath: socket, socketMode: mode, socketGroup: group,
             logLevel: level, maxInFlight: maxInFlight, maxConcurrentRequests: maxRequests,
-            shutdownGrace: .milliseconds(Int64(grace * 1000)), pollPolicy: policy, apiKeySource: keySource)
+            shutdownGrace: .milliseconds(Int64(grace * 1000)), pollPolicy: policy, retentionDays: retention,
+            apiKeySource: keySource)
     }
 
     /// The API key, in this order: systemd credential, `api_key_file`, `KINSTA_API_KEY`, inline `api_key` (only in a
@@ -163,6 +165,7 @@ final class ConfigFile {
         "polling": ["startup_window_seconds", "first_poll_seconds", "interval_seconds", "max_interval_seconds",
             "multiplier", "jitter", "confirmations", "error_backoff_seconds", "error_backoff_max_seconds"],
         "deadlines": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
+        "retention": ["days"],
     ]
 
     let path: String

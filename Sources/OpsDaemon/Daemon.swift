@@ -100,7 +100,10 @@ public struct Daemon: Sendable {
             logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: PollerService(engine: engine)), .init(service: app),
+                .init(service: PollerService(engine: engine)),
+                .init(service: PrunerService(
+                    database: database, clock: clock, retentionDays: configuration.retentionDays, logger: logger)),
+                .init(service: app),
                 .init(service: StoppingNotice(notifier: notifier, logger: logger)),
             ],
             gracefulShutdownSignals: signals, logger: logger)

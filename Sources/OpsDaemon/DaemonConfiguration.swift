@@ -23,6 +23,8 @@ public struct DaemonConfiguration: Sendable {
     /// How long a stopping daemon waits for calls under way before it quits anyway.
     public var shutdownGrace: Duration
     public var pollPolicy: PollPolicy
+    /// Jobs that ended longer ago than this, and their events, are deleted.
+    public var retentionDays: Double
     /// Where the API key came from, for `check-config` (never the key itself).
     public var apiKeySource: String
 
@@ -35,8 +37,9 @@ public struct DaemonConfiguration: Sendable {
         kinsta: KinstaConfiguration, companyID: String?, stateDirectory: String, socketPath: String,
         socketMode: UInt16 = 0o660, socketGroup: String? = nil, logLevel: Logger.Level = .info, maxInFlight: Int = 8,
         maxConcurrentRequests: Int = 8, shutdownGrace: Duration = .seconds(20), pollPolicy: PollPolicy = PollPolicy(),
-        apiKeySource: String = "given"
+        retentionDays: Double = 90, apiKeySource: String = "given"
     ) {
+        self.retentionDays = retentionDays
         self.kinsta = kinsta
         self.companyID = companyID
         self.stateDirectory = stateDirectory
@@ -89,6 +92,7 @@ public struct DaemonConfiguration: Sendable {
             let seconds = policy.deadlines[kind] ?? Double(kind.spec.defaultDeadline)
             lines.append("\(ConfigLoader.deadlineKey(kind)) = \(Int(seconds))")
         }
+        lines += ["", "[retention]", "days = \(retentionDays)"]
         return lines.joined(separator: "\n")
     }
 }

@@ -154,6 +154,26 @@ public struct OpsDatabase: Sendable {
             arguments: [at, jobID, kind.rawValue, from?.rawValue, to.rawValue, attempt, operationID, message])
     }
 
+    /// Deletes up to `limit` jobs that ended before `cutoff`, with their events (cascade), in one transaction.
+    /// The `seq` of every remaining event is untouched, and no seq is ever reused.
+    ///
+    /// - Returns: how many jobs were deleted; fewer than `limit` means nothing older remains.
+    public func pruneFinished(before cutoff: Date, limit: Int) async throws -> Int {
+        defer { changes.notify() }
+        return try await pool.write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM job WHERE id IN (
+                        SELECT id FROM job
+                        WHERE state IN ('succeeded', 'failed', 'timed_out', 'cancelled', 'needs_attention')
+                          AND finished_at < ?
+                        ORDER BY finished_at LIMIT ?)
+                    """,
+                arguments: [cutoff.milliseconds, limit])
+            return db.changesCount
+        }
+    }
+
     // MARK: - Reads
 
     public func job(id: Int64) async throws -> StoredJob? {

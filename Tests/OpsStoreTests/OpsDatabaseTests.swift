@@ -196,3 +196,46 @@ final class TemporaryDatabase {
         try? FileManager.default.removeItem(at: directory)
     }
 }
+
+@Suite struct RetentionTests {
+    @Test func pruningDeletesOnlyOldFinishedJobsAndNeverReusesSeqs() async throws {
+        let db = try TemporaryDatabase()
+        let machine = JobMachine(policy: PollPolicy())
+        var rng = SplitMix64(seed: 3)
+        let old = Date(timeIntervalSince1970: 1_700_000_000)
+        let recent = old.addingTimeInterval(100 * 86_400)
+        func insert(_ name: String, at: Date) async throws -> StoredJob {
+            let params = try ValidatedParams(kind: .siteCreatePlain, raw: ["display_name": .string(name), "region": "us"],
+                defaultCompany: "c")
+            guard case .created(let job) = try await db.database.insert(
+                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: at) else {
+                throw TestFailure("not created")
+            }
+            return job
+        }
+        // Given an old cancelled job, an old job still queued, and a recent cancelled one
+        let oldDone = try await insert("old-done", at: old)
+        _ = try await db.database.apply(try machine.step(oldDone.snapshot, .cancel, now: old, using: &rng), to: oldDone, now: old)
+        let oldQueued = try await insert("old-queued", at: old)
+        let recentDone = try await insert("recent-done", at: recent)
+        _ = try await db.database.apply(
+            try machine.step(recentDone.snapshot, .cancel, now: recent, using: &rng), to: recentDone, now: recent)
+        let before = try await db.database.events(after: 0, limit: 100)
+
+        // When jobs that ended more than 90 days before `recent` are pruned, in batches of one
+        let cutoff = recent.addingTimeInterval(-90 * 86_400 + 1)
+        #expect(try await db.database.pruneFinished(before: cutoff, limit: 1) == 1)
+        #expect(try await db.database.pruneFinished(before: cutoff, limit: 1) == 0)
+
+        // Then only the old finished job and its events are gone; every other seq is unchanged
+        #expect(try await db.database.job(id: oldDone.id) == nil)
+        #expect(try await db.database.job(id: oldQueued.id) != nil)
+        #expect(try await db.database.job(id: recentDone.id) != nil)
+        let after = try await db.database.events(after: 0, limit: 100)
+        #expect(after == before.filter { $0.jobID != oldDone.id })
+        // And new events continue after the highest seq ever given, never reusing a pruned one
+        let next = try await insert("next", at: recent)
+        let newest = try #require(try await db.database.events(after: 0, jobID: next.id, limit: 10).first)
+        #expect(newest.seq == (before.map(\.seq).max() ?? 0) + 1)
+    }
+}
