@@ -26,11 +26,15 @@ public struct PrunerService: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await pruneOnce()
-                try await clock.sleep(until: clock.now().addingTimeInterval(interval))
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    try await pruneOnce()
+                    try await clock.sleep(until: clock.now().addingTimeInterval(interval))
+                }
             }
+        } catch is CancellationError {
+            // Shutdown interrupted the sleep: a normal end, not a failure of the group.
         }
     }
 

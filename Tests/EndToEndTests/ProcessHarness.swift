@@ -17,6 +17,8 @@ final class ChildProcess: Sendable {
     }
 
     private let waiters = Mutex<(next: Int, all: [Int: Waiter])>((0, [:]))
+    /// Set when the output pipe reached its end (the process and its children closed it).
+    private let ended = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Starts `executable` with `arguments` and `environment`; stdout and stderr are both read as lines.
     init(_ executable: URL, _ arguments: [String], environment: [String: String], name: String) throws {
@@ -33,8 +35,23 @@ final class ChildProcess: Sendable {
         let buffer = Mutex(Data())
         out.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let chunk = handle.availableData
-            guard let self, !chunk.isEmpty else {
+            guard let self else {
                 handle.readabilityHandler = nil
+                return
+            }
+            guard !chunk.isEmpty else {
+                handle.readabilityHandler = nil
+                let rest = buffer.withLock { data -> String? in
+                    defer { data.removeAll() }
+                    return data.isEmpty ? nil : String(decoding: data, as: UTF8.self)
+                }
+                if let rest { self.received(rest) }
+                let waiting = self.ended.withLock { ended in
+                    ended.done = true
+                    defer { ended.waiters = [] }
+                    return ended.waiters
+                }
+                for waiter in waiting { waiter.resume() }
                 return
             }
             let complete: [String] = buffer.withLock { data in
@@ -78,6 +95,17 @@ final class ChildProcess: Sendable {
             {
                 continuation.resume(returning: earlier)
             }
+        }
+    }
+
+    /// Waits until the process's output has been read to its end.
+    func waitForOutputEnd() async {
+        await withCheckedContinuation { continuation in
+            let done = ended.withLock { ended -> Bool in
+                if !ended.done { ended.waiters.append(continuation) }
+                return ended.done
+            }
+            if done { continuation.resume() }
         }
     }
 

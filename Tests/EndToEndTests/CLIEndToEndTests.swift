@@ -1,0 +1,163 @@
+import CurlHTTP
+import Foundation
+import OpsCore
+import OpsProtocol
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The admin's terminal: the real `kinsta-ops` against the real daemon and simulator. Exit codes, tables, and a
+/// `history -f` that rides out a daemon restart without a gap or a duplicate.
+@Suite(.serialized) struct CLIEndToEndTests {
+    /// A simulator and a daemon on temporary paths, and a way to run `kinsta-ops` against them.
+    final class Stack: Sendable {
+        let work: URL
+        let sim: ChildProcess
+        let socket: String
+        let environment: [String: String]
+        let simRoot: String
+        let configPath: String
+
+        init(failureRate: Double) async throws {
+            work = try shortTemporaryDirectory("ko-cli")
+            sim = try ChildProcess(
+                BuiltProducts.executable("kinsta-sim"),
+                ["--port", "0", "--window", "1", "--duration-scale", "0.01", "--failure-rate", "\(failureRate)",
+                    "--seed", "4", "--api-key", "cli-key"],
+                environment: ProcessInfo.processInfo.environment, name: "kinsta-sim")
+            let line = try await withTimeout(30, "kinsta-sim") { [sim] in
+                try await sim.waitForLine { $0.hasPrefix("kinsta-sim listening on ") }
+            }
+            let base = String(line.dropFirst("kinsta-sim listening on ".count))
+            simRoot = base.replacingOccurrences(of: "/v2", with: "")
+            socket = work.appendingPathComponent("s.sock").path
+            configPath = work.appendingPathComponent("c.toml").path
+            try "[polling]\nfirst_poll_seconds = 0.2\ninterval_seconds = 0.2\nmax_interval_seconds = 0.5\n"
+                .write(toFile: configPath, atomically: true, encoding: .utf8)
+            var environment = ProcessInfo.processInfo.environment
+            environment["KINSTA_API_KEY"] = "cli-key"
+            environment["KINSTA_API_BASE_URL"] = base
+            environment["KINSTA_COMPANY_ID"] = SimDefaults.company
+            environment["KINSTA_OPSD_STATE_DIR"] = work.appendingPathComponent("state").path
+            environment["KINSTA_OPSD_SOCKET"] = socket
+            environment["KINSTA_OPS_SOCKET"] = socket
+            environment.removeValue(forKey: "NOTIFY_SOCKET")
+            self.environment = environment
+        }
+
+        func startDaemon() async throws -> ChildProcess {
+            let daemon = try ChildProcess(
+                BuiltProducts.executable("kinsta-opsd"), ["--config", configPath], environment: environment,
+                name: "kinsta-opsd")
+            _ = try await withTimeout(30, "kinsta-opsd") { try await daemon.waitForLine { $0.contains("listening") } }
+            return daemon
+        }
+
+        /// Runs `kinsta-ops args…` to completion: (exit status, stdout+stderr lines).
+        func ops(_ arguments: [String]) async throws -> (status: Int32, output: [String]) {
+            let cli = try ChildProcess(BuiltProducts.executable("kinsta-ops"), arguments, environment: environment,
+                name: "kinsta-ops")
+            let status = await cli.waitForExit()
+            await cli.waitForOutputEnd()
+            return (status, cli.output)
+        }
+
+        deinit {
+            sim.signal(SIGKILL)
+            try? FileManager.default.removeItem(at: work)
+        }
+    }
+
+    enum SimDefaults {
+        static let company = "54fb80af-5a1c-4f11-9c2e-aa3d1ae0c001"
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func exitCodesAndTables() async throws {
+        let stack = try await Stack(failureRate: 0)
+        let daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+
+        // submit --wait: exit 0 once succeeded
+        let submitted = try await stack.ops(["submit", "site.create_plain", "--display-name", "CLI One", "--region",
+            "us-central1", "--wait"])
+        #expect(submitted.status == 0, "\(submitted.output)")
+        // jobs: a table with a header and the job
+        let jobs = try await stack.ops(["jobs"])
+        #expect(jobs.status == 0)
+        #expect(jobs.output.first?.hasPrefix("ID") == true)
+        #expect(jobs.output.contains { $0.contains("site.create_plain") && $0.contains("succeeded") })
+        // show: the key/value block and the event history
+        let show = try await stack.ops(["show", "1"])
+        #expect(show.status == 0)
+        #expect(show.output.contains { $0.contains("succeeded") })
+        // history --json: NDJSON passthrough, gap-free
+        let history = try await stack.ops(["history", "--json", "--since", "0"])
+        let seqs = try history.output.filter { $0.hasPrefix("{") }.map {
+            try WireJSON.decoder().decode(EventView.self, from: Data($0.utf8)).seq
+        }
+        #expect(seqs == Array(1...Int64(seqs.count)))
+        #expect(seqs.count >= 4)
+        // A refusal from the daemon: exit 2 with its message
+        let bad = try await stack.ops(["submit", "site.delete", "--site-id", "../etc"])
+        #expect(bad.status == 2)
+        #expect(bad.output.contains { $0.contains("site_id") })
+        let cancel = try await stack.ops(["cancel", "1"])
+        #expect(cancel.status == 2)
+        let missing = try await stack.ops(["show", "999"])
+        #expect(missing.status == 2)
+        // No daemon: one sentence, exit 3
+        daemon.signal(SIGKILL)
+        _ = await daemon.waitForExit()
+        let unreachable = try await stack.ops(["jobs"])
+        #expect(unreachable.status == 3)
+        #expect(unreachable.output.count == 1, "\(unreachable.output)")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func waitExitsOneForAFailedJob() async throws {
+        let stack = try await Stack(failureRate: 1)
+        let daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+        let result = try await stack.ops(["submit", "site.create_plain", "--display-name", "Doomed", "--region", "us",
+            "--wait"])
+        #expect(result.status == 1, "\(result.output)")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func historyFollowRidesOutADaemonRestart() async throws {
+        let stack = try await Stack(failureRate: 0)
+        var daemon = try await stack.startDaemon()
+        _ = try await stack.ops(["submit", "site.create_plain", "--display-name", "Before", "--region", "us"])
+        let tail = try ChildProcess(
+            BuiltProducts.executable("kinsta-ops"), ["history", "-f", "--json", "--since", "0"],
+            environment: stack.environment, name: "history -f")
+        defer { tail.signal(SIGKILL) }
+        _ = try await withTimeout(30, "the first event") { try await tail.waitForLine { $0.contains(#""seq":1,"#) } }
+
+        // When the daemon is killed, and jobs are submitted after it restarts
+        daemon.signal(SIGKILL)
+        _ = await daemon.waitForExit()
+        daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGTERM) }
+        _ = try await stack.ops(["submit", "site.create_plain", "--display-name", "After", "--region", "us", "--wait"])
+        let events = try JSONValue.lines(try await stack.ops(["history", "--json", "--since", "0"]).output)
+        let lastSeq = try #require(events.last)
+        _ = try await withTimeout(30, "the tail to catch up") {
+            try await tail.waitForLine { $0.contains(#""seq":\#(lastSeq),"#) }
+        }
+
+        // Then the tail printed every event exactly once, in order
+        let seen = try JSONValue.lines(tail.output)
+        #expect(seen == Array(1...lastSeq))
+    }
+}
+
+extension JSONValue {
+    /// The `seq` of each NDJSON event line among `lines` (other lines, such as notes on stderr, are skipped).
+    static func lines(_ lines: [String]) throws -> [Int64] {
+        try lines.filter { $0.hasPrefix("{") }.map { try WireJSON.decoder().decode(EventView.self, from: Data($0.utf8)).seq }
+    }
+}
