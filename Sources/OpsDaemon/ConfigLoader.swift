@@ -239,7 +239,7 @@ final class ConfigFile {
             }
             guard let section = root[table]?.table else { continue }
             for key in section.keys.sorted() where !known.contains(key) {
-                throw ConfigError("\(path): unknown key \(table).\(key)\(at(table, key).replacingOccurrences(of: " (\(path)", with: " (")); "
+                throw ConfigError("\(path): unknown key \(table).\(key)\(lines["\(table).\(key)"].map { " at line \($0)" } ?? ""); "
                     + "[\(table)] takes \(known.sorted().joined(separator: ", "))")
             }
         }

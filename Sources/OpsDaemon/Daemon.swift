@@ -27,6 +27,8 @@ public struct Daemon: Sendable {
     let onReady: @Sendable () async -> Void
     /// The daemon's metrics; the executable also hands its registry to swift-metrics.
     public let metrics: DaemonMetrics
+    /// Loads the configuration again on SIGHUP; `nil` leaves SIGHUP alone.
+    public var reload: (@Sendable () throws -> DaemonConfiguration)?
 
     /// - Parameters:
     ///   - api: the Kinsta API to use; `nil` for HTTP to `configuration.kinsta.baseURL`.
@@ -100,12 +102,15 @@ public struct Daemon: Sendable {
             logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: PollerService(engine: engine)),
+                .init(service: PollerService(
+                    engine: engine, idleWake: 60, heartbeat: SystemdHeartbeat(notifier: notifier))),
                 .init(service: PrunerService(
                     database: database, clock: clock, retentionDays: configuration.retentionDays, logger: logger)),
                 .init(service: app),
                 .init(service: StoppingNotice(notifier: notifier, logger: logger)),
-            ],
+            ] + (reload.map { reload in
+                [.init(service: ReloadService(reload: { try reload().logLevel }, logger: logger))]
+            } ?? []),
             gracefulShutdownSignals: signals, logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
         try await ServiceGroup(configuration: groupConfiguration).run()

@@ -8,6 +8,16 @@ enum Failpoint {
     private static let armed = ProcessInfo.processInfo.environment["KINSTA_OPSD_FAILPOINT"]
     #endif
 
+    /// With `KINSTA_OPSD_FAILPOINT=stall-poller` (debug builds), the poller's loop stops turning for good after a few
+    /// turns, as a wedged loop would: the watchdog pings stop while the socket still answers.
+    static func stallIfArmed(_ name: String, afterTurns turns: Int, turn: Int) async {
+        #if DEBUG
+        guard armed == name, turn >= turns else { return }
+        FileHandle.standardError.write(Data("kinsta-opsd: failpoint \(name) hit, the loop stalls\n".utf8))
+        while true { try? await Task.sleep(for: .seconds(3600)) }
+        #endif
+    }
+
     static func hit(_ name: String) {
         #if DEBUG
         if armed == name {

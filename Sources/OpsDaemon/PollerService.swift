@@ -11,10 +11,17 @@ public struct PollerService: Service {
     let engine: JobEngine
     /// Longest sleep with nothing due; a safety net, since every commit wakes the loop anyway.
     let idleWake: Double
+    /// Watchdog pings and status, sent from this loop.
+    let heartbeat: SystemdHeartbeat?
 
     public init(engine: JobEngine, idleWake: Double = 60) {
+        self.init(engine: engine, idleWake: idleWake, heartbeat: nil)
+    }
+
+    init(engine: JobEngine, idleWake: Double, heartbeat: SystemdHeartbeat?) {
         self.engine = engine
-        self.idleWake = idleWake
+        self.heartbeat = heartbeat
+        self.idleWake = min(idleWake, heartbeat?.maximumSleep ?? idleWake)
     }
 
     public func run() async throws {
@@ -23,7 +30,11 @@ public struct PollerService: Service {
         let stopping = Mutex(false)
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
+                var turn = 0
                 while !stopping.withLock({ $0 }), !Task.isCancelled {
+                    turn += 1
+                    await Failpoint.stallIfArmed("stall-poller", afterTurns: 4, turn: turn)
+                    await heartbeat?.beat(now: engine.clock.now(), database: engine.database)
                     try await engine.admit()
                     for job in try await engine.claimDue(limit: engine.maxConcurrentRequests) {
                         group.addTask {

@@ -6,16 +6,22 @@ import Synchronization
 /// starts with the sd-daemon priority prefix (`<3>` error, `<4>` warning, `<6>` info, `<7>` debug) so
 /// `journalctl -p` filters work, and carries no timestamp (the journal adds its own).
 public struct StderrLogHandler: LogHandler {
+    /// The process's level, changed at run time by SIGHUP (see ``LogLevelControl``).
+    public static let level = LogLevelControl()
+
     public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+    public var logLevel: Logger.Level {
+        get { Self.level.current }
+        set { Self.level.set(newValue) }
+    }
     let label: String
     let journal: Bool
     private static let lock = Mutex(())
 
     public init(label: String, level: Logger.Level, journal: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
         self.label = label
-        self.logLevel = level
         self.journal = journal
+        Self.level.set(level)
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -59,4 +65,13 @@ public struct StderrLogHandler: LogHandler {
     private static func timestamp() -> String {
         Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
     }
+}
+
+/// The log level shared by every handler of the process.
+public final class LogLevelControl: Sendable {
+    private let value = Mutex(Logger.Level.info)
+
+    public var current: Logger.Level { value.withLock { $0 } }
+
+    public func set(_ level: Logger.Level) { value.withLock { $0 = level } }
 }

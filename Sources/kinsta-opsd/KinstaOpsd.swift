@@ -41,8 +41,11 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "kinsta-opsd")
         let metrics = DaemonMetrics()
         metrics.bootstrapSwiftMetrics()
+        var daemon = Daemon(configuration: configuration, logger: logger, metrics: metrics)
+        let path = options.config
+        daemon.reload = { try ConfigLoader().load(path: path) }
         do {
-            try await Daemon(configuration: configuration, logger: logger, metrics: metrics).run()
+            try await daemon.run()
         } catch let error as DaemonError {
             logger.critical("cannot start", metadata: ["reason": "\(error.message)"])
             throw ExitCode(1)

@@ -5,67 +5,91 @@ import Synchronization
 import Glibc
 #endif
 
-/// A child process of the test (the real `kinsta-sim` or `kinsta-opsd`), with its output delivered line by line as it
-/// is written, so tests wait on what a process says rather than on time.
+/// A child process of the test (the real `kinsta-sim`, `kinsta-opsd` or `kinsta-ops`), with its output (stdout and
+/// stderr together) delivered line by line as it is written, so tests wait on what a process says rather than on time.
+///
+/// Spawned with `posix_spawn`, read by one thread and reaped by another (`waitpid`): Foundation's `Process` crashed
+/// the test process at exit now and then, so it is not used.
 final class ChildProcess: Sendable {
     let name: String
-    private let process: Process
-    private let lines: Mutex<[String]> = Mutex([])
+    let pid: pid_t
     private struct Waiter {
         var predicate: @Sendable (String) -> Bool
         var continuation: CheckedContinuation<String, any Error>
     }
 
+    private let lines = Mutex<[String]>([])
     private let waiters = Mutex<(next: Int, all: [Int: Waiter])>((0, [:]))
-    /// Set when the output pipe reached its end (the process and its children closed it).
+    /// Set when the output pipe reached its end.
     private let ended = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    /// The exit status once reaped (the signal number if a signal ended it, as a shell reports it minus 128).
+    private let exit = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
 
-    /// Starts `executable` with `arguments` and `environment`; stdout and stderr are both read as lines.
     init(_ executable: URL, _ arguments: [String], environment: [String: String], name: String) throws {
         self.name = name
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        process.standardInput = FileHandle.nullDevice
-        self.process = process
-        let buffer = Mutex(Data())
-        out.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let chunk = handle.availableData
-            guard let self else {
-                handle.readabilityHandler = nil
-                return
-            }
-            guard !chunk.isEmpty else {
-                handle.readabilityHandler = nil
-                let rest = buffer.withLock { data -> String? in
-                    defer { data.removeAll() }
-                    return data.isEmpty ? nil : String(decoding: data, as: UTF8.self)
-                }
-                if let rest { self.received(rest) }
-                let waiting = self.ended.withLock { ended in
-                    ended.done = true
-                    defer { ended.waiters = [] }
-                    return ended.waiters
-                }
-                for waiter in waiting { waiter.resume() }
-                return
-            }
-            let complete: [String] = buffer.withLock { data in
-                data.append(chunk)
-                var found: [String] = []
-                while let newline = data.firstIndex(of: 0x0A) {
-                    found.append(String(decoding: data[data.startIndex..<newline], as: UTF8.self))
-                    data.removeSubrange(data.startIndex...newline)
-                }
-                return found
-            }
-            for line in complete { self.received(line) }
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw E2EError("pipe failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
         }
-        try process.run()
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable.path, &actions, nil, argv, envp)
+        close(fds[1])
+        guard result == 0 else {
+            close(fds[0])
+            throw E2EError("cannot start \(executable.path): \(String(cString: strerror(result)))")
+        }
+        pid = child
+        let readFD = fds[0]
+        Thread.detachNewThread { [self] in self.readOutput(readFD) }
+        Thread.detachNewThread { [self] in self.reap() }
+    }
+
+    private func readOutput(_ fd: Int32) {
+        var pending = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            pending.append(contentsOf: buffer[0..<count])
+            while let newline = pending.firstIndex(of: 0x0A) {
+                received(String(decoding: pending[0..<newline], as: UTF8.self))
+                pending.removeSubrange(0...newline)
+            }
+        }
+        close(fd)
+        if !pending.isEmpty { received(String(decoding: pending, as: UTF8.self)) }
+        let waiting = ended.withLock { ended in
+            ended.done = true
+            defer { ended.waiters = [] }
+            return ended.waiters
+        }
+        for waiter in waiting { waiter.resume() }
+    }
+
+    private func reap() {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let signal = status & 0x7f
+        let code = signal == 0 ? (status >> 8) & 0xff : signal
+        let waiting = exit.withLock { exit in
+            exit.status = code
+            defer { exit.waiters = [] }
+            return exit.waiters
+        }
+        for waiter in waiting { waiter.resume(returning: code) }
     }
 
     private func received(_ line: String) {
@@ -109,23 +133,25 @@ final class ChildProcess: Sendable {
         }
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    var isRunning: Bool { exit.withLock { $0.status == nil } }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
 
-    /// Waits for the process to exit and returns its status (blocking a thread outside the cooperative pool).
+    /// Waits for the process to end: its exit code, or the number of the signal that ended it.
     func waitForExit() async -> Int32 {
         await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                self.process.waitUntilExit()
-                continuation.resume(returning: self.process.terminationStatus)
+            let status = exit.withLock { exit -> Int32? in
+                if exit.status == nil { exit.waiters.append(continuation) }
+                return exit.status
             }
+            if let status { continuation.resume(returning: status) }
         }
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if isRunning { kill(pid, SIGKILL) }
     }
 }
 
