@@ -4,6 +4,10 @@ import Logging
 public import OpsCore
 import TOMLKit
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A configuration problem, with the file, key and line when it comes from the file.
 public struct ConfigError: Error, Sendable, CustomStringConvertible {
     public var message: String
@@ -53,7 +57,7 @@ public struct ConfigLoader: Sendable {
         let company = try env("KINSTA_COMPANY_ID") ?? (file.string("kinsta", "company_id")).flatMap { $0.isEmpty ? nil : $0 }
         let timeout = try file.number("kinsta", "request_timeout_seconds", in: 1...300) ?? 30
         let caFile = (try file.string("kinsta", "ca_file")).flatMap { $0.isEmpty ? nil : $0 }
-        let (apiKey, keySource) = try apiKey(file)
+        let (apiKey, keySource, keyWarnings) = try apiKey(file)
 
         // [daemon]
         let stateDir = try env("KINSTA_OPSD_STATE_DIR") ?? (file.string("daemon", "state_dir"))
@@ -75,6 +79,14 @@ public struct ConfigLoader: Sendable {
         let maxInFlight = try Int(file.number("daemon", "max_in_flight", in: 1...10_000) ?? 8)
         let maxRequests = try Int(file.number("daemon", "max_concurrent_requests", in: 1...256) ?? 8)
         let grace = try file.number("daemon", "shutdown_grace_seconds", in: 0...600) ?? 20
+        let allowedUIDs = try file.integers("daemon", "allowed_uids").map { UInt32($0) }
+        var allowedGroups: [UInt32] = []
+        for name in try file.strings("daemon", "allowed_groups") {
+            guard let entry = getgrnam(name) else {
+                throw ConfigError("daemon.allowed_groups: no group named \(name)\(file.at("daemon", "allowed_groups"))")
+            }
+            allowedGroups.append(entry.pointee.gr_gid)
+        }
 
         // [polling] and [deadlines]
         let defaults = PollPolicy()
@@ -110,30 +122,36 @@ public struct ConfigLoader: Sendable {
             companyID: company, stateDirectory: stateDir, socketPath: socket, socketMode: mode, socketGroup: group,
             logLevel: level, maxInFlight: maxInFlight, maxConcurrentRequests: maxRequests,
             shutdownGrace: .milliseconds(Int64(grace * 1000)), pollPolicy: policy, retentionDays: retention,
-            apiKeySource: keySource)
+            allowedUIDs: allowedUIDs, allowedGroups: allowedGroups, warnings: keyWarnings, apiKeySource: keySource)
     }
 
     /// The API key, in this order: systemd credential, `api_key_file`, `KINSTA_API_KEY`, inline `api_key` (only in a
     /// file of mode 0600 or stricter).
-    private func apiKey(_ file: ConfigFile) throws -> (String, String) {
+    private func apiKey(_ file: ConfigFile) throws -> (String, String, [String]) {
         if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
             let path = directory + "/kinsta-api-key"
-            if let key = try Self.readKey(path) { return (key, "systemd credential kinsta-api-key") }
+            if let key = try Self.readKey(path) { return (key, "systemd credential kinsta-api-key", []) }
         }
         if let path = try file.string("kinsta", "api_key_file"), !path.isEmpty {
             guard let key = try Self.readKey(path) else {
                 throw ConfigError("kinsta.api_key_file \(path) does not exist\(file.at("kinsta", "api_key_file"))")
             }
-            return (key, "api_key_file \(path)")
+            var warnings: [String] = []
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            if let mode = (attributes?[.posixPermissions] as? NSNumber)?.intValue, mode & 0o007 != 0 {
+                warnings.append(
+                    "the API key file \(path) is readable by other users (mode 0\(String(mode, radix: 8))); chmod o-rwx it")
+            }
+            return (key, "api_key_file \(path)", warnings)
         }
-        if let key = environment["KINSTA_API_KEY"], !key.isEmpty { return (key, "KINSTA_API_KEY") }
+        if let key = environment["KINSTA_API_KEY"], !key.isEmpty { return (key, "KINSTA_API_KEY", []) }
         if let key = try file.string("kinsta", "api_key"), !key.isEmpty {
             if let mode = file.mode, mode & 0o077 != 0 {
                 throw ConfigError(
                     "\(file.path) holds api_key but is readable by others (mode 0\(String(mode & 0o777, radix: 8))); "
                         + "chmod 600 it, or use api_key_file or a systemd credential")
             }
-            return (key, "api_key in \(file.path)")
+            return (key, "api_key in \(file.path)", [])
         }
         throw ConfigError(
             "no Kinsta API key: set KINSTA_API_KEY, kinsta.api_key_file, or a systemd credential named kinsta-api-key")
@@ -161,7 +179,7 @@ final class ConfigFile {
     static let schema: [String: Set<String>] = [
         "kinsta": ["api_base_url", "company_id", "api_key", "api_key_file", "request_timeout_seconds", "ca_file"],
         "daemon": ["state_dir", "socket", "socket_mode", "socket_group", "log_level", "max_in_flight",
-            "max_concurrent_requests", "shutdown_grace_seconds"],
+            "max_concurrent_requests", "shutdown_grace_seconds", "allowed_uids", "allowed_groups"],
         "polling": ["startup_window_seconds", "first_poll_seconds", "interval_seconds", "max_interval_seconds",
             "multiplier", "jitter", "confirmations", "error_backoff_seconds", "error_backoff_max_seconds"],
         "deadlines": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
@@ -227,6 +245,26 @@ final class ConfigFile {
                     + at(table, key))
         }
         return number
+    }
+
+    func integers(_ table: String, _ key: String) throws -> [Int] {
+        guard let value = try value(table, key) else { return [] }
+        guard let array = value.array else { throw ConfigError("\(table).\(key) must be an array of numbers\(at(table, key))") }
+        return try array.map { element in
+            guard let number = element.int, number >= 0 else {
+                throw ConfigError("\(table).\(key) must hold whole numbers ≥ 0\(at(table, key))")
+            }
+            return number
+        }
+    }
+
+    func strings(_ table: String, _ key: String) throws -> [String] {
+        guard let value = try value(table, key) else { return [] }
+        guard let array = value.array else { throw ConfigError("\(table).\(key) must be an array of strings\(at(table, key))") }
+        return try array.map { element in
+            guard let text = element.string else { throw ConfigError("\(table).\(key) must hold strings\(at(table, key))") }
+            return text
+        }
     }
 
     /// Throws for the first table or key the daemon does not know.

@@ -52,6 +52,9 @@ public struct Daemon: Sendable {
     public func run() async throws {
         let configuration = self.configuration
         let logger = self.logger
+        for warning in configuration.warnings {
+            logger.warning("configuration warning", metadata: ["warning": "\(warning)"])
+        }
         try StateDirectory.prepare(configuration.stateDirectory)
         let lock = try StateLock(path: configuration.lockPath)
         defer { lock.release() }
@@ -81,7 +84,8 @@ public struct Daemon: Sendable {
                     ])
                 ]
             },
-            kinsta: api, metricsText: { await metrics.render(database: database) }, logger: logger)
+            kinsta: api, metricsText: { await metrics.render(database: database) },
+            access: PeerAccess(uids: configuration.allowedUIDs, gids: configuration.allowedGroups), logger: logger)
         let socketPath = configuration.socketPath
         let notifier = SystemdNotifier()
         let onReady = self.onReady

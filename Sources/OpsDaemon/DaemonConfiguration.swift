@@ -25,6 +25,12 @@ public struct DaemonConfiguration: Sendable {
     public var pollPolicy: PollPolicy
     /// Jobs that ended longer ago than this, and their events, are deleted.
     public var retentionDays: Double
+    /// When non-empty (with ``allowedGroups``), only these peers may use the socket; others get 403.
+    public var allowedUIDs: [UInt32]
+    /// Group IDs (resolved from names at load) whose members may use the socket.
+    public var allowedGroups: [UInt32]
+    /// Problems that do not stop the daemon but an admin should fix (logged at start).
+    public var warnings: [String]
     /// Where the API key came from, for `check-config` (never the key itself).
     public var apiKeySource: String
 
@@ -37,8 +43,12 @@ public struct DaemonConfiguration: Sendable {
         kinsta: KinstaConfiguration, companyID: String?, stateDirectory: String, socketPath: String,
         socketMode: UInt16 = 0o660, socketGroup: String? = nil, logLevel: Logger.Level = .info, maxInFlight: Int = 8,
         maxConcurrentRequests: Int = 8, shutdownGrace: Duration = .seconds(20), pollPolicy: PollPolicy = PollPolicy(),
-        retentionDays: Double = 90, apiKeySource: String = "given"
+        retentionDays: Double = 90, allowedUIDs: [UInt32] = [], allowedGroups: [UInt32] = [],
+        warnings: [String] = [], apiKeySource: String = "given"
     ) {
+        self.allowedUIDs = allowedUIDs
+        self.allowedGroups = allowedGroups
+        self.warnings = warnings
         self.retentionDays = retentionDays
         self.kinsta = kinsta
         self.companyID = companyID
@@ -74,6 +84,8 @@ public struct DaemonConfiguration: Sendable {
             "max_in_flight = \(maxInFlight)",
             "max_concurrent_requests = \(maxConcurrentRequests)",
             "shutdown_grace_seconds = \(shutdownGrace.components.seconds)",
+            "allowed_uids = \(allowedUIDs)",
+            "allowed_groups = \(allowedGroups) (group IDs)",
             "",
             "[polling]",
             "startup_window_seconds = \(policy.startupWindow)",

@@ -29,15 +29,19 @@ public struct SocketAPI: Sendable {
     public let kinsta: (any KinstaAPI)?
     /// The Prometheus text for `GET /metrics` (`nil`: 404).
     public let metricsText: (@Sendable () async -> String)?
+    /// Who may use the socket beyond its file mode.
+    public let access: PeerAccess
     public let logger: Logger
 
     public init(
         database: OpsDatabase, machine: JobMachine, defaultCompany: String?, version: String, startedAt: Date,
         now: @escaping @Sendable () -> Date, onJobsChanged: @escaping @Sendable () -> Void,
         healthExtras: @escaping @Sendable () async -> [String: JSONValue] = { [:] }, kinsta: (any KinstaAPI)? = nil,
-        metricsText: (@Sendable () async -> String)? = nil, logger: Logger
+        metricsText: (@Sendable () async -> String)? = nil, access: PeerAccess = PeerAccess(uids: [], gids: []),
+        logger: Logger
     ) {
         self.metricsText = metricsText
+        self.access = access
         self.kinsta = kinsta
         self.database = database
         self.machine = machine
@@ -55,6 +59,7 @@ public struct SocketAPI: Sendable {
         let router = Router(context: PeerContext.self)
         router.middlewares.add(MetricsMiddleware<PeerContext>())
         router.middlewares.add(ErrorMiddleware<PeerContext>())
+        router.middlewares.add(AccessMiddleware(access: access))
         let v1 = router.group("v1")
         v1.post("jobs", use: submit)
         v1.get("jobs", use: listJobs)
