@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "OpsDaemon",
             dependencies: [
-                "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP",
+                "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP", "OpsWebhooks",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -153,7 +153,11 @@ let package = Package(
         ),
         .testTarget(
             name: "OpsDaemonTests",
-            dependencies: ["OpsDaemon", "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "KinstaSimulator", "CurlHTTP"],
+            dependencies: [
+                "OpsDaemon", "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "KinstaSimulator", "CurlHTTP",
+                "OpsWebhooks", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

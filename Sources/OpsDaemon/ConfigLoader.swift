@@ -2,6 +2,7 @@ public import Foundation
 import KinstaClient
 import Logging
 public import OpsCore
+import OpsWebhooks
 import TOMLKit
 
 #if canImport(Glibc)
@@ -114,6 +115,7 @@ public struct ConfigLoader: Sendable {
             deadlines: deadlines)
 
         let retention = try file.number("retention", "days", in: 1...3650) ?? 90
+        let (webhooks, webhookWarnings) = try file.webhooks()
         try file.rejectUnknownKeys()
         return DaemonConfiguration(
             kinsta: KinstaConfiguration(
@@ -122,7 +124,8 @@ public struct ConfigLoader: Sendable {
             companyID: company, stateDirectory: stateDir, socketPath: socket, socketMode: mode, socketGroup: group,
             logLevel: level, maxInFlight: maxInFlight, maxConcurrentRequests: maxRequests,
             shutdownGrace: .milliseconds(Int64(grace * 1000)), pollPolicy: policy, retentionDays: retention,
-            allowedUIDs: allowedUIDs, allowedGroups: allowedGroups, warnings: keyWarnings, apiKeySource: keySource)
+            allowedUIDs: allowedUIDs, allowedGroups: allowedGroups, warnings: keyWarnings + webhookWarnings, webhooks: webhooks,
+            apiKeySource: keySource)
     }
 
     /// The API key, in this order: systemd credential, `api_key_file`, `KINSTA_API_KEY`, inline `api_key` (only in a
@@ -267,9 +270,82 @@ final class ConfigFile {
         }
     }
 
+    /// The `[[webhooks]]` entries, each checked, with warnings for secrets in a file others can read.
+    func webhooks() throws -> ([WebhookEndpoint], [String]) {
+        guard let entry = root["webhooks"] else { return ([], []) }
+        guard let array = entry.array else { throw ConfigError("\(path): webhooks must be [[webhooks]] tables") }
+        let known: Set<String> = ["name", "url", "secret", "events", "format", "headers"]
+        var endpoints: [WebhookEndpoint] = []
+        var warnings: [String] = []
+        for index in 0..<array.count {
+            let table = "webhooks#\(index + 1)"
+            let place = { (key: String) in self.lines["\(table).\(key)"].map { " (\(self.path) line \($0))" } ?? "" }
+            guard let webhook = array[index].table else { throw ConfigError("\(path): webhooks entries must be tables") }
+            for key in webhook.keys.sorted() where !known.contains(key) {
+                throw ConfigError("\(path): unknown key \(key) in [[webhooks]] #\(index + 1)\(place(key)); "
+                    + "[[webhooks]] takes \(known.sorted().joined(separator: ", "))")
+            }
+            func text(_ key: String) throws -> String? {
+                guard let value = webhook[key] else { return nil }
+                guard let text = value.string else { throw ConfigError("webhooks #\(index + 1): \(key) must be a string\(place(key))") }
+                return text
+            }
+            do {
+                let name = try text("name") ?? "webhook-\(index + 1)"
+                guard let url = try text("url") else {
+                    throw ConfigError("webhooks #\(index + 1): url is required\(place("name"))")
+                }
+                let formatText = try text("format") ?? "standard"
+                guard let format = WebhookFormat(rawValue: formatText) else {
+                    throw ConfigError("webhooks #\(index + 1): format must be standard or slack, not \(formatText)\(place("format"))")
+                }
+                var secret: WebhookSecret?
+                if let secretText = try text("secret") {
+                    do { secret = try WebhookSecret(secretText) } catch {
+                        throw ConfigError("webhooks #\(index + 1): \(error.message)\(place("secret"))")
+                    }
+                }
+                var events: Set<JobState>?
+                if let value = webhook["events"] {
+                    guard let list = value.array, let names = Optional(list.compactMap(\.string)), names.count == list.count else {
+                        throw ConfigError("webhooks #\(index + 1): events must be a list of strings\(place("events"))")
+                    }
+                    do { events = try WebhookEndpoint.parseEvents(names) } catch {
+                        throw ConfigError("webhooks #\(index + 1): \(error.message)\(place("events"))")
+                    }
+                }
+                var headers: [String: String] = [:]
+                if let value = webhook["headers"] {
+                    guard let table = value.table else {
+                        throw ConfigError("webhooks #\(index + 1): headers must be a table of strings\(place("headers"))")
+                    }
+                    for key in table.keys {
+                        guard let header = table[key]?.string else {
+                            throw ConfigError("webhooks #\(index + 1): header \(key) must be a string\(place("headers"))")
+                        }
+                        headers[key] = header
+                    }
+                }
+                do throws(WebhookConfigError) {
+                    endpoints.append(try WebhookEndpoint(
+                        name: name, url: url, secret: secret, events: events, format: format, headers: headers))
+                } catch {
+                    throw ConfigError("\(error.message)\(place("url"))")
+                }
+                guard endpoints.filter({ $0.name == name }).count == 1 else {
+                    throw ConfigError("webhooks #\(index + 1): another webhook is already named \(name)\(place("name"))")
+                }
+                if secret != nil, let mode, mode & 0o077 != 0 {
+                    warnings.append("\(path) holds webhook secrets and is readable by others; chmod 600 it")
+                }
+            }
+        }
+        return (endpoints, warnings)
+    }
+
     /// Throws for the first table or key the daemon does not know.
     func rejectUnknownKeys() throws {
-        for table in root.keys.sorted() {
+        for table in root.keys.sorted() where table != "webhooks" {
             guard let known = Self.schema[table] else {
                 throw ConfigError(
                     "\(path): unknown table [\(table)]\(lines[table].map { " at line \($0)" } ?? ""); "
@@ -286,10 +362,17 @@ final class ConfigFile {
     /// Maps `table.key` (and `table`) to the line it is on, by reading the text: TOMLKit keeps no positions.
     static func keyLines(_ text: String) -> [String: Int] {
         var result: [String: Int] = [:]
+        var arrays: [String: Int] = [:]
         var table = ""
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.hasPrefix("["), let end = line.firstIndex(of: "]") {
+            if line.hasPrefix("[["), let end = line.range(of: "]]") {
+                // An array of tables: entries are numbered, `webhooks#1`, `webhooks#2`, …
+                let name = line[line.index(line.startIndex, offsetBy: 2)..<end.lowerBound].trimmingCharacters(in: .whitespaces)
+                arrays[name, default: 0] += 1
+                table = "\(name)#\(arrays[name]!)"
+                result[table] = index + 1
+            } else if line.hasPrefix("["), let end = line.firstIndex(of: "]") {
                 table = line[line.index(after: line.startIndex)..<end].trimmingCharacters(in: .whitespaces)
                 result[table] = result[table] ?? index + 1
             } else if let equals = line.firstIndex(of: "="), !line.hasPrefix("#") {

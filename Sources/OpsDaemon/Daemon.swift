@@ -6,6 +6,7 @@ public import Logging
 import OpsCore
 import OpsServer
 import OpsStore
+public import OpsWebhooks
 import ServiceLifecycle
 public import UnixSignals
 
@@ -29,6 +30,8 @@ public struct Daemon: Sendable {
     public let metrics: DaemonMetrics
     /// Loads the configuration again on SIGHUP; `nil` leaves SIGHUP alone.
     public var reload: (@Sendable () throws -> DaemonConfiguration)?
+    /// Sends webhook deliveries; `nil` for HTTP.
+    public var webhookSender: (any WebhookSender)?
 
     /// - Parameters:
     ///   - api: the Kinsta API to use; `nil` for HTTP to `configuration.kinsta.baseURL`.
@@ -61,6 +64,8 @@ public struct Daemon: Sendable {
         try SocketFile.prepare(configuration.socketPath)
 
         let database = try OpsDatabase(path: configuration.databasePath)
+        let webhooks = WebhookRegistry(configuration.webhooks)
+        database.setOutboxWriter(webhooks.outboxWriter())
         let http = CurlHTTPClient()
         defer { http.shutdown() }
         let metrics = self.metrics
@@ -108,12 +113,20 @@ public struct Daemon: Sendable {
             services: [
                 .init(service: PollerService(
                     engine: engine, idleWake: 60, heartbeat: SystemdHeartbeat(notifier: notifier))),
+                .init(service: WebhookDispatcher(
+                    database: database, registry: webhooks,
+                    sender: webhookSender ?? HTTPWebhookSender(http: http, now: { clock.now() }), clock: clock,
+                    logger: logger, metrics: metrics)),
                 .init(service: PrunerService(
                     database: database, clock: clock, retentionDays: configuration.retentionDays, logger: logger)),
                 .init(service: app),
                 .init(service: StoppingNotice(notifier: notifier, logger: logger)),
             ] + (reload.map { reload in
-                [.init(service: ReloadService(reload: { try reload().logLevel }, logger: logger))]
+                [.init(service: ReloadService(reload: {
+                    let fresh = try reload()
+                    webhooks.replace(fresh.webhooks)
+                    return fresh.logLevel
+                }, logger: logger))]
             } ?? []),
             gracefulShutdownSignals: signals, logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace

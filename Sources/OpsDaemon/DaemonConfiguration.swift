@@ -2,6 +2,7 @@ import Foundation
 public import KinstaClient
 public import Logging
 public import OpsCore
+public import OpsWebhooks
 
 /// Everything the daemon runs with, after the file, the environment and the credentials were merged and checked.
 public struct DaemonConfiguration: Sendable {
@@ -31,6 +32,8 @@ public struct DaemonConfiguration: Sendable {
     public var allowedGroups: [UInt32]
     /// Problems that do not stop the daemon but an admin should fix (logged at start).
     public var warnings: [String]
+    /// Where state changes are delivered.
+    public var webhooks: [WebhookEndpoint]
     /// Where the API key came from, for `check-config` (never the key itself).
     public var apiKeySource: String
 
@@ -44,8 +47,9 @@ public struct DaemonConfiguration: Sendable {
         socketMode: UInt16 = 0o660, socketGroup: String? = nil, logLevel: Logger.Level = .info, maxInFlight: Int = 8,
         maxConcurrentRequests: Int = 8, shutdownGrace: Duration = .seconds(20), pollPolicy: PollPolicy = PollPolicy(),
         retentionDays: Double = 90, allowedUIDs: [UInt32] = [], allowedGroups: [UInt32] = [],
-        warnings: [String] = [], apiKeySource: String = "given"
+        warnings: [String] = [], webhooks: [WebhookEndpoint] = [], apiKeySource: String = "given"
     ) {
+        self.webhooks = webhooks
         self.allowedUIDs = allowedUIDs
         self.allowedGroups = allowedGroups
         self.warnings = warnings
@@ -105,6 +109,15 @@ public struct DaemonConfiguration: Sendable {
             lines.append("\(ConfigLoader.deadlineKey(kind)) = \(Int(seconds))")
         }
         lines += ["", "[retention]", "days = \(retentionDays)"]
+        for endpoint in webhooks {
+            lines += [
+                "", "[[webhooks]]", "name = \"\(endpoint.name)\"", "url = \"\(endpoint.url)\"",
+                "format = \"\(endpoint.format.rawValue)\"",
+                "secret = \(endpoint.secret == nil ? "(none)" : "[redacted]")",
+                "events = \(endpoint.events.map { $0.map { "job.\($0.rawValue)" }.sorted() }?.description ?? "(every state change)")",
+                "headers = \(endpoint.headers.keys.sorted()) (values redacted)",
+            ]
+        }
         return lines.joined(separator: "\n")
     }
 }

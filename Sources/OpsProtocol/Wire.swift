@@ -208,3 +208,46 @@ public enum WireJSON {
         return try? Date(text, strategy: .iso8601)
     }
 }
+
+/// A webhook delivery as the socket API shows it (`GET /v1/deliveries`).
+public struct DeliveryView: Codable, Sendable, Hashable {
+    public var id: Int64
+    public var eventSeq: Int64
+    public var jobID: Int64
+    public var endpoint: String
+    public var state: String
+    public var attempts: Int
+    public var nextAttemptAt: Date?
+    public var lastStatus: Int?
+    public var lastError: String?
+    public var createdAt: Date
+    public var deliveredAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, endpoint, state, attempts
+        case eventSeq = "event_seq"
+        case jobID = "job_id"
+        case nextAttemptAt = "next_attempt_at"
+        case lastStatus = "last_status"
+        case lastError = "last_error"
+        case createdAt = "created_at"
+        case deliveredAt = "delivered_at"
+    }
+
+    public init(
+        id: Int64, eventSeq: Int64, jobID: Int64, endpoint: String, state: String, attempts: Int, nextAttemptAt: Date?,
+        lastStatus: Int?, lastError: String?, createdAt: Date, deliveredAt: Date?
+    ) {
+        self.id = id
+        self.eventSeq = eventSeq
+        self.jobID = jobID
+        self.endpoint = endpoint
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastStatus = lastStatus
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.deliveredAt = deliveredAt
+    }
+}

@@ -69,6 +69,7 @@ public struct SocketAPI: Sendable {
         v1.get("events", use: events)
         v1.get("health", use: health)
         addKinstaRoutes(to: v1)
+        addDeliveryRoutes(to: v1)
         if let metricsText {
             router.get("metrics") { _, _ in
                 Response(
@@ -209,6 +210,10 @@ public struct SocketAPI: Sendable {
                 ($0.rawValue, JSONValue.integer(Int64(counts[$0] ?? 0)))
             })),
         ]
+        let disabled = try await database.disabledEndpoints()
+        body["disabled_webhook_endpoints"] = .array(disabled.map {
+            .object(["name": .string($0.name), "since": .string(WireJSON.formatDate($0.since)), "reason": .string($0.reason)])
+        })
         for (key, value) in await healthExtras() { body[key] = value }
         return Response.json(JSONValue.object(body))
     }

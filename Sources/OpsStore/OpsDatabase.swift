@@ -1,5 +1,6 @@
 public import Foundation
 import GRDB
+import Synchronization
 public import OpsCore
 
 #if canImport(Glibc)
@@ -9,7 +10,9 @@ import Glibc
 /// The daemon's SQLite database: one `DatabasePool` (WAL, `synchronous=FULL`) per process, one write transaction per
 /// invariant. A state change and its event are committed together or not at all.
 public struct OpsDatabase: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
+    /// Which deliveries each event makes; set by the daemon from its webhook configuration (and again on SIGHUP).
+    private let outbox = OutboxBox()
     /// Where the database file lives.
     public let path: String
     /// Signalled after every committed write.
@@ -34,6 +37,11 @@ public struct OpsDatabase: Sendable {
         self.path = path
     }
 
+    /// Sets (or clears) what deliveries events make from now on.
+    public func setOutboxWriter(_ writer: OutboxWriter?) {
+        outbox.set(writer)
+    }
+
     // MARK: - Writes
 
     /// What `insert` did.
@@ -48,6 +56,7 @@ public struct OpsDatabase: Sendable {
     /// - Throws: ``StoreError`` `.idempotencyConflict` when the key was used for a different request.
     public func insert(_ new: NewJob, now: Date) async throws -> InsertResult {
         defer { changes.notify() }
+        let writer = outbox.get()
         return try await pool.write { db in
             let fingerprint = new.fingerprint
             if let key = new.idempotencyKey,
@@ -78,7 +87,7 @@ public struct OpsDatabase: Sendable {
             let who = new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted"
             try Self.appendEvent(
                 db, at: ms, jobID: id, kind: new.params.kind, from: nil, to: .queued, attempt: 1, operationID: nil,
-                message: who)
+                message: who, outbox: writer)
             return .created(try Self.fetchJob(db, id: id)!)
         }
     }
@@ -89,7 +98,8 @@ public struct OpsDatabase: Sendable {
     @discardableResult
     public func apply(_ transition: Transition, to job: StoredJob, now: Date) async throws -> StoredJob? {
         defer { changes.notify() }
-        return try await pool.write { db in try Self.apply(db, transition, to: job, now: now) }
+        let writer = outbox.get()
+        return try await pool.write { db in try Self.apply(db, transition, to: job, now: now, outbox: writer) }
     }
 
     /// Applies `transition(job)` to the job `id` as currently stored, in one transaction: for admin actions (cancel,
@@ -100,17 +110,18 @@ public struct OpsDatabase: Sendable {
         jobID id: Int64, now: Date, _ transition: @Sendable (StoredJob) throws -> Transition
     ) async throws -> (StoredJob, Transition)? {
         defer { changes.notify() }
+        let writer = outbox.get()
         return try await pool.write { db in
             guard let job = try Self.fetchJob(db, id: id) else { return nil }
             let change = try transition(job)
-            guard let updated = try Self.apply(db, change, to: job, now: now) else { return nil }
+            guard let updated = try Self.apply(db, change, to: job, now: now, outbox: writer) else { return nil }
             return (updated, change)
         }
     }
 
-    private static func apply(_ db: Database, _ transition: Transition, to job: StoredJob, now: Date) throws
-        -> StoredJob?
-    {
+    private static func apply(
+        _ db: Database, _ transition: Transition, to job: StoredJob, now: Date, outbox: OutboxWriter?
+    ) throws -> StoredJob? {
         let after = transition.after
         let ms = now.milliseconds
         var params = job.params
@@ -137,14 +148,14 @@ public struct OpsDatabase: Sendable {
         if transition.changesState {
             try appendEvent(
                 db, at: ms, jobID: job.id, kind: job.kind, from: transition.before.state, to: after.state,
-                attempt: after.attempt, operationID: after.operationID, message: transition.message)
+                attempt: after.attempt, operationID: after.operationID, message: transition.message, outbox: outbox)
         }
         return try fetchJob(db, id: job.id)
     }
 
     private static func appendEvent(
         _ db: Database, at: Int64, jobID: Int64, kind: JobKind, from: JobState?, to: JobState, attempt: Int,
-        operationID: String?, message: String?
+        operationID: String?, message: String?, outbox: OutboxWriter?
     ) throws {
         try db.execute(
             sql: """
@@ -152,6 +163,7 @@ public struct OpsDatabase: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [at, jobID, kind.rawValue, from?.rawValue, to.rawValue, attempt, operationID, message])
+        try writeOutbox(db, writer: outbox, eventSeq: db.lastInsertedRowID, jobID: jobID, at: at)
     }
 
     /// Deletes up to `limit` jobs that ended before `cutoff`, with their events (cascade), in one transaction.
@@ -365,4 +377,13 @@ extension StoredEvent {
             from: (row["from_state"] as String?).flatMap(JobState.init(rawValue:)), to: to, attempt: row["attempt"],
             operationID: row["operation_id"], message: row["message"])
     }
+}
+
+/// The current outbox writer, swapped on SIGHUP.
+final class OutboxBox: Sendable {
+    private let value = Mutex<OutboxWriter?>(nil)
+
+    func get() -> OutboxWriter? { value.withLock { $0 } }
+
+    func set(_ writer: OutboxWriter?) { value.withLock { $0 = writer } }
 }

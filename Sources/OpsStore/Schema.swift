@@ -58,6 +58,37 @@ enum Schema {
                     CREATE INDEX event_job ON event(job_id, seq);
                     """)
         }
+        migrator.registerMigration("v2 webhook outbox") { db in
+            try db.execute(
+                sql: """
+                    -- One row per (event, endpoint), written in the transaction of the state change it reports, so a
+                    -- crash can lose no delivery. The body is fixed at that moment: every retry sends the same bytes.
+                    CREATE TABLE delivery (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_seq INTEGER NOT NULL REFERENCES event(seq) ON DELETE CASCADE,
+                        job_id INTEGER NOT NULL,
+                        endpoint TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL,
+                        last_status INTEGER,
+                        last_error TEXT,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        delivered_at INTEGER,
+                        UNIQUE (event_seq, endpoint)
+                    );
+                    CREATE INDEX delivery_queue ON delivery(endpoint, state, event_seq);
+
+                    -- Endpoints the receiver retired with 410 Gone; nothing is sent to them until an admin re-enables.
+                    CREATE TABLE endpoint_state (
+                        name TEXT PRIMARY KEY,
+                        disabled_at INTEGER,
+                        reason TEXT
+                    );
+                    """)
+        }
         return migrator
     }
 }

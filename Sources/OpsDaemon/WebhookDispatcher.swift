@@ -1,0 +1,165 @@
+public import Foundation
+public import Logging
+import OpsCore
+public import OpsStore
+public import OpsWebhooks
+public import ServiceLifecycle
+import Synchronization
+
+/// The webhook endpoints in force, swapped on SIGHUP.
+public final class WebhookRegistry: Sendable {
+    private let state: Mutex<(version: Int, endpoints: [WebhookEndpoint])>
+
+    public init(_ endpoints: [WebhookEndpoint]) {
+        state = Mutex((0, endpoints))
+    }
+
+    public var endpoints: [WebhookEndpoint] { state.withLock { $0.endpoints } }
+    var version: Int { state.withLock { $0.version } }
+
+    public func replace(_ endpoints: [WebhookEndpoint]) {
+        state.withLock { $0 = ($0.version + 1, endpoints) }
+    }
+
+    func endpoint(named name: String) -> WebhookEndpoint? { endpoints.first { $0.name == name } }
+
+    /// What the store writes into the outbox with each event: one body per endpoint that wants the event.
+    public func outboxWriter() -> OutboxWriter {
+        { [self] event, job in
+            let wanting = endpoints.filter { $0.wants(event.to) }
+            guard !wanting.isEmpty else { return [] }
+            let summary = JobSummary(
+                id: job.id, kind: job.kind.rawValue, state: job.state.rawValue, params: job.params.withoutSecrets,
+                operationID: job.snapshot.operationID, attempt: job.snapshot.attempt, createdAt: job.createdAt,
+                finishedAt: job.finishedAt, lastError: job.snapshot.lastError, result: job.result)
+            let webhookEvent = WebhookEvent(
+                seq: event.seq, at: event.at, from: event.from?.rawValue, to: event.to.rawValue, attempt: event.attempt,
+                operationID: event.operationID, message: event.message, job: summary)
+            return wanting.map { OutboxEntry(endpoint: $0.name, body: WebhookDelivery.body(webhookEvent, format: $0.format)) }
+        }
+    }
+}
+
+/// Sends the outbox: one loop per endpoint, oldest pending delivery first (so one endpoint's deliveries arrive in
+/// `seq` order, and a slow or broken endpoint never holds back another). Every attempt's result is committed before
+/// the next; nothing is held only in memory, so a restart resumes exactly where it stopped.
+public final class WebhookDispatcher: Service, Sendable {
+    let database: OpsDatabase
+    let registry: WebhookRegistry
+    let sender: any WebhookSender
+    let schedule: DeliverySchedule
+    let clock: any DaemonClock
+    let logger: Logger
+    let metrics: DaemonMetrics?
+    private let random: Mutex<SplitMix64>
+
+    public init(
+        database: OpsDatabase, registry: WebhookRegistry, sender: any WebhookSender,
+        schedule: DeliverySchedule = .standard, clock: any DaemonClock, logger: Logger, metrics: DaemonMetrics? = nil,
+        seed: UInt64 = UInt64.random(in: .min ... .max)
+    ) {
+        self.database = database
+        self.registry = registry
+        self.sender = sender
+        self.schedule = schedule
+        self.clock = clock
+        self.logger = logger
+        self.metrics = metrics
+        self.random = Mutex(SplitMix64(seed: seed))
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                var running: Set<String> = []
+                let changes = self.database.changes.subscribe()
+                var signals = changes.signals.makeAsyncIterator()
+                repeat {
+                    for endpoint in self.registry.endpoints where !running.contains(endpoint.name) {
+                        running.insert(endpoint.name)
+                        group.addTask { await self.endpointLoop(endpoint.name) }
+                    }
+                } while await signals.next() != nil && !Task.isCancelled
+            }
+        }
+    }
+
+    /// Delivers one endpoint's outbox until shutdown, or until the endpoint leaves the configuration.
+    func endpointLoop(_ name: String) async {
+        let changes = database.changes.subscribe()
+        defer { changes.close() }
+        while !Task.isCancelled {
+            let wait: Date?
+            do {
+                wait = try await step(name)
+            } catch {
+                logger.error("webhook outbox read failed", metadata: ["webhook": "\(name)", "error": "\(error)"])
+                wait = clock.now().addingTimeInterval(5)
+            }
+            guard registry.endpoint(named: name) != nil else { return }
+            if let wait, wait <= clock.now() { continue }
+            await waitForChange(until: wait, changes)
+        }
+    }
+
+    /// One attempt if one is due. Returns when the endpoint needs attention again (`nil`: on the next change).
+    @discardableResult
+    public func step(_ name: String) async throws -> Date? {
+        guard let endpoint = registry.endpoint(named: name) else { return nil }
+        if try await database.disabledEndpoints().contains(where: { $0.name == name }) { return nil }
+        guard let delivery = try await database.nextDelivery(endpoint: name) else { return nil }
+        let now = clock.now()
+        guard delivery.nextAttemptAt <= now else { return delivery.nextAttemptAt }
+        let outcome = await sender.deliver(PreparedDelivery(id: delivery.messageID, body: delivery.body), to: endpoint)
+        let after = clock.now()
+        switch outcome {
+        case .delivered(let status):
+            try await database.recordAttempt(deliveryID: delivery.id, state: .delivered, status: status, error: nil,
+                nextAttemptAt: nil, now: after)
+            metrics?.webhookDelivery(result: "delivered")
+            return after
+        case .retry(let status, let reason, let retryAfter):
+            let attempt = delivery.attempts + 1
+            let delay = random.withLock { schedule.delay(afterFailedAttempt: attempt, retryAfter: retryAfter, using: &$0) }
+            let metadata: Logger.Metadata = [
+                "webhook": "\(name)", "delivery.id": "\(delivery.id)", "event.seq": "\(delivery.eventSeq)",
+                "job.id": "\(delivery.jobID)", "attempt": "\(attempt)", "reason": "\(reason)",
+            ]
+            if let delay {
+                logger.warning("webhook delivery failed; will retry", metadata: metadata.merging(
+                    ["retry_in_seconds": "\(Int(delay))"]) { $1 })
+                try await database.recordAttempt(deliveryID: delivery.id, state: .pending, status: status, error: reason,
+                    nextAttemptAt: after.addingTimeInterval(delay), now: after)
+                metrics?.webhookDelivery(result: "retry")
+                return after.addingTimeInterval(delay)
+            }
+            logger.error("webhook delivery failed for good", metadata: metadata)
+            try await database.recordAttempt(deliveryID: delivery.id, state: .failed, status: status, error: reason,
+                nextAttemptAt: nil, now: after)
+            metrics?.webhookDelivery(result: "failed")
+            return after
+        case .disableEndpoint(let reason):
+            logger.error("webhook endpoint disabled by its receiver", metadata: [
+                "webhook": "\(name)", "delivery.id": "\(delivery.id)", "reason": "\(reason)",
+            ])
+            try await database.recordAttempt(deliveryID: delivery.id, state: .pending, status: 410, error: reason,
+                nextAttemptAt: nil, now: after)
+            try await database.setEndpointDisabled(name, reason: reason, now: after)
+            metrics?.webhookDelivery(result: "endpoint_disabled")
+            return nil
+        }
+    }
+
+    private func waitForChange(until deadline: Date?, _ changes: ChangeFeed.Subscription) async {
+        let clock = self.clock
+        await withTaskGroup(of: Void.self) { group in
+            if let deadline { group.addTask { try? await clock.sleep(until: deadline) } }
+            group.addTask {
+                var signals = changes.signals.makeAsyncIterator()
+                _ = await signals.next()
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,166 @@
+public import Foundation
+import GRDB
+import OpsCore
+
+/// A delivery to write with an event: which endpoint, and the exact body it will carry.
+public struct OutboxEntry: Sendable, Hashable {
+    public var endpoint: String
+    public var body: Data
+
+    public init(endpoint: String, body: Data) {
+        self.endpoint = endpoint
+        self.body = body
+    }
+}
+
+/// Decides, inside the event's transaction, which deliveries an event makes (the configured endpoints that want it).
+public typealias OutboxWriter = @Sendable (StoredEvent, StoredJob) -> [OutboxEntry]
+
+/// A delivery as stored.
+public struct StoredDelivery: Sendable, Hashable {
+    public enum State: String, Sendable, Hashable, CaseIterable {
+        case pending, delivered, failed
+    }
+
+    public var id: Int64
+    public var eventSeq: Int64
+    public var jobID: Int64
+    public var endpoint: String
+    public var body: Data
+    public var state: State
+    /// Attempts made so far.
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var lastStatus: Int?
+    public var lastError: String?
+    public var createdAt: Date
+    public var deliveredAt: Date?
+
+    /// `webhook-id`: the same for every attempt of this delivery, different for every (event, endpoint).
+    public var messageID: String { "msg_\(eventSeq)_\(endpoint)" }
+}
+
+extension StoredDelivery {
+    init(row: Row) throws {
+        let id: Int64 = row["id"]
+        guard let state = State(rawValue: row["state"]) else {
+            throw StoreError(code: .corruptRow, message: "delivery \(id) has an unreadable state", jobID: nil)
+        }
+        self.init(
+            id: id, eventSeq: row["event_seq"], jobID: row["job_id"], endpoint: row["endpoint"], body: row["body"],
+            state: state, attempts: row["attempts"], nextAttemptAt: Date(milliseconds: row["next_attempt_at"]),
+            lastStatus: row["last_status"], lastError: row["last_error"], createdAt: Date(milliseconds: row["created_at"]),
+            deliveredAt: (row["delivered_at"] as Int64?).map(Date.init(milliseconds:)))
+    }
+}
+
+extension OpsDatabase {
+    /// Writes the deliveries of the event just appended (called inside its transaction).
+    static func writeOutbox(_ db: Database, writer: OutboxWriter?, eventSeq: Int64, jobID: Int64, at: Int64) throws {
+        guard let writer,
+            let eventRow = try Row.fetchOne(db, sql: "SELECT * FROM event WHERE seq = ?", arguments: [eventSeq]),
+            let job = try fetchJob(db, id: jobID)
+        else { return }
+        let event = try StoredEvent(row: eventRow)
+        for entry in writer(event, job) {
+            try db.execute(
+                sql: """
+                    INSERT INTO delivery (event_seq, job_id, endpoint, body, state, next_attempt_at, created_at,
+                        updated_at)
+                    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+                    """,
+                arguments: [eventSeq, jobID, entry.endpoint, entry.body, at, at, at])
+        }
+    }
+
+    /// The oldest pending delivery of `endpoint` (deliveries to one endpoint go out in `seq` order).
+    public func nextDelivery(endpoint: String) async throws -> StoredDelivery? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT * FROM delivery WHERE endpoint = ? AND state = 'pending' ORDER BY event_seq LIMIT 1",
+                arguments: [endpoint]
+            ).map(StoredDelivery.init(row:))
+        }
+    }
+
+    /// Records an attempt's result: delivered, failed for good, or due again at `nextAttemptAt`.
+    public func recordAttempt(
+        deliveryID: Int64, state: StoredDelivery.State, status: Int?, error: String?, nextAttemptAt: Date?, now: Date
+    ) async throws {
+        defer { changes.notify() }
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE delivery SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
+                        next_attempt_at = coalesce(?, next_attempt_at), updated_at = ?,
+                        delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
+                    WHERE id = ?
+                    """,
+                arguments: [state.rawValue, status, error, nextAttemptAt?.milliseconds, now.milliseconds, state.rawValue,
+                    now.milliseconds, deliveryID])
+        }
+    }
+
+    /// Deliveries, newest first, optionally filtered.
+    public func deliveries(state: StoredDelivery.State?, endpoint: String?, limit: Int) async throws -> [StoredDelivery] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var arguments: StatementArguments = []
+            if let state {
+                clauses.append("state = ?")
+                _ = arguments.append(contentsOf: [state.rawValue])
+            }
+            if let endpoint {
+                clauses.append("endpoint = ?")
+                _ = arguments.append(contentsOf: [endpoint])
+            }
+            _ = arguments.append(contentsOf: [limit])
+            let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM delivery \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
+                .map(StoredDelivery.init(row:))
+        }
+    }
+
+    /// Queues a delivery again from its first attempt (an admin's redeliver). `nil` when there is no such delivery.
+    public func redeliver(deliveryID: Int64, now: Date) async throws -> StoredDelivery? {
+        defer { changes.notify() }
+        return try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL,
+                        updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [now.milliseconds, now.milliseconds, deliveryID])
+            return try Row.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [deliveryID])
+                .map(StoredDelivery.init(row:))
+        }
+    }
+
+    /// Marks an endpoint disabled (410 Gone), or enabled again with `reason` nil.
+    public func setEndpointDisabled(_ name: String, reason: String?, now: Date) async throws {
+        defer { changes.notify() }
+        try await pool.write { db in
+            if let reason {
+                try db.execute(
+                    sql: """
+                        INSERT INTO endpoint_state (name, disabled_at, reason) VALUES (?, ?, ?)
+                        ON CONFLICT(name) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason
+                        """,
+                    arguments: [name, now.milliseconds, reason])
+            } else {
+                try db.execute(sql: "DELETE FROM endpoint_state WHERE name = ?", arguments: [name])
+            }
+        }
+    }
+
+    /// Endpoints disabled by their receiver, with why and since when.
+    public func disabledEndpoints() async throws -> [(name: String, since: Date, reason: String)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM endpoint_state WHERE disabled_at IS NOT NULL ORDER BY name").map {
+                ($0["name"], Date(milliseconds: $0["disabled_at"]), $0["reason"] ?? "")
+            }
+        }
+    }
+}

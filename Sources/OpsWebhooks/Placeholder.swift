@@ -1,1 +1,0 @@
-// Placeholder; the webhooks issue fills this in.
