@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the build and the demo need, when missing: libsqlite3-dev (GRDB links the system
-# SQLite), libcurl4-openssl-dev (the HTTP client is libcurl), curl and python3 (the demo reads the simulator's state).
+# SQLite), libcurl4-openssl-dev (the HTTP client is libcurl), curl and python3 (the demo reads the simulator's state),
+# and the Python package standardwebhooks (the reference verifier in the tests).
 set -euo pipefail
 need=()
 for package in libsqlite3-dev libcurl4-openssl-dev curl python3; do
@@ -12,4 +13,9 @@ if [ ${#need[@]} -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# The Standard Webhooks reference verifier, which the webhook tests check real deliveries with.
+if ! python3 -c "import standardwebhooks" 2>/dev/null; then
+    echo "installing: standardwebhooks (PyPI)" >&2
+    python3 -m pip install -q standardwebhooks 2>&1 | grep -v "Running pip as the 'root' user" >&2 || true
 fi
