@@ -43,7 +43,19 @@ startup_window_seconds = 10
 first_poll_seconds = 0.5
 interval_seconds = 0.5
 max_interval_seconds = 2
+
+# Two webhook endpoints; the simulator doubles as the receiver (GET /_sim/webhooks lists what arrived).
+[[webhooks]]
+name = "ops-standard"
+url = "http://127.0.0.1:$port/_sim/webhooks/ops-standard"
+secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+[[webhooks]]
+name = "ops-slack"
+url = "http://127.0.0.1:$port/_sim/webhooks/ops-slack"
+format = "slack"
 TOML
+chmod 600 "$work/kinsta-opsd.toml"
 state=$(curl -fsS "http://127.0.0.1:$port/_sim/state")
 field() { python3 -c "import json,sys; s=json.load(sys.stdin); print($1)" <<<"$state"; }
 company=$(field 's["company_id"]')
@@ -78,3 +90,16 @@ for id in "${ids[@]}"; do ops wait "$id" || true; done
 echo; echo "==> kinsta-ops jobs"; ops jobs
 echo; echo "==> kinsta-ops history"; ops history -n 1000
 echo; echo "==> the daemon's log (one line per state change)"; grep -c "job state changed" "$work/daemon.log" | sed 's/^/   state changes logged: /'
+sleep 1  # let the last deliveries land
+echo; echo "==> webhooks received (every state change, at both endpoints)"
+curl -fsS "http://127.0.0.1:$port/_sim/webhooks" | python3 -c '
+import json, sys
+received = json.load(sys.stdin)
+for name in ("ops-standard", "ops-slack"):
+    count = sum(1 for r in received if r["endpoint"] == name)
+    print("   %s: %d deliveries" % (name, count))
+slack = [r for r in received if r["endpoint"] == "ops-slack"]
+if slack:
+    print("   last Slack message:", json.loads(slack[-1]["body"])["text"])
+'
+echo; echo "==> kinsta-ops deliveries (newest 5)"; ops deliveries --limit 5

@@ -11,6 +11,8 @@ public final class KinstaSimulator: Sendable {
     public let configuration: SimulatorConfiguration
     let now: @Sendable () -> Date
     let state: Mutex<SimulatorState>
+    /// Webhook deliveries received on `/_sim/webhooks/NAME`.
+    let webhooks = Mutex<[(name: String, headers: [String: String], body: Data)]>([])
 
     public init(configuration: SimulatorConfiguration = .init(), now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
@@ -23,7 +25,7 @@ public final class KinstaSimulator: Sendable {
         let router = Router()
         for method in [HTTPRequest.Method.get, .post, .delete, .put] {
             router.on("v2/**", method: method) { request, _ in try await self.handleKinsta(request) }
-            router.on("_sim/**", method: method) { request, _ in self.handleAdmin(request) }
+            router.on("_sim/**", method: method) { request, _ in try await self.handleAdmin(request) }
         }
         return router
     }
@@ -209,10 +211,25 @@ public final class KinstaSimulator: Sendable {
 
     // MARK: - Admin
 
-    private func handleAdmin(_ request: Request) -> Response {
+    private func handleAdmin(_ request: Request) async throws -> Response {
         let path = request.uri.path
         let now = now()
+        // A webhook receiver for demos and tests: POST /_sim/webhooks/NAME records the delivery.
+        if request.method == .post, path.hasPrefix("/_sim/webhooks/") {
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            let name = String(path.dropFirst("/_sim/webhooks/".count))
+            webhooks.withLock { $0.append((name, headers, Data(body.readableBytesView))) }
+            return SimAnswer.json(200, ["received": true]).response
+        }
         switch path {
+        case "/_sim/webhooks":
+            let list = webhooks.withLock { $0 }.map { entry -> [String: Any] in
+                ["endpoint": entry.name, "headers": entry.headers, "body": String(decoding: entry.body, as: UTF8.self)]
+            }
+            return SimAnswer.json(200, list).response
         case "/_sim/requests":
             let log = requestLog().map { entry -> [String: Any] in
                 var json: [String: Any] = [

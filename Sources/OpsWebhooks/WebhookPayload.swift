@@ -163,7 +163,16 @@ public enum WebhookPayload {
         let params = event.job.params
         let target = params["display_name"]?.stringValue ?? params["site_id"]?.stringValue
             ?? params["target_env_id"]?.stringValue ?? "job \(event.job.id)"
-        var text = "\(emoji) \(event.job.kind) *\(target)* is \(event.to.replacingOccurrences(of: "_", with: " "))"
+        let phrase =
+            switch event.to {
+            case "succeeded": "succeeded"
+            case "failed": "failed"
+            case "timed_out": "timed out"
+            case "needs_attention": "needs attention"
+            case "cancelled": "was cancelled"
+            default: "is now \(event.to)"
+            }
+        var text = "\(emoji) \(event.job.kind) *\(target)* \(phrase)"
         if ["succeeded", "failed", "timed_out", "needs_attention", "cancelled"].contains(event.to) {
             text += " after \(duration(event.at.timeIntervalSince(event.job.createdAt)))"
         }

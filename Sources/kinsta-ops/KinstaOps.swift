@@ -23,7 +23,7 @@ struct KinstaOps: AsyncParsableCommand {
         subcommands: [
             SubmitCommand.self, JobsCommand.self, ShowCommand.self, WaitCommand.self, HistoryCommand.self,
             CancelCommand.self, RetryCommand.self, HealthCommand.self, SitesCommand.self, EnvironmentsCommand.self,
-            BackupsCommand.self, DownloadableBackupsCommand.self,
+            BackupsCommand.self, DownloadableBackupsCommand.self, DeliveriesCommand.self, RedeliverCommand.self,
         ]
     )
 

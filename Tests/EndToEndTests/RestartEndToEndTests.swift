@@ -15,6 +15,7 @@ import Glibc
 @Suite(.serialized) struct RestartEndToEndTests {
     static let apiKey = "e2e-secret-api-key-5f1d"
     static let password = "e2e-admin-password-9c2a"
+    static let webhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
     @Test(.timeLimit(.minutes(3)))
     func fiveKindsSurviveSIGKILLWithOneSubmissionEach() async throws {
@@ -53,6 +54,16 @@ import Glibc
             max_interval_seconds = 1
             error_backoff_seconds = 0.3
             error_backoff_max_seconds = 2
+
+            [[webhooks]]
+            name = "std"
+            url = "\(simRoot)/_sim/webhooks/std"
+            secret = "\(Self.webhookSecret)"
+
+            [[webhooks]]
+            name = "slack"
+            url = "\(simRoot)/_sim/webhooks/slack"
+            format = "slack"
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
         let socket = work.appendingPathComponent("s.sock").path
         var environment = ProcessInfo.processInfo.environment
@@ -139,10 +150,30 @@ import Glibc
         #expect(all.map(\.seq) == Array(1...Int64(all.count)))
         #expect(seen.sequence == all.map(\.seq))
 
-        // And neither the key nor the admin password reached a log line
+        // And every state change reached both webhook endpoints (at least once: a delivery the kill interrupted is
+        // sent again), the standard ones signed so that the reference library verifies them
+        let eventCount = all.count
+        let received = try await eventually(20, "every delivery") {
+            let list = try await getJSON(http, simRoot + "/_sim/webhooks").array ?? []
+            let ids = Set(list.filter { $0["endpoint"] == "std" }.compactMap { $0["headers"]?["webhook-id"]?.stringValue })
+            let slack = list.filter { $0["endpoint"] == "slack" }.count
+            return ids.count == eventCount && slack >= eventCount ? list : nil
+        }
+        let standard = received.filter { $0["endpoint"] == "std" }
+        #expect(Set(standard.compactMap { $0["headers"]?["webhook-id"]?.stringValue })
+            == Set(all.map { "msg_\($0.seq)_std" }))
+        for delivery in standard.prefix(5) {
+            let body = Data((delivery["body"]?.stringValue ?? "").utf8)
+            var headers: [String: String] = [:]
+            for (name, value) in delivery["headers"]?.objectValue ?? [:] { headers[name] = value.stringValue }
+            #expect(try referenceVerifies(body, headers, secret: Self.webhookSecret))
+        }
+
+        // And neither the key, the admin password nor the webhook secret reached a log line
         for line in first.output + second.output {
             #expect(!line.contains(Self.apiKey), "API key in log: \(line)")
             #expect(!line.contains(Self.password), "password in log: \(line)")
+            #expect(!line.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "webhook secret in log: \(line)")
         }
 
         // And SIGTERM stops the second daemon cleanly
@@ -212,6 +243,39 @@ func getJSON(_ http: CurlHTTPClient, _ url: String) async throws -> JSONValue {
     let response = try await http.execute(HTTPRequest(url: url, timeout: .seconds(10)))
     guard response.status == 200 else { throw E2EError("GET \(url) answered \(response.status)") }
     return try JSONDecoder().decode(JSONValue.self, from: response.body)
+}
+
+/// Asks `probe` again every 50 ms until it returns a value (for another process's work to show), failing after `seconds`.
+func eventually<T: Sendable>(_ seconds: Double, _ what: String, _ probe: @escaping @Sendable () async throws -> T?)
+    async throws -> T
+{
+    try await withTimeout(seconds, what) {
+        while true {
+            if let value = try await probe() { return value }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+/// The Standard Webhooks reference verifier (Python `standardwebhooks`) on one captured delivery.
+func referenceVerifies(_ body: Data, _ headers: [String: String], secret: String) throws -> Bool {
+    let directory = try shortTemporaryDirectory("ko-swv")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    try body.write(to: directory.appendingPathComponent("body"))
+    try JSONEncoder().encode(headers).write(to: directory.appendingPathComponent("headers.json"))
+    let script = """
+        import json, sys
+        from standardwebhooks.webhooks import Webhook
+        body = open(sys.argv[1] + '/body', 'rb').read()
+        Webhook(sys.argv[2]).verify(body, json.load(open(sys.argv[1] + '/headers.json')))
+        """
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script, directory.path, secret]
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus == 0
 }
 
 extension JSONValue {

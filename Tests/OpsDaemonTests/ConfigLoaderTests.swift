@@ -1,5 +1,6 @@
 import Foundation
 import KinstaClient
+import OpsWebhooks
 import OpsCore
 import OpsDaemon
 import Testing
@@ -113,5 +114,43 @@ import Testing
 
         // No key anywhere is a clear error
         #expect(throws: ConfigError.self) { _ = try ConfigLoader(environment: [:]).load(path: nil) }
+    }
+}
+
+@Suite struct WebhookConfigTests {
+    @Test func webhooksAreReadAndMistakesNamed() throws {
+        let good = try ConfigLoaderTests().file("""
+            [[webhooks]]
+            name = "std"
+            url = "https://receiver.example/hook"
+            secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+            events = ["job.succeeded", "failed"]
+            headers = { X-Team = "ops" }
+
+            [[webhooks]]
+            name = "slack"
+            url = "https://hooks.slack.example/T/B/x"
+            format = "slack"
+            """)
+        let configuration = try ConfigLoader(environment: ["KINSTA_API_KEY": "k"]).load(path: good)
+        #expect(configuration.webhooks.map(\.name) == ["std", "slack"])
+        #expect(configuration.webhooks[0].events == [.succeeded, .failed])
+        #expect(configuration.webhooks[0].headers == ["X-Team": "ops"])
+        #expect(!configuration.redactedSummary.contains("MfKQ9r8G"))
+
+        let mistakes = [
+            ("[[webhooks]]\nname = \"a\"\nurl = \"ftp://x\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n", "url"),
+            ("[[webhooks]]\nurl = \"https://x.example\"\nsecret = \"nope\"\n", "line 3"),
+            ("[[webhooks]]\nurl = \"https://x.example\"\nformat = \"slack\"\nevents = [\"job.exploded\"]\n", "job.exploded"),
+            ("[[webhooks]]\nurl = \"https://x.example\"\nformat = \"slack\"\nretries = 3\n", "retries"),
+        ]
+        for (text, mention) in mistakes {
+            let path = try ConfigLoaderTests().file(text)
+            #expect {
+                _ = try ConfigLoader(environment: ["KINSTA_API_KEY": "k"]).load(path: path)
+            } throws: { error in
+                (error as? ConfigError)?.message.contains(mention) == true
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OpsCore
 @testable import OpsDaemon
 import OpsStore
@@ -22,5 +23,28 @@ import Testing
         // Then Kinsta saw one submission, and the job is accepted
         #expect(h.api.submits.count == 1)
         #expect(try await h.job(job.id).state == .accepted)
+    }
+}
+
+/// Log lines: static message, data in metadata; sd-daemon priority prefixes under the journal.
+@Suite struct LogFormatTests {
+    @Test(arguments: [
+        (Logger.Level.error, "<3>"), (.critical, "<2>"), (.warning, "<4>"), (.notice, "<5>"), (.info, "<6>"),
+        (.debug, "<7>"), (.trace, "<7>"),
+    ])
+    func journalLinesCarryThePriority(level: Logger.Level, prefix: String) {
+        let line = StderrLogHandler.format(
+            level: level, message: "job state changed", metadata: ["job.id": "7", "message": "Kinsta said: no"],
+            journal: true)
+        #expect(line.hasPrefix(prefix + "\(level.rawValue) job state changed"))
+        #expect(line.contains(#"job.id=7"#))
+        #expect(line.contains(#"message="Kinsta said: no""#))
+        #expect(line.hasSuffix("\n"))
+    }
+
+    @Test func terminalLinesCarryATimestampAndNoPrefix() {
+        let line = StderrLogHandler.format(level: .info, message: "listening", metadata: [:], journal: false)
+        #expect(!line.hasPrefix("<"))
+        #expect(line.contains(" info listening"))
     }
 }

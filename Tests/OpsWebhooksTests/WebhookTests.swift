@@ -60,9 +60,9 @@ import Testing
 
     @Test func slackTextSnapshot() throws {
         let body = try JSONDecoder().decode([String: String].self, from: WebhookPayload.slack(Self.event()))
-        #expect(body["text"] == "✅ site.create *Client A* is succeeded after 3m 12s (job 7, operation `sites:add-1234`)")
+        #expect(body["text"] == "✅ site.create *Client A* succeeded after 3m 12s (job 7, operation `sites:add-1234`)")
         let failed = try JSONDecoder().decode([String: String].self, from: WebhookPayload.slack(Self.event(to: "failed")))
-        #expect(failed["text"] == "❌ site.create *Client A* is failed after 3m 12s (job 7, operation `sites:add-1234`)"
+        #expect(failed["text"] == "❌ site.create *Client A* failed after 3m 12s (job 7, operation `sites:add-1234`)"
             + "\n> Kinsta reports the operation failed: disk full")
     }
 
