@@ -30,8 +30,7 @@ import Glibc
         // The CLI binary must be reachable and runnable by nobody: copy it next to the socket.
         let cli = URL(fileURLWithPath: socket).deletingLastPathComponent().appendingPathComponent("kinsta-ops")
         if !FileManager.default.fileExists(atPath: cli.path) {
-            try FileManager.default.copyItem(at: BuiltProducts.executable("kinsta-ops"), to: cli)
-            chmod(cli.path, 0o755)
+            try Self.copyExecutable(BuiltProducts.executable("kinsta-ops"), to: cli)
         }
         let process = try ChildProcess(
             URL(fileURLWithPath: "/usr/bin/setpriv"),
@@ -40,6 +39,17 @@ import Glibc
         let status = await process.waitForExit()
         await process.waitForOutputEnd()
         return (status, process.output)
+    }
+
+    /// Copies a binary through an `O_CLOEXEC` descriptor: a process that another test spawns meanwhile must not inherit
+    /// it open for writing, or executing the copy fails with "text file busy".
+    static func copyExecutable(_ source: URL, to destination: URL) throws {
+        let bytes = try Data(contentsOf: source)
+        let fd = open(destination.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { throw E2EError("cannot create \(destination.path)") }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count else { throw E2EError("short write to \(destination.path)") }
     }
 
     @Test(.timeLimit(.minutes(1)))
