@@ -35,7 +35,10 @@ port=$(cat "$work/sim.port")
 base="http://127.0.0.1:$port/v2"
 
 cat >"$work/kinsta-opsd.toml" <<TOML
-# Demo settings: fast polling, because the simulator's jobs take seconds.
+# Demo settings: fast polling, because the simulator's jobs take seconds (and a budget to match).
+[kinsta]
+requests_per_minute = 6000
+request_burst = 100
 [daemon]
 log_level = "info"
 [polling]

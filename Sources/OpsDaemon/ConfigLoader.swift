@@ -58,6 +58,8 @@ public struct ConfigLoader: Sendable {
         let company = try env("KINSTA_COMPANY_ID") ?? (file.string("kinsta", "company_id")).flatMap { $0.isEmpty ? nil : $0 }
         let timeout = try file.number("kinsta", "request_timeout_seconds", in: 1...300) ?? 30
         let caFile = (try file.string("kinsta", "ca_file")).flatMap { $0.isEmpty ? nil : $0 }
+        let perMinute = try file.number("kinsta", "requests_per_minute", in: 1...100_000) ?? 60
+        let burst = try file.number("kinsta", "request_burst", in: 1...10_000) ?? 10
         let (apiKey, keySource, keyWarnings) = try apiKey(file)
 
         // [daemon]
@@ -125,7 +127,7 @@ public struct ConfigLoader: Sendable {
             logLevel: level, maxInFlight: maxInFlight, maxConcurrentRequests: maxRequests,
             shutdownGrace: .milliseconds(Int64(grace * 1000)), pollPolicy: policy, retentionDays: retention,
             allowedUIDs: allowedUIDs, allowedGroups: allowedGroups, warnings: keyWarnings + webhookWarnings, webhooks: webhooks,
-            apiKeySource: keySource)
+            requestsPerMinute: perMinute, requestBurst: burst, apiKeySource: keySource)
     }
 
     /// The API key, in this order: systemd credential, `api_key_file`, `KINSTA_API_KEY`, inline `api_key` (only in a
@@ -180,7 +182,8 @@ public struct ConfigLoader: Sendable {
 final class ConfigFile {
     /// Tables and their known keys.
     static let schema: [String: Set<String>] = [
-        "kinsta": ["api_base_url", "company_id", "api_key", "api_key_file", "request_timeout_seconds", "ca_file"],
+        "kinsta": ["api_base_url", "company_id", "api_key", "api_key_file", "request_timeout_seconds", "ca_file",
+            "requests_per_minute", "request_burst"],
         "daemon": ["state_dir", "socket", "socket_mode", "socket_group", "log_level", "max_in_flight",
             "max_concurrent_requests", "shutdown_grace_seconds", "allowed_uids", "allowed_groups"],
         "polling": ["startup_window_seconds", "first_poll_seconds", "interval_seconds", "max_interval_seconds",

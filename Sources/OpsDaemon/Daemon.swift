@@ -69,9 +69,13 @@ public struct Daemon: Sendable {
         let http = CurlHTTPClient()
         defer { http.shutdown() }
         let metrics = self.metrics
-        let api = InstrumentedKinstaAPI(
-            wrapped: self.api ?? HTTPKinstaAPI(configuration: configuration.kinsta, http: http, logger: logger),
-            metrics: metrics, clock: clock)
+        let budget = RequestBudget(
+            ratePerMinute: configuration.requestsPerMinute, burst: configuration.requestBurst, clock: clock)
+        let api = BudgetedKinstaAPI(
+            wrapped: InstrumentedKinstaAPI(
+                wrapped: self.api ?? HTTPKinstaAPI(configuration: configuration.kinsta, http: http, logger: logger),
+                metrics: metrics, clock: clock),
+            budget: budget)
         let engine = JobEngine(
             database: database, api: api, policy: configuration.pollPolicy, clock: clock, logger: logger,
             maxInFlight: configuration.maxInFlight, maxConcurrentRequests: configuration.maxConcurrentRequests,
@@ -82,12 +86,15 @@ public struct Daemon: Sendable {
             defaultCompany: configuration.companyID, version: DaemonVersion.current, startedAt: clock.now(),
             now: { clock.now() }, onJobsChanged: {},
             healthExtras: {
-                guard let last = metrics.lastKinstaAnswer else { return ["last_kinsta_answer": .null] }
-                return [
-                    "last_kinsta_answer": .object([
+                var extras: [String: JSONValue] = ["request_budget": .object(budget.snapshot)]
+                if let last = metrics.lastKinstaAnswer {
+                    extras["last_kinsta_answer"] = .object([
                         "at": .string(last.at.formatted(.iso8601)), "summary": .string(last.summary),
                     ])
-                ]
+                } else {
+                    extras["last_kinsta_answer"] = .null
+                }
+                return extras
             },
             kinsta: api, metricsText: { await metrics.render(database: database) },
             access: PeerAccess(uids: configuration.allowedUIDs, gids: configuration.allowedGroups), logger: logger)

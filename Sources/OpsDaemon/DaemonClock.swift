@@ -53,6 +53,9 @@ public final class ManualClock: DaemonClock {
         for continuation in due { continuation.resume() }
     }
 
+    /// Whether a task is sleeping on this clock (tests use it to know a task reached its wait).
+    public var hasSleepers: Bool { state.withLock { !$0.sleepers.isEmpty } }
+
     /// Moves time forward by `seconds`.
     public func advance(by seconds: Double) {
         advance(to: now().addingTimeInterval(seconds))

@@ -34,6 +34,9 @@ public struct DaemonConfiguration: Sendable {
     public var warnings: [String]
     /// Where state changes are delivered.
     public var webhooks: [WebhookEndpoint]
+    /// The request budget shared by every call to Kinsta.
+    public var requestsPerMinute: Double
+    public var requestBurst: Double
     /// Where the API key came from, for `check-config` (never the key itself).
     public var apiKeySource: String
 
@@ -47,8 +50,11 @@ public struct DaemonConfiguration: Sendable {
         socketMode: UInt16 = 0o660, socketGroup: String? = nil, logLevel: Logger.Level = .info, maxInFlight: Int = 8,
         maxConcurrentRequests: Int = 8, shutdownGrace: Duration = .seconds(20), pollPolicy: PollPolicy = PollPolicy(),
         retentionDays: Double = 90, allowedUIDs: [UInt32] = [], allowedGroups: [UInt32] = [],
-        warnings: [String] = [], webhooks: [WebhookEndpoint] = [], apiKeySource: String = "given"
+        warnings: [String] = [], webhooks: [WebhookEndpoint] = [], requestsPerMinute: Double = 60,
+        requestBurst: Double = 10, apiKeySource: String = "given"
     ) {
+        self.requestsPerMinute = requestsPerMinute
+        self.requestBurst = requestBurst
         self.webhooks = webhooks
         self.allowedUIDs = allowedUIDs
         self.allowedGroups = allowedGroups
@@ -78,6 +84,8 @@ public struct DaemonConfiguration: Sendable {
             "api_key = [redacted] (from \(apiKeySource))",
             "request_timeout_seconds = \(kinsta.requestTimeout.components.seconds)",
             "ca_file = \"\(kinsta.caFile ?? "")\"",
+            "requests_per_minute = \(requestsPerMinute)",
+            "request_burst = \(requestBurst)",
             "",
             "[daemon]",
             "state_dir = \"\(stateDirectory)\"",

@@ -47,6 +47,9 @@ import Glibc
         // And the daemon, configured by the environment plus a file with fast polling
         let configPath = work.appendingPathComponent("opsd.toml").path
         try """
+            [kinsta]
+            requests_per_minute = 6000
+            request_burst = 100
             [polling]
             startup_window_seconds = 10
             first_poll_seconds = 0.3

@@ -95,6 +95,10 @@ import Testing
             // And health shows the last Kinsta answer
             let health = try JSONDecoder().decode(JSONValue.self, from: try await api.send("GET", "/v1/health").body)
             #expect(health["last_kinsta_answer"]?["summary"] == "read: not_found")
+            // And the request budget, with what the two reads used of it
+            #expect(health["request_budget"]?["per_minute"] == .integer(60))
+            #expect(health["request_budget"]?["used_last_minute"] == .integer(2))
+            #expect(health["disabled_webhook_endpoints"] == .array([]))
         }
     }
 

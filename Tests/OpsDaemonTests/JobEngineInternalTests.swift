@@ -48,3 +48,39 @@ import Testing
         #expect(line.contains(" info listening"))
     }
 }
+
+/// The request budget under a manual clock: every call waits its turn, and a 429 holds all of them.
+@Suite struct RequestBudgetTests {
+    @Test func callsWaitForTokensAndA429HoldsEveryone() async throws {
+        let clock = ManualClock()
+        let start = clock.now()
+        let budget = RequestBudget(ratePerMinute: 60, burst: 2, clock: clock)
+        var script = ScriptedKinstaAPI.Script()
+        script.poll = { _, index in index == 2 ? .rateLimited(retryAfter: 30) : .inProgress }
+        let api = BudgetedKinstaAPI(wrapped: ScriptedKinstaAPI(script), budget: budget)
+        // Two calls use the burst at once
+        _ = await api.operationStatus("op")
+        _ = await api.operationStatus("op")
+        #expect(budget.snapshot["used_last_minute"] == .integer(2))
+        // The third waits for a token: it is under way only once the clock reaches +1 s
+        let third = Task { await api.operationStatus("op") }
+        try await waitUntil { clock.hasSleepers }
+        clock.advance(by: 1)
+        #expect(await third.value == .rateLimited(retryAfter: 30))
+        // The 429 paused the whole budget for 30 s: the next call waits until then
+        #expect(budget.snapshot["paused_for_seconds"] == .number(30))
+        let fourth = Task { await api.operationStatus("op") }
+        try await waitUntil { clock.hasSleepers }
+        clock.advance(by: 29)
+        try await waitUntil { clock.hasSleepers }
+        clock.advance(to: start.addingTimeInterval(31))
+        #expect(await fourth.value == .inProgress)
+        #expect(budget.snapshot["rate_limited_total"] == .integer(1))
+    }
+
+    /// Lets other tasks run until `condition` holds (a task reaching its sleep, not a span of time).
+    func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<10_000 where !condition() { await Task.yield() }
+        #expect(condition())
+    }
+}
