@@ -69,6 +69,29 @@ import Glibc
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func theSocketBelongsToTheConfiguredGroup() async throws {
+        guard getuid() == 0 else {
+            Issue.record("needs root to give the socket to another group")
+            return
+        }
+        let work = try shortTemporaryDirectory("ko-grp")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let (daemon, socket) = try await daemon(work, config: "[daemon]\nsocket_group = \"nogroup\"\n")
+        defer { daemon.signal(SIGKILL) }
+        let attributes = try FileManager.default.attributesOfItem(atPath: socket)
+        #expect((attributes[.groupOwnerAccountID] as? NSNumber)?.intValue == 65534)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o660)
+        // A member of that group gets in; the socket's mode is what lets it
+        let cli = work.appendingPathComponent("kinsta-ops")
+        try Self.copyExecutable(BuiltProducts.executable("kinsta-ops"), to: cli)
+        let member = try ChildProcess(
+            URL(fileURLWithPath: "/usr/bin/setpriv"),
+            ["--reuid=65534", "--regid=65534", "--clear-groups", cli.path, "health", "--socket", socket],
+            environment: ProcessInfo.processInfo.environment, name: "kinsta-ops as nogroup")
+        #expect(await member.waitForExit() == 0)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func allowedUIDsRefuseOthersWith403() async throws {
         guard getuid() == 0 else {
             Issue.record("needs root to act as a second user with setpriv")

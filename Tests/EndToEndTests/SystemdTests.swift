@@ -16,14 +16,18 @@ final class NotifyListener: Sendable {
     /// Signalled by the listening thread as it ends, so `stop()` returns only once it is gone.
     private let finished = DispatchSemaphore(value: 0)
 
+    /// Binds `path`, or the abstract name after `@` (as `NOTIFY_SOCKET=@name` gives it).
     init(path: String) throws {
         self.path = path
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        var bytes = Array(path.utf8)
+        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 } else { bytes.append(0) }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
         guard bound == 0 else { throw E2EError("cannot bind \(path)") }
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
@@ -120,6 +124,20 @@ final class NotifyListener: Sendable {
         #expect(SocketProbe.canConnect(work.appendingPathComponent("s.sock").path))
         try await Task.sleep(for: .seconds(1))  // observing an absence takes time; nothing to wait on instead
         #expect(listener.all.filter { $0.text.contains("WATCHDOG=1") }.count == pingsAtStall)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func abstractNotifySocketsWorkToo() async throws {
+        let work = try shortTemporaryDirectory("ko-ab")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let listener = try NotifyListener(path: "@kinsta-opsd-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { listener.stop() }
+        let daemon = try await startDaemon(work, listener: listener)
+        defer { daemon.signal(SIGKILL) }
+        _ = try await listener.waitFor("READY=1")
+        daemon.signal(SIGTERM)
+        _ = try await listener.waitFor("STOPPING=1")
+        #expect(await daemon.waitForExit() == 0)
     }
 
     /// The shipped unit passes `systemd-analyze verify` and scores ≤ 2.0 on `systemd-analyze security`.
