@@ -195,25 +195,22 @@ public struct OpsDatabase: Sendable {
     /// Jobs newest first, optionally filtered, with ids below `before` (for paging).
     public func jobs(state: JobState?, kind: JobKind?, before: Int64?, limit: Int) async throws -> [StoredJob] {
         try await pool.read { db in
-            var clauses: [String] = []
-            var arguments: StatementArguments = []
-            if let state {
-                clauses.append("state = ?")
-                _ = arguments.append(contentsOf: [state.rawValue])
-            }
-            if let kind {
-                clauses.append("kind = ?")
-                _ = arguments.append(contentsOf: [kind.rawValue])
-            }
-            if let before {
-                clauses.append("id < ?")
-                _ = arguments.append(contentsOf: [before])
-            }
-            _ = arguments.append(contentsOf: [limit])
-            let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-            return try Row.fetchAll(db, sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
-                .map(StoredJob.init(row:))
+            let (filter, arguments) = Self.filter([
+                ("state = ?", state?.rawValue), ("kind = ?", kind?.rawValue), ("id < ?", before),
+            ])
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments + [limit]
+            ).map(StoredJob.init(row:))
         }
+    }
+
+    /// A `WHERE` clause of the conditions whose value is present, and their arguments in order.
+    static func filter(_ conditions: [(sql: String, value: (any DatabaseValueConvertible & Sendable)?)])
+        -> (String, StatementArguments)
+    {
+        let present = conditions.compactMap { condition in condition.value.map { (condition.sql, $0) } }
+        guard !present.isEmpty else { return ("", []) }
+        return ("WHERE " + present.map(\.0).joined(separator: " AND "), StatementArguments(present.map(\.1)))
     }
 
     /// Jobs whose pending action is due at `now`, earliest first.

@@ -105,20 +105,10 @@ extension OpsDatabase {
     /// Deliveries, newest first, optionally filtered.
     public func deliveries(state: StoredDelivery.State?, endpoint: String?, limit: Int) async throws -> [StoredDelivery] {
         try await pool.read { db in
-            var clauses: [String] = []
-            var arguments: StatementArguments = []
-            if let state {
-                clauses.append("state = ?")
-                _ = arguments.append(contentsOf: [state.rawValue])
-            }
-            if let endpoint {
-                clauses.append("endpoint = ?")
-                _ = arguments.append(contentsOf: [endpoint])
-            }
-            _ = arguments.append(contentsOf: [limit])
-            let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-            return try Row.fetchAll(db, sql: "SELECT * FROM delivery \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
-                .map(StoredDelivery.init(row:))
+            let (filter, arguments) = Self.filter([("state = ?", state?.rawValue), ("endpoint = ?", endpoint)])
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM delivery \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments + [limit]
+            ).map(StoredDelivery.init(row:))
         }
     }
 
