@@ -1,5 +1,6 @@
 public import Foundation
 public import Hummingbird
+import HTTPTypes
 import Synchronization
 
 /// A simulator of the Kinsta API v2 (under `/v2`), for demos, tests and benchmarks.
@@ -55,11 +56,16 @@ public final class KinstaSimulator: Sendable {
         let query = request.uri.queryParameters
         let method = "\(request.method)"
         let authorized = request.headers[.authorization] == "Bearer \(configuration.apiKey)"
+        let chaos = configuration.chaos
+        let stall = chaos.stallRate > 0 && state.withLock { $0.chaosRandom.unit() } < chaos.stallRate
+        if stall { try await Task.sleep(for: .milliseconds(Int64(chaos.stallSeconds * 1000))) }
         let now = now()
         return state.withLock { state in
             state.settle(now: now)
-            let answer: SimAnswer
-            if authorized {
+            var answer: SimAnswer
+            if let refusal = chaosRefusal(method: method, path: rawPath, now: now, state: &state) {
+                answer = refusal
+            } else if authorized {
                 let segments = rawPath.split(separator: "/").dropFirst().map {
                     String($0).removingPercentEncoding ?? String($0)
                 }
@@ -67,6 +73,9 @@ public final class KinstaSimulator: Sendable {
                     body: bodyData, now: now, state: &state)
             } else {
                 answer = .error(401, "No or invalid API key provided to the request")
+            }
+            if chaos.garbageRate > 0, answer.status < 300, state.chaosRandom.unit() < chaos.garbageRate {
+                answer = SimAnswer(status: 200, json: NSNull(), raw: "<html>upstream hiccup</html>", operationID: nil)
             }
             state.log.append(SimulatedRequest(
                 seq: state.log.count + 1, at: now, method: method,
@@ -114,6 +123,14 @@ public final class KinstaSimulator: Sendable {
             case "invisible":
                 return .json(404, ["message": Self.notFound, "status": 404])
             case "running":
+                let chaos = configuration.chaos
+                let draw = state.chaosRandom.unit()
+                if draw < chaos.transient500Rate {
+                    return .json(500, ["message": "Error occurred while processing your request", "status": 500])
+                }
+                if draw < chaos.transient500Rate + chaos.late404Rate {
+                    return .json(404, ["message": Self.notFound, "status": 404])
+                }
                 return .json(202, ["status": 202, "message": "Operation in progress", "data": NSNull()])
             case "failed":
                 return .json(500, [
@@ -191,6 +208,11 @@ public final class KinstaSimulator: Sendable {
     private func start(
         _ kind: SimOperation.Kind, target: String?, displayName: String?, now: Date, state: inout SimulatorState
     ) -> SimAnswer {
+        if configuration.chaos.refuseBlocked, let target,
+            state.operations.values.contains(where: { $0.target == target && $0.doneAt > now })
+        {
+            return .error(400, "The environment is blocked by another process. Please try again a bit later.")
+        }
         let id = kind.prefix + state.random.uuid()
         let window = state.random.uniform(0, max(0, configuration.startupWindowMax))
         let duration = state.random.uniform(kind.duration.lowerBound, kind.duration.upperBound)
@@ -207,6 +229,26 @@ public final class KinstaSimulator: Sendable {
         ])
         answer.operationID = id
         return answer
+    }
+
+    /// Answers that come before any routing: the per-minute limit and random server errors.
+    private func chaosRefusal(method: String, path: String, now: Date, state: inout SimulatorState) -> SimAnswer? {
+        let chaos = configuration.chaos
+        if chaos.rateLimitPerMinute > 0 {
+            state.recentRequests.removeAll { now.timeIntervalSince($0) >= 60 }
+            if state.recentRequests.count >= chaos.rateLimitPerMinute {
+                var answer = SimAnswer.json(429, ["status": 429, "message": "Too many requests, please try again later."])
+                answer.headers = chaos.retryAfter.map { ["Retry-After": String($0)] } ?? [:]
+                return answer
+            }
+            state.recentRequests.append(now)
+        }
+        if chaos.serverErrorRate > 0, state.chaosRandom.unit() < chaos.serverErrorRate {
+            let status = state.chaosRandom.unit() < 0.5 ? 502 : 503
+            return SimAnswer(status: status, json: NSNull(), raw: "<html><body>\(status) Bad Gateway</body></html>",
+                operationID: nil)
+        }
+        return nil
     }
 
     // MARK: - Admin
@@ -326,7 +368,17 @@ public final class KinstaSimulator: Sendable {
 struct SimAnswer {
     var status: Int
     var json: Any
+    /// A body that is not JSON (chaos), sent instead of `json`.
+    var raw: String?
     var operationID: String?
+    var headers: [String: String] = [:]
+
+    init(status: Int, json: Any, raw: String? = nil, operationID: String? = nil) {
+        self.status = status
+        self.json = json
+        self.raw = raw
+        self.operationID = operationID
+    }
 
     static func json(_ status: Int, _ json: Any) -> SimAnswer { SimAnswer(status: status, json: json) }
 
@@ -335,9 +387,11 @@ struct SimAnswer {
     }
 
     var response: Response {
-        let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let data = raw.map { Data($0.utf8) }
+            ?? (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var fields: HTTPFields = [.contentType: raw == nil ? "application/json" : "text/html"]
+        for (name, value) in headers { if let field = HTTPField.Name(name) { fields[field] = value } }
         return Response(
-            status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: HTTPResponse.Status(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -15,12 +15,15 @@ public struct SimulatorConfiguration: Sendable {
     public var seed: UInt64
     /// Sites that exist at start, each with a live environment and three backups.
     public var seedSites: Int
+    /// The misbehaviour of the real API, for reliability tests (all off by default).
+    public var chaos: SimulatorChaos
 
     public init(
         apiKey: String = "sim-api-key", companyID: String = "54fb80af-5a1c-4f11-9c2e-aa3d1ae0c001",
         startupWindowMax: Double = 10, durationScale: Double = 1, failureRate: Double = 0, seed: UInt64 = 1,
-        seedSites: Int = 2
+        seedSites: Int = 2, chaos: SimulatorChaos = SimulatorChaos()
     ) {
+        self.chaos = chaos
         self.apiKey = apiKey
         self.companyID = companyID
         self.startupWindowMax = startupWindowMax
@@ -28,5 +31,43 @@ public struct SimulatorConfiguration: Sendable {
         self.failureRate = failureRate
         self.seed = seed
         self.seedSites = seedSites
+    }
+}
+
+/// Ways the simulated API misbehaves, as the real one has been seen to (kinsta-api.md §6–7). Each rate is a
+/// probability per request, drawn from a generator of its own (so a seed still gives the same ids and durations).
+public struct SimulatorChaos: Sendable {
+    /// `/operations` answers 500 (Kinsta's JSON) while the operation is in fact still running.
+    public var transient500Rate: Double
+    /// `/operations` answers 404 while the operation is running (a late 404).
+    public var late404Rate: Double
+    /// Any `/v2` request answers 502 or 503 with an HTML body.
+    public var serverErrorRate: Double
+    /// Any `/v2` request answers 200 with a body that is not JSON (for a submit: after doing the work).
+    public var garbageRate: Double
+    /// Any `/v2` request is held for `stallSeconds` before its answer.
+    public var stallRate: Double
+    public var stallSeconds: Double
+    /// More `/v2` requests than this in a minute answer 429 (0: no limit).
+    public var rateLimitPerMinute: Int
+    /// The `Retry-After` seconds sent with a 429, if any.
+    public var retryAfter: Int?
+    /// A submit on a site or environment that has an operation running answers 400 "environment is blocked".
+    public var refuseBlocked: Bool
+
+    public init(
+        transient500Rate: Double = 0, late404Rate: Double = 0, serverErrorRate: Double = 0, garbageRate: Double = 0,
+        stallRate: Double = 0, stallSeconds: Double = 0, rateLimitPerMinute: Int = 0, retryAfter: Int? = nil,
+        refuseBlocked: Bool = false
+    ) {
+        self.transient500Rate = transient500Rate
+        self.late404Rate = late404Rate
+        self.serverErrorRate = serverErrorRate
+        self.garbageRate = garbageRate
+        self.stallRate = stallRate
+        self.stallSeconds = stallSeconds
+        self.rateLimitPerMinute = rateLimitPerMinute
+        self.retryAfter = retryAfter
+        self.refuseBlocked = refuseBlocked
     }
 }

@@ -123,6 +123,10 @@ public struct SimulatedOperation: Sendable {
 /// All mutable state, behind the simulator's lock.
 struct SimulatorState {
     var random: SimRandom
+    /// Chaos draws come from here, so they never shift the ids and durations a seed gives.
+    var chaosRandom: SimRandom
+    /// When recent `/v2` requests came, for the per-minute limit.
+    var recentRequests: [Date] = []
     var sites: [SimSite] = []
     var operations: [String: SimOperation] = [:]
     var operationOrder: [String] = []
@@ -131,6 +135,7 @@ struct SimulatorState {
 
     init(configuration: SimulatorConfiguration, now: Date) {
         random = SimRandom(seed: configuration.seed)
+        chaosRandom = SimRandom(seed: configuration.seed &* 31 &+ 17)
         for index in 0..<max(0, configuration.seedSites) {
             sites.append(makeSite(displayName: "Seed Site \(index + 1)", now: now))
         }

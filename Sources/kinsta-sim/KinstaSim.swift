@@ -25,6 +25,18 @@ struct KinstaSim: AsyncParsableCommand {
     @Option(help: "Probability (0–1) that an operation ends in 500 failed.") var failureRate = 0.0
     @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
     @Option(help: "Sites that exist at start.") var seedSites = 2
+    @Option(help: "Chaos: probability that /operations answers 500 while the operation still runs.")
+    var transient500Rate = 0.0
+    @Option(help: "Chaos: probability that /operations answers 404 while the operation runs (a late 404).")
+    var late404Rate = 0.0
+    @Option(help: "Chaos: probability that any request answers 502/503 with an HTML body.") var serverErrorRate = 0.0
+    @Option(help: "Chaos: probability that a successful answer's body is not JSON.") var garbageRate = 0.0
+    @Option(help: "Chaos: probability that a request is held for --stall-seconds.") var stallRate = 0.0
+    @Option(help: "Chaos: how long a stalled request is held.") var stallSeconds = 5.0
+    @Option(help: "Chaos: more requests than this a minute answer 429 (0: no limit).") var rateLimit = 0
+    @Option(help: "Chaos: Retry-After seconds sent with a 429.") var retryAfter: Int?
+    @Flag(help: "Chaos: refuse work on a site or environment that has an operation running (\"environment is blocked\").")
+    var refuseBlocked = false
     @Flag(help: "Allow binding to an address other than loopback.") var allowNonLoopback = false
     @Option(help: "Log level (trace, debug, info, warning, error).") var logLevel = "info"
 
@@ -32,7 +44,12 @@ struct KinstaSim: AsyncParsableCommand {
         guard allowNonLoopback || ["127.0.0.1", "::1", "localhost"].contains(host) else {
             throw ValidationError("refusing to bind \(host): the simulator is for loopback (use --allow-non-loopback)")
         }
-        guard (0...1).contains(failureRate) else { throw ValidationError("--failure-rate must be from 0 to 1") }
+        for (name, rate) in [("--failure-rate", failureRate), ("--transient-500-rate", transient500Rate),
+            ("--late-404-rate", late404Rate), ("--server-error-rate", serverErrorRate), ("--garbage-rate", garbageRate),
+            ("--stall-rate", stallRate)]
+        {
+            guard (0...1).contains(rate) else { throw ValidationError("\(name) must be from 0 to 1") }
+        }
         guard window >= 0, durationScale >= 0 else { throw ValidationError("--window and --duration-scale must be ≥ 0") }
     }
 
@@ -41,7 +58,11 @@ struct KinstaSim: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let simulator = KinstaSimulator(configuration: SimulatorConfiguration(
             apiKey: apiKey, companyID: company, startupWindowMax: window, durationScale: durationScale,
-            failureRate: failureRate, seed: seed, seedSites: seedSites))
+            failureRate: failureRate, seed: seed, seedSites: seedSites,
+            chaos: SimulatorChaos(
+                transient500Rate: transient500Rate, late404Rate: late404Rate, serverErrorRate: serverErrorRate,
+                garbageRate: garbageRate, stallRate: stallRate, stallSeconds: stallSeconds, rateLimitPerMinute: rateLimit,
+                retryAfter: retryAfter, refuseBlocked: refuseBlocked)))
         let host = self.host
         let portFile = self.portFile
         let app = simulator.application(host: host, port: port, logger: logger) { bound in

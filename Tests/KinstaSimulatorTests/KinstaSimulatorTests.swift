@@ -73,3 +73,88 @@ import Testing
         }
     }
 }
+
+/// The chaos flags: the real API's misbehaviour, on demand.
+@Suite struct SimulatorChaosTests {
+    static func simulator(_ chaos: SimulatorChaos, now: @escaping @Sendable () -> Date = { Date() }) -> KinstaSimulator {
+        KinstaSimulator(configuration: SimulatorConfiguration(apiKey: "k", startupWindowMax: 0, seed: 9, chaos: chaos),
+            now: now)
+    }
+
+    static func get(_ http: CurlHTTPClient, _ url: String) async throws -> HTTPResponse {
+        try await http.execute(HTTPRequest(url: url, headers: [HTTPHeader("Authorization", "Bearer k")]))
+    }
+
+    @Test func rateLimitAnswers429WithRetryAfter() async throws {
+        let http = CurlHTTPClient()
+        defer { http.shutdown() }
+        let sim = Self.simulator(SimulatorChaos(rateLimitPerMinute: 3, retryAfter: 7))
+        try await withRunningSimulator(sim) { base in
+            var statuses: [Int] = []
+            var retryAfter: String?
+            for _ in 0..<5 {
+                let response = try await Self.get(http, base + "/sites?company=\(sim.configuration.companyID)")
+                statuses.append(response.status)
+                retryAfter = response.header("Retry-After") ?? retryAfter
+            }
+            #expect(statuses == [200, 200, 200, 429, 429])
+            #expect(retryAfter == "7")
+        }
+    }
+
+    @Test func serverErrorsAndGarbageBodies() async throws {
+        let http = CurlHTTPClient()
+        defer { http.shutdown() }
+        let broken = Self.simulator(SimulatorChaos(serverErrorRate: 1))
+        try await withRunningSimulator(broken) { base in
+            let response = try await Self.get(http, base + "/sites?company=\(broken.configuration.companyID)")
+            #expect([502, 503].contains(response.status))
+            #expect(String(decoding: response.body, as: UTF8.self).hasPrefix("<html>"))
+        }
+        let garbled = Self.simulator(SimulatorChaos(garbageRate: 1))
+        try await withRunningSimulator(garbled) { base in
+            let response = try await Self.get(http, base + "/sites?company=\(garbled.configuration.companyID)")
+            #expect(response.status == 200)
+            #expect((try? JSONSerialization.jsonObject(with: response.body)) == nil)
+        }
+    }
+
+    @Test func runningOperationsAnswerTransient500sAndLate404s() async throws {
+        let http = CurlHTTPClient()
+        defer { http.shutdown() }
+        let time = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+        let sim = Self.simulator(SimulatorChaos(transient500Rate: 0.5, late404Rate: 0.5), now: { time.withLock { $0 } })
+        try await withRunningSimulator(sim) { base in
+            let body = #"{"company":"\#(sim.configuration.companyID)","display_name":"C","region":"us"}"#
+            let submit = try await http.execute(HTTPRequest(
+                method: "POST", url: base + "/sites/plain", headers: [HTTPHeader("Authorization", "Bearer k")],
+                body: Data(body.utf8)))
+            let id = try #require((try JSONSerialization.jsonObject(with: submit.body) as? [String: Any])?["operation_id"] as? String)
+            time.withLock { $0 = $0.addingTimeInterval(1) }
+            var seen: Set<Int> = []
+            for _ in 0..<20 { seen.insert(try await Self.get(http, base + "/operations/\(id)").status) }
+            // While it runs, only chaos answers: 500 and 404 (never a 200 before it is done)
+            #expect(seen == [500, 404])
+            time.withLock { $0 = $0.addingTimeInterval(10_000) }
+            #expect(try await Self.get(http, base + "/operations/\(id)").status == 200)
+        }
+    }
+
+    @Test func workOnABusyTargetIsRefusedAsBlocked() async throws {
+        let http = CurlHTTPClient()
+        defer { http.shutdown() }
+        let sim = Self.simulator(SimulatorChaos(refuseBlocked: true), now: { Date(timeIntervalSince1970: 1_800_000_000) })
+        try await withRunningSimulator(sim) { base in
+            let state = try JSONSerialization.jsonObject(
+                with: try await http.execute(HTTPRequest(url: base.replacingOccurrences(of: "/v2", with: "/_sim/state"))).body)
+                as? [String: Any]
+            let site = try #require((state?["sites"] as? [[String: Any]])?.first?["id"] as? String)
+            let delete = { try await http.execute(HTTPRequest(
+                method: "DELETE", url: base + "/sites/\(site)", headers: [HTTPHeader("Authorization", "Bearer k")])) }
+            #expect(try await delete().status == 202)
+            let second = try await delete()
+            #expect(second.status == 400)
+            #expect(String(decoding: second.body, as: UTF8.self).contains("blocked"))
+        }
+    }
+}
