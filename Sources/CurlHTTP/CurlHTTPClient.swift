@@ -1,162 +1,99 @@
 import CCurl
 import Foundation
-import Synchronization
 
-/// An async HTTP client over libcurl: one multi handle driven by one dedicated thread, so no call blocks Swift's
-/// cooperative pool. Exact total deadlines, task cancellation, a CA file, Unix sockets, streamed bodies.
+/// An HTTP client over libcurl, for outbound API calls, webhook deliveries, and talking to a local daemon over a
+/// Unix domain socket.
+///
+/// Each client owns one libcurl multi handle driven by one background thread (see ``init()``); the `async` methods
+/// suspend without blocking Swift concurrency's threads. Connections are kept alive and reused across requests.
+///
+/// - Deadlines: ``HTTPRequest/timeout`` bounds the whole exchange, to the millisecond.
+/// - Cancellation: cancelling the calling task aborts the transfer at once and throws `CancellationError`.
+/// - Redirects are not followed unless ``HTTPRequest/followRedirects`` is set.
+/// - HTTP error statuses are values; only transport failures throw ``HTTPClientError``.
 public final class CurlHTTPClient: Sendable {
     private let loop: CurlMultiLoop
 
+    /// Creates a client and starts its background thread (initializing libcurl once per process).
     public init() {
-        CurlMultiLoop.initializeLibcurlOnce()
         loop = CurlMultiLoop()
     }
 
     deinit {
-        loop.shutdown()
+        // Requests in flight keep the loop alive (an open body stream may outlive the client); the thread exits
+        // when the last of them is done.
+        loop.exitWhenIdle()
     }
 
-    /// Sends `request` and collects the whole response. Statuses are values; only transport failures throw
-    /// (``HTTPClientError``), and cancelling the calling task throws `CancellationError` at once.
+    /// Performs `request` and returns the complete response.
+    ///
+    /// - Returns: The final response, whatever its status (`404` and `500` included).
+    /// - Throws: ``HTTPClientError`` for transport failures (``HTTPClientError/timedOut`` once
+    ///   ``HTTPRequest/timeout`` has passed, ``HTTPClientError/responseTooLarge`` beyond
+    ///   ``HTTPRequest/maxResponseBytes``, ``HTTPClientError/invalidRequest`` for a bad URL or header, ...),
+    ///   ``HTTPClientError/cancelled`` after ``shutdown()``, or `CancellationError` if the task is cancelled.
     public func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try request.validate()
         try Task.checkCancellation()
-        let box = Mutex<CurlTransfer?>(nil)
+        try request.validate()
+        let transfer = try CurlTransfer(request: request, streaming: false)
+        let loop = self.loop
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let transfer = CurlTransfer(request: request, mode: .collect(continuation))
-                box.withLock { $0 = transfer }
-                loop.start(transfer)
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
+                transfer.delivery = .buffered(continuation)
+                if !loop.submit(transfer) {
+                    transfer.fail(loop.rejectionError ?? .cancelled)
+                }
             }
         } onCancel: {
-            if let transfer = box.withLock({ $0 }) { loop.cancel(transfer) }
+            loop.cancel(transfer)
         }
     }
 
-    /// Sends `request` and returns once the response head is in; the body follows as a stream.
+    /// Starts `request` and returns as soon as the final response head (status and headers) has arrived; the body
+    /// follows as a stream of chunks, e.g. for NDJSON follow streams.
+    ///
+    /// ``HTTPRequest/timeout`` bounds only connecting, sending the request and receiving the head: the body may
+    /// stay open indefinitely. ``HTTPRequest/maxResponseBytes`` does not apply. The body stream buffers without
+    /// bound, so consume it promptly. Cancelling the task that iterates the body, or dropping the body stream,
+    /// aborts the transfer.
+    ///
+    /// - Throws: As ``execute(_:)``, for failures before the head arrived; later failures are thrown by the body.
     public func stream(_ request: HTTPRequest) async throws -> HTTPStreamingResponse {
-        try request.validate()
         try Task.checkCancellation()
-        let box = Mutex<CurlTransfer?>(nil)
+        try request.validate()
+        let transfer = try CurlTransfer(request: request, streaming: true)
+        let loop = self.loop
+        let (body, bodyContinuation) = AsyncThrowingStream.makeStream(of: Data.self, throwing: (any Error).self)
+        bodyContinuation.onTermination = { [weak transfer] termination in
+            // `.cancelled`: the consumer's task was cancelled or the stream was dropped. `.finished` is our own doing.
+            if case .cancelled = termination, let transfer {
+                loop.cancel(transfer)
+            }
+        }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let transfer = CurlTransfer(request: request, mode: .stream(head: continuation))
-                box.withLock { $0 = transfer }
-                loop.start(transfer)
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<HTTPStreamingResponse, any Error>) in
+                transfer.delivery = .streamingHead(continuation, stream: body, body: bodyContinuation)
+                if !loop.submit(transfer) {
+                    transfer.fail(loop.rejectionError ?? .cancelled)
+                }
             }
         } onCancel: {
-            if let transfer = box.withLock({ $0 }) { loop.cancel(transfer) }
+            loop.cancel(transfer)
         }
     }
 
-    /// Stops the loop thread; transfers under way fail with ``HTTPClientError/cancelled``. Idempotent.
+    /// The version of the libcurl linked at run time, e.g. `7.88.1` (for startup logs and bug reports).
+    public static var libcurlVersion: String {
+        String(cString: ccurl_version_string())
+    }
+
+    /// Aborts every request in flight (they throw ``HTTPClientError/cancelled``, or `CancellationError` if their
+    /// task was cancelled too), makes later requests throw ``HTTPClientError/cancelled``, and lets the background
+    /// thread exit.
+    ///
+    /// Idempotent and non-blocking, so it is safe to call from `deinit` paths and from any thread.
     public func shutdown() {
         loop.shutdown()
-    }
-}
-
-/// The thread that drives the multi handle. Other threads talk to it only through `commands` and `curl_multi_wakeup`.
-final class CurlMultiLoop: Sendable {
-    private enum Command {
-        case start(CurlTransfer)
-        case cancel(CurlTransfer)
-    }
-
-    private struct Shared: ~Copyable {
-        var commands: [Command] = []
-        var stopping = false
-        var stopped = false
-    }
-
-    /// `OpaquePointer` to the CURLM; only the loop thread uses it, except `curl_multi_wakeup`, which is thread-safe.
-    private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
-    private let shared = Mutex(Shared())
-
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
-
-    static func initializeLibcurlOnce() { _ = globalInit }
-
-    init() {
-        multi = curl_multi_init()!
-        let thread = Thread { [self] in self.run() }
-        thread.name = "libcurl"
-        thread.start()
-    }
-
-    func start(_ transfer: CurlTransfer) {
-        let accepted = shared.withLock { shared -> Bool in
-            guard !shared.stopping else { return false }
-            shared.commands.append(.start(transfer))
-            return true
-        }
-        if accepted { curl_multi_wakeup(multi) } else { transfer.fail(HTTPClientError.cancelled) }
-    }
-
-    func cancel(_ transfer: CurlTransfer) {
-        transfer.cancelled.withLock { $0 = true }
-        shared.withLock { $0.commands.append(.cancel(transfer)) }
-        curl_multi_wakeup(multi)
-    }
-
-    func shutdown() {
-        let first = shared.withLock { shared -> Bool in
-            defer { shared.stopping = true }
-            return !shared.stopping
-        }
-        if first { curl_multi_wakeup(multi) }
-    }
-
-    private func run() {
-        var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
-        while true {
-            let (commands, stopping) = shared.withLock { shared -> ([Command], Bool) in
-                defer { shared.commands = [] }
-                return (shared.commands, shared.stopping)
-            }
-            for command in commands {
-                switch command {
-                case .start(let transfer):
-                    if transfer.isCancelled {
-                        transfer.fail(CancellationError())
-                    } else if transfer.makeHandle(), let easy = transfer.easy,
-                        curl_multi_add_handle(multi, easy) == CURLM_OK
-                    {
-                        active[easy] = transfer
-                    } else {
-                        transfer.release()
-                        transfer.fail(HTTPClientError.invalidRequest)
-                    }
-                case .cancel(let transfer):
-                    guard let easy = transfer.easy, active.removeValue(forKey: easy) != nil else { continue }
-                    curl_multi_remove_handle(multi, easy)
-                    transfer.release()
-                    transfer.fail(CancellationError())
-                }
-            }
-            if stopping {
-                for (easy, transfer) in active {
-                    curl_multi_remove_handle(multi, easy)
-                    transfer.release()
-                    transfer.fail(HTTPClientError.cancelled)
-                }
-                curl_multi_cleanup(multi)
-                shared.withLock { $0.stopped = true }
-                return
-            }
-            var running: Int32 = 0
-            curl_multi_perform(multi, &running)
-            var remaining: Int32 = 0
-            while let message = curl_multi_info_read(multi, &remaining) {
-                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
-                    let transfer = active.removeValue(forKey: easy)
-                else { continue }
-                let result = ccurl_message_result(message)
-                curl_multi_remove_handle(multi, easy)
-                transfer.release()
-                transfer.complete(curlCode: Int32(result.rawValue))
-            }
-            // Sleeps until a socket is ready, a timeout of libcurl's is due, or a wakeup (new work, cancel, stop).
-            curl_multi_poll(multi, nil, 0, 1000, nil)
-        }
     }
 }

@@ -2,222 +2,349 @@ import CCurl
 import Foundation
 import Synchronization
 
-/// One exchange in flight: its easy handle and what has come back so far.
+/// One libcurl easy handle for one request, plus everything its callbacks collect and the continuation that
+/// receives the outcome.
 ///
-/// `@unchecked Sendable`: after it is handed to the loop, every mutable field is touched only on the loop's thread
-/// (callbacks run there too); the one field other threads touch, `cancelled`, is behind a `Mutex`.
+/// Ownership moves in one direction: the calling task creates and configures the transfer, sets ``delivery``, and
+/// hands it to ``CurlMultiLoop/submit(_:)``. From then on only the loop thread touches its mutable state (libcurl
+/// calls the callbacks from `curl_multi_perform` on that thread). The one exception is ``requestCancellation()``,
+/// which other threads may call at any time and which only flips an atomic flag.
+///
+/// `@unchecked Sendable` is justified by that hand-over: the mutex inside ``CurlMultiLoop`` orders the caller's
+/// writes before the loop thread's reads, and no two threads ever use the mutable state concurrently.
 final class CurlTransfer: @unchecked Sendable {
-    enum Mode {
-        /// Collect the whole body, then resume `continuation`.
-        case collect(CheckedContinuation<HTTPResponse, any Error>)
-        /// Resume `head` with status and headers as soon as the final head is in, then stream the body.
-        case stream(head: CheckedContinuation<HTTPStreamingResponse, any Error>?)
+    /// Where the outcome goes; moves forward only (`pending` → … → `done`).
+    enum Delivery {
+        /// Not yet handed over: nothing to deliver to.
+        case pending
+        /// A buffered request waiting for the whole response.
+        case buffered(CheckedContinuation<HTTPResponse, any Error>)
+        /// A streaming request waiting for its head; `stream` is handed out with the head.
+        case streamingHead(
+            CheckedContinuation<HTTPStreamingResponse, any Error>,
+            stream: AsyncThrowingStream<Data, any Error>,
+            body: AsyncThrowingStream<Data, any Error>.Continuation
+        )
+        /// A streaming request whose head was delivered and whose body is flowing.
+        case streamingBody(AsyncThrowingStream<Data, any Error>.Continuation)
+        /// The outcome was delivered.
+        case done
     }
 
-    let request: HTTPRequest
-    var mode: Mode
-    var easy: UnsafeMutableRawPointer?
-    var headerList: UnsafeMutablePointer<curl_slist>?
-    let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-    var status = 0
-    var headers: [HTTPHeader] = []
-    var body = Data()
-    var tooLarge = false
-    var finished = false
-    /// For streams: the consumer's side, set when the head is delivered.
-    var streamContinuation: AsyncThrowingStream<Data, any Error>.Continuation?
-    /// Set from any thread when the caller's task is cancelled or the stream's consumer went away.
-    let cancelled = Mutex(false)
+    /// The easy handle; valid until deinit. Also the key under which the loop tracks this transfer.
+    let easy: OpaquePointer
+    /// Whether the body is streamed (``HTTPStreamingResponse``) rather than buffered.
+    let isStreaming: Bool
+    /// For streaming requests, when the head must have arrived (``HTTPRequest/timeout``); `nil` for buffered ones,
+    /// whose total deadline libcurl enforces itself.
+    let headDeadline: ContinuousClock.Instant?
+    /// Set by any thread to ask for the transfer to be aborted with `CancellationError`.
+    private let cancelFlag = Atomic<Bool>(false)
 
-    init(request: HTTPRequest, mode: Mode) {
-        self.request = request
-        self.mode = mode
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    /// Where the outcome goes. Set by the caller before submission, then used by the loop thread only.
+    var delivery: Delivery = .pending
+
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private let errorBufferSize: Int
+    private let maxResponseBytes: Int
+    private let followRedirects: Bool
+    private let urlQuery: Substring?
+    private var headers: [HTTPHeader] = []
+    private var headComplete = false
+    private var body = Data()
+    private var exceededSizeLimit = false
+
+    /// Creates the easy handle and sets every option for `request`.
+    ///
+    /// - Parameters:
+    ///   - request: An already validated request (see ``HTTPRequest/validate()``).
+    ///   - streaming: Whether the body will be streamed.
+    /// - Throws: ``HTTPClientError`` if libcurl refuses an option.
+    init(request: HTTPRequest, streaming: Bool) throws(HTTPClientError) {
+        guard let easy = curl_easy_init() else { throw .other(Int32(CURLE_FAILED_INIT.rawValue)) }
+        self.easy = easy
+        self.isStreaming = streaming
+        self.headDeadline = streaming ? ContinuousClock.now.advanced(by: request.timeout) : nil
+        self.errorBufferSize = Int(ccurl_error_size())
+        self.errorBuffer = .allocate(capacity: errorBufferSize)
+        self.errorBuffer.initialize(repeating: 0, count: errorBufferSize)
+        self.maxResponseBytes = request.maxResponseBytes
+        self.followRedirects = request.followRedirects
+        if let queryStart = request.url.firstIndex(of: "?") {
+            let query = request.url[request.url.index(after: queryStart)...].prefix { $0 != "#" }
+            self.urlQuery = query.isEmpty ? nil : query
+        } else {
+            self.urlQuery = nil
+        }
+        try configure(request)
     }
 
     deinit {
+        // The loop removes the handle from the multi handle before it lets go of the transfer, so cleaning up
+        // here, on whichever thread drops the last reference, is safe.
+        curl_easy_cleanup(easy)
+        curl_slist_free_all(headerList)
         errorBuffer.deallocate()
     }
 
-    var isCancelled: Bool { cancelled.withLock { $0 } }
+    // MARK: Cancellation (any thread)
 
-    /// Configures a new easy handle for the request. Returns `false` if libcurl refused an option.
-    func makeHandle() -> Bool {
-        guard let easy = curl_easy_init() else { return false }
-        self.easy = easy
-        let request = self.request
-        var ok = true
-        func set(_ option: CURLoption, _ value: Int) { ok = ok && ccurl_setopt_long(easy, option, value) == CURLE_OK }
-        func set(_ option: CURLoption, _ value: String) {
-            ok = ok && ccurl_setopt_string(easy, option, value) == CURLE_OK
+    /// Marks the transfer as cancelled by its task. The loop checks this when adding and completing it.
+    func requestCancellation() {
+        cancelFlag.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// Whether ``requestCancellation()`` was called.
+    var isCancellationRequested: Bool {
+        cancelFlag.load(ordering: .sequentiallyConsistent)
+    }
+
+    // MARK: Options
+
+    private func configure(_ request: HTTPRequest) throws(HTTPClientError) {
+        let userdata = Unmanaged.passUnretained(self).toOpaque()
+        try check(ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
+        try check(ccurl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer))
+        try check(ccurl_setopt_str(easy, CURLOPT_URL, request.url))
+        try check(ccurl_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
+        try check(ccurl_setopt_str(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
+        try check(ccurl_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
+        try check(ccurl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
+
+        // Callbacks: plain C function pointers; the transfer is found again through the userdata pointer. The loop
+        // keeps the transfer alive while libcurl may call them.
+        try check(
+            ccurl_setopt_write_callback(easy) { buffer, size, count, userdata in
+                guard let userdata else { return 0 }
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+                return transfer.didReceiveBody(UnsafeRawBufferPointer(start: buffer, count: size * count))
+            }
+        )
+        try check(ccurl_setopt_ptr(easy, CURLOPT_WRITEDATA, userdata))
+        try check(
+            ccurl_setopt_header_callback(easy) { buffer, size, count, userdata in
+                guard let userdata else { return 0 }
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+                return transfer.didReceiveHeaderLine(UnsafeRawBufferPointer(start: buffer, count: size * count))
+            }
+        )
+        try check(ccurl_setopt_ptr(easy, CURLOPT_HEADERDATA, userdata))
+
+        // Deadlines. A streamed body may stay open indefinitely, so there the loop enforces `timeout` on the
+        // head only, and libcurl only the connect phase.
+        let totalMillis = request.timeout.curlMilliseconds
+        let connectMillis = min(request.connectTimeout?.curlMilliseconds ?? totalMillis, totalMillis)
+        try check(ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connectMillis))
+        if !isStreaming {
+            try check(ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, totalMillis))
+            try check(ccurl_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(request.maxResponseBytes)))
         }
-        set(CURLOPT_URL, request.url)
-        set(CURLOPT_NOSIGNAL, 1)
-        ok = ok && ccurl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer) == CURLE_OK
-        set(CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
-        ok = ok && ccurl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK
-        let timeout = Self.milliseconds(request.timeout)
-        let connect = Self.milliseconds(request.connectTimeout ?? request.timeout)
-        if case .stream = mode {
-            // A stream may stay open indefinitely, but not silently: under 1 byte/s for 60 s means a dead peer.
-            set(CURLOPT_CONNECTTIMEOUT_MS, connect)
-            set(CURLOPT_LOW_SPEED_LIMIT, 1)
-            set(CURLOPT_LOW_SPEED_TIME, 60)
+
+        if let path = request.unixSocketPath {
+            try check(ccurl_setopt_str(easy, CURLOPT_UNIX_SOCKET_PATH, path))
+            try check(ccurl_setopt_str(easy, CURLOPT_NOPROXY, "*"))
+        }
+        if let caFile = request.caFile {
+            try check(ccurl_setopt_str(easy, CURLOPT_CAINFO, caFile))
+        }
+        if request.followRedirects {
+            try check(ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1))
+            try check(ccurl_setopt_long(easy, CURLOPT_MAXREDIRS, 10))
         } else {
-            set(CURLOPT_TIMEOUT_MS, max(1, timeout))
-            set(CURLOPT_CONNECTTIMEOUT_MS, max(1, min(connect, timeout)))
+            try check(ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0))
         }
-        if let socket = request.unixSocketPath { set(CURLOPT_UNIX_SOCKET_PATH, socket) }
-        if let caFile = request.caFile { set(CURLOPT_CAINFO, caFile) }
-        switch request.method.uppercased() {
-        case "GET": set(CURLOPT_HTTPGET, 1)
-        case "HEAD": set(CURLOPT_NOBODY, 1)
-        case "POST": set(CURLOPT_POST, 1)
-        case let method: set(CURLOPT_CUSTOMREQUEST, method)
-        }
-        if let body = request.body {
-            ok = ok && ccurl_setopt_offset(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)) == CURLE_OK
-            body.withUnsafeBytes { bytes in
-                // COPYPOSTFIELDS copies the bytes, so the Data need not outlive this call.
-                ok = ok && ccurl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)) == CURLE_OK
+
+        let sendsBody = try configureMethod(request)
+        try configureHeaders(request, sendsBody: sendsBody)
+    }
+
+    /// Sets the method and body options; returns whether a request body is sent.
+    private func configureMethod(_ request: HTTPRequest) throws(HTTPClientError) -> Bool {
+        switch request.method {
+        case "HEAD":
+            try check(ccurl_setopt_long(easy, CURLOPT_NOBODY, 1))
+            return false
+        case "GET" where request.body == nil:
+            try check(ccurl_setopt_long(easy, CURLOPT_HTTPGET, 1))
+            return false
+        default:
+            var sendsBody = false
+            if request.body != nil || ["POST", "PUT", "PATCH"].contains(request.method) {
+                // COPYPOSTFIELDS copies the bytes, so the Data need not outlive this call; the size goes first so
+                // that bodies containing NUL bytes are sent whole.
+                let body = request.body ?? Data()
+                try check(ccurl_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
+                let code = body.withUnsafeBytes { bytes in
+                    if let base = bytes.baseAddress, bytes.count > 0 {
+                        return ccurl_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
+                    }
+                    return ccurl_setopt_str(easy, CURLOPT_COPYPOSTFIELDS, "")
+                }
+                try check(code)
+                sendsBody = true
             }
-        }
-        // No "Expect: 100-continue" round trip; the caller's headers after ours.
-        var list = curl_slist_append(nil, "Expect:")
-        for header in request.headers { list = curl_slist_append(list, "\(header.name): \(header.value)") }
-        headerList = list
-        ok = ok && ccurl_setopt_pointer(easy, CURLOPT_HTTPHEADER, list) == CURLE_OK
-        let me = Unmanaged.passUnretained(self).toOpaque()
-        ok = ok && ccurl_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback) == CURLE_OK
-        ok = ok && ccurl_setopt_pointer(easy, CURLOPT_WRITEDATA, me) == CURLE_OK
-        ok = ok && ccurl_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback) == CURLE_OK
-        ok = ok && ccurl_setopt_pointer(easy, CURLOPT_HEADERDATA, me) == CURLE_OK
-        return ok
-    }
-
-    /// Frees the handle and the header list (loop thread, after removal from the multi handle).
-    func release() {
-        if let easy { curl_easy_cleanup(easy) }
-        easy = nil
-        if let headerList { curl_slist_free_all(headerList) }
-        headerList = nil
-    }
-
-    /// libcurl's error buffer text.
-    var curlDetail: String { String(cString: errorBuffer) }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        let total = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-        return Int(min(max(total.rounded(.up), 0), Double(Int32.max)))
-    }
-
-    // MARK: - Callbacks (loop thread)
-
-    func received(_ chunk: UnsafeRawBufferPointer) -> Bool {
-        if isCancelled { return false }
-        switch mode {
-        case .collect:
-            if body.count + chunk.count > request.maxResponseBytes {
-                tooLarge = true
-                return false
+            if request.method != "POST" {
+                try check(ccurl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, request.method))
             }
-            body.append(contentsOf: chunk)
-        case .stream:
-            deliverHead()
-            streamContinuation?.yield(Data(chunk))
+            return sendsBody
+        }
+    }
+
+    /// Builds the header list: the caller's headers, plus overrides of libcurl's defaults that we never want.
+    private func configureHeaders(_ request: HTTPRequest, sendsBody: Bool) throws(HTTPClientError) {
+        var lines: [String] = []
+        for header in request.headers {
+            // "Name;" is libcurl's syntax for a header with an empty value ("Name:" would remove it).
+            lines.append(header.value.isEmpty ? "\(header.name);" : "\(header.name): \(header.value)")
+        }
+        if sendsBody {
+            let names = Set(request.headers.map { $0.name.lowercased() })
+            // No "Expect: 100-continue" round trip.
+            if !names.contains("expect") { lines.append("Expect:") }
+            // No made-up "application/x-www-form-urlencoded" when the caller set no type.
+            if !names.contains("content-type") { lines.append("Content-Type:") }
+        }
+        for line in lines {
+            guard let list = curl_slist_append(headerList, line) else {
+                throw .other(Int32(CURLE_OUT_OF_MEMORY.rawValue))
+            }
+            headerList = list
+        }
+        if let headerList {
+            try check(ccurl_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList))
+        }
+    }
+
+    private func check(_ code: CURLcode) throws(HTTPClientError) {
+        guard code != CURLE_OK else { return }
+        throw HTTPClientError.fromCurl(Int32(code.rawValue), detail: errorText(), exceededSizeLimit: false)
+    }
+
+    // MARK: Callbacks (loop thread)
+
+    /// Header callback: one raw header line, the status line and the blank line that ends a head included.
+    private func didReceiveHeaderLine(_ bytes: UnsafeRawBufferPointer) -> Int {
+        // Strip the line ending bytewise: as Characters, "\r\n" is one grapheme that is neither "\r" nor "\n".
+        var length = bytes.count
+        while length > 0, bytes[length - 1] == 0x0D || bytes[length - 1] == 0x0A { length -= 1 }
+        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<length]), as: UTF8.self)
+        if line.hasPrefix("HTTP/") {
+            // A new head (interim 1xx, redirect, or final): forget what the previous one said.
+            headers.removeAll(keepingCapacity: true)
+            headComplete = false
+        } else if line.isEmpty {
+            if !headComplete && isFinalHead() {
+                headComplete = true
+                if isStreaming { deliverHead() }
+            }
+        } else if headComplete {
+            // Trailers after a chunked body; not part of the head.
+        } else if let first = line.first, first == " " || first == "\t", !headers.isEmpty {
+            // Obsolete line folding: continues the previous value.
+            headers[headers.count - 1].value += " " + line.trimmingCharacters(in: .whitespaces)
+        } else if let colon = line.firstIndex(of: ":") {
+            let name = line[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers.append(HTTPHeader(name, value))
+        }
+        return bytes.count
+    }
+
+    /// Body callback: buffers or streams a chunk. Returning less than `bytes.count` makes libcurl abort with
+    /// `CURLE_WRITE_ERROR`.
+    private func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if isStreaming {
+            if case .streamingHead = delivery { deliverHead() }
+            if case .streamingBody(let continuation) = delivery, !bytes.isEmpty {
+                continuation.yield(Data(bytes))
+            }
+            return bytes.count
+        }
+        guard body.count + bytes.count <= maxResponseBytes else {
+            exceededSizeLimit = true
+            return 0
+        }
+        body.append(contentsOf: bytes)
+        return bytes.count
+    }
+
+    /// Whether the head just ended is the final one: not an interim `1xx`, and not a redirect libcurl will follow.
+    private func isFinalHead() -> Bool {
+        let status = responseCode()
+        if status < 200 { return false }
+        if followRedirects, [301, 302, 303, 307, 308].contains(status), headers.firstValue(named: "location") != nil {
+            return false
         }
         return true
     }
 
-    func receivedHeaderLine(_ line: String) {
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.hasPrefix("HTTP/") {
-            // A new response head (after a 1xx, or a redirect when following): start over.
-            headers = []
-            let parts = trimmed.split(separator: " ", maxSplits: 2)
-            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-        } else if trimmed.isEmpty {
-            if status >= 200, case .stream = mode, !(request.followRedirects && (300..<400).contains(status)) {
-                deliverHead()
-            }
-        } else if let colon = trimmed.firstIndex(of: ":") {
-            let name = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
-            let value = String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-            headers.append(HTTPHeader(name, value))
-        }
+    private func responseCode() -> Int {
+        var status = 0
+        _ = ccurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        return status
     }
 
-    /// Streams: hands status, headers and the body stream to the caller, once.
-    func deliverHead() {
-        guard case .stream(let head?) = mode else { return }
-        mode = .stream(head: nil)
-        let (stream, continuation) = AsyncThrowingStream<Data, any Error>.makeStream()
-        streamContinuation = continuation
-        continuation.onTermination = { [weak self] _ in
-            // The consumer stopped: abort the transfer at the next callback.
-            self?.cancelled.withLock { $0 = true }
-        }
-        head.resume(returning: HTTPStreamingResponse(status: status, headers: headers, body: stream))
+    // MARK: Completion (loop thread, or the caller before submission)
+
+    /// Hands a streaming request's head to its caller; the body keeps flowing into the stream.
+    private func deliverHead() {
+        guard case .streamingHead(let continuation, let stream, let body) = delivery else { return }
+        delivery = .streamingBody(body)
+        continuation.resume(returning: HTTPStreamingResponse(status: responseCode(), headers: headers, body: stream))
     }
 
-    /// Ends the transfer with libcurl's result; resumes whoever waits, exactly once.
-    func complete(curlCode: Int32) {
-        guard !finished else { return }
-        finished = true
-        let error: (any Error)? =
-            if curlCode == 0 { nil }
-            else if isCancelled { CancellationError() }
-            else if tooLarge { HTTPClientError.responseTooLarge }
-            else { HTTPClientError.from(curlCode: curlCode, detail: curlDetail) }
-        switch mode {
-        case .collect(let continuation):
-            if let error {
-                continuation.resume(throwing: error)
+    /// Delivers the outcome of a transfer libcurl finished with `code`.
+    func complete(code: CURLcode) {
+        guard code == CURLE_OK else {
+            if isCancellationRequested {
+                fail(CancellationError())
             } else {
-                continuation.resume(returning: HTTPResponse(status: status, headers: headers, body: body))
+                let error = HTTPClientError.fromCurl(
+                    Int32(code.rawValue),
+                    detail: errorText(),
+                    exceededSizeLimit: exceededSizeLimit
+                )
+                fail(error)
             }
-        case .stream(let head):
-            if let head {
-                // Finished before any body byte: a head-only or empty answer, or a failure before the head.
-                if let error {
-                    head.resume(throwing: error)
-                    return
-                }
-                deliverHead()
-            }
-            if let error, !(error is CancellationError) {
-                streamContinuation?.finish(throwing: error)
-            } else {
-                streamContinuation?.finish()
-            }
+            return
+        }
+        switch delivery {
+        case .buffered(let continuation):
+            delivery = .done
+            continuation.resume(returning: HTTPResponse(status: responseCode(), headers: headers, body: body))
+        case .streamingHead:
+            deliverHead()
+            complete(code: code)
+        case .streamingBody(let continuation):
+            delivery = .done
+            continuation.finish()
+        case .pending, .done:
+            break
         }
     }
 
-    /// Ends a transfer that never reached libcurl (cancelled before it started, or the client is shut down).
+    /// Delivers a failure: to the waiting caller, or to the body stream if the head was already delivered.
     func fail(_ error: any Error) {
-        guard !finished else { return }
-        finished = true
-        switch mode {
-        case .collect(let continuation): continuation.resume(throwing: error)
-        case .stream(let head):
-            if let head { head.resume(throwing: error) } else { streamContinuation?.finish(throwing: error) }
+        switch delivery {
+        case .buffered(let continuation):
+            continuation.resume(throwing: error)
+        case .streamingHead(let continuation, _, let body):
+            body.finish(throwing: error)
+            continuation.resume(throwing: error)
+        case .streamingBody(let continuation):
+            continuation.finish(throwing: error)
+        case .pending, .done:
+            break
         }
+        delivery = .done
     }
-}
 
-private let curlWriteCallback: ccurl_data_callback = { data, size, count, user in
-    guard let user, let data else { return 0 }
-    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
-    let length = size * count
-    return transfer.received(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
-}
-
-private let curlHeaderCallback: ccurl_data_callback = { data, size, count, user in
-    guard let user, let data else { return 0 }
-    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
-    let length = size * count
-    if transfer.isCancelled { return 0 }
-    transfer.receivedHeaderLine(String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self))
-    return length
+    /// libcurl's error buffer text, with the URL's query (which may hold secrets) cut out.
+    private func errorText() -> String? {
+        let text = String(cString: errorBuffer).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { return nil }
+        guard let urlQuery else { return text }
+        return text.replacingOccurrences(of: String(urlQuery), with: "[redacted]")
+    }
 }

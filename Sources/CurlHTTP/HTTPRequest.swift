@@ -1,40 +1,56 @@
 public import Foundation
 
-/// One HTTP header. Names compare case-insensitively where it matters (``HTTPResponse/header(_:)``).
-public struct HTTPHeader: Sendable, Hashable {
-    public var name: String
-    public var value: String
-
-    public init(_ name: String, _ value: String) {
-        self.name = name
-        self.value = value
-    }
-}
-
-/// A request for ``CurlHTTPClient``.
+/// A complete description of one HTTP exchange for ``CurlHTTPClient``.
+///
+/// Defaults are safe for talking to a remote API: redirects are not followed, the whole exchange (connect, request,
+/// response head and body) must finish within ``timeout``, and buffered response bodies are capped at
+/// ``maxResponseBytes``.
 public struct HTTPRequest: Sendable {
+    /// The request method, e.g. `GET`, `POST`, `DELETE`. Must be an RFC 9110 token.
     public var method: String
-    /// Absolute URL. With ``unixSocketPath`` the host part is only the `Host` header (`http://localhost/v1/jobs`).
+    /// The absolute URL, `http` or `https`. With ``unixSocketPath`` set, the host part only names the `Host`
+    /// header, e.g. `http://localhost/v1/jobs`.
     public var url: String
+    /// Request header fields, sent in order. Names and values must not contain CR, LF or NUL.
     public var headers: [HTTPHeader]
+    /// The request body, sent with a `Content-Length`. `nil` sends no body; `POST`, `PUT` and `PATCH` then send an
+    /// empty one (`Content-Length: 0`).
     public var body: Data?
-    /// Total deadline for the whole exchange, body included (`CURLOPT_TIMEOUT_MS`). For ``CurlHTTPClient/stream(_:)``
-    /// it bounds only connecting and the response head; the body may stay open as long as it keeps moving.
+    /// The total deadline for the whole exchange, body included (`CURLOPT_TIMEOUT_MS`), exact to the millisecond.
+    /// Defaults to 30 seconds.
+    ///
+    /// For ``CurlHTTPClient/stream(_:)`` it bounds only connecting, sending the request and receiving the response
+    /// head; the streamed body may then stay open indefinitely.
     public var timeout: Duration
-    /// Deadline for connecting alone; defaults to `timeout`.
+    /// An optional separate deadline for establishing the connection (`CURLOPT_CONNECTTIMEOUT_MS`). It never
+    /// extends ``timeout``.
     public var connectTimeout: Duration?
-    /// Talk HTTP over this Unix domain socket instead of TCP.
+    /// Connect to this Unix domain socket instead of the URL's host and port (`CURLOPT_UNIX_SOCKET_PATH`).
     public var unixSocketPath: String?
-    /// A CA bundle to trust instead of the system's.
+    /// A PEM file of CA certificates to verify the server with, instead of the system's (`CURLOPT_CAINFO`).
     public var caFile: String?
-    /// Bodies larger than this fail with ``HTTPClientError/responseTooLarge`` (not for streams).
+    /// The largest buffered response body accepted; beyond it the transfer is aborted with
+    /// ``HTTPClientError/responseTooLarge``. Not applied to streamed bodies. Defaults to 8 MiB.
     public var maxResponseBytes: Int
-    /// Redirects are not followed unless asked: a 3xx comes back as it is.
+    /// Whether to follow `3xx` redirects (at most 10, to http and https only). Defaults to `false`: the redirect
+    /// response itself is returned.
     public var followRedirects: Bool
 
+    /// The default for ``maxResponseBytes``: 8 MiB.
+    public static let defaultMaxResponseBytes = 8 * 1024 * 1024
+
+    /// Creates a request.
+    ///
+    /// ``connectTimeout`` starts as `nil`, ``maxResponseBytes`` as 8 MiB and ``followRedirects`` as `false`; set
+    /// them on the value afterwards if needed.
     public init(
-        method: String = "GET", url: String, headers: [HTTPHeader] = [], body: Data? = nil,
-        timeout: Duration = .seconds(30), unixSocketPath: String? = nil, caFile: String? = nil
+        method: String = "GET",
+        url: String,
+        headers: [HTTPHeader] = [],
+        body: Data? = nil,
+        timeout: Duration = .seconds(30),
+        unixSocketPath: String? = nil,
+        caFile: String? = nil
     ) {
         self.method = method
         self.url = url
@@ -44,54 +60,56 @@ public struct HTTPRequest: Sendable {
         self.connectTimeout = nil
         self.unixSocketPath = unixSocketPath
         self.caFile = caFile
-        self.maxResponseBytes = 8 << 20
+        self.maxResponseBytes = Self.defaultMaxResponseBytes
         self.followRedirects = false
     }
+}
 
-    /// Throws ``HTTPClientError/invalidRequest`` for anything that could smuggle a header or a second request.
-    func validate() throws {
-        // Scalars, not Characters: "\r\n" is a single Character in Swift.
-        let breaks = { (text: String) in text.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\0" } }
-        guard !method.isEmpty, method.allSatisfy({ $0.isLetter }), !breaks(url),
-            url.hasPrefix("http://") || url.hasPrefix("https://")
-        else { throw HTTPClientError.invalidRequest }
+extension HTTPRequest {
+    /// Checks everything that must hold before the request is handed to libcurl.
+    ///
+    /// - Throws: ``HTTPClientError/invalidRequest`` for a bad method, URL, header, file path or limit.
+    func validate() throws(HTTPClientError) {
+        guard !method.isEmpty, method.utf8.allSatisfy(HTTPHeader.isTokenByte) else {
+            throw .invalidRequest(detail: "the method is not a valid token")
+        }
+        let lowercasedURL = url.lowercased()
+        guard lowercasedURL.hasPrefix("http://") || lowercasedURL.hasPrefix("https://") else {
+            throw .invalidRequest(detail: "the URL must be absolute and use http or https")
+        }
+        guard !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            throw .invalidRequest(detail: "the URL contains whitespace or control characters")
+        }
         for header in headers {
-            guard !header.name.isEmpty, !breaks(header.name), !header.name.contains(where: { $0 == ":" || $0 == " " }),
-                !breaks(header.value)
-            else { throw HTTPClientError.invalidRequest }
+            guard HTTPHeader.isValidName(header.name) else {
+                throw .invalidRequest(detail: "a header name is empty or contains invalid characters")
+            }
+            guard HTTPHeader.isValidValue(header.value) else {
+                throw .invalidRequest(detail: "the value of header \(header.name) contains CR, LF or NUL")
+            }
+        }
+        for path in [unixSocketPath, caFile] {
+            if let path, path.isEmpty || path.utf8.contains(0) {
+                throw .invalidRequest(detail: "a file path is empty or contains NUL")
+            }
+        }
+        guard maxResponseBytes >= 0 else {
+            throw .invalidRequest(detail: "maxResponseBytes is negative")
         }
     }
 }
 
-/// A complete response.
-public struct HTTPResponse: Sendable {
-    public var status: Int
-    /// Headers of the final response only (never of a 1xx before it).
-    public var headers: [HTTPHeader]
-    public var body: Data
-
-    public init(status: Int, headers: [HTTPHeader], body: Data) {
-        self.status = status
-        self.headers = headers
-        self.body = body
-    }
-
-    /// The first header named `name`, case-insensitively.
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
-    }
-}
-
-/// A response whose body arrives as it is written (NDJSON follow streams).
-public struct HTTPStreamingResponse: Sendable {
-    public var status: Int
-    public var headers: [HTTPHeader]
-    /// Chunks as they arrive. Ending the iteration (or cancelling the consuming task) aborts the transfer. Chunks are
-    /// buffered without bound while the consumer is slow; the streams this serves are small line-by-line feeds.
-    public var body: AsyncThrowingStream<Data, any Error>
-
-    /// The first header named `name`, case-insensitively.
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+extension Duration {
+    /// This duration in whole milliseconds, rounded up, at least 1 (libcurl reads 0 as "no timeout").
+    var curlMilliseconds: Int {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0, attoseconds >= 0 || seconds > 0 else { return 1 }
+        let (wholeMillis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        guard !overflow else { return Int.max }
+        let attosecondsPerMilli: Int64 = 1_000_000_000_000_000
+        let fraction = attoseconds / attosecondsPerMilli + (attoseconds % attosecondsPerMilli > 0 ? 1 : 0)
+        let total = wholeMillis.addingReportingOverflow(fraction)
+        guard !total.overflow else { return Int.max }
+        return Swift.max(1, Int(total.partialValue))
     }
 }

@@ -1,228 +1,279 @@
 import CurlHTTP
 import Foundation
-import HTTPTypes
-import Hummingbird
-import Logging
-import NIOCore
-import Synchronization
 import Testing
 
-/// The libcurl client against a real Hummingbird server, on loopback TCP and on a Unix socket. The server's handlers
-/// stall on purpose where a deadline is under test; the tests themselves wait only on results.
-/// The client's request type (Hummingbird brings another `HTTPRequest`).
-typealias ClientRequest = CurlHTTP.HTTPRequest
+/// Plain request/response exchanges against a real Hummingbird server.
+@Suite("CurlHTTPClient exchanges")
+struct CurlHTTPClientTests {
+    let client = CurlHTTPClient()
 
-@Suite struct CurlHTTPClientTests {
-    static func router() -> Router<BasicRequestContext> {
-        let router = Router()
-        router.post("echo") { request, _ -> Response in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            var headers = HTTPFields()
-            headers[.contentType] = request.headers[.contentType] ?? "application/octet-stream"
-            headers[HTTPField.Name("X-Method")!] = "\(request.method)"
-            headers[HTTPField.Name("X-Test")!] = request.headers[HTTPField.Name("X-Test")!] ?? ""
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
-        }
-        router.delete("echo") { request, _ -> Response in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            return Response(status: .accepted, headers: [HTTPField.Name("X-Method")!: "\(request.method)"],
-                body: .init(byteBuffer: body))
-        }
-        router.get("missing") { _, _ -> Response in
-            Response(status: .notFound, headers: [HTTPField.Name("Retry-After")!: "7"],
-                body: .init(byteBuffer: ByteBuffer(string: #"{"status":404}"#)))
-        }
-        router.get("redirect") { _, _ -> Response in
-            Response(status: .found, headers: [.location: "/missing"])
-        }
-        router.get("slow") { _, _ -> String in
-            try await Task.sleep(for: .seconds(3))
-            return "late"
-        }
-        router.get("trickle") { _, _ -> Response in
-            Response(status: .ok, body: ResponseBody { writer in
-                for _ in 0..<20 {
-                    try await writer.write(ByteBuffer(string: "x"))
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-                try await writer.finish(nil)
-            })
-        }
-        router.get("lines") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
-                for index in 0..<3 {
-                    try await writer.write(ByteBuffer(string: "{\"n\":\(index)}\n"))
-                    try await Task.sleep(for: .milliseconds(150))
-                }
-                try await writer.finish(nil)
-            })
-        }
-        router.get("big") { _, _ -> Response in
-            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: 0x41, count: 100_000)))
-        }
-        return router
-    }
-
-    /// Runs the test server on `address` for the duration of `body`, handing it the base URL.
-    static func withServer<T: Sendable>(
-        unixSocket: String? = nil, _ body: @Sendable @escaping (String) async throws -> T
-    ) async throws -> T {
-        let port = Mutex<Int?>(nil)
-        let (started, startedContinuation) = AsyncStream<Void>.makeStream()
-        let address: BindAddress = unixSocket.map { .unixDomainSocket(path: $0) } ?? .hostname("127.0.0.1", port: 0)
-        let app = Application(
-            router: router(), configuration: .init(address: address),
-            onServerRunning: { channel in
-                port.withLock { $0 = channel.localAddress?.port }
-                startedContinuation.yield()
-            }, logger: Logger(label: "test-server"))
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.run()
-                return nil
-            }
-            for await _ in started { break }
-            let base = unixSocket == nil ? "http://127.0.0.1:\(port.withLock { $0 } ?? 0)" : "http://localhost"
-            let result = try await body(base)
-            group.cancelAll()
-            return result
-        }
-    }
-
-    @Test func postRoundTripsBodyAndHeaders() async throws {
-        let client = CurlHTTPClient()
-        defer { client.shutdown() }
-        try await Self.withServer { base in
-            let response = try await client.execute(ClientRequest(
-                method: "POST", url: base + "/echo",
-                headers: [HTTPHeader("Content-Type", "application/json"), HTTPHeader("X-Test", "yes")],
-                body: Data(#"{"a":1}"#.utf8)))
+    @Test("GET returns status, headers and body")
+    func getHello() async throws {
+        try await withTestServer { server in
+            let response = try await client.execute(server.request("/hello"))
             #expect(response.status == 200)
-            #expect(String(decoding: response.body, as: UTF8.self) == #"{"a":1}"#)
-            #expect(response.header("x-test") == "yes")
-            #expect(response.header("CONTENT-TYPE") == "application/json")
-            let delete = try await client.execute(ClientRequest(method: "DELETE", url: base + "/echo", body: Data("z".utf8)))
-            #expect(delete.status == 202)
-            #expect(delete.header("X-Method") == "DELETE")
-            #expect(String(decoding: delete.body, as: UTF8.self) == "z")
+            #expect(String(decoding: response.body, as: UTF8.self) == "hello")
+            #expect(response.header("content-type") == "text/plain")
         }
     }
 
-    @Test func statusesAreValuesAndRedirectsAreNotFollowed() async throws {
-        let client = CurlHTTPClient()
-        defer { client.shutdown() }
-        try await Self.withServer { base in
-            let missing = try await client.execute(ClientRequest(url: base + "/missing"))
-            #expect(missing.status == 404)
-            #expect(missing.header("retry-after") == "7")
-            let redirect = try await client.execute(ClientRequest(url: base + "/redirect"))
-            #expect(redirect.status == 302)
-            #expect(redirect.header("Location") == "/missing")
+    @Test("response header lookup is case-insensitive")
+    func headerLookup() async throws {
+        try await withTestServer { server in
+            let response = try await client.execute(server.request("/hello"))
+            #expect(response.header("Retry-After") == "120")
+            #expect(response.header("retry-after") == "120")
+            #expect(response.header("RETRY-AFTER") == "120")
+            #expect(response.header("x-custom") == "abc")
+            #expect(response.header("X-Missing") == nil)
         }
     }
 
-    @Test func worksOverAUnixSocket() async throws {
-        let path = "/tmp/ch-\(UInt32.random(in: 0...UInt32.max)).sock"
-        defer { unlink(path) }
-        let client = CurlHTTPClient()
-        defer { client.shutdown() }
-        try await Self.withServer(unixSocket: path) { base in
-            let response = try await client.execute(ClientRequest(
-                method: "POST", url: base + "/echo", body: Data("over uds".utf8), unixSocketPath: path))
+    @Test("POST JSON round trip echoes method, headers and body")
+    func postJSON() async throws {
+        try await withTestServer { server in
+            var request = server.request("/echo?x=1", method: "POST")
+            let payload = #"{"name":"site","env":"live"}"#
+            request.body = Data(payload.utf8)
+            request.headers = [
+                HTTPHeader("Content-Type", "application/json"),
+                HTTPHeader("Authorization", "Bearer token-123"),
+                HTTPHeader("X-Request-Id", "abc-1"),
+                HTTPHeader("X-Empty", ""),
+            ]
+            let response = try await client.execute(request)
             #expect(response.status == 200)
-            #expect(String(decoding: response.body, as: UTF8.self) == "over uds")
+            #expect(response.header("Content-Type") == "application/json")
+            let echo = try JSONDecoder().decode(EchoReply.self, from: response.body)
+            #expect(echo.method == "POST")
+            #expect(echo.path == "/echo?x=1")
+            #expect(echo.body == payload)
+            #expect(echo.headers["content-type"] == "application/json")
+            #expect(echo.headers["authorization"] == "Bearer token-123")
+            #expect(echo.headers["x-request-id"] == "abc-1")
+            #expect(echo.headers["x-empty"] == "")
+            #expect(echo.headers["content-length"] == String(payload.utf8.count))
+            #expect(echo.headers["expect"] == nil)
         }
     }
 
-    @Test func deadlineIsTotalAndSubSecond() async throws {
-        let client = CurlHTTPClient()
-        defer { client.shutdown() }
-        try await Self.withServer { base in
-            // A handler that answers after 3 s, with a 300 ms deadline
-            let started = ContinuousClock.now
-            await #expect(throws: HTTPClientError.timedOut) {
-                _ = try await client.execute(ClientRequest(url: base + "/slow", timeout: .milliseconds(300)))
-            }
-            #expect(ContinuousClock.now - started < .milliseconds(900))
-            // A body that keeps moving but takes 2 s in all, with a 500 ms deadline: total, not idle
-            await #expect(throws: HTTPClientError.timedOut) {
-                _ = try await client.execute(ClientRequest(url: base + "/trickle", timeout: .milliseconds(500)))
-            }
+    @Test("a large POST body is sent without Expect: 100-continue")
+    func largePostWithoutExpect() async throws {
+        try await withTestServer { server in
+            var request = server.request("/echo", method: "POST")
+            request.body = Data(repeating: UInt8(ascii: "a"), count: 2 * 1024 * 1024)
+            let response = try await client.execute(request)
+            let echo = try JSONDecoder().decode(EchoReply.self, from: response.body)
+            #expect(echo.bodyLength == 2 * 1024 * 1024)
+            #expect(echo.headers["expect"] == nil)
+            #expect(echo.headers["content-type"] == nil)
         }
     }
 
-    @Test func refusedConnectionsAreCouldNotConnect() async throws {
-        let client = CurlHTTPClient()
-        defer { client.shutdown() }
-        await #expect(throws: HTTPClientError.couldNotConnect) {
-            _ = try await client.execute(ClientRequest(url: "http://127.0.0.1:1/", timeout: .seconds(2)))
-        }
-        await #expect(throws: HTTPClientError.couldNotConnect) {
-            _ = try await client.execute(ClientRequest(url: "http://localhost/", unixSocketPath: "/tmp/no-such-socket"))
-        }
-    }
-
-    @Test func cancellingTheTaskCancelsTheRequest() async throws {
-        let client = CurlHTTPClient()
-        defer { client.shutdown() }
-        try await Self.withServer { base in
-            let task = Task { try await client.execute(ClientRequest(url: base + "/slow", timeout: .seconds(10))) }
-            task.cancel()
-            await #expect(throws: CancellationError.self) { _ = try await task.value }
+    @Test("POST without a body sends Content-Length: 0", arguments: ["POST", "PUT", "PATCH"])
+    func emptyBodyMethods(method: String) async throws {
+        try await withTestServer { server in
+            let response = try await client.execute(server.request("/echo", method: method))
+            let echo = try JSONDecoder().decode(EchoReply.self, from: response.body)
+            #expect(echo.method == method)
+            #expect(echo.headers["content-length"] == "0")
+            #expect(echo.bodyLength == 0)
         }
     }
 
-    @Test func streamsDeliverLinesAsTheyAreWritten() async throws {
-        let client = CurlHTTPClient()
-        defer { client.shutdown() }
-        try await Self.withServer { base in
-            let response = try await client.stream(ClientRequest(url: base + "/lines"))
+    @Test("DELETE, PUT and PATCH send their bodies", arguments: ["DELETE", "PUT", "PATCH"])
+    func bodyWithOtherMethods(method: String) async throws {
+        try await withTestServer { server in
+            var request = server.request("/echo", method: method)
+            request.body = Data(#"{"reason":"test"}"#.utf8)
+            request.headers = [HTTPHeader("Content-Type", "application/json")]
+            let response = try await client.execute(request)
+            let echo = try JSONDecoder().decode(EchoReply.self, from: response.body)
+            #expect(echo.method == method)
+            #expect(echo.body == #"{"reason":"test"}"#)
+        }
+    }
+
+    @Test("DELETE without a body")
+    func deleteWithoutBody() async throws {
+        try await withTestServer { server in
+            let response = try await client.execute(server.request("/echo", method: "DELETE"))
+            let echo = try JSONDecoder().decode(EchoReply.self, from: response.body)
+            #expect(echo.method == "DELETE")
+            #expect(echo.bodyLength == 0)
+        }
+    }
+
+    @Test("HEAD returns the head and no body")
+    func head() async throws {
+        try await withTestServer { server in
+            let response = try await client.execute(server.request("/hello", method: "HEAD"))
             #expect(response.status == 200)
-            #expect(response.header("content-type") == "application/x-ndjson")
-            var received = Data()
-            var chunks = 0
-            for try await chunk in response.body {
-                received.append(chunk)
-                chunks += 1
-            }
-            #expect(String(decoding: received, as: UTF8.self) == "{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n")
-            // Written 150 ms apart, so they cannot all have come as one chunk
-            #expect(chunks >= 2)
+            #expect(response.body.isEmpty)
+            #expect(response.header("Retry-After") == "120")
         }
     }
 
-    @Test func oversizedBodiesAndHeaderInjectionAreRefused() async throws {
-        let client = CurlHTTPClient()
-        defer { client.shutdown() }
-        try await Self.withServer { base in
-            var request = ClientRequest(url: base + "/big")
-            request.maxResponseBytes = 1000
-            await #expect(throws: HTTPClientError.responseTooLarge) { _ = try await client.execute(request) }
-            await #expect(throws: HTTPClientError.invalidRequest) {
-                _ = try await client.execute(ClientRequest(url: base + "/missing",
-                    headers: [HTTPHeader("X-Evil", "a\r\nInjected: yes")]))
-            }
+    @Test("4xx and 5xx statuses are values, not errors", arguments: [404, 500, 503, 429])
+    func errorStatuses(code: Int) async throws {
+        try await withTestServer { server in
+            let response = try await client.execute(server.request("/status/\(code)"))
+            #expect(response.status == code)
+            #expect(String(decoding: response.body, as: UTF8.self) == "status \(code)")
         }
     }
 
-    @Test func manyConcurrentRequestsAllComplete() async throws {
+    @Test("an unknown route is a 404 value")
+    func notFound() async throws {
+        try await withTestServer { server in
+            let response = try await client.execute(server.request("/no/such/route"))
+            #expect(response.status == 404)
+        }
+    }
+
+    @Test("redirects are not followed by default")
+    func redirectNotFollowed() async throws {
+        try await withTestServer { server in
+            let response = try await client.execute(server.request("/redirect"))
+            #expect(response.status == 302)
+            #expect(response.header("Location") == "/hello")
+            #expect(String(decoding: response.body, as: UTF8.self) == "moved")
+        }
+    }
+
+    @Test("redirects are followed when asked, with only the final headers")
+    func redirectFollowed() async throws {
+        try await withTestServer { server in
+            var request = server.request("/redirect")
+            request.followRedirects = true
+            let response = try await client.execute(request)
+            #expect(response.status == 200)
+            #expect(String(decoding: response.body, as: UTF8.self) == "hello")
+            #expect(response.header("Location") == nil)
+            #expect(response.header("Retry-After") == "120")
+        }
+    }
+
+    @Test("requests over a Unix domain socket")
+    func unixSocket() async throws {
+        try await withUnixSocketTestServer { server in
+            let hello = try await client.execute(server.request("/hello"))
+            #expect(hello.status == 200)
+            #expect(String(decoding: hello.body, as: UTF8.self) == "hello")
+
+            var post = server.request("/echo", method: "POST")
+            post.body = Data("over uds".utf8)
+            let echo = try JSONDecoder().decode(EchoReply.self, from: try await client.execute(post).body)
+            #expect(echo.body == "over uds")
+            #expect(echo.path == "/echo")
+        }
+    }
+
+    @Test("a body beyond maxResponseBytes fails with .responseTooLarge", arguments: [false, true])
+    func responseTooLarge(chunked: Bool) async throws {
+        try await withTestServer { server in
+            var request = server.request("/big?size=65536&chunked=\(chunked ? 1 : 0)")
+            request.maxResponseBytes = 1024
+            let error = await #expect(throws: HTTPClientError.self) {
+                try await client.execute(request)
+            }
+            #expect(error == .responseTooLarge)
+            #expect(error?.shortDescription == "response_too_large")
+
+            request.maxResponseBytes = 65536
+            let response = try await client.execute(request)
+            #expect(response.body.count == 65536)
+        }
+    }
+
+    @Test(
+        "CR or LF in a header is rejected before sending",
+        arguments: [
+            HTTPHeader("X-Bad", "value\r\nInjected: yes"),
+            HTTPHeader("X-Bad", "value\nInjected: yes"),
+            HTTPHeader("X-Bad\r\nInjected", "yes"),
+            HTTPHeader("X-Bad: yes", "no"),
+            HTTPHeader("", "empty name"),
+        ])
+    func headerInjection(header: HTTPHeader) async throws {
         let client = CurlHTTPClient()
-        defer { client.shutdown() }
-        try await Self.withServer { base in
-            try await withThrowingTaskGroup(of: Int.self) { group in
+        let request = CurlRequest(url: "http://127.0.0.1:9/", headers: [header])
+        let error = await #expect(throws: HTTPClientError.self) {
+            try await client.execute(request)
+        }
+        #expect(error == .invalidRequest)
+        await #expect(throws: HTTPClientError.invalidRequest) {
+            try await client.stream(request)
+        }
+    }
+
+    @Test(
+        "malformed URLs and methods are .invalidRequest",
+        arguments: [
+            ("GET", "not a url"),
+            ("GET", "ftp://127.0.0.1/file"),
+            ("GET", "http://127.0.0.1/a b"),
+            ("GE T", "http://127.0.0.1/"),
+            ("GET\r\n", "http://127.0.0.1/"),
+            ("GET", "http://[::1/"),
+        ])
+    func invalidRequests(method: String, url: String) async throws {
+        let client = CurlHTTPClient()
+        let error = await #expect(throws: HTTPClientError.self) {
+            try await client.execute(CurlRequest(method: method, url: url, timeout: .seconds(2)))
+        }
+        #expect(error == .invalidRequest)
+    }
+
+    @Test("50 concurrent requests all complete with their own responses")
+    func concurrentRequests() async throws {
+        try await withTestServer { server in
+            try await withThrowingTaskGroup(of: (Int, String?).self) { group in
                 for index in 0..<50 {
                     group.addTask {
-                        let response = try await client.execute(ClientRequest(
-                            method: "POST", url: base + "/echo", body: Data("\(index)".utf8)))
-                        return Int(String(decoding: response.body, as: UTF8.self)) ?? -1
+                        var request = server.request("/echo?i=\(index)", method: "POST")
+                        request.body = Data("body-\(index)".utf8)
+                        request.headers = [HTTPHeader("X-Index", String(index))]
+                        let response = try await client.execute(request)
+                        let echo = try JSONDecoder().decode(EchoReply.self, from: response.body)
+                        #expect(echo.body == "body-\(index)")
+                        #expect(echo.path == "/echo?i=\(index)")
+                        return (index, echo.headers["x-index"])
                     }
                 }
                 var seen = Set<Int>()
-                for try await value in group { seen.insert(value) }
+                for try await (index, header) in group {
+                    #expect(header == String(index))
+                    seen.insert(index)
+                }
                 #expect(seen == Set(0..<50))
             }
+        }
+    }
+
+    @Test("after shutdown, requests fail with .cancelled")
+    func shutdownRejects() async throws {
+        let client = CurlHTTPClient()
+        client.shutdown()
+        client.shutdown()
+        await #expect(throws: HTTPClientError.cancelled) {
+            try await client.execute(CurlRequest(url: "http://127.0.0.1:9/"))
+        }
+    }
+
+    @Test("shutdown fails requests in flight")
+    func shutdownInFlight() async throws {
+        try await withTestServer { server in
+            let client = CurlHTTPClient()
+            let task = Task { try await client.execute(server.request("/hang")) }
+            var arrivals = server.events.hangArrived.makeAsyncIterator()
+            await arrivals.next()
+            let start = ContinuousClock.now
+            client.shutdown()
+            await #expect(throws: HTTPClientError.cancelled) {
+                try await task.value
+            }
+            #expect(ContinuousClock.now - start < .seconds(2))  // vs never: /hang does not answer
         }
     }
 }
