@@ -74,6 +74,13 @@ public struct DaemonConfiguration: Sendable {
         self.apiKeySource = apiKeySource
     }
 
+    /// Scheme and host only: a Slack incoming-webhook URL carries its secret in the path.
+    static func redactedURL(_ url: String) -> String {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return "[redacted]" }
+        let port = parsed.port.map { ":\($0)" } ?? ""
+        return "\(scheme)://\(host)\(port)/[redacted]"
+    }
+
     /// The effective settings as TOML-like lines, secrets redacted: what `check-config` prints.
     public var redactedSummary: String {
         let policy = pollPolicy
@@ -119,7 +126,7 @@ public struct DaemonConfiguration: Sendable {
         lines += ["", "[retention]", "days = \(retentionDays)"]
         for endpoint in webhooks {
             lines += [
-                "", "[[webhooks]]", "name = \"\(endpoint.name)\"", "url = \"\(endpoint.url)\"",
+                "", "[[webhooks]]", "name = \"\(endpoint.name)\"", "url = \"\(Self.redactedURL(endpoint.url))\"",
                 "format = \"\(endpoint.format.rawValue)\"",
                 "secret = \(endpoint.secret == nil ? "(none)" : "[redacted]")",
                 "events = \(endpoint.events.map { $0.map { "job.\($0.rawValue)" }.sorted() }?.description ?? "(every state change)")",

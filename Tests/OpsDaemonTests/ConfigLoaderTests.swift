@@ -137,6 +137,9 @@ import Testing
         #expect(configuration.webhooks[0].events == [.succeeded, .failed])
         #expect(configuration.webhooks[0].headers == ["X-Team": "ops"])
         #expect(!configuration.redactedSummary.contains("MfKQ9r8G"))
+        // A Slack URL's path is its secret
+        #expect(!configuration.redactedSummary.contains("/T/B/x"))
+        #expect(configuration.redactedSummary.contains("https://hooks.slack.example/[redacted]"))
 
         let mistakes = [
             ("[[webhooks]]\nname = \"a\"\nurl = \"ftp://x\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n", "url"),
