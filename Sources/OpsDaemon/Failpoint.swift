@@ -5,7 +5,10 @@ import Foundation
 /// reconciliation exists for. Release builds compile it away.
 enum Failpoint {
     #if DEBUG
-    private static let armed = ProcessInfo.processInfo.environment["KINSTA_OPSD_FAILPOINT"]
+    /// `name` or `name:probability` (e.g. `after-submit:0.05`: one submit in twenty crashes there).
+    private static let setting = ProcessInfo.processInfo.environment["KINSTA_OPSD_FAILPOINT"]
+    private static let armed = setting?.split(separator: ":").first.map(String.init)
+    private static let probability = setting?.split(separator: ":").dropFirst().first.flatMap { Double($0) } ?? 1
     #endif
 
     /// With `KINSTA_OPSD_FAILPOINT=stall-poller` (debug builds), the poller's loop stops turning for good after a few
@@ -20,7 +23,7 @@ enum Failpoint {
 
     static func hit(_ name: String) {
         #if DEBUG
-        if armed == name {
+        if armed == name, Double.random(in: 0..<1) < probability {
             FileHandle.standardError.write(Data("kinsta-opsd: failpoint \(name) hit, exiting\n".utf8))
             exit(86)
         }

@@ -25,9 +25,11 @@ struct KinstaSim: AsyncParsableCommand {
     @Option(help: "Probability (0–1) that an operation ends in 500 failed.") var failureRate = 0.0
     @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
     @Option(help: "Sites that exist at start.") var seedSites = 2
-    @Option(help: "Chaos: probability that /operations answers 500 while the operation still runs.")
+    @Option(name: .customLong("transient-500-rate"),
+        help: "Chaos: probability that /operations answers 500 while the operation still runs.")
     var transient500Rate = 0.0
-    @Option(help: "Chaos: probability that /operations answers 404 while the operation runs (a late 404).")
+    @Option(name: .customLong("late-404-rate"),
+        help: "Chaos: probability that /operations answers 404 while the operation runs (a late 404).")
     var late404Rate = 0.0
     @Option(help: "Chaos: probability that any request answers 502/503 with an HTML body.") var serverErrorRate = 0.0
     @Option(help: "Chaos: probability that a successful answer's body is not JSON.") var garbageRate = 0.0
