@@ -33,6 +33,9 @@ interval_seconds = 0.3
 max_interval_seconds = 1
 error_backoff_seconds = 0.3
 error_backoff_max_seconds = 2
+[deadlines]
+# A create whose submission's fate a crash left unknown is looked for until its deadline: keep it short here.
+site_create_plain = 120
 TOML
 export KINSTA_OPS_SOCKET="$work/s.sock"
 # The daemon under a supervisor, as systemd's Restart= would run it; the failpoint crashes it now and then.

@@ -234,10 +234,19 @@ public struct JobMachine: Sendable {
                 job.pendingAction = .submit
                 job.nextActionAt = now
                 job.lastError = "\(detail); sending again (a repeat cannot do harm for \(job.kind.rawValue))"
+            } else if let deadline = job.deadline, now < deadline {
+                // A create Kinsta did receive shows up once Kinsta is done with it: keep looking (never re-post)
+                // until the deadline, and only then ask an admin.
+                let delay = policy.errorBackoff.delay(afterAttempt: job.errorStreak, using: &rng)
+                job.errorStreak += 1
+                job.pendingAction = .reconcile
+                job.nextActionAt = clamp(now.addingTimeInterval(delay), job)
+                job.lastError = "the submission's fate is unknown (daemon restart or lost answer) and \(detail) yet; "
+                    + "looking again until the deadline, without sending it again"
             } else {
                 job.state = .needsAttention
-                job.lastError = "the daemon cannot tell whether Kinsta received the submission, and \(detail). "
-                    + "Check MyKinsta; retry the job only if nothing is there"
+                job.lastError = "the daemon cannot tell whether Kinsta received the submission, and \(detail) by the "
+                    + "deadline. Kinsta most likely never got it: check MyKinsta, then retry the job to submit it"
                 change.message = job.lastError
             }
         case .notDone(let detail):

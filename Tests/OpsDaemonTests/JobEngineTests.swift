@@ -171,9 +171,36 @@ import Testing
         let api = ScriptedKinstaAPI(script)
         let engine = h.restarted(api: api)
         try await engine.recover()
-        try await engine.run(until: h.clock.now().addingTimeInterval(60), on: h.clock)
+        // It keeps looking for the site (it could still appear) until the deadline, then asks an admin
+        try await engine.run(until: h.clock.now().addingTimeInterval(600), on: h.clock)
+        #expect(try await h.job(job.id).state == .submitting)
+        try await engine.run(until: h.clock.now().addingTimeInterval(1800), on: h.clock)
         let done = try await h.job(job.id)
         #expect(done.state == .needsAttention)
+        #expect(api.submits.isEmpty)
+        #expect(api.calls.count > 5)
+    }
+
+    @Test func restartFindsALateSiteWithoutResubmitting() async throws {
+        // Given a create committed as submitting, whose site Kinsta shows only some minutes later
+        let h = try harness()
+        let job = try await h.submit(.siteCreatePlain, Self.plain)
+        try await h.engine.admit()
+        let appearsAt = h.clock.now().addingTimeInterval(300)
+        let clock = h.clock
+        var script = ScriptedKinstaAPI.Script()
+        script.read = { _ in
+            clock.now() >= appearsAt
+                ? .ok(["company": ["sites": [["id": "s-9", "display_name": "Alpha"]]]]) : .ok(["company": ["sites": []]])
+        }
+        let api = ScriptedKinstaAPI(script)
+        let engine = h.restarted(api: api)
+        try await engine.recover()
+        try await engine.run(until: h.clock.now().addingTimeInterval(1800), on: h.clock)
+        // Then it succeeded once the site appeared, and nothing was posted again
+        let done = try await h.job(job.id)
+        #expect(done.state == .succeeded)
+        #expect(done.result == .object(["idSite": "s-9"]))
         #expect(api.submits.isEmpty)
     }
 
