@@ -71,13 +71,18 @@ public final class WebhookDispatcher: Service, Sendable {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                var running: Set<String> = []
+                // Endpoints with a loop; a loop that ends (its endpoint left the configuration) leaves the set, so
+                // an endpoint added back later gets a new one.
+                let running = RunningEndpoints()
                 let changes = self.database.changes.subscribe()
                 var signals = changes.signals.makeAsyncIterator()
                 repeat {
-                    for endpoint in self.registry.endpoints where !running.contains(endpoint.name) {
-                        running.insert(endpoint.name)
-                        group.addTask { await self.endpointLoop(endpoint.name) }
+                    for endpoint in self.registry.endpoints {
+                        guard running.start(endpoint.name) else { continue }
+                        group.addTask {
+                            await self.endpointLoop(endpoint.name)
+                            running.end(endpoint.name)
+                        }
                     }
                 } while await signals.next() != nil && !Task.isCancelled
             }
@@ -162,4 +167,14 @@ public final class WebhookDispatcher: Service, Sendable {
             group.cancelAll()
         }
     }
+}
+
+/// The endpoints whose delivery loop is running.
+final class RunningEndpoints: Sendable {
+    private let names = Mutex<Set<String>>([])
+
+    /// Marks `name` running; `false` when it already was.
+    func start(_ name: String) -> Bool { names.withLock { $0.insert(name).inserted } }
+
+    func end(_ name: String) { _ = names.withLock { $0.remove(name) } }
 }
