@@ -6,8 +6,9 @@ public import OpsCore
 /// row of the mapping is tested without a server.
 ///
 /// Kinsta's bodies are `{"message", "status", "data"}`; the body's `status` copies the HTTP code in every documented
-/// example, but one client reads a terminal outcome from it under HTTP 200, so both are checked. Messages are never
-/// matched on (their wording varies); only codes decide.
+/// example, but one client reads a terminal outcome from it under HTTP 200, so both are checked. Codes decide, with one
+/// exception: Kinsta gives no code of its own to "the environment is blocked by another process", a refusal that only
+/// means "later" (kinsta-api.md §6), so a 4xx submit answer saying so is read as busy rather than as a refusal.
 public enum KinstaAnswer {
     /// Maps a submit answer.
     public static func submitOutcome(status: Int, body: Data, retryAfter: String?) -> SubmitOutcome {
@@ -23,7 +24,9 @@ public enum KinstaAnswer {
         case 401, 403:
             return .unauthorized(message: "HTTP \(status): \(message(json, status: status))")
         case 300...499:
-            return .rejected(status: status, message: message(json, status: status))
+            let text = message(json, status: status)
+            if isBusy(json) { return .busy(message: text) }
+            return .rejected(status: status, message: text)
         default:
             return .serverError(status: status, message: message(json, status: status))
         }
@@ -124,6 +127,12 @@ public enum KinstaAnswer {
         let text = json?["message"]?.stringValue ?? json?["data"]?["message"]?.stringValue
             ?? json?["error"]?.stringValue ?? "no message (HTTP \(status))"
         return text.count > 300 ? String(text.prefix(300)) + "…" : text
+    }
+
+    /// Whether a refusal says the target is busy with another operation (any of Kinsta's message fields, any case).
+    static func isBusy(_ json: JSONValue?) -> Bool {
+        let texts = [json?["message"]?.stringValue, json?["data"]?["message"]?.stringValue, json?["error"]?.stringValue]
+        return texts.contains { $0?.lowercased().contains("blocked by another process") == true }
     }
 
     private static func bodyStatus(_ json: JSONValue) -> Int? {

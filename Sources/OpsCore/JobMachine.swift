@@ -160,6 +160,9 @@ public struct JobMachine: Sendable {
         case .serverError(let status, let message):
             retryLater(&job, change: &change, reason: "Kinsta answered HTTP \(status): \(message)", retryAfter: nil,
                 now: now, rng: &rng, action: .submit)
+        case .busy(let message):
+            retryLater(&job, change: &change, reason: "Kinsta says the target is busy (\(message)); sending again later",
+                retryAfter: nil, now: now, rng: &rng, action: .submit)
         case .ambiguous(let reason):
             retryLater(&job, change: &change, reason: "submission unclear (\(reason)); settling by reading Kinsta",
                 retryAfter: nil, now: now, rng: &rng, action: .reconcile)
@@ -270,17 +273,21 @@ public struct JobMachine: Sendable {
 
     // MARK: - Helpers
 
-    /// Counts one more bad answer; acts on it once it has been seen `policy.confirmations` times in a row.
+    /// Counts one more bad answer; acts on it once it has been seen enough times in a row over a long enough span
+    /// (``PollPolicy/isConfirmed(sightings:)``).
     private func confirm(
         _ job: inout JobSnapshot, change: inout Change, now: Date, rng: inout some RandomNumberGenerator,
         reason: String, believed: (inout JobSnapshot, inout Change) -> Void
     ) {
         job.confirmations += 1
-        if job.confirmations >= policy.confirmations {
+        if policy.isConfirmed(sightings: job.confirmations) {
             believed(&job, &change)
             return
         }
-        job.lastError = "\(reason); confirming (\(job.confirmations) of \(policy.confirmations))"
+        let span = Int(policy.confirmSpan.rounded())
+        job.lastError = job.confirmations < policy.confirmations
+            ? "\(reason); confirming (\(job.confirmations) of \(policy.confirmations)\(span > 0 ? ", over \(span) s" : ""))"
+            : "\(reason); confirming (seen \(job.confirmations) times in a row; believed once that spans \(span) s)"
         let delay = policy.errorBackoff.delay(afterAttempt: job.confirmations - 1, using: &rng)
         job.nextActionAt = clamp(now.addingTimeInterval(delay), job)
     }

@@ -12,6 +12,10 @@ public enum SubmitOutcome: Sendable, Hashable {
     case notSent(reason: String)
     /// Kinsta answered 5xx: it did not start the job; send again after a backoff.
     case serverError(status: Int, message: String)
+    /// Kinsta refused because the site or environment is busy with another operation ("The environment is blocked by
+    /// another process. Please try again a bit later."): nothing was started, and the same request will be taken once
+    /// the other work ends. Sent again on the error backoff until the job's deadline.
+    case busy(message: String)
     /// The request may have reached Kinsta but its answer did not come back readable (timeout, reset, a 2xx without an
     /// operation ID). Sending again could create a second site, so the outcome is settled by reconciliation.
     case ambiguous(reason: String)

@@ -71,9 +71,10 @@ extension ParamSpec {
         switch (type, value) {
         case (.boolean, .bool):
             return value
-        case (.integer, .integer(let number)) where number >= 0:
+        // Kinsta's numeric IDs (backups) start at 1.
+        case (.integer, .integer(let number)) where number >= 1:
             return value
-        case (.integer, .number(let number)) where number >= 0 && number == number.rounded() && number < 9e15:
+        case (.integer, .number(let number)) where number >= 1 && number == number.rounded() && number < 9e15:
             return .integer(Int64(number))
         case (.text, .string(let text)):
             try checkText(text, maxLength: 255)
@@ -120,7 +121,7 @@ extension ParamSpec {
         switch type {
         case .text, .identifier, .email, .oneOf: "a string"
         case .boolean: "true or false"
-        case .integer: "a whole number"
+        case .integer: "a positive whole number"
         }
     }
 }

@@ -82,6 +82,7 @@ public struct ConfigLoader: Sendable {
         let maxInFlight = try Int(file.number("daemon", "max_in_flight", in: 1...10_000) ?? 8)
         let maxRequests = try Int(file.number("daemon", "max_concurrent_requests", in: 1...256) ?? 8)
         let grace = try file.number("daemon", "shutdown_grace_seconds", in: 0...600) ?? 20
+        let idle = try file.number("daemon", "client_idle_timeout_seconds", in: 1...3600) ?? 30
         let allowedUIDs = try file.integers("daemon", "allowed_uids").map { UInt32($0) }
         var allowedGroups: [UInt32] = []
         for name in try file.strings("daemon", "allowed_groups") {
@@ -114,6 +115,7 @@ public struct ConfigLoader: Sendable {
                 cap: try file.number("polling", "error_backoff_max_seconds", in: 1...86_400) ?? defaults.errorBackoff.cap,
                 jitter: jitter),
             confirmations: Int(try file.number("polling", "confirmations", in: 1...20) ?? Double(defaults.confirmations)),
+            confirmSpan: try file.number("polling", "confirm_seconds", in: 0...86_400) ?? defaults.confirmSpan,
             deadlines: deadlines)
 
         let retention = try file.number("retention", "days", in: 1...3650) ?? 90
@@ -125,7 +127,7 @@ public struct ConfigLoader: Sendable {
                 userAgent: "kinsta-opsd/\(DaemonVersion.current)"),
             companyID: company, stateDirectory: stateDir, socketPath: socket, socketMode: mode, socketGroup: group,
             logLevel: level, maxInFlight: maxInFlight, maxConcurrentRequests: maxRequests,
-            shutdownGrace: .milliseconds(Int64(grace * 1000)), pollPolicy: policy, retentionDays: retention,
+            shutdownGrace: .milliseconds(Int64(grace * 1000)), clientIdleTimeout: idle, pollPolicy: policy, retentionDays: retention,
             allowedUIDs: allowedUIDs, allowedGroups: allowedGroups, warnings: keyWarnings + webhookWarnings, webhooks: webhooks,
             requestsPerMinute: perMinute, requestBurst: burst, apiKeySource: keySource)
     }
@@ -185,9 +187,10 @@ final class ConfigFile {
         "kinsta": ["api_base_url", "company_id", "api_key", "api_key_file", "request_timeout_seconds", "ca_file",
             "requests_per_minute", "request_burst"],
         "daemon": ["state_dir", "socket", "socket_mode", "socket_group", "log_level", "max_in_flight",
-            "max_concurrent_requests", "shutdown_grace_seconds", "allowed_uids", "allowed_groups"],
+            "max_concurrent_requests", "shutdown_grace_seconds", "client_idle_timeout_seconds", "allowed_uids",
+            "allowed_groups"],
         "polling": ["startup_window_seconds", "first_poll_seconds", "interval_seconds", "max_interval_seconds",
-            "multiplier", "jitter", "confirmations", "error_backoff_seconds", "error_backoff_max_seconds"],
+            "multiplier", "jitter", "confirmations", "confirm_seconds", "error_backoff_seconds", "error_backoff_max_seconds"],
         "deadlines": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
         "retention": ["days"],
     ]

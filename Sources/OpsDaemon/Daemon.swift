@@ -97,12 +97,18 @@ public struct Daemon: Sendable {
                 return extras
             },
             kinsta: api, metricsText: { await metrics.render(database: database) },
-            access: PeerAccess(uids: configuration.allowedUIDs, gids: configuration.allowedGroups), logger: logger)
+            access: PeerAccess(uids: configuration.allowedUIDs, gids: configuration.allowedGroups),
+            webhookNames: { webhooks.endpoints.map(\.name) }, logger: logger)
         let socketPath = configuration.socketPath
         let notifier = SystemdNotifier()
         let onReady = self.onReady
         let app = Application(
             router: socketAPI.buildRouter(),
+            // A client that opens a connection and then sends nothing (or a request head that never ends) is
+            // dropped after the idle timeout; a follow stream, whose request was read, is not idle.
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [MalformedRequestHandler()],
+                idleTimeout: .milliseconds(Int64(configuration.clientIdleTimeout * 1000)))),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
             onServerRunning: { _ in
                 do {

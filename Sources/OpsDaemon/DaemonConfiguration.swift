@@ -23,6 +23,8 @@ public struct DaemonConfiguration: Sendable {
     public var maxConcurrentRequests: Int
     /// How long a stopping daemon waits for calls under way before it quits anyway.
     public var shutdownGrace: Duration
+    /// Seconds a socket client may stay connected without sending a (complete) request before it is dropped.
+    public var clientIdleTimeout: Double
     public var pollPolicy: PollPolicy
     /// Jobs that ended longer ago than this, and their events, are deleted.
     public var retentionDays: Double
@@ -48,7 +50,8 @@ public struct DaemonConfiguration: Sendable {
     public init(
         kinsta: KinstaConfiguration, companyID: String?, stateDirectory: String, socketPath: String,
         socketMode: UInt16 = 0o660, socketGroup: String? = nil, logLevel: Logger.Level = .info, maxInFlight: Int = 8,
-        maxConcurrentRequests: Int = 8, shutdownGrace: Duration = .seconds(20), pollPolicy: PollPolicy = PollPolicy(),
+        maxConcurrentRequests: Int = 8, shutdownGrace: Duration = .seconds(20), clientIdleTimeout: Double = 30,
+        pollPolicy: PollPolicy = PollPolicy(),
         retentionDays: Double = 90, allowedUIDs: [UInt32] = [], allowedGroups: [UInt32] = [],
         warnings: [String] = [], webhooks: [WebhookEndpoint] = [], requestsPerMinute: Double = 60,
         requestBurst: Double = 10, apiKeySource: String = "given"
@@ -70,6 +73,7 @@ public struct DaemonConfiguration: Sendable {
         self.maxInFlight = maxInFlight
         self.maxConcurrentRequests = maxConcurrentRequests
         self.shutdownGrace = shutdownGrace
+        self.clientIdleTimeout = clientIdleTimeout
         self.pollPolicy = pollPolicy
         self.apiKeySource = apiKeySource
     }
@@ -103,6 +107,7 @@ public struct DaemonConfiguration: Sendable {
             "max_in_flight = \(maxInFlight)",
             "max_concurrent_requests = \(maxConcurrentRequests)",
             "shutdown_grace_seconds = \(shutdownGrace.components.seconds)",
+            "client_idle_timeout_seconds = \(clientIdleTimeout)",
             "allowed_uids = \(allowedUIDs)",
             "allowed_groups = \(allowedGroups) (group IDs)",
             "",
@@ -114,6 +119,7 @@ public struct DaemonConfiguration: Sendable {
             "multiplier = \(policy.pollBackoff.multiplier)",
             "jitter = \(policy.pollBackoff.jitter)",
             "confirmations = \(policy.confirmations)",
+            "confirm_seconds = \(policy.confirmSpan)",
             "error_backoff_seconds = \(policy.errorBackoff.base)",
             "error_backoff_max_seconds = \(policy.errorBackoff.cap)",
             "",

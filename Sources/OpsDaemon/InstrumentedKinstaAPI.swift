@@ -42,6 +42,7 @@ struct InstrumentedKinstaAPI: KinstaAPI {
         case .rateLimited: "rate_limited"
         case .notSent: "not_sent"
         case .serverError: "server_error"
+        case .busy: "busy"
         case .ambiguous: "ambiguous"
         }
     }

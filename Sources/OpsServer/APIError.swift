@@ -3,6 +3,7 @@ public import Hummingbird
 public import OpsProtocol
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// An error answer of the socket API: a status and the JSON body `{"error": {"code", "message", "field"?}}`.
 public struct APIError: HTTPResponseError, Sendable {
@@ -37,6 +38,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return Response.json(error.view, status: error.status)
+        } catch let error as HTTPParserError {
+            // The body could not be read: cut short, or broken chunking. Nothing of it is used.
+            return Response.json(
+                ErrorView(code: "malformed_request", message: "the request body could not be read (\(error))"),
+                status: .badRequest)
         } catch let error as any HTTPResponseError {
             let status = error.status
             let (code, message): (String, String) =

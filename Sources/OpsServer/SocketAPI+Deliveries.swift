@@ -33,6 +33,9 @@ extension SocketAPI {
         }
         group.post("webhooks/:name/enable") { _, context in
             let name = context.parameters.get("name") ?? ""
+            guard webhookNames().contains(name) else {
+                throw APIError.notFound("no webhook endpoint named \(name) is configured")
+            }
             try await database.setEndpointDisabled(name, reason: nil, now: now())
             logger.info("webhook endpoint enabled by admin", metadata: ["webhook": "\(name)"])
             return Response.json(["webhook": name, "state": "enabled"])

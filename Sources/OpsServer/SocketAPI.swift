@@ -13,6 +13,8 @@ import ServiceLifecycle
 public struct SocketAPI: Sendable {
     /// Request bodies above this answer 413.
     public static let maxBodyBytes = 64 * 1024
+    /// The fields of a submission's body.
+    static let submitFields: Set<String> = ["kind", "params", "note"]
 
     public let database: OpsDatabase
     public let machine: JobMachine
@@ -31,6 +33,8 @@ public struct SocketAPI: Sendable {
     public let metricsText: (@Sendable () async -> String)?
     /// Who may use the socket beyond its file mode.
     public let access: PeerAccess
+    /// The names of the webhook endpoints configured now (they change on SIGHUP).
+    public let webhookNames: @Sendable () -> [String]
     public let logger: Logger
 
     public init(
@@ -38,8 +42,9 @@ public struct SocketAPI: Sendable {
         now: @escaping @Sendable () -> Date, onJobsChanged: @escaping @Sendable () -> Void,
         healthExtras: @escaping @Sendable () async -> [String: JSONValue] = { [:] }, kinsta: (any KinstaAPI)? = nil,
         metricsText: (@Sendable () async -> String)? = nil, access: PeerAccess = PeerAccess(uids: [], gids: []),
-        logger: Logger
+        webhookNames: @escaping @Sendable () -> [String] = { [] }, logger: Logger
     ) {
+        self.webhookNames = webhookNames
         self.metricsText = metricsText
         self.access = access
         self.kinsta = kinsta
@@ -90,11 +95,24 @@ public struct SocketAPI: Sendable {
         }
         var request = request
         let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
+        let body = Data(buffer.readableBytesView)
+        // Foundation's decoder takes some bodies that are not JSON (a trailing comma): check the syntax strictly first.
+        do {
+            try StrictJSON.validate(body)
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", "the body is not JSON: \(error)")
+        }
         let submission: SubmitJobRequest
         do {
-            submission = try WireJSON.decoder().decode(SubmitJobRequest.self, from: Data(buffer.readableBytesView))
+            submission = try WireJSON.decoder().decode(SubmitJobRequest.self, from: body)
         } catch {
             throw APIError(.badRequest, code: "invalid_json", Self.describe(decodingError: error))
+        }
+        // A misspelt field ("notes") would otherwise be dropped without a word.
+        if let fields = try? WireJSON.decoder().decode([String: JSONValue].self, from: body),
+            let unknown = fields.keys.sorted().first(where: { !Self.submitFields.contains($0) })
+        {
+            throw APIError.badRequest("unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?}", field: unknown)
         }
         guard let kind = JobKind(rawValue: submission.kind) else {
             throw APIError(.unprocessableContent, code: "unknown_kind",

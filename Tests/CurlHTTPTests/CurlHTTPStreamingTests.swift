@@ -33,13 +33,14 @@ struct CurlHTTPStreamingTests {
     @Test("the timeout of a stream bounds only the head, not the body")
     func timeoutBoundsHeadOnly() async throws {
         try await withTestServer { server in
-            // 8 bytes, 100 ms apart: the body outlives the 300 ms timeout.
+            // 20 bytes, 100 ms apart: the body outlives the 1.5 s timeout (roomy enough for the head on a loaded
+            // machine).
             let start = ContinuousClock.now
-            let response = try await client.stream(server.request("/trickle?count=8", timeout: .milliseconds(300)))
+            let response = try await client.stream(server.request("/trickle?count=20", timeout: .milliseconds(1500)))
             var received = Data()
             for try await chunk in response.body { received.append(chunk) }
-            #expect(received == Data("........".utf8))
-            #expect(ContinuousClock.now - start > .milliseconds(300))
+            #expect(received == Data(String(repeating: ".", count: 20).utf8))
+            #expect(ContinuousClock.now - start > .milliseconds(1500))
         }
     }
 

@@ -57,6 +57,7 @@ import Glibc
             max_interval_seconds = 1
             error_backoff_seconds = 0.3
             error_backoff_max_seconds = 2
+            confirm_seconds = 2
 
             [[webhooks]]
             name = "std"

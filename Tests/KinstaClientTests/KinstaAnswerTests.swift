@@ -37,6 +37,12 @@ import Testing
             expected: .serverError(status: 503, message: "no message (HTTP 503)")),
         .init(status: 400, body: #"{"data":{"message":"display name taken"},"status":400}"#,
             expected: .rejected(status: 400, message: "display name taken")),
+        // "Blocked by another process" only means "later": nothing was started, the same request will be taken.
+        .init(status: 400,
+            body: #"{"message":"The environment is blocked by another process. Please try again a bit later.","status":400}"#,
+            expected: .busy(message: "The environment is blocked by another process. Please try again a bit later.")),
+        .init(status: 409, body: #"{"status":409,"data":{"message":"Environment BLOCKED by another process"}}"#,
+            expected: .busy(message: "Environment BLOCKED by another process")),
     ]
 
     @Test(arguments: submitCases)

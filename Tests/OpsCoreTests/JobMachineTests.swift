@@ -31,10 +31,13 @@ import Testing
     }
 
     static let accepted: [Step] = [Step(at: 0, input: .begin), Step(at: 1, input: .submitted(.accepted(operationID: "op")))]
+    /// 404s after the start-up window on the error backoff (2, 4, 8, 16, 32 s apart): the sixth spans 62 s.
+    static let lateNotFound = [70, 72, 76, 84, 100, 132].map { Step(at: $0, input: .polled(.notFound)) }
 
     struct Scenario: Sendable, CustomTestStringConvertible {
         var name: String
         var kind: JobKind = .siteCreatePlain
+        var policy: PollPolicy = exact
         var steps: [Step]
         var state: JobState
         var pending: PendingAction?
@@ -59,20 +62,29 @@ import Testing
             state: .succeeded),
         Scenario(name: "404 after the window is confirmed, not believed at once",
             steps: accepted + [Step(at: 70, input: .polled(.notFound))], state: .accepted, pending: .poll, next: 72,
-            lastErrorContains: "confirming (1 of 3)"),
-        Scenario(name: "404 after the window three times: settle by reading the resource",
-            steps: accepted + [Step(at: 70, input: .polled(.notFound)), Step(at: 72, input: .polled(.notFound)),
-                Step(at: 76, input: .polled(.notFound))],
-            state: .accepted, pending: .reconcile, next: 76),
+            lastErrorContains: "confirming (1 of 3, over 60 s)"),
+        Scenario(name: "404 after the window, seen over 60 s: settle by reading the resource",
+            steps: accepted + lateNotFound, state: .accepted, pending: .reconcile, next: 132),
         Scenario(name: "late 404 after running counts too, even inside the window",
             steps: accepted + [Step(at: 4, input: .polled(.inProgress)), Step(at: 6, input: .polled(.notFound))],
             state: .running, pending: .poll, next: 8, lastErrorContains: "404"),
         Scenario(name: "one 500 is not a failure",
             steps: accepted + [Step(at: 4, input: .polled(.failed(message: "boom")))], state: .accepted, pending: .poll,
-            next: 6, lastErrorContains: "confirming (1 of 3)"),
-        Scenario(name: "500 three times in a row fails with Kinsta's message",
+            next: 6, lastErrorContains: "confirming (1 of 3, over 60 s)"),
+        Scenario(name: "500 three times within seconds is not yet believed: the streak must span 60 s",
             steps: accepted + [Step(at: 4, input: .polled(.failed(message: "boom"))),
                 Step(at: 6, input: .polled(.failed(message: "boom"))), Step(at: 10, input: .polled(.failed(message: "boom")))],
+            state: .accepted, pending: .poll, next: 18, lastErrorContains: "believed once that spans 60 s"),
+        Scenario(name: "500 in a row over 60 s fails with Kinsta's message",
+            steps: accepted + [4, 6, 10, 18, 34, 66].map { Step(at: $0, input: .polled(.failed(message: "boom"))) },
+            state: .failed, lastErrorContains: "boom"),
+        Scenario(name: "five 500s over 30 s and then a 202: the count starts again",
+            steps: accepted + [4, 6, 10, 18, 34].map { Step(at: $0, input: .polled(.failed(message: "boom"))) }
+                + [Step(at: 66, input: .polled(.inProgress))],
+            state: .running, pending: .poll),
+        Scenario(name: "with no span configured, the count alone decides",
+            policy: { var policy = exact; policy.confirmSpan = 0; return policy }(),
+            steps: accepted + [4, 6, 10].map { Step(at: $0, input: .polled(.failed(message: "boom"))) },
             state: .failed, lastErrorContains: "boom"),
         Scenario(name: "a 202 between 500s starts the count again",
             steps: accepted + [Step(at: 4, input: .polled(.failed(message: "x"))), Step(at: 6, input: .polled(.failed(message: "x"))),
@@ -125,8 +137,7 @@ import Testing
                 Step(at: 2, input: .reconciled(.notDone(detail: "site still exists")))],
             state: .submitting, pending: .submit, next: 2),
         Scenario(name: "late 404 and the effect is missing: failed",
-            steps: accepted + [Step(at: 70, input: .polled(.notFound)), Step(at: 72, input: .polled(.notFound)),
-                Step(at: 76, input: .polled(.notFound)), Step(at: 77, input: .reconciled(.notDone(detail: "no site")))],
+            steps: accepted + lateNotFound + [Step(at: 133, input: .reconciled(.notDone(detail: "no site")))],
             state: .failed, lastErrorContains: "operation not found"),
         Scenario(name: "a restore cannot be read back: needs attention",
             kind: .backupRestore, steps: [Step(at: 0, input: .begin), Step(at: 1, input: .recovered),
@@ -143,7 +154,7 @@ import Testing
 
     @Test(arguments: scenarios)
     func scenario(_ scenario: Scenario) throws {
-        let last = try #require(try Self.run(scenario.kind, scenario.steps).last).after
+        let last = try #require(try Self.run(scenario.kind, scenario.steps, policy: scenario.policy).last).after
         #expect(last.state == scenario.state)
         #expect(last.pendingAction == scenario.pending)
         if let next = scenario.next {
@@ -194,5 +205,24 @@ import Testing
     @Test(arguments: refusals)
     func inputsThatMakeNoSenseAreRefused(_ refusal: Refusal) {
         #expect(throws: TransitionRefused.self) { try Self.run(.siteCreatePlain, refusal.steps) }
+    }
+
+    /// The confirmation rule by itself: the count, and the span at the backoff's lowest jitter.
+    @Test(arguments: [
+        (confirmations: 3, span: 60.0, jitter: 0.0, sightings: 5, believed: false),  // 2+4+8+16 = 30 s
+        (confirmations: 3, span: 60.0, jitter: 0.0, sightings: 6, believed: true),  // + 32 = 62 s
+        (confirmations: 3, span: 60.0, jitter: 0.2, sightings: 6, believed: false),  // 62 × 0.8 = 49.6 s
+        (confirmations: 3, span: 60.0, jitter: 0.2, sightings: 7, believed: true),  // + 64 × 0.8
+        (confirmations: 8, span: 60.0, jitter: 0.0, sightings: 7, believed: false),  // the count still rules
+        (confirmations: 3, span: 0.0, jitter: 0.2, sightings: 3, believed: true),
+        (confirmations: 3, span: 0.0, jitter: 0.2, sightings: 2, believed: false),
+    ])
+    func confirmationNeedsCountAndSpan(
+        _ row: (confirmations: Int, span: Double, jitter: Double, sightings: Int, believed: Bool)
+    ) {
+        let policy = PollPolicy(
+            errorBackoff: Backoff(base: 2, multiplier: 2, cap: 300, jitter: row.jitter), confirmations: row.confirmations,
+            confirmSpan: row.span)
+        #expect(policy.isConfirmed(sightings: row.sightings) == row.believed)
     }
 }

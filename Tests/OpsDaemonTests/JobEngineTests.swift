@@ -91,8 +91,8 @@ import Testing
         let done = try await h.job(job.id)
         #expect(done.state == .failed)
         #expect(done.snapshot.lastError?.contains("disk full") == true)
-        // 3 polls before the real failure, then 3 to confirm it
-        #expect(h.api.pollCount == 6)
+        // 3 polls before the real failure, then 6 to confirm it: 2 + 4 + 8 + 16 + 32 s ≥ the 60 s span
+        #expect(h.api.pollCount == 9)
     }
 
     @Test func deadlineEndsAJobThatNeverFinishes() async throws {

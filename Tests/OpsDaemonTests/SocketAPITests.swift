@@ -118,6 +118,11 @@ import Glibc
         BadRequest(body: #"{"kind":"backup.restore","params":{"target_env_id":"e","backup_id":"12","notified_user_id":"u"}}"#,
             status: 422, code: "invalid_params", field: "backup_id"),
         BadRequest(body: "\u{FF}\u{FE}", status: 400, code: "invalid_json"),
+        BadRequest(body: #"{"kind":"site.delete","params":{"site_id":"s-1"}}"# + "\u{0}", status: 400, code: "invalid_json"),
+        BadRequest(body: #"{"kind":"backup.restore","params":{"target_env_id":"e","backup_id":0,"notified_user_id":"u"}}"#,
+            status: 422, code: "invalid_params", field: "backup_id"),
+        BadRequest(body: #"{"kind":"site.delete","params":{"site_id":"s-1"},"notes":"typo"}"#, status: 400,
+            code: "bad_request", field: "notes"),
         BadRequest(body: SocketAPITests.plain, contentType: "text/plain", status: 415, code: "unsupported_media_type"),
         BadRequest(body: String(repeating: "x", count: 70_000), status: 413, code: "body_too_large"),
         BadRequest(method: "GET", path: "/v1/jobs/abc", status: 400, code: "bad_request", field: "id"),
@@ -127,6 +132,7 @@ import Glibc
         BadRequest(method: "GET", path: "/v1/events?after=-1", status: 400, code: "bad_request", field: "after"),
         BadRequest(method: "GET", path: "/v1/nope", status: 404, code: "not_found"),
         BadRequest(method: "POST", path: "/v1/jobs/999/cancel", status: 404, code: "not_found"),
+        BadRequest(method: "POST", path: "/v1/webhooks/nope/enable", status: 404, code: "not_found"),
     ]
 
     @Test(arguments: badRequests)

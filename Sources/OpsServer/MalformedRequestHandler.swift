@@ -1,0 +1,80 @@
+import Foundation
+import HTTPTypes
+public import NIOCore
+import NIOHTTP1
+public import NIOHTTPTypes
+import OpsProtocol
+
+/// Answers bytes that are not an HTTP request (a garbage request line, a header without a colon, two different
+/// `Content-Length`s) with the socket API's JSON error, where Hummingbird would send an empty 400: every answer of the
+/// socket is JSON, so a client's error handling has one shape to read.
+///
+/// It speaks only between requests, when no answer is being written: a parse error inside a request's body reaches
+/// the route as a thrown error instead (the ``ErrorMiddleware`` answers it), and an answer already under way is never
+/// interleaved with. Either way the connection is closed afterwards, as the parser cannot find the next request.
+public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
+
+    private var readingRequest = false
+    private var writingResponse = false
+    private var answered = false
+    /// A CONNECT request is being refused: its parts go no further.
+    private var refusing = false
+
+    public init() {}
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if case .head(let head) = part, head.method == .connect, !writingResponse {
+            // A tunnel request has no place on this socket; below, its answer would lose its body.
+            refusing = true
+            answer(context, status: .methodNotAllowed, code: "method_not_allowed",
+                message: "CONNECT is not served on this socket")
+            return
+        }
+        if refusing { return }
+        switch part {
+        case .head: readingRequest = true
+        case .end: readingRequest = false
+        case .body: break
+        }
+        context.fireChannelRead(data)
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head: writingResponse = true
+        case .end: writingResponse = false
+        case .body: break
+        }
+        context.write(data, promise: promise)
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError, !readingRequest, !writingResponse else {
+            context.fireErrorCaught(error)
+            return
+        }
+        answer(context, status: .badRequest, code: "malformed_request",
+            message: "the bytes sent are not an HTTP/1.1 request (\(error))")
+    }
+
+    /// Writes one JSON error and closes the connection (once per connection).
+    private func answer(_ context: ChannelHandlerContext, status: HTTPResponse.Status, code: String, message: String) {
+        guard !answered else { return }
+        answered = true
+        let view = ErrorView(code: code, message: message)
+        var body = context.channel.allocator.buffer(capacity: 256)
+        body.writeBytes((try? WireJSON.encoder().encode(view)) ?? Data(#"{"error":{"code":"malformed_request"}}"#.utf8))
+        body.writeString("\n")
+        let head = HTTPResponse(status: status, headerFields: [
+            .contentType: "application/json", .contentLength: "\(body.readableBytes)", .connection: "close",
+        ])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import OpsProtocol
+import Testing
+
+/// The strict syntax check in front of the decoder: RFC 8259, nothing more, nothing less.
+@Suite struct StrictJSONTests {
+    static let accepted: [String] = [
+        #"{"kind":"site.delete","params":{"site_id":"x"}}"#,
+        " \t\r\n{ \"a\" : [ 1 , -0.5e+3 , 0 , 2E-2 , true , false , null , \"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\" ] } \n",
+        "[]", "{}", "0", "\"x\"", "null", "[[[]]]",
+        "\"caf\u{E9} \u{1F680} \u{FFFD}\"",
+        String(repeating: "[", count: StrictJSON.maxDepth) + String(repeating: "]", count: StrictJSON.maxDepth),
+    ]
+
+    @Test(arguments: accepted)
+    func validJSONPasses(_ text: String) throws {
+        try StrictJSON.validate(Array(text.utf8))
+        // And Foundation agrees it is JSON.
+        _ = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+    }
+
+    struct Bad: Sendable, CustomTestStringConvertible {
+        var bytes: [UInt8]
+        var reason: String
+        var testDescription: String { "\(String(decoding: bytes.prefix(40), as: UTF8.self)) → \(reason)" }
+        init(_ text: String, _ reason: String) { self.init(Array(text.utf8), reason) }
+        init(_ bytes: [UInt8], _ reason: String) {
+            self.bytes = bytes
+            self.reason = reason
+        }
+    }
+
+    static let refused: [Bad] = [
+        Bad(#"{"kind":"site.delete","params":{"site_id":"x",}}"#, "expected a member name"),
+        Bad("[1,2,]", "a value cannot start here"),
+        Bad(Array(#"{"a":1}"#.utf8) + [0], "more after the end"),
+        Bad(#"{"a":1} {"b":2}"#, "more after the end"),
+        Bad("", "ends where a value should be"),
+        Bad("{", "expected a member name"),
+        Bad(#"{"a" 1}"#, "expected :"),
+        Bad(#"{"a":1 "b":2}"#, "expected , or }"),
+        Bad("[1 2]", "expected , or ]"),
+        Bad("{'a':1}", "expected a member name"),
+        Bad("// c\n{}", "a value cannot start here"),
+        Bad("NaN", "a value cannot start here"),
+        Bad("01", "more after the end"),
+        Bad("-", "expected a digit"),
+        Bad("1.", "after the decimal point"),
+        Bad("1e", "in the exponent"),
+        Bad("tru", "expected true"),
+        Bad("\"a\tb\"", "raw control character"),
+        Bad("\"\\x\"", "unknown escape"),
+        Bad("\"\\u12G4\"", "hex digits"),
+        Bad("\"abc", "ends inside a string"),
+        Bad([0x22, 0xFF, 0x22], "invalid UTF-8"),
+        Bad([0x22, 0xC0, 0xAF, 0x22], "invalid UTF-8"),  // overlong "/"
+        Bad([0x22, 0xED, 0xA0, 0x80, 0x22], "invalid UTF-8"),  // a surrogate
+        Bad([0x22, 0xE2, 0x82, 0x22], "invalid UTF-8"),  // cut short
+        Bad([0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], "invalid UTF-8"),  // past U+10FFFF
+        Bad(String(repeating: "[", count: StrictJSON.maxDepth + 1), "nesting deeper"),
+        Bad(String(repeating: "[", count: 100_000), "nesting deeper"),
+        Bad(String(repeating: "{\"a\":", count: 100_000), "nesting deeper"),
+    ]
+
+    @Test(arguments: refused)
+    func malformedJSONIsRefusedWithItsReason(_ bad: Bad) {
+        let error = #expect(throws: StrictJSON.SyntaxError.self) { try StrictJSON.validate(bad.bytes) }
+        #expect(error?.reason.contains(bad.reason) == true, "got \(error.map(String.init(describing:)) ?? "nil")")
+    }
+}
