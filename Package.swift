@@ -167,7 +167,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["OpsCore", "OpsProtocol", "CurlHTTP"],
+            dependencies: ["OpsCore", "OpsProtocol", "OpsStore", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,31 +1,85 @@
 #!/usr/bin/env bash
-# Chaos run (issue 6, work in progress): JOBS jobs through the daemon and a chaotic simulator while the daemon is
-# killed with SIGKILL at random moments, and crashes by itself between a POST and its commit (debug failpoint).
-# Then checks, from the simulator's request log and the daemon's answers: no lost job, no duplicate submission,
-# every job terminal, no job failed that the simulator completed.   Usage: scripts/chaos.sh [JOBS] [KILLS]
+# Chaos run (issue 6): JOBS jobs of all five kinds through the daemon and a chaotic simulator, while the daemon is
+# killed with SIGKILL at random moments (at least KILLS times) and also crashes by itself right after a POST, before
+# its answer is committed (debug failpoint). The simulator answers transient 500s and late 404s while operations run,
+# 502/503 HTML pages, bodies that are not JSON, stalls longer than the daemon's request timeout (so submits time out
+# and must be settled by reading), a per-minute limit with 429 + Retry-After, "environment is blocked" refusals, and
+# real failures. Then it checks, from the simulator's request log and the daemon's database:
+#   0 lost jobs, 0 duplicate submissions, every job terminal, no job failed that the simulator completed, no job
+#   succeeded whose operation failed, PRAGMA integrity_check ok.
+# Usage: scripts/chaos.sh [JOBS] [KILLS] [SEED]   (default 200, 20, 7; KINSTA_BIN=DIR uses binaries already built,
+# which must be a debug build: the failpoint is compiled into debug builds only)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-jobs_total=${1:-60}
-kills_wanted=${2:-10}
+jobs_total=${1:-200}
+kills_wanted=${2:-20}
+seed=${3:-7}
 scripts/install-deps.sh
-swift build 2>&1 | grep -E "error|Build complete" | tail -1 >&2
-bin=$(swift build --show-bin-path)
+if [ -z "${KINSTA_BIN:-}" ]; then
+    swift build 2>&1 | grep -E "error|Build complete" | tail -1 >&2
+fi
+bin=${KINSTA_BIN:-$(swift build --show-bin-path)}
 work=$(mktemp -d /tmp/kinsta-chaos.XXXXXX)
-echo "==> chaos run in $work: $jobs_total jobs, $kills_wanted kills" >&2
+started=$(date +%s)
+echo "==> chaos run in $work: $jobs_total jobs, at least $kills_wanted SIGKILLs, seed $seed" >&2
 
-"$bin/kinsta-sim" --port 0 --port-file "$work/sim.port" --api-key chaos-key --window 4 --duration-scale 0.02 --seed 7 \
+seed_sites=$((jobs_total / 2 + 4))
+"$bin/kinsta-sim" --port 0 --port-file "$work/sim.port" --api-key chaos-key --window 4 --duration-scale 0.02 \
+    --seed "$seed" --seed-sites "$seed_sites" --failure-rate 0.05 \
     --transient-500-rate 0.1 --late-404-rate 0.05 --server-error-rate 0.05 --garbage-rate 0.05 \
-    --stall-rate 0.02 --stall-seconds 2 --rate-limit 600 --retry-after 1 --refuse-blocked >"$work/sim.out" 2>"$work/sim.log" &
+    --stall-rate 0.03 --stall-seconds 2 --rate-limit 300 --retry-after 1 --refuse-blocked --blocked-rate 0.1 \
+    >"$work/sim.out" 2>"$work/sim.log" &
 sim_pid=$!
+exec 3>&2 2>>"$work/harness.log"  # bash reports each SIGKILLed daemon ("Killed"); keep that out of the figures
+
 for _ in $(seq 1 600); do [ -s "$work/sim.port" ] && break; sleep 0.1; done
 port=$(cat "$work/sim.port")
 [ -n "$port" ] || { echo "chaos: the simulator did not start" >&2; exit 1; }
-company=$(curl -fsS "http://127.0.0.1:$port/_sim/state" | python3 -c 'import json,sys; print(json.load(sys.stdin)["company_id"])')
+curl -fsS "http://127.0.0.1:$port/_sim/state" >"$work/state.json"
+company=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["company_id"])' "$work/state.json")
+
+# The jobs: creates (WordPress and plain), clones of seed environments, deletes of seed sites, restores of seed
+# backups; each with an identity the checker finds in the simulator's log (a name, a site, an environment).
+python3 - "$work/state.json" "$jobs_total" "$seed" >"$work/jobs.txt" <<'PY'
+import json, random, sys
+state, total, seed = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(seed)
+sites = state["sites"]
+kinds = (["site.create_plain"] * 30 + ["site.create"] * 15 + ["site.clone"] * 15 + ["site.delete"] * 20
+         + ["backup.restore"] * 20)
+free = list(range(len(sites)))  # each seed site serves one delete, restore or clone source
+for i in range(1, total + 1):
+    kind = r.choice(kinds)
+    if kind in ("site.delete", "backup.restore", "site.clone") and not free:
+        kind = "site.create_plain"
+    if kind == "site.create_plain":
+        print(f"{i} site.create_plain --display-name Chaos-{i} --region us-central1")
+    elif kind == "site.create":
+        print(f"{i} site.create --display-name Chaos-{i} --region us-central1 --admin-email a{i}@example.com "
+              f"--admin-user admin --site-title Chaos-{i} --admin-password-file PASSWORD")
+    else:
+        site = sites[free.pop(r.randrange(len(free)))]
+        env = site["environments"][0]
+        if kind == "site.delete":
+            print(f"{i} site.delete --site-id {site['id']}")
+        elif kind == "site.clone":
+            print(f"{i} site.clone --display-name Chaos-{i} --source-env-id {env['id']}")
+        else:
+            print(f"{i} backup.restore --target-env-id {env['id']} --backup-id {env['backups'][0]['id']} "
+                  f"--notified-user-id chaos-user")
+PY
+printf 'Chaos-admin-pw-1\n' >"$work/password"; chmod 600 "$work/password"
 
 cat >"$work/opsd.toml" <<TOML
 [kinsta]
-requests_per_minute = 3000
-request_burst = 50
+# Above the simulator's 300 a minute, so 429s come and must be ridden out.
+requests_per_minute = 480
+request_burst = 20
+# Shorter than the simulator's stalls: a stalled submit times out and its fate must be settled by reading.
+request_timeout_seconds = 1
+[daemon]
+max_in_flight = 16
+shutdown_grace_seconds = 2
 [polling]
 startup_window_seconds = 10
 first_poll_seconds = 0.3
@@ -33,45 +87,52 @@ interval_seconds = 0.3
 max_interval_seconds = 1
 error_backoff_seconds = 0.3
 error_backoff_max_seconds = 2
+# The simulator's operations take seconds: a 500 must be seen over 5 s here (60 s by default).
+confirm_seconds = 5
 [deadlines]
-# A create whose submission's fate a crash left unknown is looked for until its deadline: keep it short here.
+# A create whose submission a crash left unclear is looked for until its deadline: keep them short here.
+site_create = 120
 site_create_plain = 120
+site_clone = 120
 TOML
 export KINSTA_OPS_SOCKET="$work/s.sock"
-# The daemon under a supervisor, as systemd's Restart= would run it; the failpoint crashes it now and then.
+# The daemon under a supervisor, as systemd's Restart= would run it; the failpoint crashes it after 3 % of POSTs.
 (
     while [ ! -e "$work/stop" ]; do
         KINSTA_API_KEY=chaos-key KINSTA_API_BASE_URL="http://127.0.0.1:$port/v2" KINSTA_COMPANY_ID="$company" \
-        KINSTA_OPSD_STATE_DIR="$work/state" KINSTA_OPSD_SOCKET="$work/s.sock" KINSTA_OPSD_FAILPOINT=after-submit:0.05 \
+        KINSTA_OPSD_STATE_DIR="$work/state" KINSTA_OPSD_SOCKET="$work/s.sock" KINSTA_OPSD_FAILPOINT=after-submit:0.03 \
             "$bin/kinsta-opsd" --config "$work/opsd.toml" 2>>"$work/daemon.log" &
         echo $! >"$work/daemon.pid"
-        wait $!
+        wait $! 2>/dev/null
         sleep 0.2
     done
 ) &
 supervisor=$!
 
 ops() { "$bin/kinsta-ops" "$@"; }
-submitted=0
-for i in $(seq 1 "$jobs_total"); do
-    # A submission the daemon did not answer (killed meanwhile) is sent again with the same key: never twice.
-    for _ in $(seq 1 100); do
-        ops submit site.create_plain --display-name "Chaos $i" --region us-central1 --idempotency-key "chaos-$i" \
-            --json >/dev/null 2>&1 && { submitted=$((submitted + 1)); break; }
+# The submitter: a submission the daemon did not answer (killed meanwhile) is sent again with the same key, which
+# returns the job already stored instead of a second one.
+while read -r i args; do
+    args=${args//PASSWORD/$work/password}
+    for _ in $(seq 1 300); do
+        # shellcheck disable=SC2086
+        ops submit $args --idempotency-key "chaos-$i" --json >/dev/null 2>>"$work/submit.log" && {
+            echo "$i" >>"$work/submitted"; break; }
         sleep 0.2
     done
-done &
+done <"$work/jobs.txt" &
 submitter=$!
 
+# The killer: SIGKILL at random moments, spread over the run, until enough kills and every job is submitted.
 kills=0
-while [ $kills -lt "$kills_wanted" ]; do
-    sleep "$(python3 -c 'import random; print(round(random.uniform(0.5, 3), 2))')"
+while [ $kills -lt "$kills_wanted" ] || kill -0 $submitter 2>/dev/null; do
+    sleep "$(python3 -c 'import random; print(round(random.uniform(0.5, 4), 2))')"
     pid=$(cat "$work/daemon.pid" 2>/dev/null) && kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
 done
 wait $submitter
 
-echo "==> waiting for every job to end" >&2
-for _ in $(seq 1 1200); do
+echo "==> $kills SIGKILLs sent; waiting for every job to end" >&3
+for _ in $(seq 1 1800); do
     pending=$(ops jobs --json --limit 1000 2>/dev/null | python3 -c '
 import json, sys
 jobs = json.load(sys.stdin)["jobs"]
@@ -84,26 +145,72 @@ crashes=$(grep -c "failpoint after-submit hit" "$work/daemon.log")
 ops jobs --json --limit 1000 >"$work/jobs.json"
 curl -fsS "http://127.0.0.1:$port/_sim/requests" >"$work/requests.json"
 curl -fsS "http://127.0.0.1:$port/_sim/operations" >"$work/operations.json"
-touch "$work/stop"; kill -KILL "$(cat "$work/daemon.pid")" 2>/dev/null; kill $supervisor $sim_pid 2>/dev/null; wait 2>/dev/null
+touch "$work/stop"; kill -TERM "$(cat "$work/daemon.pid")" 2>/dev/null; sleep 1
+kill -KILL "$(cat "$work/daemon.pid")" 2>/dev/null; kill $supervisor $sim_pid 2>/dev/null; wait 2>/dev/null
 
-python3 - "$work" "$jobs_total" "$kills" "$crashes" <<'PY'
-import collections, json, sys
-work, total, kills, crashes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+python3 - "$work" "$jobs_total" "$kills" "$crashes" "$(( $(date +%s) - started ))" <<'PY'
+import collections, json, sqlite3, sys
+work, total, kills, crashes, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 jobs = json.load(open(work + "/jobs.json"))["jobs"]
 requests = json.load(open(work + "/requests.json"))
 operations = json.load(open(work + "/operations.json"))
-accepted = collections.Counter(r["body"]["display_name"] for r in requests
-    if r["method"] == "POST" and r["status"] == 202 and isinstance(r.get("body"), dict))
+acknowledged = len(open(work + "/submitted").read().split())
+
+def identity_of_job(job):
+    p = job["params"]
+    if job["kind"] == "site.delete":
+        return ("site.delete", p["site_id"])
+    if job["kind"] == "backup.restore":
+        return ("backup.restore", p["target_env_id"])
+    return ("create", p["display_name"])
+
+def identity_of_request(r):
+    path, body = r["path"].split("?")[0], r.get("body") if isinstance(r.get("body"), dict) else {}
+    if r["method"] == "DELETE" and path.startswith("/v2/sites/"):
+        return ("site.delete", path.rsplit("/", 1)[1])
+    if r["method"] == "POST" and path.endswith("/backups/restore"):
+        return ("backup.restore", path.split("/")[4])
+    if r["method"] == "POST" and path in ("/v2/sites", "/v2/sites/plain", "/v2/sites/clone"):
+        return ("create", body.get("display_name"))
+    return None
+
+def identity_of_operation(o):
+    if o["kind"] == "site.delete":
+        return ("site.delete", o["target"])
+    if o["kind"] == "backup.restore":
+        return ("backup.restore", o["target"])
+    return ("create", o["display_name"])
+
+accepted = collections.Counter(identity_of_request(r) for r in requests
+                               if r["status"] == 202 and identity_of_request(r) is not None)
 duplicates = sum(n - 1 for n in accepted.values() if n > 1)
+outcomes = collections.defaultdict(set)
+for o in operations:
+    outcomes[identity_of_operation(o)].add(o["state"])
 states = collections.Counter(j["state"] for j in jobs)
-sim_done = {o["display_name"] for o in operations if o["state"] == "succeeded"}
-false_failures = [j["id"] for j in jobs if j["state"] == "failed" and j["params"].get("display_name") in sim_done]
-lost = total - len(jobs)
+false_failures = [j["id"] for j in jobs if j["state"] == "failed" and "succeeded" in outcomes[identity_of_job(j)]]
+false_successes = [j["id"] for j in jobs if j["state"] == "succeeded" and identity_of_job(j)[0] != "site.delete"
+                   and "succeeded" not in outcomes[identity_of_job(j)]]
+# Every job the daemon acknowledged must be there, and nothing else (the submitter retries until acknowledged).
+lost = max(acknowledged, total) - len(jobs)
 unfinished = sum(states[s] for s in ("queued", "submitting", "accepted", "running"))
-print(f"jobs {len(jobs)}/{total}, kills {kills}, failpoint crashes {crashes}, lost {lost}, duplicate submissions {duplicates}, "
-      f"unfinished {unfinished}, false failures {len(false_failures)}, 429s {sum(1 for r in requests if r['status'] == 429)}")
-print("states:", dict(states))
-ok = lost == 0 and duplicates == 0 and unfinished == 0 and not false_failures
+refused_429 = sum(1 for r in requests if r["status"] == 429)
+chaos_answers = collections.Counter(r["status"] for r in requests if r["path"].startswith("/v2"))
+db = sqlite3.connect(f"file:{work}/state/kinsta-opsd.sqlite?mode=ro", uri=True)
+integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+kinds = collections.Counter(j["kind"] for j in jobs)
+print(f"chaos: {len(jobs)}/{total} jobs ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}) in {seconds} s")
+print(f"  SIGKILLs {kills}, failpoint crashes between POST and commit {crashes}, Kinsta requests {len(requests)} "
+      f"(refused with 429: {refused_429})")
+print(f"  simulator answers: {dict(sorted(chaos_answers.items()))}")
+print(f"  lost {lost}, duplicate submissions {duplicates}, unfinished {unfinished}, false failures "
+      f"{len(false_failures)}, false successes {len(false_successes)}, integrity_check {integrity}")
+print("  states:", dict(sorted(states.items())))
+for job in jobs:
+    if job["state"] in ("needs_attention", "timed_out") or job["id"] in false_failures + false_successes:
+        print(f"    job {job['id']} {job['kind']} {job['state']}: {(job.get('last_error') or '')[:150]}")
+ok = lost == 0 and duplicates == 0 and unfinished == 0 and not false_failures and not false_successes \
+    and integrity == "ok"
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)
 PY

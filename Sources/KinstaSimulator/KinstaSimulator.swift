@@ -210,6 +210,7 @@ public final class KinstaSimulator: Sendable {
     ) -> SimAnswer {
         if configuration.chaos.refuseBlocked, let target,
             state.operations.values.contains(where: { $0.target == target && $0.doneAt > now })
+                || (configuration.chaos.blockedRate > 0 && state.chaosRandom.unit() < configuration.chaos.blockedRate)
         {
             return .error(400, "The environment is blocked by another process. Please try again a bit later.")
         }

@@ -54,12 +54,16 @@ public struct SimulatorChaos: Sendable {
     public var retryAfter: Int?
     /// A submit on a site or environment that has an operation running answers 400 "environment is blocked".
     public var refuseBlocked: Bool
+    /// Probability that a submit on a site or environment answers 400 "environment is blocked" anyway, as when
+    /// someone works on it in MyKinsta: nothing the daemon's own serialisation can prevent.
+    public var blockedRate: Double
 
     public init(
         transient500Rate: Double = 0, late404Rate: Double = 0, serverErrorRate: Double = 0, garbageRate: Double = 0,
         stallRate: Double = 0, stallSeconds: Double = 0, rateLimitPerMinute: Int = 0, retryAfter: Int? = nil,
-        refuseBlocked: Bool = false
+        refuseBlocked: Bool = false, blockedRate: Double = 0
     ) {
+        self.blockedRate = blockedRate
         self.transient500Rate = transient500Rate
         self.late404Rate = late404Rate
         self.serverErrorRate = serverErrorRate

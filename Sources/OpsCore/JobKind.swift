@@ -30,6 +30,12 @@ public enum ReconcileStrategy: Sendable, Hashable {
     case siteGone(param: String)
     /// Nothing readable shows the effect (a restore leaves no trace in the API): an admin must decide.
     case none
+
+    /// Whether the check reads the job's target itself, so "not found" there is an answer (the site is gone).
+    public var readsTarget: Bool {
+        if case .siteGone = self { return true }
+        return false
+    }
 }
 
 /// One kind's contract: parameters, Kinsta call, target and reconciliation.

@@ -10,6 +10,8 @@ public enum JobInput: Sendable, Hashable {
     case begin
     /// The daemon started and found the job in flight: a `submitting` job may or may not have reached Kinsta.
     case recovered
+    /// The engine is about to send the job's submission: committed first, so a restart knows it may have left.
+    case sending
     case submitted(SubmitOutcome)
     case polled(PollOutcome)
     case reconciled(ReconcileOutcome)
@@ -58,15 +60,23 @@ public struct JobMachine: Sendable {
 
         case .recovered:
             guard job.state.isInFlight else { return Transition(before: job, after: job, eraseSecrets: false) }
-            if job.state == .submitting {
+            if job.state == .submitting, job.sending {
                 // The POST may or may not have left before the daemon stopped: never send it again blindly.
+                next.sending = false
+                next.submissionUnclear = true
                 next.pendingAction = .reconcile
                 next.nextActionAt = now
-                next.lastError = "daemon restarted during submission; settling by reading Kinsta"
+                next.lastError = "daemon restarted while a submission was on its way; settling by reading Kinsta"
             }
+            // Otherwise nothing left since the last answer: the pending action goes on as stored.
+
+        case .sending:
+            guard job.state == .submitting, job.pendingAction == .submit else { throw refused(job, "sent") }
+            next.sending = true
 
         case .submitted(let outcome):
             guard job.state == .submitting, job.pendingAction == .submit else { throw refused(job, "given a submit answer") }
+            next.sending = false
             submitted(outcome, &next, &change, now: now, rng: &rng)
 
         case .polled(let outcome):
@@ -144,6 +154,12 @@ public struct JobMachine: Sendable {
             job.nextActionAt = clamp(now.addingTimeInterval(policy.pollDelay(afterPolls: 0, using: &rng)), job)
             change.message = "Kinsta accepted the job as operation \(operationID)"
             change.eraseSecrets = true
+        case .rejected(404, let message) where job.submissionUnclear && job.kind.spec.reconcile.readsTarget:
+            // A resent delete whose site is not found: the first one, whose answer was lost, may have done it.
+            job.pendingAction = .reconcile
+            job.nextActionAt = now
+            job.lastError = "Kinsta no longer finds the target (\(message)); an earlier submission whose answer was "
+                + "lost may have done the job: reading Kinsta"
         case .rejected(let status, let message):
             job.state = .failed
             job.lastError = "Kinsta refused the job (HTTP \(status)): \(message)"
@@ -164,6 +180,7 @@ public struct JobMachine: Sendable {
             retryLater(&job, change: &change, reason: "Kinsta says the target is busy (\(message)); sending again later",
                 retryAfter: nil, now: now, rng: &rng, action: .submit)
         case .ambiguous(let reason):
+            job.submissionUnclear = true
             retryLater(&job, change: &change, reason: "submission unclear (\(reason)); settling by reading Kinsta",
                 retryAfter: nil, now: now, rng: &rng, action: .reconcile)
         }
@@ -249,7 +266,8 @@ public struct JobMachine: Sendable {
             } else {
                 job.state = .needsAttention
                 job.lastError = "the daemon cannot tell whether Kinsta received the submission, and \(detail) by the "
-                    + "deadline. Kinsta most likely never got it: check MyKinsta, then retry the job to submit it"
+                    + "deadline: either Kinsta never got it, or its operation failed. Check MyKinsta, then retry the "
+                    + "job to submit it again"
                 change.message = job.lastError
             }
         case .notDone(let detail):

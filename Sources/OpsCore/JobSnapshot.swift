@@ -26,6 +26,13 @@ public struct JobSnapshot: Sendable, Hashable {
     public var nextActionAt: Date?
     /// The latest trouble, shown by `show` even when it did not change the state.
     public var lastError: String?
+    /// A submission of this attempt may have reached Kinsta without its answer being committed (a timeout, a reset,
+    /// a restart while submitting). A later refusal of a resent request is then read against Kinsta, not believed.
+    public var submissionUnclear: Bool
+    /// The submission is on its way: committed just before the POST and cleared by its answer. A restart that finds
+    /// it set cannot know whether Kinsta got the request; one that finds it clear knows nothing left since the last
+    /// answer, so the request is sent (again) without reading Kinsta first.
+    public var sending: Bool
 
     public init(
         kind: JobKind,
@@ -39,8 +46,12 @@ public struct JobSnapshot: Sendable, Hashable {
         confirmations: Int = 0,
         pendingAction: PendingAction? = nil,
         nextActionAt: Date? = nil,
-        lastError: String? = nil
+        lastError: String? = nil,
+        submissionUnclear: Bool = false,
+        sending: Bool = false
     ) {
+        self.submissionUnclear = submissionUnclear
+        self.sending = sending
         self.kind = kind
         self.state = state
         self.attempt = attempt

@@ -46,7 +46,8 @@ public final class JobEngine: Sendable {
     // MARK: - Steps
 
     /// At start: every job found in flight is resumed. Polling jobs keep their stored schedule; a `submitting` job
-    /// is settled by reading Kinsta, never by posting again blindly.
+    /// whose POST was on its way is settled by reading Kinsta, never by posting again blindly; one whose POST had not
+    /// left is sent.
     @discardableResult
     public func recover() async throws -> Int {
         var recovered = 0
@@ -127,7 +128,7 @@ public final class JobEngine: Sendable {
     /// submission a second time. Only the row as it is now is acted on.
     func perform(_ claimed: StoredJob) async {
         defer { _ = busy.withLock { $0.remove(claimed.id) } }
-        guard let job = try? await database.job(id: claimed.id), job.version == claimed.version else {
+        guard var job = try? await database.job(id: claimed.id), job.version == claimed.version else {
             logger.debug("skipping a stale claim", metadata: ["job.id": "\(claimed.id)"])
             return
         }
@@ -135,6 +136,11 @@ public final class JobEngine: Sendable {
         let input: JobInput
         switch job.snapshot.pendingAction {
         case .submit?:
+            // Committed before the POST: a restart that finds this mark cannot know whether the POST left.
+            let marked: StoredJob?
+            do { marked = try await commit(.sending, to: job) } catch { marked = nil }
+            guard let marked else { return }
+            job = marked
             Failpoint.hit("before-submit")
             let outcome = await api.submit(job.params.submitCall)
             Failpoint.hit("after-submit")

@@ -134,7 +134,7 @@ public struct OpsDatabase: Sendable {
                 UPDATE job SET state = ?, version = version + 1, attempt = ?, operation_id = ?, accepted_at = ?,
                     deadline = ?, poll_count = ?, error_streak = ?, confirmations = ?, pending_action = ?,
                     next_action_at = ?, last_error = ?, params = ?, result = coalesce(?, result), updated_at = ?,
-                    finished_at = ?
+                    finished_at = ?, submission_unclear = ?, sending = ?
                 WHERE id = ? AND version = ?
                 """,
             arguments: [
@@ -142,7 +142,7 @@ public struct OpsDatabase: Sendable {
                 after.deadline?.milliseconds, after.pollCount, after.errorStreak, after.confirmations,
                 after.pendingAction?.rawValue, after.nextActionAt?.milliseconds, after.lastError,
                 JSONText.encode(.object(params.values)), result, ms,
-                after.state.isTerminal ? ms : nil, job.id, job.version,
+                after.state.isTerminal ? ms : nil, after.submissionUnclear, after.sending, job.id, job.version,
             ])
         guard db.changesCount == 1 else { return nil }
         if transition.changesState {
@@ -350,7 +350,8 @@ extension StoredJob {
                 pollCount: row["poll_count"], errorStreak: row["error_streak"], confirmations: row["confirmations"],
                 pendingAction: pending.flatMap(PendingAction.init(rawValue:)),
                 nextActionAt: (row["next_action_at"] as Int64?).map(Date.init(milliseconds:)),
-                lastError: row["last_error"]),
+                lastError: row["last_error"], submissionUnclear: row["submission_unclear"],
+                sending: row["sending"]),
             result: (row["result"] as String?).flatMap(JSONText.decode),
             createdAt: Date(milliseconds: row["created_at"]),
             updatedAt: Date(milliseconds: row["updated_at"]),

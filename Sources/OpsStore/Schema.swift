@@ -89,6 +89,15 @@ enum Schema {
                     );
                     """)
         }
+        migrator.registerMigration("v3 unclear submission") { db in
+            // Set when a submission of the attempt may have reached Kinsta unrecorded, and while one is on its way;
+            // see JobSnapshot. A job stored before this migration is treated as sending: never resent unread.
+            try db.execute(sql: """
+                ALTER TABLE job ADD COLUMN submission_unclear INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE job ADD COLUMN sending INTEGER NOT NULL DEFAULT 0;
+                UPDATE job SET sending = 1 WHERE state = 'submitting';
+                """)
+        }
         return migrator
     }
 }

@@ -39,6 +39,8 @@ struct KinstaSim: AsyncParsableCommand {
     @Option(help: "Chaos: Retry-After seconds sent with a 429.") var retryAfter: Int?
     @Flag(help: "Chaos: refuse work on a site or environment that has an operation running (\"environment is blocked\").")
     var refuseBlocked = false
+    @Option(help: "Chaos (with --refuse-blocked): probability that work on a site or environment is refused as blocked anyway.")
+    var blockedRate = 0.0
     @Flag(help: "Allow binding to an address other than loopback.") var allowNonLoopback = false
     @Option(help: "Log level (trace, debug, info, warning, error).") var logLevel = "info"
 
@@ -64,7 +66,7 @@ struct KinstaSim: AsyncParsableCommand {
             chaos: SimulatorChaos(
                 transient500Rate: transient500Rate, late404Rate: late404Rate, serverErrorRate: serverErrorRate,
                 garbageRate: garbageRate, stallRate: stallRate, stallSeconds: stallSeconds, rateLimitPerMinute: rateLimit,
-                retryAfter: retryAfter, refuseBlocked: refuseBlocked)))
+                retryAfter: retryAfter, refuseBlocked: refuseBlocked, blockedRate: blockedRate)))
         let host = self.host
         let portFile = self.portFile
         let app = simulator.application(host: host, port: port, logger: logger) { bound in

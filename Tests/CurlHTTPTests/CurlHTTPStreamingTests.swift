@@ -141,7 +141,8 @@ struct CurlHTTPStreamingTests {
             await #expect(throws: CancellationError.self) {
                 try await task.value
             }
-            #expect(ContinuousClock.now - start < .milliseconds(300))
+            // Far sooner than the 10 s deadline (with room for a loaded 2-core machine)
+            #expect(ContinuousClock.now - start < .seconds(2))
         }
     }
 

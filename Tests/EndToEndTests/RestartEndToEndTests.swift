@@ -2,6 +2,7 @@ import CurlHTTP
 import Foundation
 import OpsCore
 import OpsProtocol
+import OpsStore
 import Synchronization
 import Testing
 
@@ -124,6 +125,9 @@ import Glibc
         // (the kill must land mid-flight for this test to mean anything)
         let inFlightAtKill = seen.jobsLastIn(["accepted", "running"])
         #expect(!inFlightAtKill.isEmpty, "no job was in flight when the daemon was killed")
+        // And the file the kill left behind is sound, before anything opens it again
+        let databasePath = work.appendingPathComponent("state/kinsta-opsd.sqlite").path
+        #expect(try await OpsDatabase(path: databasePath).integrityCheck() == ["ok"])
         let second = try await startDaemon()
         defer { second.signal(SIGTERM) }
 

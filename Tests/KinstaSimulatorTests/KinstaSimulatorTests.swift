@@ -157,4 +157,21 @@ import Testing
             #expect(String(decoding: second.body, as: UTF8.self).contains("blocked"))
         }
     }
+
+    @Test func blockedRateRefusesIdleTargetsToo() async throws {
+        let http = CurlHTTPClient()
+        defer { http.shutdown() }
+        let sim = Self.simulator(SimulatorChaos(refuseBlocked: true, blockedRate: 1), now: { Date(timeIntervalSince1970: 1_800_000_000) })
+        try await withRunningSimulator(sim) { base in
+            let state = try JSONSerialization.jsonObject(
+                with: try await http.execute(HTTPRequest(url: base.replacingOccurrences(of: "/v2", with: "/_sim/state"))).body)
+                as? [String: Any]
+            let site = try #require((state?["sites"] as? [[String: Any]])?.first?["id"] as? String)
+            // Nothing runs on the site, yet someone else holds it
+            let refused = try await http.execute(HTTPRequest(
+                method: "DELETE", url: base + "/sites/\(site)", headers: [HTTPHeader("Authorization", "Bearer k")]))
+            #expect(refused.status == 400)
+            #expect(String(decoding: refused.body, as: UTF8.self).contains("blocked by another process"))
+        }
+    }
 }

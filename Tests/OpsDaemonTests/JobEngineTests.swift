@@ -32,6 +32,19 @@ import Testing
             return job
         }
 
+        /// Admits the job and commits its "sending" mark, as the engine does right before a POST: the state a kill
+        /// between the POST and its answer leaves behind.
+        func admitAndMarkSending(_ id: Int64) async throws {
+            try await engine.admit()
+            let admitted = try await job(id)
+            var rng = SplitMix64(seed: 3)
+            let transition = try JobMachine(policy: engine.policyForTesting)
+                .step(admitted.snapshot, .sending, now: clock.now(), using: &rng)
+            guard try await database.apply(transition, to: admitted, now: clock.now()) != nil else {
+                throw EngineTestError("not marked")
+            }
+        }
+
         /// A new engine on the same database: what a restarted daemon has.
         func restarted(api: ScriptedKinstaAPI) -> JobEngine {
             JobEngine(database: database, api: api, policy: engine.policyForTesting, clock: clock,
@@ -139,7 +152,7 @@ import Testing
         // Given a create that was committed as submitting when the daemon died (Kinsta did create the site)
         let h = try harness()
         let job = try await h.submit(.siteCreatePlain, Self.plain)
-        try await h.engine.admit()
+        try await h.admitAndMarkSending(job.id)
         #expect(try await h.job(job.id).state == .submitting)
 
         // When a new engine starts on the same database
@@ -165,7 +178,7 @@ import Testing
     @Test func restartWithNoTraceOfACreateAsksAnAdmin() async throws {
         let h = try harness()
         let job = try await h.submit(.siteCreatePlain, Self.plain)
-        try await h.engine.admit()
+        try await h.admitAndMarkSending(job.id)
         var script = ScriptedKinstaAPI.Script()
         script.read = { _ in .ok(["company": ["sites": []]]) }
         let api = ScriptedKinstaAPI(script)
@@ -185,7 +198,7 @@ import Testing
         // Given a create committed as submitting, whose site Kinsta shows only some minutes later
         let h = try harness()
         let job = try await h.submit(.siteCreatePlain, Self.plain)
-        try await h.engine.admit()
+        try await h.admitAndMarkSending(job.id)
         let appearsAt = h.clock.now().addingTimeInterval(300)
         let clock = h.clock
         var script = ScriptedKinstaAPI.Script()
@@ -202,6 +215,25 @@ import Testing
         #expect(done.state == .succeeded)
         #expect(done.result == .object(["idSite": "s-9"]))
         #expect(api.submits.isEmpty)
+    }
+
+    @Test func restartBeforeThePOSTLeftSendsItWithoutReading() async throws {
+        // Given a job admitted (committed as submitting) whose POST had not left when the daemon died
+        let h = try harness()
+        let job = try await h.submit(.siteCreatePlain, Self.plain)
+        try await h.engine.admit()
+        // When a new engine starts on the same database
+        var script = ScriptedKinstaAPI.Script()
+        script.submit = { _ in .accepted(operationID: "sites:add-plain-2") }
+        script.poll = { _, _ in .finished(data: ["idSite": "s-2"]) }
+        let api = ScriptedKinstaAPI(script)
+        let engine = h.restarted(api: api)
+        try await engine.recover()
+        try await engine.run(until: h.clock.now().addingTimeInterval(60), on: h.clock)
+        // Then it sent the job once, read nothing, and the job went on to succeed
+        #expect(try await h.job(job.id).state == .succeeded)
+        #expect(api.submits.count == 1)
+        #expect(!api.calls.contains { if case .read = $0 { true } else { false } })
     }
 
     @Test func restartResumesPollingWithoutSubmitting() async throws {

@@ -74,6 +74,23 @@ import Testing
         #expect(last.map(\.seq) == [8, 9])
     }
 
+    @Test func anUnclearSubmissionIsRememberedAcrossARestart() async throws {
+        let db = try TemporaryDatabase()
+        let machine = JobMachine(policy: PollPolicy())
+        var rng = SplitMix64(seed: 1)
+        var job = try created(try await db.database.insert(
+            NewJob(params: try params("Unclear"), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+        for input in [JobInput.begin, .submitted(.ambiguous(reason: "reset"))] {
+            let transition = try machine.step(job.snapshot, input, now: start, using: &rng)
+            job = try #require(try await db.database.apply(transition, to: job, now: start))
+        }
+        // Read back by a second handle on the file, as a restarted daemon would
+        let reopened = try OpsDatabase(path: db.database.path)
+        let read = try #require(try await reopened.job(id: job.id))
+        #expect(read.snapshot.submissionUnclear)
+        #expect(read.snapshot.pendingAction == .reconcile)
+    }
+
     @Test func staleTransitionWritesNothing() async throws {
         let db = try TemporaryDatabase()
         let machine = JobMachine(policy: PollPolicy())
