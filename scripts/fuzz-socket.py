@@ -5,7 +5,8 @@ Every request is bad by construction: broken JSON, wrong types, unknown kinds an
 invalid UTF-8, path and query tricks, unknown methods, broken HTTP framing, requests cut short, and slow clients that
 never finish their request. The run then checks:
 
-- the daemon never crashed (same PID alive, health answers at the end);
+- the daemon never crashed (same PID alive, health answers at the end), and is idle afterwards (under 5 % of a core:
+  a connection left in a bad state must not keep a task spinning);
 - every answer is a 4xx with a JSON body of the form {"error": {"code", "message"}} (a request cut short may get no
   answer: the client is gone; a slow client must be dropped by the daemon within its idle timeout; an answer to
   CONNECT is a 4xx without a body, as HTTP has it);
@@ -391,13 +392,16 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--idle-timeout", type=float, default=30)
     parser.add_argument("--slow-clients", type=int, default=20)
+    parser.add_argument("--only", help="one generator (e.g. gen_framing), to narrow a finding down")
     args = parser.parse_args()
 
     before, integrity_before = db_fingerprint(args.db)
     rng = random.Random(args.seed)
     cases = []
+    generators = [g for g in GENERATORS if args.only in (None, g.__name__)]
+    weights = [w for g, w in zip(GENERATORS, WEIGHTS) if args.only in (None, g.__name__)]
     for _ in range(args.requests - args.slow_clients):
-        generator = rng.choices(GENERATORS, WEIGHTS)[0]
+        generator = rng.choices(generators, weights)[0]
         cases.append(generator(random.Random(rng.getrandbits(64))))
 
     slow_results = [None] * args.slow_clients
@@ -451,6 +455,16 @@ def main():
             problems.append(("slow_client", f"answered {answer[:80]!r}", b""))
     slow_max = max((s for _, s, _ in slow_results), default=0)
 
+    # A connection left in a bad state can keep a task spinning long after its request: the daemon, now idle, must
+    # use next to no CPU.
+    idle_cpu = None
+    if os.path.exists(f"/proc/{args.pid}"):
+        time.sleep(args.idle_timeout + 1)
+        ticks = lambda: sum(int(x) for x in open(f"/proc/{args.pid}/stat").read().rsplit(")", 1)[1].split()[11:13])
+        hz = os.sysconf("SC_CLK_TCK")
+        before_ticks = ticks()
+        time.sleep(5)
+        idle_cpu = (ticks() - before_ticks) / hz / 5 * 100
     alive = os.path.exists(f"/proc/{args.pid}")
     health, _, _, _ = exchange(args.socket, request("GET", "/v1/health", content_type=None)) if alive else (None,) * 4
     after, integrity_after = db_fingerprint(args.db)
@@ -465,13 +479,15 @@ def main():
     print("  answers: " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items(), key=lambda kv: str(kv[0]))))
     print(f"  slow clients dropped: {sum(1 for v, _, _ in slow_results if v == 'dropped')}/{args.slow_clients} "
           f"(latest after {slow_max:.1f} s; idle timeout {args.idle_timeout:g} s); p99 answer time {p99 * 1000:.1f} ms")
-    print(f"  daemon alive: {alive} (health {health}); crashes: {0 if alive else 1}")
+    print(f"  daemon alive: {alive} (health {health}); crashes: {0 if alive else 1}; CPU while idle after the run: "
+          f"{idle_cpu if idle_cpu is None else round(idle_cpu, 1)} % of a core")
     print(f"  database unchanged: {unchanged} ({', '.join(f'{t} {c} rows' for t, (c, _) in after.items())}); "
           f"integrity_check: {integrity_after}")
     print(f"  answers that were not a JSON 4xx, or missing: {len(problems)}")
     for category, what, data in problems[:15]:
         print(f"    {category}: {what} ← {data!r}")
-    ok = not problems and alive and health == 200 and unchanged and integrity_before == integrity_after == "ok"
+    ok = not problems and alive and health == 200 and unchanged and integrity_before == integrity_after == "ok" \
+        and idle_cpu is not None and idle_cpu < 5
     print("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
 

@@ -5,10 +5,22 @@ public import OpsCore
 public protocol KinstaAPI: Sendable {
     /// Sends a job's submit call (`POST /sites`, `DELETE /sites/{id}`, …).
     func submit(_ call: KinstaCall) async -> SubmitOutcome
+    /// Sends a job's submit call, first calling `willSend` once nothing but the request itself stands between the
+    /// call and Kinsta (after any wait for the request budget). The engine records there that the POST may leave;
+    /// if `willSend` throws, nothing is sent.
+    func submit(_ call: KinstaCall, willSend: @Sendable () async throws -> Void) async -> SubmitOutcome
     /// `GET /operations/{id}`.
     func operationStatus(_ operationID: String) async -> PollOutcome
     /// `GET` of a read endpoint (`/sites?company=…`, `/sites/{id}`, …): the parsed JSON body or why not.
     func read(_ path: String) async -> KinstaRead
+}
+
+extension KinstaAPI {
+    /// Nothing waits before the request here: `willSend`, then the call.
+    public func submit(_ call: KinstaCall, willSend: @Sendable () async throws -> Void) async -> SubmitOutcome {
+        do { try await willSend() } catch { return .notSent(reason: "the submission could not be recorded as sent") }
+        return await submit(call)
+    }
 }
 
 /// The answer of a read endpoint.

@@ -136,13 +136,19 @@ public final class JobEngine: Sendable {
         let input: JobInput
         switch job.snapshot.pendingAction {
         case .submit?:
-            // Committed before the POST: a restart that finds this mark cannot know whether the POST left.
-            let marked: StoredJob?
-            do { marked = try await commit(.sending, to: job) } catch { marked = nil }
-            guard let marked else { return }
-            job = marked
-            Failpoint.hit("before-submit")
-            let outcome = await api.submit(job.params.submitCall)
+            // The "sending" mark is committed once the budget let the call through, right before the POST: a restart
+            // that finds it cannot know whether the POST left, and reconciles; one that does not, sends.
+            let marked = Mutex<StoredJob?>(nil)
+            let outcome = await api.submit(job.params.submitCall) { [job] in
+                guard let stored = try await self.commit(.sending, to: job) else { throw SendingNotRecorded() }
+                marked.withLock { $0 = stored }
+                Failpoint.hit("before-submit")
+            }
+            guard let sent = marked.withLock({ $0 }) else {
+                // Nothing was sent (the daemon is stopping, or the job changed meanwhile): the row stays as it was.
+                return
+            }
+            job = sent
             Failpoint.hit("after-submit")
             input = .submitted(outcome)
         case .poll?:
@@ -178,6 +184,9 @@ public final class JobEngine: Sendable {
         log(transition, job: stored)
         return stored
     }
+
+    /// The job changed before its "sending" mark could be committed: nothing is sent.
+    struct SendingNotRecorded: Error {}
 
     // MARK: - Reconciliation
 

@@ -59,10 +59,8 @@ public struct PollerService: Service {
         let clock = engine.clock
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await clock.sleep(until: deadline) }
-            group.addTask {
-                var signals = subscription.signals.makeAsyncIterator()
-                _ = await signals.next()
-            }
+            // Cancelled when the timer wins; the subscription stays good for the next turn.
+            group.addTask { _ = await subscription.next() }
             await group.next()
             group.cancelAll()
         }

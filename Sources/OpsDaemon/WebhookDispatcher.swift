@@ -75,7 +75,6 @@ public final class WebhookDispatcher: Service, Sendable {
                 // an endpoint added back later gets a new one.
                 let running = RunningEndpoints()
                 let changes = self.database.changes.subscribe()
-                var signals = changes.signals.makeAsyncIterator()
                 repeat {
                     for endpoint in self.registry.endpoints {
                         guard running.start(endpoint.name) else { continue }
@@ -84,7 +83,7 @@ public final class WebhookDispatcher: Service, Sendable {
                             running.end(endpoint.name)
                         }
                     }
-                } while await signals.next() != nil && !Task.isCancelled
+                } while await changes.next() && !Task.isCancelled
             }
         }
     }
@@ -159,10 +158,8 @@ public final class WebhookDispatcher: Service, Sendable {
         let clock = self.clock
         await withTaskGroup(of: Void.self) { group in
             if let deadline { group.addTask { try? await clock.sleep(until: deadline) } }
-            group.addTask {
-                var signals = changes.signals.makeAsyncIterator()
-                _ = await signals.next()
-            }
+            // Cancelled when the timer wins; the subscription stays good for the next wait.
+            group.addTask { _ = await changes.next() }
             await group.next()
             group.cancelAll()
         }

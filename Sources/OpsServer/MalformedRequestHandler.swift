@@ -23,6 +23,9 @@ public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChann
     private var answered = false
     /// A CONNECT request is being refused: its parts go no further.
     private var refusing = false
+    /// A request's body could not be parsed: the connection ends once its answer is written. Left open, the server's
+    /// loop would go on reading a stream the parser has given up on (and spin on it).
+    private var closeAfterAnswer = false
 
     public init() {}
 
@@ -47,14 +50,24 @@ public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChann
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head: writingResponse = true
-        case .end: writingResponse = false
         case .body: break
+        case .end:
+            writingResponse = false
+            if closeAfterAnswer {
+                context.writeAndFlush(data).whenComplete { _ in context.close(promise: nil) }
+                promise?.succeed()
+                return
+            }
         }
         context.write(data, promise: promise)
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard error is HTTPParserError, !readingRequest, !writingResponse else {
+            if error is HTTPParserError {
+                // Inside a request: its route sees the error (and answers it); then the connection ends.
+                closeAfterAnswer = true
+            }
             context.fireErrorCaught(error)
             return
         }

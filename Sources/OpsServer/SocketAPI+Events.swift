@@ -50,7 +50,7 @@ extension SocketAPI {
                         }
                     }
                     subscription.poke()
-                    for await _ in subscription.signals {
+                    for await _ in subscription {
                         var wroteAny = false
                         while true {
                             let page = try await database.events(after: last, jobID: jobID, limit: 500)

@@ -1,45 +1,124 @@
 import Synchronization
 
-/// Tells listeners that the database changed (a job was written, an event appended), after the commit.
+/// Tells listeners that something was committed (a job stored or changed), so loops wake at once instead of at their
+/// next timer. A signal carries no data: a listener re-reads what it needs.
 ///
-/// Listeners get a stream that holds at most one pending signal: they re-read the database on each, so signals that
-/// arrive while they are busy merge into one and none is lost.
+/// Each listener holds a ``Subscription``. Its `next()` can be raced against a timer and cancelled when the timer
+/// wins, and the subscription keeps working. (An `AsyncStream` cannot serve here: cancelling the task that awaits its
+/// iterator finishes the stream for good, and every later wait would return at once: a loop that waits on it with a
+/// timeout spins from its first timeout on.)
 public final class ChangeFeed: Sendable {
-    private let listeners = Mutex<[Int: AsyncStream<Void>.Continuation]>([:])
+    private struct Listener {
+        weak var subscription: Subscription?
+    }
+
+    private let listeners = Mutex<[Int: Listener]>([:])
     private let nextID = Mutex(0)
 
     public init() {}
 
     /// Signals every listener.
     public func notify() {
-        listeners.withLock { listeners in
-            for continuation in listeners.values { continuation.yield() }
+        let live = listeners.withLock { listeners -> [Subscription] in
+            listeners = listeners.filter { $0.value.subscription != nil }
+            return listeners.values.compactMap(\.subscription)
         }
+        for subscription in live { subscription.poke() }
     }
 
-    /// A listener's end: the signals, plus ways to wake it without a change (heartbeats) and to end it (shutdown).
-    public struct Subscription: Sendable {
-        public let signals: AsyncStream<Void>
-        let continuation: AsyncStream<Void>.Continuation
+    /// How many subscriptions are open (closed and released ones are gone).
+    public var listenerCount: Int { listeners.withLock { $0.values.filter { $0.subscription != nil }.count } }
 
-        /// Wakes the listener as if something changed; it re-reads and finds nothing new.
-        public func poke() { continuation.yield() }
-
-        /// Ends the stream: the listener's loop finishes.
-        public func close() { continuation.finish() }
-    }
-
-    /// A new subscription; it unregisters when closed or when the consumer stops iterating.
+    /// A new subscription; it leaves the feed when closed or released.
     public func subscribe() -> Subscription {
         let id = nextID.withLock { value in
             value += 1
             return value
         }
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.listeners.withLock { $0.removeValue(forKey: id) }
+        let subscription = Subscription { [weak self] in _ = self?.listeners.withLock { $0.removeValue(forKey: id) } }
+        listeners.withLock { $0[id] = Listener(subscription: subscription) }
+        return subscription
+    }
+
+    /// One listener's end: signals that came since its last wait, a way to wake it without a change (heartbeats), and
+    /// a way to end it (shutdown). One task waits on it at a time.
+    public final class Subscription: Sendable, AsyncSequence {
+        private struct State {
+            var pending = false
+            var closed = false
+            var waiter: CheckedContinuation<Bool, Never>?
         }
-        listeners.withLock { $0[id] = continuation }
-        return Subscription(signals: stream, continuation: continuation)
+
+        private let state = Mutex(State())
+        private let leave: @Sendable () -> Void
+
+        init(leave: @escaping @Sendable () -> Void) {
+            self.leave = leave
+        }
+
+        deinit { leave() }
+
+        /// Wakes the listener as if something changed; it re-reads and finds nothing new. Signals that come while
+        /// nobody waits are kept as one.
+        public func poke() {
+            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                guard !state.closed else { return nil }
+                if let waiter = state.waiter {
+                    state.waiter = nil
+                    return waiter
+                }
+                state.pending = true
+                return nil
+            }
+            waiter?.resume(returning: true)
+        }
+
+        /// Ends the subscription: a waiting `next()` and every later one return `false`.
+        public func close() {
+            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                state.closed = true
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: false)
+            leave()
+        }
+
+        /// Waits for a signal (one that came since the last wait counts at once). Returns `true` for a signal,
+        /// `false` once closed or when the waiting task is cancelled; a cancelled wait leaves the subscription as it
+        /// was, so the next `next()` waits again.
+        public func next() async -> Bool {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                    let now = state.withLock { state -> Bool? in
+                        if state.closed { return false }
+                        if state.pending {
+                            state.pending = false
+                            return true
+                        }
+                        // Checked under the lock: a cancellation that came before this point finds no waiter to
+                        // resume, so it must be seen here.
+                        if Task.isCancelled { return false }
+                        state.waiter = continuation
+                        return nil
+                    }
+                    if let now { continuation.resume(returning: now) }
+                }
+            } onCancel: {
+                let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                    defer { state.waiter = nil }
+                    return state.waiter
+                }
+                waiter?.resume(returning: false)
+            }
+        }
+
+        /// `for await _ in subscription`: one element per signal, until closed or cancelled.
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let subscription: Subscription
+            public mutating func next() async -> Void? { await subscription.next() ? () : nil }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(subscription: self) }
     }
 }
