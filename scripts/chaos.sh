@@ -14,11 +14,7 @@ cd "$(dirname "$0")/.."
 jobs_total=${1:-200}
 kills_wanted=${2:-20}
 seed=${3:-7}
-scripts/install-deps.sh
-if [ -z "${KINSTA_BIN:-}" ]; then
-    swift build 2>&1 | grep -E "error|Build complete" | tail -1 >&2
-fi
-bin=${KINSTA_BIN:-$(swift build --show-bin-path)}
+. scripts/lib.sh
 work=$(mktemp -d /tmp/kinsta-chaos.XXXXXX)
 started=$(date +%s)
 echo "==> chaos run in $work: $jobs_total jobs, at least $kills_wanted SIGKILLs, seed $seed" >&2

@@ -7,11 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${1:-10000}
 seed=${2:-1}
-scripts/install-deps.sh
-if [ -z "${KINSTA_BIN:-}" ]; then
-    swift build 2>&1 | grep -E "error|Build complete" | tail -1 >&2
-fi
-bin=${KINSTA_BIN:-$(swift build --show-bin-path)}
+. scripts/lib.sh
 work=$(mktemp -d /tmp/kinsta-fuzz.XXXXXX)
 sim_pid="" daemon_pid=""
 cleanup() {

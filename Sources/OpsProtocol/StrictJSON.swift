@@ -53,26 +53,12 @@ public enum StrictJSON {
                 skipWhitespace()
                 switch current {
                 case UInt8(ascii: "{")?:
-                    index += 1
-                    skipWhitespace()
-                    if current == UInt8(ascii: "}") {
-                        index += 1
-                    } else {
-                        guard stack.count < StrictJSON.maxDepth else { throw fail("nesting deeper than \(StrictJSON.maxDepth)") }
-                        stack.append(.object)
+                    if try open(.object, &stack) {
                         try key()
                         continue valueLoop
                     }
                 case UInt8(ascii: "[")?:
-                    index += 1
-                    skipWhitespace()
-                    if current == UInt8(ascii: "]") {
-                        index += 1
-                    } else {
-                        guard stack.count < StrictJSON.maxDepth else { throw fail("nesting deeper than \(StrictJSON.maxDepth)") }
-                        stack.append(.array)
-                        continue valueLoop
-                    }
+                    if try open(.array, &stack) { continue valueLoop }
                 case UInt8(ascii: "\"")?:
                     try string()
                 case UInt8(ascii: "t")?:
@@ -109,6 +95,20 @@ public enum StrictJSON {
                 guard index == bytes.count else { throw fail("more after the end of the JSON value") }
                 return
             }
+        }
+
+        /// Reads a container's opening; `true` when a member follows (the container is pushed), `false` when it
+        /// was empty and is already closed.
+        mutating func open(_ container: Container, _ stack: inout [Container]) throws(SyntaxError) -> Bool {
+            index += 1
+            skipWhitespace()
+            if current == (container == .object ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                index += 1
+                return false
+            }
+            guard stack.count < StrictJSON.maxDepth else { throw fail("nesting deeper than \(StrictJSON.maxDepth)") }
+            stack.append(container)
+            return true
         }
 
         /// `"name" :` inside an object (a trailing comma lands here and fails: no name follows).
