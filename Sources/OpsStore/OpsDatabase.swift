@@ -15,11 +15,14 @@ public struct OpsDatabase: Sendable {
     private let outbox = OutboxBox()
     /// Where the database file lives.
     public let path: String
+    /// Observed operation durations kept per kind (the adaptive poll schedule's history).
+    public let durationHistory: Int
     /// Signalled after every committed write.
     public let changes = ChangeFeed()
 
     /// Opens (creating if needed, mode 0600) the database at `path` and runs pending migrations.
-    public init(path: String) throws {
+    public init(path: String, durationHistory: Int = 500) throws {
+        self.durationHistory = max(1, durationHistory)
         // Create the file owner-only before SQLite touches it; SQLite gives -wal and -shm the same mode.
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd >= 0 { close(fd) }
@@ -99,7 +102,10 @@ public struct OpsDatabase: Sendable {
     public func apply(_ transition: Transition, to job: StoredJob, now: Date) async throws -> StoredJob? {
         defer { changes.notify() }
         let writer = outbox.get()
-        return try await pool.write { db in try Self.apply(db, transition, to: job, now: now, outbox: writer) }
+        let history = durationHistory
+        return try await pool.write { db in
+            try Self.apply(db, transition, to: job, now: now, outbox: writer, durationHistory: history)
+        }
     }
 
     /// Applies `transition(job)` to the job `id` as currently stored, in one transaction: for admin actions (cancel,
@@ -111,16 +117,19 @@ public struct OpsDatabase: Sendable {
     ) async throws -> (StoredJob, Transition)? {
         defer { changes.notify() }
         let writer = outbox.get()
+        let history = durationHistory
         return try await pool.write { db in
             guard let job = try Self.fetchJob(db, id: id) else { return nil }
             let change = try transition(job)
-            guard let updated = try Self.apply(db, change, to: job, now: now, outbox: writer) else { return nil }
+            guard let updated = try Self.apply(db, change, to: job, now: now, outbox: writer, durationHistory: history)
+            else { return nil }
             return (updated, change)
         }
     }
 
     private static func apply(
-        _ db: Database, _ transition: Transition, to job: StoredJob, now: Date, outbox: OutboxWriter?
+        _ db: Database, _ transition: Transition, to job: StoredJob, now: Date, outbox: OutboxWriter?,
+        durationHistory: Int
     ) throws -> StoredJob? {
         let after = transition.after
         let ms = now.milliseconds
@@ -150,7 +159,25 @@ public struct OpsDatabase: Sendable {
                 db, at: ms, jobID: job.id, kind: job.kind, from: transition.before.state, to: after.state,
                 attempt: after.attempt, operationID: after.operationID, message: transition.message, outbox: outbox)
         }
+        if let seconds = transition.observedDuration(at: now, lastAskedAt: job.updatedAt) {
+            try recordDuration(db, kind: job.kind, seconds: seconds, jobID: job.id, at: ms, keep: durationHistory)
+        }
         return try fetchJob(db, id: job.id)
+    }
+
+    /// Keeps one observed duration and drops the kind's oldest beyond `keep`.
+    private static func recordDuration(
+        _ db: Database, kind: JobKind, seconds: Double, jobID: Int64, at: Int64, keep: Int
+    ) throws {
+        try db.execute(
+            sql: "INSERT INTO operation_duration (kind, seconds, job_id, at) VALUES (?, ?, ?, ?)",
+            arguments: [kind.rawValue, seconds, jobID, at])
+        try db.execute(
+            sql: """
+                DELETE FROM operation_duration WHERE kind = ? AND id <= (
+                    SELECT id FROM operation_duration WHERE kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                """,
+            arguments: [kind.rawValue, kind.rawValue, keep])
     }
 
     private static func appendEvent(
@@ -224,6 +251,27 @@ public struct OpsDatabase: Sendable {
                     """,
                 arguments: [now.milliseconds, limit]
             ).map(StoredJob.init(row:))
+        }
+    }
+
+    /// The newest observed durations (seconds from acceptance to the poll that saw 200) of each kind, at most
+    /// `durationHistory` per kind, oldest first.
+    public func operationDurations() async throws -> [JobKind: [Double]] {
+        try await pool.read { db in
+            var result: [JobKind: [Double]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, seconds FROM operation_duration ORDER BY id") {
+                guard let kind = JobKind(rawValue: row["kind"]) else { continue }
+                result[kind, default: []].append(row["seconds"])
+            }
+            return result
+        }
+    }
+
+    /// The observed durations of `kind`, oldest first.
+    public func operationDurations(of kind: JobKind) async throws -> [Double] {
+        try await pool.read { db in
+            try Double.fetchAll(
+                db, sql: "SELECT seconds FROM operation_duration WHERE kind = ? ORDER BY id", arguments: [kind.rawValue])
         }
     }
 
