@@ -41,7 +41,7 @@ public final class KinstaSimulator: Sendable {
             state.operationOrder.compactMap { state.operations[$0] }.map {
                 SimulatedOperation(
                     operationID: $0.id, kind: $0.kind.rawValue, state: $0.state(at: now), target: $0.target,
-                    displayName: $0.displayName, visibleAt: $0.visibleAt, doneAt: $0.doneAt)
+                    displayName: $0.displayName, createdAt: $0.createdAt, visibleAt: $0.visibleAt, doneAt: $0.doneAt)
             }
         }
     }

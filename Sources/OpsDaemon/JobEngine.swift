@@ -95,6 +95,9 @@ public final class JobEngine: Sendable {
     /// Moves queued jobs to `submitting`, oldest first, while the in-flight limit allows and their target is free.
     @discardableResult
     public func admit() async throws -> Int {
+        // At the limit nothing can start: skip reading the queue (every commit wakes the loop, and a full queue
+        // would otherwise be read and decoded each time).
+        guard try await database.inFlightCount() < maxInFlight else { return 0 }
         let view = try await database.admissionView(limit: 256)
         var busyTargets = view.busyTargets
         var inFlight = view.inFlight
@@ -152,19 +155,28 @@ public final class JobEngine: Sendable {
         if let budget { free = min(free, budget.available()) }
         guard free > 0 else { return [] }
         let now = clock.now()
-        let candidates = try await database.dueJobs(now: now, limit: max(free + under, Self.claimWindow))
+        let candidates = try await database.dueCandidates(now: now, limit: max(free + under, Self.claimWindow))
         let policy = currentPolicy
         let ranked = candidates.enumerated().map { index, job in
-            (job, index, policy.claimPriority(for: job.snapshot, lastAskedAt: job.updatedAt, now: now))
+            (job.id, index, policy.claimPriority(for: job.snapshot, lastAskedAt: job.updatedAt, now: now))
         }.sorted { $0.2 != $1.2 ? $0.2 > $1.2 : $0.1 < $1.1 }
-        return busy.withLock { busy in
-            var claimed: [StoredJob] = []
-            for (job, _, _) in ranked where claimed.count < free && !busy.contains(job.id) {
-                busy.insert(job.id)
-                claimed.append(job)
+        let chosen = busy.withLock { busy in
+            var claimed: [Int64] = []
+            for (id, _, _) in ranked where claimed.count < free && !busy.contains(id) {
+                busy.insert(id)
+                claimed.append(id)
             }
             return claimed
         }
+        var claimed: [StoredJob] = []
+        for id in chosen {
+            if let job = try? await database.job(id: id) {
+                claimed.append(job)
+            } else {
+                _ = busy.withLock { $0.remove(id) }
+            }
+        }
+        return claimed
     }
 
     /// How many due jobs (earliest first) are ranked at each claim: enough to find the urgent ones among a backlog.
@@ -181,9 +193,14 @@ public final class JobEngine: Sendable {
             let upcoming = try await database.dueJobs(now: .distantFuture, limit: under.count + 1)
             next = upcoming.first { !under.contains($0.id) }?.snapshot.nextActionAt
         }
-        guard let next, let budget else { return next }
+        guard let next else { return nil }
         let now = clock.now()
-        if next <= now, budget.available() == 0 { return max(next, budget.nextTokenAt()) }
+        guard next <= now else { return next }
+        // Something is due but cannot be claimed: when every request slot is taken, the next wake is a call
+        // ending (it signals the loop); when the budget is empty, it is the next token. Returning `next` here
+        // would have the loop spin until then.
+        if under.count >= maxConcurrentRequests { return nil }
+        if let budget, budget.available() == 0 { return max(next, budget.nextTokenAt()) }
         return next
     }
 

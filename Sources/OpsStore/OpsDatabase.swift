@@ -275,6 +275,48 @@ public struct OpsDatabase: Sendable {
         }
     }
 
+    /// What the engine ranks due work by, without reading whole rows (no parameters decoded).
+    public struct DueCandidate: Sendable {
+        public var id: Int64
+        public var kind: JobKind
+        public var state: JobState
+        public var pendingAction: PendingAction?
+        public var acceptedAt: Date?
+        public var nextActionAt: Date
+        /// When the row last changed: for a polling job, when Kinsta was last asked about it.
+        public var updatedAt: Date
+
+        /// The parts of the job the claim priority reads.
+        public var snapshot: JobSnapshot {
+            JobSnapshot(kind: kind, state: state, acceptedAt: acceptedAt, pendingAction: pendingAction,
+                nextActionAt: nextActionAt)
+        }
+    }
+
+    /// Due work, earliest first, as light rows for ranking.
+    public func dueCandidates(now: Date, limit: Int) async throws -> [DueCandidate] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, kind, state, pending_action, accepted_at, next_action_at, updated_at FROM job
+                    WHERE pending_action IS NOT NULL AND next_action_at <= ? ORDER BY next_action_at, id LIMIT ?
+                    """,
+                arguments: [now.milliseconds, limit]
+            ).compactMap { row in
+                guard let kind = JobKind(rawValue: row["kind"]), let state = JobState(rawValue: row["state"]) else {
+                    return nil
+                }
+                return DueCandidate(
+                    id: row["id"], kind: kind, state: state,
+                    pendingAction: (row["pending_action"] as String?).flatMap(PendingAction.init(rawValue:)),
+                    acceptedAt: (row["accepted_at"] as Int64?).map(Date.init(milliseconds:)),
+                    nextActionAt: Date(milliseconds: row["next_action_at"]),
+                    updatedAt: Date(milliseconds: row["updated_at"]))
+            }
+        }
+    }
+
     /// When the earliest pending action falls due, if any.
     public func nextActionTime() async throws -> Date? {
         try await pool.read { db in
@@ -290,9 +332,19 @@ public struct OpsDatabase: Sendable {
             let queued = try Row.fetchAll(
                 db, sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY id LIMIT ?", arguments: [limit]
             ).map(StoredJob.init(row:))
+            // Nothing waits: the targets in flight (thousands, on a busy daemon) need not be read.
+            guard !queued.isEmpty else { return ([], [], 0) }
             let busy = try String.fetchAll(
                 db, sql: "SELECT target FROM job WHERE state IN ('submitting', 'accepted', 'running')")
             return (queued, Set(busy), busy.count)
+        }
+    }
+
+    /// How many jobs are in flight.
+    public func inFlightCount() async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE state IN ('submitting', 'accepted', 'running')")
+                ?? 0
         }
     }
 

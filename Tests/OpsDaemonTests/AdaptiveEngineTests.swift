@@ -67,11 +67,11 @@ import Testing
         // Then the store holds every duration, and the model in force learned them
         #expect(try await db.operationDurations(of: .siteCreatePlain).count == 30)
         #expect(engine.currentPolicy.model(for: .siteCreatePlain).observations == 30)
-        // And the later jobs are caught within a few seconds of their end (the first ones, under the prior, up to
-        // 10 s), for at most one more poll; no lag ever passes 20 s
+        // And the later jobs are caught within a few seconds of their end (the first ones, under the prior, about
+        // 10 s after it), for at most one more poll; no lag ever passes 20 s
         #expect(lags.allSatisfy { $0 >= 0 && $0 <= 20 })
-        #expect(lags.suffix(10).max()! <= 3)
-        #expect(lags.suffix(10).max()! < lags.prefix(5).max()! / 3)
+        #expect(lags.suffix(10).max()! <= 4)
+        #expect(lags.suffix(10).max()! < lags.prefix(5).max()! / 2)
         #expect(pollsPerJob.suffix(10).allSatisfy { $0 <= pollsPerJob.prefix(5).max()! + 1 })
     }
 
