@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "kinsta-opsd", targets: ["kinsta-opsd"]),
         .executable(name: "kinsta-ops", targets: ["kinsta-ops"]),
         .executable(name: "kinsta-sim", targets: ["kinsta-sim"]),
+        .executable(name: "kinsta-opsd-bench", targets: ["kinsta-opsd-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -122,6 +123,16 @@ let package = Package(
             dependencies: [
                 "KinstaSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: The benchmark (issue 7): the real engine, store and client against the simulator, virtual time
+        .executableTarget(
+            name: "kinsta-opsd-bench",
+            dependencies: [
+                "OpsCore", "OpsStore", "OpsDaemon", "KinstaClient", "KinstaSimulator", "CurlHTTP",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

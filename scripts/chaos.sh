@@ -77,6 +77,8 @@ request_timeout_seconds = 1
 max_in_flight = 16
 shutdown_grace_seconds = 2
 [polling]
+# The simulator runs minutes in seconds: the fixed schedule below, not the learning one (priors in minutes).
+adaptive = false
 startup_window_seconds = 10
 first_poll_seconds = 0.3
 interval_seconds = 0.3

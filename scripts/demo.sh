@@ -42,6 +42,8 @@ request_burst = 100
 [daemon]
 log_level = "info"
 [polling]
+# The simulator runs minutes in seconds: the fixed schedule below, not the learning one (priors in minutes).
+adaptive = false
 startup_window_seconds = 10
 first_poll_seconds = 0.5
 interval_seconds = 0.5

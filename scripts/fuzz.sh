@@ -29,6 +29,7 @@ request_burst = 100
 [daemon]
 client_idle_timeout_seconds = 2
 [polling]
+adaptive = false
 first_poll_seconds = 0.2
 interval_seconds = 0.2
 max_interval_seconds = 0.5

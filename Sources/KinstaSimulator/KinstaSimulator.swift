@@ -41,7 +41,7 @@ public final class KinstaSimulator: Sendable {
             state.operationOrder.compactMap { state.operations[$0] }.map {
                 SimulatedOperation(
                     operationID: $0.id, kind: $0.kind.rawValue, state: $0.state(at: now), target: $0.target,
-                    displayName: $0.displayName, visibleAt: $0.visibleAt, doneAt: $0.doneAt)
+                    displayName: $0.displayName, createdAt: $0.createdAt, visibleAt: $0.visibleAt, doneAt: $0.doneAt)
             }
         }
     }
@@ -215,9 +215,18 @@ public final class KinstaSimulator: Sendable {
             return .error(400, "The environment is blocked by another process. Please try again a bit later.")
         }
         let id = kind.prefix + state.random.uuid()
-        let window = state.random.uniform(0, max(0, configuration.startupWindowMax))
-        let duration = state.random.uniform(kind.duration.lowerBound, kind.duration.upperBound)
-            * max(0, configuration.durationScale)
+        let window: Double
+        let unscaled: Double
+        switch configuration.durations {
+        case .uniform:
+            window = state.random.uniform(0, max(0, configuration.startupWindowMax))
+            unscaled = state.random.uniform(kind.duration.lowerBound, kind.duration.upperBound)
+        case .kinstaLike(let tailRate):
+            var draw = SimRandom(seed: configuration.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(state.operationOrder.count))
+            window = draw.uniform(0, max(0, configuration.startupWindowMax))
+            unscaled = Self.kinstaLikeDuration(kind.duration, tailRate: tailRate, using: &draw)
+        }
+        let duration = unscaled * max(0, configuration.durationScale)
         let fails = state.random.unit() < configuration.failureRate
         let visible = now.addingTimeInterval(window)
         state.operations[id] = SimOperation(
@@ -230,6 +239,29 @@ public final class KinstaSimulator: Sendable {
         ])
         answer.operationID = id
         return answer
+    }
+
+    /// A draw of ``SimulatedDurations/kinstaLike(tailRate:)``.
+    static func kinstaLikeDuration(_ range: ClosedRange<Double>, tailRate: Double, using draw: inout SimRandom)
+        -> Double
+    {
+        if draw.unit() < tailRate { return range.upperBound * draw.uniform(1, 2.5) }
+        let median = (range.lowerBound * range.upperBound).squareRoot()
+        let sigma = log(range.upperBound / range.lowerBound) / 4.65
+        // Box–Muller: one standard normal from two uniforms.
+        let u1 = max(draw.unit(), 1e-12), u2 = draw.unit()
+        let normal = (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+        return min(max(median * exp(sigma * normal), range.lowerBound * 0.8), range.upperBound * 1.3)
+    }
+
+    /// Every seed site with its live environment and that environment's backups, for benchmarks that need real
+    /// targets (a delete per site, a restore per environment).
+    public func inventory() -> [(siteID: String, environmentID: String, backupIDs: [Int])] {
+        state.withLock { state in
+            state.sites.compactMap { site in
+                site.environments.first.map { (site.id, $0.id, $0.backups.map(\.id)) }
+            }
+        }
     }
 
     /// Answers that come before any routing: the per-minute limit and random server errors.

@@ -9,6 +9,8 @@ public struct SimulatorConfiguration: Sendable {
     /// Multiplies every operation's duration (site create 60–300 s, plain 30–120 s, clone 120–480 s,
     /// delete and restore 20–180 s): 0.01 makes minutes into seconds.
     public var durationScale: Double
+    /// How each operation's start-up window and duration are drawn.
+    public var durations: SimulatedDurations
     /// Probability that an operation ends in 500 "failed".
     public var failureRate: Double
     /// Seeds every random draw: the same seed and the same requests give the same ids, windows and outcomes.
@@ -21,8 +23,9 @@ public struct SimulatorConfiguration: Sendable {
     public init(
         apiKey: String = "sim-api-key", companyID: String = "54fb80af-5a1c-4f11-9c2e-aa3d1ae0c001",
         startupWindowMax: Double = 10, durationScale: Double = 1, failureRate: Double = 0, seed: UInt64 = 1,
-        seedSites: Int = 2, chaos: SimulatorChaos = SimulatorChaos()
+        seedSites: Int = 2, chaos: SimulatorChaos = SimulatorChaos(), durations: SimulatedDurations = .uniform
     ) {
+        self.durations = durations
         self.chaos = chaos
         self.apiKey = apiKey
         self.companyID = companyID
@@ -32,6 +35,18 @@ public struct SimulatorConfiguration: Sendable {
         self.seed = seed
         self.seedSites = seedSites
     }
+}
+
+/// How operation durations are drawn (before `durationScale`).
+public enum SimulatedDurations: Sendable, Hashable {
+    /// Uniform over each kind's range (site create 60–300 s, plain 30–120 s, clone 120–480 s, delete and restore
+    /// 20–180 s), from the simulator's one generator.
+    case uniform
+    /// Kinsta-like, for benchmarks: log-normal with the kind's range as its central ~98 % (median at the range's
+    /// geometric middle), kept within 0.8 × low … 1.3 × high; a share `tailRate` instead takes 1–2.5 × the range's
+    /// top (the long tail). Window and duration come from a generator seeded by the operation's number, so the
+    /// same submissions in the same order meet the same operations however (and however often) they are polled.
+    case kinstaLike(tailRate: Double)
 }
 
 /// Ways the simulated API misbehaves, as the real one has been seen to (kinsta-api.md §6–7). Each rate is a

@@ -116,6 +116,8 @@ public struct SimulatedOperation: Sendable {
     public var state: String
     public var target: String?
     public var displayName: String?
+    /// When the submit that started it arrived.
+    public var createdAt: Date
     public var visibleAt: Date
     public var doneAt: Date
 }

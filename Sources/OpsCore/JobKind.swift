@@ -55,6 +55,9 @@ public struct JobKindSpec: Sendable {
     public var resubmitIsHarmless: Bool
     /// Default time from the start of an attempt to `timed_out`, in seconds.
     public var defaultDeadline: Int
+    /// Seconds from acceptance within which an operation of this kind typically ends: the adaptive poll schedule's
+    /// prior until Kinsta has shown how long it really takes (kinsta-api.md: sites "one to a few minutes").
+    public var typicalDuration: ClosedRange<Double>
     /// Extra cross-parameter rule, run after each parameter is valid on its own.
     public var check: @Sendable ([String: JSONValue]) throws(ValidationError) -> Void
 }
@@ -85,6 +88,7 @@ extension JobKindSpec {
         method: "POST", pathTemplate: "/sites",
         target: { "site-name:\($0["display_name"]?.stringValue ?? "")" },
         reconcile: .siteNamed(param: "display_name"), resubmitIsHarmless: false, defaultDeadline: 30 * 60,
+        typicalDuration: 60...300,
         check: { params throws(ValidationError) in
             if params["is_subdomain_multisite"] == .bool(true), params["is_multisite"] != .bool(true) {
                 throw ValidationError(field: "is_subdomain_multisite", "is_subdomain_multisite needs is_multisite")
@@ -96,6 +100,7 @@ extension JobKindSpec {
         method: "POST", pathTemplate: "/sites/plain",
         target: { "site-name:\($0["display_name"]?.stringValue ?? "")" },
         reconcile: .siteNamed(param: "display_name"), resubmitIsHarmless: false, defaultDeadline: 30 * 60,
+        typicalDuration: 30...120,
         check: { _ throws(ValidationError) in })
 
     static let siteClone = JobKindSpec(
@@ -106,6 +111,7 @@ extension JobKindSpec {
         method: "POST", pathTemplate: "/sites/clone",
         target: { "site-name:\($0["display_name"]?.stringValue ?? "")" },
         reconcile: .siteNamed(param: "display_name"), resubmitIsHarmless: false, defaultDeadline: 30 * 60,
+        typicalDuration: 120...480,
         check: { _ throws(ValidationError) in })
 
     static let siteDelete = JobKindSpec(
@@ -113,6 +119,7 @@ extension JobKindSpec {
         method: "DELETE", pathTemplate: "/sites/{site_id}",
         target: { "site:\($0["site_id"]?.stringValue ?? "")" },
         reconcile: .siteGone(param: "site_id"), resubmitIsHarmless: true, defaultDeadline: 15 * 60,
+        typicalDuration: 20...180,
         check: { _ throws(ValidationError) in })
 
     static let backupRestore = JobKindSpec(
@@ -125,6 +132,7 @@ extension JobKindSpec {
         method: "POST", pathTemplate: "/sites/environments/{target_env_id}/backups/restore",
         target: { "env:\($0["target_env_id"]?.stringValue ?? "")" },
         reconcile: .none, resubmitIsHarmless: false, defaultDeadline: 15 * 60,
+        typicalDuration: 20...180,
         check: { params throws(ValidationError) in
             let current = params["notified_user_id"] != nil
             let older = params["env_display_name_of_backup"] != nil

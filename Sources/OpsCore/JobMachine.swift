@@ -151,7 +151,7 @@ public struct JobMachine: Sendable {
             job.confirmations = 0
             job.lastError = nil
             job.pendingAction = .poll
-            job.nextActionAt = clamp(now.addingTimeInterval(policy.pollDelay(afterPolls: 0, using: &rng)), job)
+            job.nextActionAt = clamp(now.addingTimeInterval(policy.nextPollDelay(for: job, now: now, using: &rng)), job)
             change.message = "Kinsta accepted the job as operation \(operationID)"
             change.eraseSecrets = true
         case .rejected(404, let message) where job.submissionUnclear && job.kind.spec.reconcile.readsTarget:
@@ -204,14 +204,14 @@ public struct JobMachine: Sendable {
             job.errorStreak = 0
             job.confirmations = 0
             job.lastError = nil
-            job.nextActionAt = clamp(now.addingTimeInterval(policy.pollDelay(afterPolls: job.pollCount, using: &rng)), job)
+            job.nextActionAt = clamp(now.addingTimeInterval(policy.nextPollDelay(for: job, now: now, using: &rng)), job)
         case .notFound:
             if job.state == .accepted, let acceptedAt = job.acceptedAt,
                 policy.isInStartupWindow(acceptedAt: acceptedAt, now: now)
             {
                 job.errorStreak = 0
                 job.nextActionAt = clamp(
-                    now.addingTimeInterval(policy.pollDelay(afterPolls: job.pollCount, using: &rng)), job)
+                    now.addingTimeInterval(policy.nextPollDelay(for: job, now: now, using: &rng)), job)
             } else {
                 confirm(&job, change: &change, now: now, rng: &rng,
                     reason: "operation not found (404) after the start-up window") { job, _ in

@@ -38,6 +38,10 @@ public struct PollPolicy: Sendable, Hashable {
     public var confirmSpan: Double
     /// Seconds from the start of an attempt to `timed_out`, per kind.
     public var deadlines: [JobKind: Double]
+    /// The learning schedule; when it is off, `firstPollDelay` and `pollBackoff` space the polls.
+    public var adaptive: AdaptivePolling
+    /// What finished operations taught, per kind. A kind without an entry uses its prior.
+    public var durations: [JobKind: DurationModel]
 
     public init(
         startupWindow: Double = 60,
@@ -46,9 +50,13 @@ public struct PollPolicy: Sendable, Hashable {
         errorBackoff: Backoff = Backoff(base: 2, multiplier: 2, cap: 300, jitter: 0.2),
         confirmations: Int = 3,
         confirmSpan: Double = 60,
-        deadlines: [JobKind: Double] = [:]
+        deadlines: [JobKind: Double] = [:],
+        adaptive: AdaptivePolling = AdaptivePolling(enabled: false),
+        durations: [JobKind: DurationModel] = [:]
     ) {
         self.confirmSpan = max(0, confirmSpan)
+        self.adaptive = adaptive
+        self.durations = durations
         self.startupWindow = startupWindow
         self.firstPollDelay = firstPollDelay
         self.pollBackoff = pollBackoff
@@ -82,8 +90,113 @@ public struct PollPolicy: Sendable, Hashable {
         return false
     }
 
-    /// Delay before poll number `pollCount + 1`, given `pollCount` polls already made.
+    /// Delay before poll number `pollCount + 1`, given `pollCount` polls already made (the fixed schedule).
     public func pollDelay(afterPolls pollCount: Int, using rng: inout some RandomNumberGenerator) -> Double {
         pollCount == 0 ? firstPollDelay : pollBackoff.delay(afterAttempt: pollCount - 1, using: &rng)
+    }
+
+    /// Delay before the next poll of `job` (accepted or running) at `now`: the adaptive schedule when it is on and
+    /// the acceptance time is known, else the fixed one. The caller clamps it to the deadline.
+    public func nextPollDelay(for job: JobSnapshot, now: Date, using rng: inout some RandomNumberGenerator) -> Double {
+        guard adaptive.enabled, let acceptedAt = job.acceptedAt else {
+            return pollDelay(afterPolls: job.pollCount, using: &rng)
+        }
+        let elapsed = max(0, now.timeIntervalSince(acceptedAt))
+        return adaptive.delay(model: model(for: job.kind), elapsed: elapsed, using: &rng)
+    }
+
+    /// The duration model of `kind`: what was learned, or the kind's prior.
+    public func model(for kind: JobKind) -> DurationModel {
+        durations[kind] ?? DurationModel(prior: kind.spec.typicalDuration, priorWeight: adaptive.priorWeight)
+    }
+
+    /// How urgent `job`'s pending action is when the request budget is short (higher first).
+    ///
+    /// Submits and reconciliations come first (`1 + ε`: a submit that waits delays the whole operation, and
+    /// Kinsta's clock only starts with it). A poll's urgency is the model's probability that the operation ended
+    /// since it was last asked about (`lastAskedAt`) given it was running then: a poll near the likely end outranks
+    /// one far from it, and a poll that waits grows more urgent, so none waits for ever.
+    public func claimPriority(for job: JobSnapshot, lastAskedAt: Date, now: Date) -> Double {
+        guard job.pendingAction == .poll, let acceptedAt = job.acceptedAt else { return 2 }
+        let from = max(0, lastAskedAt.timeIntervalSince(acceptedAt))
+        let to = max(from, now.timeIntervalSince(acceptedAt))
+        return model(for: job.kind).conditionalEnd(from: from, to: to)
+    }
+}
+
+/// The learning poll schedule (issue 7). Given how long an operation of this kind has run, it asks the kind's
+/// ``DurationModel`` how likely the end is, and places polls by the square-root rule: the poll density at time `t`
+/// is `√hazard(t) / tradeoff`, so the next poll comes after `d` seconds with
+///
+///     ∫ₜ^(t+d) √hazard(u) du = tradeoff,   hazard = f / S,   d clamped to [minSpacing, maxSpacing]
+///
+/// Why the square root: with `f` the density and `S` the survival, a poll every `Δ(t)` costs about `∫ S/Δ` requests
+/// and loses about `∫ f·Δ/2` seconds of lag; minimising requests + λ·lag gives `Δ ∝ √(S/f)`. Equal-chance polls
+/// (`Δ ∝ S/f`) are sparser near the likely end and lose more lag there for the same requests. The integral (rather
+/// than `Δ` read at `t` alone) keeps a poll made just before a narrow peak of likely ends from jumping over it.
+///
+/// - While even a poll `maxSpacing` away would catch less than `quietQuantile` of the ends, nothing useful can be
+///   learned: the next poll waits until that quantile (at most `maxQuietGap`). A 404 in the start-up window is still
+///   "not visible yet" (the window rule is the machine's and is unchanged).
+/// - `maxSpacing` caps the lag of any operation that ends after that first poll (p99 lag ≤ 20 s by default).
+/// - Past the observed durations the hazard falls again (the model's broad tail), so polls back off toward
+///   `maxSpacing`.
+public struct AdaptivePolling: Sendable, Hashable {
+    public var enabled: Bool
+    /// Shortest gap between two polls, seconds.
+    public var minSpacing: Double
+    /// Longest gap once the end is plausible: the lag cap, seconds.
+    public var maxSpacing: Double
+    /// Scales every gap: larger means fewer requests and more lag.
+    public var tradeoff: Double
+    /// The first poll waits until this fraction of operations of the kind would have ended.
+    public var quietQuantile: Double
+    /// Longest wait before the end is plausible, seconds.
+    public var maxQuietGap: Double
+    /// Spread of each gap, as a fraction each way (herds of jobs accepted together drift apart).
+    public var jitter: Double
+    /// Observations the kind's prior is worth.
+    public var priorWeight: Int
+    /// Observed durations kept per kind (older ones are dropped by the store).
+    public var history: Int
+
+    public init(
+        enabled: Bool = true, minSpacing: Double = 3, maxSpacing: Double = 20, tradeoff: Double = 1.5,
+        quietQuantile: Double = 0.01, maxQuietGap: Double = 300, jitter: Double = 0.1, priorWeight: Int = 20,
+        history: Int = 500
+    ) {
+        self.enabled = enabled
+        self.minSpacing = max(0.1, minSpacing)
+        self.maxSpacing = max(self.minSpacing, maxSpacing)
+        self.tradeoff = max(0.01, tradeoff)
+        self.quietQuantile = min(max(quietQuantile, 0), 0.5)
+        self.maxQuietGap = max(self.maxSpacing, maxQuietGap)
+        self.jitter = min(max(jitter, 0), 0.5)
+        self.priorWeight = max(1, priorWeight)
+        self.history = max(1, history)
+    }
+
+    /// Seconds from now to the next poll of an operation that has run `elapsed` seconds since acceptance.
+    public func delay(model: DurationModel, elapsed: Double, using rng: inout some RandomNumberGenerator) -> Double {
+        let t = max(0, elapsed)
+        if quietQuantile > 0, model.cdf(t + maxSpacing) < quietQuantile {
+            return min(max(model.quantile(quietQuantile) - t, maxSpacing), maxQuietGap)
+        }
+        // Integrate √hazard in half-second steps (midpoint rule) until it reaches `tradeoff`.
+        let step = 0.5
+        var integral = 0.0
+        var spacing = 0.0
+        while spacing < maxSpacing {
+            let middle = t + spacing + step / 2
+            let alive = model.survival(middle)
+            let hazard = alive > 1e-12 ? model.density(middle) / alive : 0
+            integral += hazard.squareRoot() * step
+            spacing += step
+            if integral >= tradeoff, spacing >= minSpacing { break }
+        }
+        if jitter > 0 {
+            spacing *= Double.random(in: (1 - jitter)...(1 + jitter), using: &rng)
+        }
+        return min(max(spacing, minSpacing), maxSpacing)
     }
 }

@@ -116,7 +116,8 @@ public struct ConfigLoader: Sendable {
                 jitter: jitter),
             confirmations: Int(try file.number("polling", "confirmations", in: 1...20) ?? Double(defaults.confirmations)),
             confirmSpan: try file.number("polling", "confirm_seconds", in: 0...86_400) ?? defaults.confirmSpan,
-            deadlines: deadlines)
+            deadlines: deadlines,
+            adaptive: try adaptivePolling(file))
 
         let retention = try file.number("retention", "days", in: 1...3650) ?? 90
         let (webhooks, webhookWarnings) = try file.webhooks()
@@ -130,6 +131,23 @@ public struct ConfigLoader: Sendable {
             shutdownGrace: .milliseconds(Int64(grace * 1000)), clientIdleTimeout: idle, pollPolicy: policy, retentionDays: retention,
             allowedUIDs: allowedUIDs, allowedGroups: allowedGroups, warnings: keyWarnings + webhookWarnings, webhooks: webhooks,
             requestsPerMinute: perMinute, requestBurst: burst, apiKeySource: keySource)
+    }
+
+    /// `[polling] adaptive*` keys: the learning schedule, on unless the file says otherwise.
+    private func adaptivePolling(_ file: ConfigFile) throws -> AdaptivePolling {
+        let defaults = AdaptivePolling()
+        let minSpacing = try file.number("polling", "adaptive_min_interval_seconds", in: 0.1...600) ?? defaults.minSpacing
+        let maxSpacing = try file.number("polling", "adaptive_max_interval_seconds", in: 0.1...3600) ?? defaults.maxSpacing
+        guard minSpacing <= maxSpacing else {
+            throw ConfigError(
+                "polling.adaptive_min_interval_seconds (\(minSpacing)) is above adaptive_max_interval_seconds "
+                    + "(\(maxSpacing))\(file.at("polling", "adaptive_min_interval_seconds"))")
+        }
+        return AdaptivePolling(
+            enabled: try file.bool("polling", "adaptive") ?? defaults.enabled,
+            minSpacing: minSpacing, maxSpacing: maxSpacing,
+            tradeoff: try file.number("polling", "adaptive_tradeoff", in: 0.1...10) ?? defaults.tradeoff,
+            history: Int(try file.number("polling", "adaptive_history", in: 10...100_000) ?? Double(defaults.history)))
     }
 
     /// The API key, in this order: systemd credential, `api_key_file`, `KINSTA_API_KEY`, inline `api_key` (only in a
@@ -190,7 +208,9 @@ final class ConfigFile {
             "max_concurrent_requests", "shutdown_grace_seconds", "client_idle_timeout_seconds", "allowed_uids",
             "allowed_groups"],
         "polling": ["startup_window_seconds", "first_poll_seconds", "interval_seconds", "max_interval_seconds",
-            "multiplier", "jitter", "confirmations", "confirm_seconds", "error_backoff_seconds", "error_backoff_max_seconds"],
+            "multiplier", "jitter", "confirmations", "confirm_seconds", "error_backoff_seconds",
+            "error_backoff_max_seconds", "adaptive", "adaptive_min_interval_seconds", "adaptive_max_interval_seconds",
+            "adaptive_tradeoff", "adaptive_history"],
         "deadlines": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
         "retention": ["days"],
     ]
@@ -241,6 +261,12 @@ final class ConfigFile {
             throw ConfigError("\(table).\(key) must be a string\(at(table, key))")
         }
         return text
+    }
+
+    func bool(_ table: String, _ key: String) throws -> Bool? {
+        guard let value = try value(table, key) else { return nil }
+        guard let flag = value.bool else { throw ConfigError("\(table).\(key) must be true or false\(at(table, key))") }
+        return flag
     }
 
     func number(_ table: String, _ key: String, in range: ClosedRange<Double>) throws -> Double? {

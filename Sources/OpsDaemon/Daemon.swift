@@ -63,7 +63,8 @@ public struct Daemon: Sendable {
         defer { lock.release() }
         try SocketFile.prepare(configuration.socketPath)
 
-        let database = try OpsDatabase(path: configuration.databasePath)
+        let database = try OpsDatabase(
+            path: configuration.databasePath, durationHistory: configuration.pollPolicy.adaptive.history)
         let webhooks = WebhookRegistry(configuration.webhooks)
         database.setOutboxWriter(webhooks.outboxWriter())
         let http = CurlHTTPClient()
@@ -79,7 +80,7 @@ public struct Daemon: Sendable {
         let engine = JobEngine(
             database: database, api: api, policy: configuration.pollPolicy, clock: clock, logger: logger,
             maxInFlight: configuration.maxInFlight, maxConcurrentRequests: configuration.maxConcurrentRequests,
-            metrics: metrics)
+            metrics: metrics, budget: budget)
         let clock = self.clock
         let socketAPI = SocketAPI(
             database: database, machine: JobMachine(policy: configuration.pollPolicy),

@@ -56,6 +56,9 @@ public final class ManualClock: DaemonClock {
     /// Whether a task is sleeping on this clock (tests use it to know a task reached its wait).
     public var hasSleepers: Bool { state.withLock { !$0.sleepers.isEmpty } }
 
+    /// The earliest deadline a task is sleeping until, if any.
+    public var earliestSleeper: Date? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
+
     /// Moves time forward by `seconds`.
     public func advance(by seconds: Double) {
         advance(to: now().addingTimeInterval(seconds))

@@ -122,6 +122,11 @@ public struct DaemonConfiguration: Sendable {
             "confirm_seconds = \(policy.confirmSpan)",
             "error_backoff_seconds = \(policy.errorBackoff.base)",
             "error_backoff_max_seconds = \(policy.errorBackoff.cap)",
+            "adaptive = \(policy.adaptive.enabled)",
+            "adaptive_min_interval_seconds = \(policy.adaptive.minSpacing)",
+            "adaptive_max_interval_seconds = \(policy.adaptive.maxSpacing)",
+            "adaptive_tradeoff = \(policy.adaptive.tradeoff)",
+            "adaptive_history = \(policy.adaptive.history)",
             "",
             "[deadlines]",
         ]

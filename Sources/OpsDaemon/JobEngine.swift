@@ -23,13 +23,18 @@ public final class JobEngine: Sendable {
     private let busy = Mutex<Set<Int64>>([])
     /// Counters and histograms; `nil` in tests that do not look at them.
     let metrics: DaemonMetrics?
+    /// The shared request budget, when the engine's calls draw from one: claims never exceed what it can serve now.
+    let budget: RequestBudget?
+    /// What finished operations taught the poll schedule, per kind; refreshed from the store.
+    private let durations = Mutex<[JobKind: DurationModel]>([:])
 
     public init(
         database: OpsDatabase, api: any KinstaAPI, policy: PollPolicy, clock: any DaemonClock, logger: Logger,
         maxInFlight: Int = 8, maxConcurrentRequests: Int = 8, seed: UInt64 = UInt64.random(in: .min ... .max),
-        metrics: DaemonMetrics? = nil
+        metrics: DaemonMetrics? = nil, budget: RequestBudget? = nil
     ) {
         self.metrics = metrics
+        self.budget = budget
         self.database = database
         self.api = api
         self.machine = JobMachine(policy: policy)
@@ -43,6 +48,31 @@ public final class JobEngine: Sendable {
     /// The poll policy in force, so a test can build a second engine like this one.
     package var policyForTesting: PollPolicy { machine.policy }
 
+    /// The policy with what has been learned so far.
+    public var currentPolicy: PollPolicy {
+        var policy = machine.policy
+        let learned = durations.withLock { $0 }
+        policy.durations.merge(learned) { _, new in new }
+        return policy
+    }
+
+    /// Rebuilds the duration models from the observed durations in the store (all kinds, or one).
+    public func refreshDurations(_ only: JobKind? = nil) async throws {
+        let base = machine.policy
+        let observed: [JobKind: [Double]]
+        if let only {
+            observed = [only: try await database.operationDurations(of: only)]
+        } else {
+            observed = try await database.operationDurations()
+        }
+        var models: [JobKind: DurationModel] = [:]
+        for (kind, seconds) in observed {
+            models[kind] = DurationModel(
+                prior: kind.spec.typicalDuration, durations: seconds, priorWeight: base.adaptive.priorWeight)
+        }
+        durations.withLock { $0.merge(models) { _, new in new } }
+    }
+
     // MARK: - Steps
 
     /// At start: every job found in flight is resumed. Polling jobs keep their stored schedule; a `submitting` job
@@ -50,10 +80,14 @@ public final class JobEngine: Sendable {
     /// left is sent.
     @discardableResult
     public func recover() async throws -> Int {
+        try await refreshDurations()
         var recovered = 0
         for job in try await database.inFlightJobs() {
-            try await commit(.recovered, to: job)
             recovered += 1
+            // Only a submission cut short changes (it is settled by reading Kinsta); a polling job keeps its row as
+            // it is, so a restart with thousands in flight writes nothing and resumes at once.
+            guard job.snapshot.state == .submitting else { continue }
+            try await commit(.recovered, to: job)
         }
         if recovered > 0 { logger.info("resuming jobs in flight", metadata: ["jobs": "\(recovered)"]) }
         return recovered
@@ -62,6 +96,9 @@ public final class JobEngine: Sendable {
     /// Moves queued jobs to `submitting`, oldest first, while the in-flight limit allows and their target is free.
     @discardableResult
     public func admit() async throws -> Int {
+        // At the limit nothing can start: skip reading the queue (every commit wakes the loop, and a full queue
+        // would otherwise be read and decoded each time).
+        guard try await database.inFlightCount() < maxInFlight else { return 0 }
         let view = try await database.admissionView(limit: 256)
         var busyTargets = view.busyTargets
         var inFlight = view.inFlight
@@ -89,36 +126,83 @@ public final class JobEngine: Sendable {
 
     /// Runs every action due up to `end`, moving the manual clock from one due time to the next: an hour of Kinsta
     /// time passes in as long as the calls take.
+    ///
+    /// A call that must wait on the clock (a request budget paused by a 429) would wait for ever, since only this
+    /// loop moves the clock; a watcher moves the clock to the earliest such wait whenever one appears.
     public func run(until end: Date, on clock: ManualClock) async throws {
-        while true {
-            while try await runDue() > 0 {}
-            guard let next = try await database.nextActionTime(), next <= end else { break }
-            clock.advance(to: max(next, clock.now()))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(20))
+                    if let wake = clock.earliestSleeper, wake <= end { clock.advance(to: wake) }
+                }
+            }
+            defer { group.cancelAll() }
+            while true {
+                while try await runDue() > 0 {}
+                guard let next = try await nextWake(), next <= end else { break }
+                clock.advance(to: max(next, clock.now()))
+            }
+            clock.advance(to: end)
         }
-        clock.advance(to: end)
     }
 
-    /// Due jobs not already being worked on, marked busy.
+    /// Due jobs not already being worked on, marked busy: the most urgent first (``PollPolicy/claimPriority``),
+    /// and no more than the request budget can serve now, so the rest wait in the database (and grow more urgent)
+    /// rather than race for tokens.
     func claimDue(limit: Int) async throws -> [StoredJob] {
-        let free = max(0, limit - busy.withLock { $0.count })
+        let under = busy.withLock { $0.count }
+        var free = max(0, limit - under)
+        if let budget { free = min(free, budget.available()) }
         guard free > 0 else { return [] }
-        let candidates = try await database.dueJobs(now: clock.now(), limit: free + busy.withLock { $0.count })
-        return busy.withLock { busy in
-            var claimed: [StoredJob] = []
-            for job in candidates where claimed.count < free && !busy.contains(job.id) {
-                busy.insert(job.id)
-                claimed.append(job)
+        let now = clock.now()
+        let candidates = try await database.dueCandidates(now: now, limit: max(free + under, Self.claimWindow))
+        let policy = currentPolicy
+        let ranked = candidates.enumerated().map { index, job in
+            (job.id, index, policy.claimPriority(for: job.snapshot, lastAskedAt: job.updatedAt, now: now))
+        }.sorted { $0.2 != $1.2 ? $0.2 > $1.2 : $0.1 < $1.1 }
+        let chosen = busy.withLock { busy in
+            var claimed: [Int64] = []
+            for (id, _, _) in ranked where claimed.count < free && !busy.contains(id) {
+                busy.insert(id)
+                claimed.append(id)
             }
             return claimed
         }
+        var claimed: [StoredJob] = []
+        for id in chosen {
+            if let job = try? await database.job(id: id) {
+                claimed.append(job)
+            } else {
+                _ = busy.withLock { $0.remove(id) }
+            }
+        }
+        return claimed
     }
 
-    /// The earliest time something is due that is not already under way.
+    /// How many due jobs (earliest first) are ranked at each claim: enough to find the urgent ones among a backlog.
+    static let claimWindow = 512
+
+    /// The earliest time something is due that is not already under way, or, when something is due but the
+    /// budget has no token, when the next token comes.
     func nextWake() async throws -> Date? {
         let under = busy.withLock { $0 }
-        if under.isEmpty { return try await database.nextActionTime() }
-        let upcoming = try await database.dueJobs(now: .distantFuture, limit: under.count + 1)
-        return upcoming.first { !under.contains($0.id) }?.snapshot.nextActionAt
+        let next: Date?
+        if under.isEmpty {
+            next = try await database.nextActionTime()
+        } else {
+            let upcoming = try await database.dueJobs(now: .distantFuture, limit: under.count + 1)
+            next = upcoming.first { !under.contains($0.id) }?.snapshot.nextActionAt
+        }
+        guard let next else { return nil }
+        let now = clock.now()
+        guard next <= now else { return next }
+        // Something is due but cannot be claimed: when every request slot is taken, the next wake is a call
+        // ending (it signals the loop); when the budget is empty, it is the next token. Returning `next` here
+        // would have the loop spin until then.
+        if under.count >= maxConcurrentRequests { return nil }
+        if let budget, budget.available() == 0 { return max(next, budget.nextTokenAt()) }
+        return next
     }
 
     /// Executes one job's pending action and commits what came of it.
@@ -175,6 +259,7 @@ public final class JobEngine: Sendable {
         let now = clock.now()
         let transition: Transition
         do {
+            let machine = JobMachine(policy: currentPolicy)
             transition = try random.withLock { rng in try machine.step(job.snapshot, input, now: now, using: &rng) }
         } catch {
             logger.debug("input refused", metadata: ["job.id": "\(job.id)", "reason": "\(error)"])
@@ -182,6 +267,10 @@ public final class JobEngine: Sendable {
         }
         guard let stored = try await database.apply(transition, to: job, now: now) else { return nil }
         log(transition, job: stored)
+        if transition.observedDuration(at: now, lastAskedAt: job.updatedAt) != nil {
+            // The store kept the duration with the success: learn from it before the next schedule is made.
+            try? await refreshDurations(job.kind)
+        }
         return stored
     }
 

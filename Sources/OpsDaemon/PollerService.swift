@@ -27,9 +27,15 @@ public struct PollerService: Service {
     public func run() async throws {
         try await engine.recover()
         let subscription = engine.database.changes.subscribe()
+        let wake = WakeSignal()
         let stopping = Mutex(false)
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
+                // One long-lived reader of the change feed forwards its signals; the loop waits on `wake`, which it
+                // may stop waiting for without harm.
+                group.addTask {
+                    for await _ in subscription { wake.signal() }
+                }
                 var turn = 0
                 while !stopping.withLock({ $0 }), !Task.isCancelled {
                     turn += 1
@@ -39,28 +45,28 @@ public struct PollerService: Service {
                     for job in try await engine.claimDue(limit: engine.maxConcurrentRequests) {
                         group.addTask {
                             await engine.perform(job)
-                            subscription.poke()
+                            wake.signal()
                         }
                     }
                     let now = engine.clock.now()
-                    let wake = try await engine.nextWake() ?? now.addingTimeInterval(idleWake)
-                    await waitForWake(until: min(wake, now.addingTimeInterval(idleWake)), subscription: subscription)
+                    let next = try await engine.nextWake() ?? now.addingTimeInterval(idleWake)
+                    await waitForWake(until: min(next, now.addingTimeInterval(idleWake)), wake: wake)
                 }
+                subscription.close()
             }
         } onGracefulShutdown: {
             stopping.withLock { $0 = true }
-            subscription.poke()
+            wake.signal()
         }
         subscription.close()
     }
 
     /// Returns at `deadline` or at the next change signal, whichever comes first.
-    private func waitForWake(until deadline: Date, subscription: ChangeFeed.Subscription) async {
+    private func waitForWake(until deadline: Date, wake: WakeSignal) async {
         let clock = engine.clock
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await clock.sleep(until: deadline) }
-            // Cancelled when the timer wins; the subscription stays good for the next turn.
-            group.addTask { _ = await subscription.next() }
+            group.addTask { await wake.wait() }
             await group.next()
             group.cancelAll()
         }

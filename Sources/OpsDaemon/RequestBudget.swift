@@ -1,10 +1,14 @@
 import Foundation
-import KinstaClient
+package import KinstaClient
 public import OpsCore
 import Synchronization
 
 /// The daemon's one request budget, shared by submits, polls, reconciliation reads and the read-through routes.
 /// A 429 pauses all of them: for `Retry-After`, or for a backoff that doubles with each 429 in a row (2 s … 60 s).
+///
+/// Besides the token bucket, no more than `ratePerMinute` calls go out in any 60 s: a full burst on top of a minute
+/// at the steady rate would otherwise send `burst + rate` calls in one minute, and a server that counts per sliding
+/// minute (as the simulator does, and as Kinsta may) answers the extra ones 429.
 public final class RequestBudget: Sendable {
     private struct State {
         var bucket: TokenBucket
@@ -26,15 +30,47 @@ public final class RequestBudget: Sendable {
         while true {
             let now = clock.now()
             let wait = state.withLock { state -> Double in
+                state.used.removeAll { now.timeIntervalSince($0) >= 60 }
+                if let windowWait = Self.windowWait(state, now: now) { return windowWait }
                 let wait = state.bucket.take(now: now)
-                if wait == 0 {
-                    state.used.append(now)
-                    state.used.removeAll { now.timeIntervalSince($0) > 60 }
-                }
+                if wait == 0 { state.used.append(now) }
                 return wait
             }
             if wait == 0 { return }
             try await clock.sleep(until: now.addingTimeInterval(wait))
+        }
+    }
+
+    /// Seconds until the sliding minute has room again, when it is full.
+    private static func windowWait(_ state: State, now: Date) -> Double? {
+        let limit = Int(state.bucket.ratePerMinute.rounded(.down))
+        guard limit >= 1, state.used.count >= limit else { return nil }
+        let oldest = state.used[state.used.count - limit]
+        return max(0.001, 60 - now.timeIntervalSince(oldest))
+    }
+
+    /// How many calls could start now without waiting: what the engine claims at most.
+    func available() -> Int {
+        let now = clock.now()
+        return state.withLock { state in
+            var bucket = state.bucket
+            let inWindow = state.used.filter { now.timeIntervalSince($0) < 60 }.count
+            let windowRoom = max(0, Int(bucket.ratePerMinute.rounded(.down)) - inWindow)
+            var tokens = 0
+            while tokens < windowRoom, bucket.take(now: now) == 0 { tokens += 1 }
+            return tokens
+        }
+    }
+
+    /// When the next call could start (now, if one can).
+    func nextTokenAt() -> Date {
+        let now = clock.now()
+        return state.withLock { state in
+            var copy = state
+            copy.used.removeAll { now.timeIntervalSince($0) >= 60 }
+            let windowWait = Self.windowWait(copy, now: now) ?? 0
+            let bucketWait = copy.bucket.take(now: now)
+            return now.addingTimeInterval(max(windowWait, bucketWait))
         }
     }
 
@@ -58,7 +94,7 @@ public final class RequestBudget: Sendable {
         return state.withLock { state in
             var result: [String: JSONValue] = [
                 "per_minute": .number(state.bucket.ratePerMinute), "burst": .number(state.bucket.burst),
-                "used_last_minute": .integer(Int64(state.used.filter { now.timeIntervalSince($0) <= 60 }.count)),
+                "used_last_minute": .integer(Int64(state.used.filter { now.timeIntervalSince($0) < 60 }.count)),
                 "rate_limited_total": .integer(Int64(state.rateLimitedTotal)),
             ]
             if let until = state.bucket.pausedUntil, until > now {
@@ -70,16 +106,21 @@ public final class RequestBudget: Sendable {
 }
 
 /// Wraps a ``KinstaAPI`` so every call first takes a token from the budget, and a 429 pauses the budget.
-struct BudgetedKinstaAPI: KinstaAPI {
+package struct BudgetedKinstaAPI: KinstaAPI {
+    package init(wrapped: any KinstaAPI, budget: RequestBudget) {
+        self.wrapped = wrapped
+        self.budget = budget
+    }
+
     let wrapped: any KinstaAPI
     let budget: RequestBudget
 
-    func submit(_ call: KinstaCall) async -> SubmitOutcome {
+    package func submit(_ call: KinstaCall) async -> SubmitOutcome {
         await submit(call, willSend: {})
     }
 
     /// The token first, then `willSend`: a wait for the budget (a 429 pause can be long) is not "on its way".
-    func submit(_ call: KinstaCall, willSend: @Sendable () async throws -> Void) async -> SubmitOutcome {
+    package func submit(_ call: KinstaCall, willSend: @Sendable () async throws -> Void) async -> SubmitOutcome {
         do { try await budget.acquire() } catch { return .notSent(reason: "the daemon is stopping") }
         do { try await willSend() } catch { return .notSent(reason: "the submission could not be recorded as sent") }
         let outcome = await wrapped.submit(call)
@@ -87,14 +128,14 @@ struct BudgetedKinstaAPI: KinstaAPI {
         return outcome
     }
 
-    func operationStatus(_ operationID: String) async -> PollOutcome {
+    package func operationStatus(_ operationID: String) async -> PollOutcome {
         do { try await budget.acquire() } catch { return .transient(reason: "the daemon is stopping") }
         let outcome = await wrapped.operationStatus(operationID)
         if case .rateLimited(let retryAfter) = outcome { budget.rateLimited(retryAfter: retryAfter) } else { budget.answered() }
         return outcome
     }
 
-    func read(_ path: String) async -> KinstaRead {
+    package func read(_ path: String) async -> KinstaRead {
         do { try await budget.acquire() } catch {
             return .failure(KinstaReadFailure(status: nil, message: "the daemon is stopping", isTransient: true))
         }

@@ -15,11 +15,14 @@ public struct OpsDatabase: Sendable {
     private let outbox = OutboxBox()
     /// Where the database file lives.
     public let path: String
+    /// Observed operation durations kept per kind (the adaptive poll schedule's history).
+    public let durationHistory: Int
     /// Signalled after every committed write.
     public let changes = ChangeFeed()
 
     /// Opens (creating if needed, mode 0600) the database at `path` and runs pending migrations.
-    public init(path: String) throws {
+    public init(path: String, durationHistory: Int = 500) throws {
+        self.durationHistory = max(1, durationHistory)
         // Create the file owner-only before SQLite touches it; SQLite gives -wal and -shm the same mode.
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd >= 0 { close(fd) }
@@ -99,7 +102,10 @@ public struct OpsDatabase: Sendable {
     public func apply(_ transition: Transition, to job: StoredJob, now: Date) async throws -> StoredJob? {
         defer { changes.notify() }
         let writer = outbox.get()
-        return try await pool.write { db in try Self.apply(db, transition, to: job, now: now, outbox: writer) }
+        let history = durationHistory
+        return try await pool.write { db in
+            try Self.apply(db, transition, to: job, now: now, outbox: writer, durationHistory: history)
+        }
     }
 
     /// Applies `transition(job)` to the job `id` as currently stored, in one transaction: for admin actions (cancel,
@@ -111,16 +117,19 @@ public struct OpsDatabase: Sendable {
     ) async throws -> (StoredJob, Transition)? {
         defer { changes.notify() }
         let writer = outbox.get()
+        let history = durationHistory
         return try await pool.write { db in
             guard let job = try Self.fetchJob(db, id: id) else { return nil }
             let change = try transition(job)
-            guard let updated = try Self.apply(db, change, to: job, now: now, outbox: writer) else { return nil }
+            guard let updated = try Self.apply(db, change, to: job, now: now, outbox: writer, durationHistory: history)
+            else { return nil }
             return (updated, change)
         }
     }
 
     private static func apply(
-        _ db: Database, _ transition: Transition, to job: StoredJob, now: Date, outbox: OutboxWriter?
+        _ db: Database, _ transition: Transition, to job: StoredJob, now: Date, outbox: OutboxWriter?,
+        durationHistory: Int
     ) throws -> StoredJob? {
         let after = transition.after
         let ms = now.milliseconds
@@ -150,7 +159,25 @@ public struct OpsDatabase: Sendable {
                 db, at: ms, jobID: job.id, kind: job.kind, from: transition.before.state, to: after.state,
                 attempt: after.attempt, operationID: after.operationID, message: transition.message, outbox: outbox)
         }
+        if let seconds = transition.observedDuration(at: now, lastAskedAt: job.updatedAt) {
+            try recordDuration(db, kind: job.kind, seconds: seconds, jobID: job.id, at: ms, keep: durationHistory)
+        }
         return try fetchJob(db, id: job.id)
+    }
+
+    /// Keeps one observed duration and drops the kind's oldest beyond `keep`.
+    private static func recordDuration(
+        _ db: Database, kind: JobKind, seconds: Double, jobID: Int64, at: Int64, keep: Int
+    ) throws {
+        try db.execute(
+            sql: "INSERT INTO operation_duration (kind, seconds, job_id, at) VALUES (?, ?, ?, ?)",
+            arguments: [kind.rawValue, seconds, jobID, at])
+        try db.execute(
+            sql: """
+                DELETE FROM operation_duration WHERE kind = ? AND id <= (
+                    SELECT id FROM operation_duration WHERE kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                """,
+            arguments: [kind.rawValue, kind.rawValue, keep])
     }
 
     private static func appendEvent(
@@ -227,6 +254,69 @@ public struct OpsDatabase: Sendable {
         }
     }
 
+    /// The newest observed durations (seconds from acceptance to the poll that saw 200) of each kind, at most
+    /// `durationHistory` per kind, oldest first.
+    public func operationDurations() async throws -> [JobKind: [Double]] {
+        try await pool.read { db in
+            var result: [JobKind: [Double]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, seconds FROM operation_duration ORDER BY id") {
+                guard let kind = JobKind(rawValue: row["kind"]) else { continue }
+                result[kind, default: []].append(row["seconds"])
+            }
+            return result
+        }
+    }
+
+    /// The observed durations of `kind`, oldest first.
+    public func operationDurations(of kind: JobKind) async throws -> [Double] {
+        try await pool.read { db in
+            try Double.fetchAll(
+                db, sql: "SELECT seconds FROM operation_duration WHERE kind = ? ORDER BY id", arguments: [kind.rawValue])
+        }
+    }
+
+    /// What the engine ranks due work by, without reading whole rows (no parameters decoded).
+    public struct DueCandidate: Sendable {
+        public var id: Int64
+        public var kind: JobKind
+        public var state: JobState
+        public var pendingAction: PendingAction?
+        public var acceptedAt: Date?
+        public var nextActionAt: Date
+        /// When the row last changed: for a polling job, when Kinsta was last asked about it.
+        public var updatedAt: Date
+
+        /// The parts of the job the claim priority reads.
+        public var snapshot: JobSnapshot {
+            JobSnapshot(kind: kind, state: state, acceptedAt: acceptedAt, pendingAction: pendingAction,
+                nextActionAt: nextActionAt)
+        }
+    }
+
+    /// Due work, earliest first, as light rows for ranking.
+    public func dueCandidates(now: Date, limit: Int) async throws -> [DueCandidate] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, kind, state, pending_action, accepted_at, next_action_at, updated_at FROM job
+                    WHERE pending_action IS NOT NULL AND next_action_at <= ? ORDER BY next_action_at, id LIMIT ?
+                    """,
+                arguments: [now.milliseconds, limit]
+            ).compactMap { row in
+                guard let kind = JobKind(rawValue: row["kind"]), let state = JobState(rawValue: row["state"]) else {
+                    return nil
+                }
+                return DueCandidate(
+                    id: row["id"], kind: kind, state: state,
+                    pendingAction: (row["pending_action"] as String?).flatMap(PendingAction.init(rawValue:)),
+                    acceptedAt: (row["accepted_at"] as Int64?).map(Date.init(milliseconds:)),
+                    nextActionAt: Date(milliseconds: row["next_action_at"]),
+                    updatedAt: Date(milliseconds: row["updated_at"]))
+            }
+        }
+    }
+
     /// When the earliest pending action falls due, if any.
     public func nextActionTime() async throws -> Date? {
         try await pool.read { db in
@@ -242,9 +332,19 @@ public struct OpsDatabase: Sendable {
             let queued = try Row.fetchAll(
                 db, sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY id LIMIT ?", arguments: [limit]
             ).map(StoredJob.init(row:))
+            // Nothing waits: the targets in flight (thousands, on a busy daemon) need not be read.
+            guard !queued.isEmpty else { return ([], [], 0) }
             let busy = try String.fetchAll(
                 db, sql: "SELECT target FROM job WHERE state IN ('submitting', 'accepted', 'running')")
             return (queued, Set(busy), busy.count)
+        }
+    }
+
+    /// How many jobs are in flight.
+    public func inFlightCount() async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE state IN ('submitting', 'accepted', 'running')")
+                ?? 0
         }
     }
 

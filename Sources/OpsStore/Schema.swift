@@ -98,6 +98,22 @@ enum Schema {
                 UPDATE job SET sending = 1 WHERE state = 'submitting';
                 """)
         }
+        migrator.registerMigration("v4 operation durations") { db in
+            try db.execute(
+                sql: """
+                    -- What the adaptive poll schedule learns from: per kind, seconds from acceptance to the poll that
+                    -- saw 200, one row per operation that succeeded that way. The store keeps the newest few hundred
+                    -- per kind; it is not history (jobs and events are), so pruning it loses nothing an admin sees.
+                    CREATE TABLE operation_duration (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL,
+                        seconds REAL NOT NULL CHECK (seconds >= 0),
+                        job_id INTEGER NOT NULL,
+                        at INTEGER NOT NULL
+                    );
+                    CREATE INDEX operation_duration_kind ON operation_duration(kind, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -34,7 +34,7 @@ import Glibc
             simRoot = base.replacingOccurrences(of: "/v2", with: "")
             socket = work.appendingPathComponent("s.sock").path
             configPath = work.appendingPathComponent("c.toml").path
-            try "[kinsta]\nrequests_per_minute = 6000\nrequest_burst = 100\n[polling]\nfirst_poll_seconds = 0.2\ninterval_seconds = 0.2\nmax_interval_seconds = 0.5\nconfirm_seconds = 1\n"
+            try "[kinsta]\nrequests_per_minute = 6000\nrequest_burst = 100\n[polling]\nadaptive = false\nfirst_poll_seconds = 0.2\ninterval_seconds = 0.2\nmax_interval_seconds = 0.5\nconfirm_seconds = 1\n"
                 .write(toFile: configPath, atomically: true, encoding: .utf8)
             var environment = ProcessInfo.processInfo.environment
             environment["KINSTA_API_KEY"] = "cli-key"

@@ -52,6 +52,8 @@ import Glibc
             requests_per_minute = 6000
             request_burst = 100
             [polling]
+            # The simulator runs minutes in seconds: the fixed schedule below, not the learning one (priors in minutes).
+            adaptive = false
             startup_window_seconds = 10
             first_poll_seconds = 0.3
             interval_seconds = 0.3

@@ -1,0 +1,114 @@
+import CurlHTTP
+import Foundation
+import KinstaClient
+import KinstaSimulator
+import Logging
+import OpsCore
+
+/// The operations a scenario submits, and the simulator they meet: kinds mixed, durations Kinsta-like
+/// (``SimulatedDurations/kinstaLike(tailRate:)``: log-normal within site create 1–5 min, plain 30 s–2 min,
+/// clone 2–8 min, delete/restore 20 s–3 min, plus 3 % long tail up to 2.5 × the top), start-up window 0–15 s.
+struct Workload {
+    static let apiKey = "bench-key"
+    static let tailRate = 0.03
+    /// Share of each kind, in catalog order.
+    static let mix: [(JobKind, Double)] = [
+        (.siteCreate, 0.35), (.siteCreatePlain, 0.15), (.siteClone, 0.20), (.siteDelete, 0.15), (.backupRestore, 0.15),
+    ]
+
+    let seed: UInt64
+    let count: Int
+
+    func simulatorConfiguration(rateLimitPerMinute: Int = 0) -> SimulatorConfiguration {
+        SimulatorConfiguration(
+            apiKey: Self.apiKey, startupWindowMax: 15, durationScale: 1, failureRate: 0, seed: seed,
+            seedSites: count / 2 + 50, chaos: SimulatorChaos(rateLimitPerMinute: rateLimitPerMinute),
+            durations: .kinstaLike(tailRate: Self.tailRate))
+    }
+
+    /// The jobs, in submission order. Deletes take seed sites from the front (each once); clones and restores use
+    /// the environments of the others (each restore its own environment, so no job waits for its target).
+    func jobs(simulator: KinstaSimulator) throws -> [ValidatedParams] {
+        let inventory = simulator.inventory()
+        var rng = SplitMix64(seed: seed ^ 0xB5AD_4ECE_DA1C_E2A9)
+        var nextDelete = 0
+        var nextEnvironment = inventory.count - 1
+        let company = simulator.configuration.companyID
+        return try (0..<count).map { index in
+            var draw = Double.random(in: 0..<1, using: &rng)
+            var kind = JobKind.siteCreate
+            for (candidate, share) in Self.mix {
+                kind = candidate
+                if draw < share { break }
+                draw -= share
+            }
+            let name = JSONValue.string("bench-\(seed)-\(index)")
+            let raw: [String: JSONValue]
+            switch kind {
+            case .siteCreate:
+                raw = ["display_name": name, "region": "us-central1", "admin_email": "admin@example.com",
+                    "admin_password": .string("pw-\(index)-secret"), "admin_user": "admin", "site_title": name]
+            case .siteCreatePlain:
+                raw = ["display_name": name, "region": "us-central1"]
+            case .siteClone:
+                raw = ["display_name": name, "source_env_id": .string(inventory[inventory.count - 1 - index % 50].environmentID)]
+            case .siteDelete:
+                raw = ["site_id": .string(inventory[nextDelete].siteID)]
+                nextDelete += 1
+            case .backupRestore:
+                let target = inventory[nextEnvironment]
+                nextEnvironment -= 1
+                raw = ["target_env_id": .string(target.environmentID), "backup_id": .integer(Int64(target.backupIDs[0])),
+                    "notified_user_id": "bench-user"]
+            }
+            return try ValidatedParams(kind: kind, raw: raw, defaultCompany: company)
+        }
+    }
+
+    static func api(base: String, http: CurlHTTPClient) -> HTTPKinstaAPI {
+        var logger = Logger(label: "bench.kinsta")
+        logger.logLevel = .critical
+        return HTTPKinstaAPI(
+            configuration: KinstaConfiguration(baseURL: base + "/", apiKey: apiKey, requestTimeout: .seconds(10)),
+            http: http, logger: logger)
+    }
+}
+
+/// What the simulator saw of each operation: requests to `/operations/{id}`, and the lag from its end to the first
+/// poll that saw 200. Measured from the simulator's own log, the same way for every policy.
+struct OperationOutcome {
+    var kind: String
+    var requests: Int
+    /// `nil` when no poll ever saw it finished.
+    var lag: Double?
+    /// Seconds from creation (submit) to its end at Kinsta.
+    var duration: Double
+    var doneAt: Date
+    var createdAt: Date
+}
+
+enum SimulatorLog {
+    static func outcomes(_ simulator: KinstaSimulator) -> [OperationOutcome] {
+        var polls: [String: (count: Int, firstDone: Date?)] = [:]
+        for request in simulator.requestLog() where request.method == "GET" {
+            guard let range = request.path.range(of: "/v2/operations/") else { continue }
+            let id = String(request.path[range.upperBound...]).removingPercentEncoding ?? ""
+            var entry = polls[id] ?? (0, nil)
+            entry.count += 1
+            if request.status == 200, entry.firstDone == nil { entry.firstDone = request.at }
+            polls[id] = entry
+        }
+        return simulator.operations().map { operation in
+            let entry = polls[operation.operationID] ?? (0, nil)
+            return OperationOutcome(
+                kind: operation.kind, requests: entry.count,
+                lag: entry.firstDone.map { $0.timeIntervalSince(operation.doneAt) },
+                duration: operation.doneAt.timeIntervalSince(operation.createdAt), doneAt: operation.doneAt,
+                createdAt: operation.createdAt)
+        }
+    }
+
+    static func count(_ simulator: KinstaSimulator, status: Int) -> Int {
+        simulator.requestLog().filter { $0.status == status }.count
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import OpsCore
+import Testing
+
+/// The learning poll schedule: the duration model (priors, learning), and the schedule drawn from it (sparse while
+/// the end is unlikely, dense around it, lag cap, deadline, start-up window).
+@Suite struct AdaptivePollingTests {
+    /// Jitter off, so every schedule is exact.
+    let adaptive = AdaptivePolling(jitter: 0)
+
+    /// Seconds since acceptance of each poll the schedule makes, up to `limit`.
+    func schedule(_ model: DurationModel, until limit: Double = 1200) -> [Double] {
+        var rng = SplitMix64(seed: 1)
+        var times: [Double] = []
+        var t = 0.0
+        while true {
+            t += adaptive.delay(model: model, elapsed: t, using: &rng)
+            guard t <= limit else { return times }
+            times.append(t)
+        }
+    }
+
+    /// Polls a schedule needs to see an operation of `duration` end, and the lag of the one that does.
+    func cost(_ times: [Double], duration: Double) -> (polls: Int, lag: Double) {
+        guard let index = times.firstIndex(where: { $0 >= duration }) else { return (times.count, .infinity) }
+        return (index + 1, times[index] - duration)
+    }
+
+    // MARK: - Model
+
+    @Test(arguments: JobKind.allCases)
+    func priorCoversTheKindsTypicalRange(kind: JobKind) {
+        let range = kind.spec.typicalDuration
+        let model = DurationModel(prior: range)
+        #expect(model.observations == 0)
+        // Almost nothing ends before the range, almost everything within it, and the median is inside
+        #expect(model.cdf(range.lowerBound * 0.85) < 0.01)
+        #expect(model.cdf(range.upperBound * 1.15) > 0.99)
+        let median = model.quantile(0.5)
+        #expect(median > range.lowerBound && median < range.upperBound)
+    }
+
+    @Test(arguments: [
+        // (kind, prior range in s): the catalog's priors, from kinsta-api.md and the issue
+        (JobKind.siteCreate, 60.0, 300.0), (.siteCreatePlain, 30, 120), (.siteClone, 120, 480),
+        (.siteDelete, 20, 180), (.backupRestore, 20, 180),
+    ])
+    func catalogPriors(kind: JobKind, low: Double, high: Double) {
+        #expect(kind.spec.typicalDuration == low...high)
+    }
+
+    @Test func observationsReplaceThePriorStepByStep() {
+        let prior = 60.0...300.0
+        let few = DurationModel(prior: prior, durations: Array(repeating: 100, count: 5))
+        let many = DurationModel(prior: prior, durations: Array(repeating: 100, count: 40))
+        // Five observations at 100 s pull the median from the prior's middle (~180 s) toward 100 s…
+        let priorMedian = DurationModel(prior: prior).quantile(0.5)
+        #expect(few.quantile(0.5) < priorMedian)
+        #expect(few.quantile(0.5) > 100)
+        // …and once they outnumber the prior's weight, the prior is gone
+        #expect(abs(many.quantile(0.5) - 100) < 1)
+        #expect(many.cdf(150) > 0.98)
+        #expect(many.observations == 40)
+    }
+
+    @Test(arguments: [(30.0, 60.0), (60, 90), (100, 160), (10, 400)])
+    func conditionalEndIsAProbability(from: Double, to: Double) {
+        let model = DurationModel(prior: 60...300, durations: [80, 90, 100, 120, 150])
+        let p = model.conditionalEnd(from: from, to: to)
+        #expect(p >= 0 && p <= 1)
+        #expect(model.conditionalEnd(from: from, to: from) == 0)
+        // Almost everything ends by 400 s, and long past everything seen an end in the next second is unlikely
+        // (the tail component keeps the hazard low there, so the schedule backs off)
+        #expect(model.conditionalEnd(from: 0, to: 400) > 0.99)
+        #expect(model.conditionalEnd(from: 10_000, to: 10_001) < 0.01)
+    }
+
+    // MARK: - Schedule
+
+    @Test(arguments: JobKind.allCases)
+    func spacingStaysWithinItsBoundsOnceTheEndIsPlausible(kind: JobKind) {
+        let model = DurationModel(prior: kind.spec.typicalDuration)
+        var rng = SplitMix64(seed: 3)
+        for t in stride(from: 0.0, through: 3000, by: 1.5) {
+            let delay = adaptive.delay(model: model, elapsed: t, using: &rng)
+            if model.cdf(t + adaptive.maxSpacing) >= adaptive.quietQuantile {
+                // The lag cap and the minimum spacing hold wherever an end is plausible
+                #expect(delay >= adaptive.minSpacing && delay <= adaptive.maxSpacing)
+            } else {
+                // Before that, one wait up to the quiet quantile, never longer than the quiet cap
+                #expect(delay <= adaptive.maxQuietGap)
+                #expect(t + delay >= model.quantile(adaptive.quietQuantile) - 0.02)
+            }
+        }
+    }
+
+    @Test func firstPollWaitsUntilAnEndIsPlausible() {
+        // A clone (2–8 min) is not asked about in its first seconds; a delete (20 s–3 min) much sooner
+        let clone = schedule(DurationModel(prior: JobKind.siteClone.spec.typicalDuration))
+        let delete = schedule(DurationModel(prior: JobKind.siteDelete.spec.typicalDuration))
+        #expect(clone[0] >= 110 && clone[0] <= 125)
+        #expect(delete[0] >= 18 && delete[0] <= 25)
+    }
+
+    @Test func densestAroundTheLikelyEndAndSparseInTheTail() {
+        let model = DurationModel(prior: 60...300, durations: (0..<200).map { 100 + Double($0 % 21) - 10 })
+        let times = schedule(model)
+        let gaps = zip(times.dropFirst(), times).map { ($1, $0 - $1) }
+        let nearEnd = gaps.filter { $0.0 >= 90 && $0.0 <= 110 }.map(\.1)
+        let tail = gaps.filter { $0.0 >= 200 }.map(\.1)
+        #expect(!nearEnd.isEmpty && !tail.isEmpty)
+        #expect(nearEnd.max()! < tail.min()!)
+        // Past everything seen, polls back off again, toward the lag cap
+        #expect(tail.min()! >= 3 * nearEnd.min()!)
+        #expect(tail.allSatisfy { $0 <= adaptive.maxSpacing + 1e-9 })
+    }
+
+    @Test func learningShiftsPollsTowardTheObservedEnd() {
+        // Given site creations that really take 95–105 s
+        let prior = DurationModel(prior: JobKind.siteCreate.spec.typicalDuration)
+        let learned = DurationModel(
+            prior: JobKind.siteCreate.spec.typicalDuration, durations: (0..<100).map { 95 + Double($0 % 11) })
+        let before = schedule(prior), after = schedule(learned)
+        // Then more polls fall in 90–110 s than under the prior, and fewer are spent before 90 s
+        #expect(after.filter { $0 >= 90 && $0 <= 110 }.count > before.filter { $0 >= 90 && $0 <= 110 }.count)
+        #expect(after.filter { $0 < 90 }.count <= before.filter { $0 < 90 }.count)
+        // And such operations are caught about 4× sooner (9.1 → 2.3 s on average) for under half a poll more
+        // (3.4 → 3.8): the square-root rule spends the polls where the ends are
+        let durations = stride(from: 95.0, through: 105, by: 0.25).map { $0 }
+        func average(_ times: [Double]) -> (polls: Double, lag: Double) {
+            let costs = durations.map { cost(times, duration: $0) }
+            return (Double(costs.map(\.polls).reduce(0, +)) / Double(costs.count),
+                costs.map(\.lag).reduce(0, +) / Double(costs.count))
+        }
+        let costBefore = average(before), costAfter = average(after)
+        #expect(costAfter.polls <= costBefore.polls + 0.5)
+        #expect(costAfter.lag < costBefore.lag / 2)
+    }
+
+    @Test(arguments: [30.0, 100, 250, 400, 900])
+    func lagNeverExceedsTheCapAfterTheFirstPoll(duration: Double) {
+        let times = schedule(DurationModel(prior: JobKind.siteCreate.spec.typicalDuration), until: 2000)
+        let (_, lag) = cost(times, duration: duration)
+        #expect(lag <= (duration < times[0] ? times[0] : adaptive.maxSpacing))
+    }
+
+    // MARK: - In the machine
+
+    func accepted(_ kind: JobKind, at accepted: Date, deadline: Date) -> JobSnapshot {
+        JobSnapshot(
+            kind: kind, state: .accepted, operationID: "op-1", acceptedAt: accepted, deadline: deadline,
+            pendingAction: .poll, nextActionAt: accepted)
+    }
+
+    @Test func startupWindow404IsStillFreeAndTheNextPollComesFromTheModel() throws {
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        let policy = PollPolicy(adaptive: adaptive)
+        let machine = JobMachine(policy: policy)
+        var rng = SplitMix64(seed: 1)
+        let job = accepted(.siteDelete, at: t0, deadline: t0.addingTimeInterval(900))
+        let now = t0.addingTimeInterval(10)
+        let after = try machine.step(job, .polled(.notFound), now: now, using: &rng).after
+        #expect(after.state == .accepted)
+        #expect(after.confirmations == 0)
+        #expect(after.lastError == nil)
+        var check = SplitMix64(seed: 1)
+        let expected = adaptive.delay(model: policy.model(for: .siteDelete), elapsed: 10, using: &check)
+        #expect(abs(try #require(after.nextActionAt).timeIntervalSince(now) - expected) < 0.001)
+    }
+
+    @Test(arguments: [JobKind.siteCreate, .siteClone, .siteDelete])
+    func nothingIsScheduledPastTheDeadline(kind: JobKind) throws {
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        let machine = JobMachine(policy: PollPolicy(adaptive: adaptive))
+        var rng = SplitMix64(seed: 1)
+        // A deadline 5 s after acceptance: the model's first poll would be much later
+        let job = JobSnapshot(kind: kind, state: .submitting, deadline: t0.addingTimeInterval(5), pendingAction: .submit,
+            nextActionAt: t0)
+        let after = try machine.step(job, .submitted(.accepted(operationID: "op")), now: t0, using: &rng).after
+        #expect(try #require(after.nextActionAt) <= t0.addingTimeInterval(5))
+    }
+
+    @Test func fixedScheduleWhenAdaptiveIsOff() throws {
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        let machine = JobMachine(policy: PollPolicy(pollBackoff: Backoff(base: 2, multiplier: 1.5, cap: 20, jitter: 0)))
+        var rng = SplitMix64(seed: 1)
+        let job = JobSnapshot(kind: .siteClone, state: .submitting, deadline: t0.addingTimeInterval(1800),
+            pendingAction: .submit, nextActionAt: t0)
+        let after = try machine.step(job, .submitted(.accepted(operationID: "op")), now: t0, using: &rng).after
+        #expect(after.nextActionAt == t0.addingTimeInterval(3))
+    }
+
+    // MARK: - Claim priority
+
+    @Test func submitsFirstThenPollsNearTheirLikelyEnd() {
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        let policy = PollPolicy(
+            adaptive: adaptive,
+            durations: [.siteCreate: DurationModel(prior: 60...300, durations: (0..<100).map { 95 + Double($0 % 11) })])
+        let now = t0.addingTimeInterval(100)
+        let submit = JobSnapshot(kind: .siteCreate, state: .submitting, pendingAction: .submit, nextActionAt: now)
+        // Both asked 10 s ago: one accepted 100 s ago (right at its likely end), one 20 s ago (far from it)
+        let nearEnd = accepted(.siteCreate, at: t0, deadline: t0.addingTimeInterval(1800))
+        let farFromEnd = accepted(.siteCreate, at: t0.addingTimeInterval(80), deadline: t0.addingTimeInterval(1800))
+        let asked = now.addingTimeInterval(-10)
+        let pSubmit = policy.claimPriority(for: submit, lastAskedAt: asked, now: now)
+        let pNear = policy.claimPriority(for: nearEnd, lastAskedAt: asked, now: now)
+        let pFar = policy.claimPriority(for: farFromEnd, lastAskedAt: asked, now: now)
+        #expect(pSubmit > pNear)
+        #expect(pNear > 0.3)
+        #expect(pFar < 0.01)
+        #expect(pNear > 100 * pFar)
+        // A poll that waited longer is more urgent than the same poll asked just now
+        let waited = policy.claimPriority(for: nearEnd, lastAskedAt: now.addingTimeInterval(-30), now: now)
+        #expect(waited >= pNear)
+    }
+}

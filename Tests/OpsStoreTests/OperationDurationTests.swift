@@ -1,0 +1,79 @@
+import Foundation
+import OpsCore
+import OpsStore
+import Testing
+
+/// The adaptive schedule's history: a success seen by a poll records its duration in the same transaction, and the
+/// store keeps only the newest `durationHistory` per kind.
+@Suite struct OperationDurationTests {
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+    let machine = JobMachine(policy: PollPolicy())
+
+    /// Runs one plain-site job from insert to the poll that answers `answer`, `seconds` after acceptance.
+    func finish(
+        _ database: OpsDatabase, name: String, after seconds: Double, answer: PollOutcome = .finished(data: nil)
+    ) async throws -> StoredJob {
+        var rng = SplitMix64(seed: 1)
+        let params = try ValidatedParams(
+            kind: .siteCreatePlain, raw: ["display_name": .string(name), "region": "us"], defaultCompany: "c")
+        guard case .created(var job) = try await database.insert(
+            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: start)
+        else { throw TestFailure("not created") }
+        for (input, at) in [
+            (JobInput.begin, start), (.submitted(.accepted(operationID: "op-\(name)")), start),
+            (.polled(answer), start.addingTimeInterval(seconds)),
+        ] {
+            let transition = try machine.step(job.snapshot, input, now: at, using: &rng)
+            job = try #require(try await database.apply(transition, to: job, now: at))
+        }
+        return job
+    }
+
+    @Test func successByPollRecordsItsDuration() async throws {
+        let db = try TemporaryDatabase()
+        // Accepted at 0, first (and only) poll at 93.5 s: the end lies in (0, 93.5], estimated at its middle
+        let job = try await finish(db.database, name: "a", after: 93.5)
+        #expect(job.state == .succeeded)
+        #expect(try await db.database.operationDurations(of: .siteCreatePlain) == [46.75])
+        #expect(try await db.database.operationDurations() == [.siteCreatePlain: [46.75]])
+    }
+
+    @Test func theEndIsPlacedBetweenTheLastRunningAnswerAndTheFinishedOne() async throws {
+        let db = try TemporaryDatabase()
+        var rng = SplitMix64(seed: 1)
+        let params = try ValidatedParams(
+            kind: .siteClone, raw: ["display_name": "c", "source_env_id": "env-1"], defaultCompany: "c")
+        guard case .created(var job) = try await db.database.insert(
+            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: start)
+        else { throw TestFailure("not created") }
+        // Running at 200 s, finished at 204 s: the end is taken as 202 s, not 204 s (no lag learned)
+        for (input, seconds) in [
+            (JobInput.begin, 0.0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.inProgress), 200),
+            (.polled(.finished(data: nil)), 204),
+        ] {
+            let at = start.addingTimeInterval(seconds)
+            job = try #require(try await db.database.apply(
+                try machine.step(job.snapshot, input, now: at, using: &rng), to: job, now: at))
+        }
+        #expect(try await db.database.operationDurations(of: .siteClone) == [202])
+    }
+
+    @Test func otherEndingsRecordNothing() async throws {
+        let db = try TemporaryDatabase()
+        // A 202 is no end, and a failure says nothing about how long a success takes
+        _ = try await finish(db.database, name: "running", after: 40, answer: .inProgress)
+        _ = try await finish(db.database, name: "failed", after: 40, answer: .failed(message: "x"))
+        #expect(try await db.database.operationDurations().isEmpty)
+    }
+
+    @Test func onlyTheNewestAreKeptPerKind() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("durations-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try OpsDatabase(path: directory.appendingPathComponent("db.sqlite").path, durationHistory: 3)
+        for index in 1...5 {
+            _ = try await finish(database, name: "s\(index)", after: Double(index * 10))
+        }
+        #expect(try await database.operationDurations(of: .siteCreatePlain) == [15, 20, 25])
+    }
+}
