@@ -28,7 +28,7 @@ struct P1PollEfficiency {
 
     func run() async throws {
         let workload = Workload(seed: options.seed, count: count)
-        print("\nP1: \(count) operations, one every \(Int(arrivalSpacing)) s (virtual) ...")
+        out("\nP1: \(count) operations, one every \(Int(arrivalSpacing)) s (virtual) ...")
         let wall = Date()
         let ours = try await runOurs(workload)
         let oursWall = Date().timeIntervalSince(wall)
@@ -90,7 +90,7 @@ struct P1PollEfficiency {
             }
             try await engine.run(until: clock.now().addingTimeInterval(4 * 3600), on: clock)
             let unfinished = try await database.inFlightJobs().count
-            if unfinished > 0 { print("  warning: \(unfinished) jobs still in flight at the end") }
+            if unfinished > 0 { out("  warning: \(unfinished) jobs still in flight at the end") }
             return SimulatorLog.outcomes(simulator)
         }
     }

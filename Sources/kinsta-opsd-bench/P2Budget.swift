@@ -20,7 +20,7 @@ struct P2Budget {
     let burst = 10.0
 
     func run() async throws {
-        print("\nP2: \(count) operations at once, budget \(Int(perMinute))/min burst \(Int(burst)) ...")
+        out("\nP2: \(count) operations at once, budget \(Int(perMinute))/min burst \(Int(burst)) ...")
         var rows: [[String]] = []
         var adaptiveP50 = Double.nan, floorP50 = Double.nan
         for adaptive in [true, false] {

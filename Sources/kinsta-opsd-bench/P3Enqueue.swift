@@ -12,7 +12,7 @@ struct P3Enqueue {
     let clients = 4
 
     func run() async throws {
-        print("\nP3: \(count) submissions over the socket, \(clients) clients; raw SQLite alongside ...")
+        out("\nP3: \(count) submissions over the socket, \(clients) clients; raw SQLite alongside ...")
         let scratch = try ScratchDirectory("bench-p3")
         defer { scratch.remove() }
         let raw = try rawSQLite(path: scratch.path + "/raw.sqlite")
