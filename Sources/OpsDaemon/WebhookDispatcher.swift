@@ -90,9 +90,23 @@ public final class WebhookDispatcher: Service, Sendable {
     }
 
     /// Delivers one endpoint's outbox until shutdown, or until the endpoint leaves the configuration.
+    ///
+    /// One long-lived reader of the change feed forwards its signals to a ``WakeSignal``: waiting on the feed's
+    /// stream in a task that is cancelled when a timer wins would end the stream, and every later wait would
+    /// return at once (a loop spinning on the outbox).
     func endpointLoop(_ name: String) async {
         let changes = database.changes.subscribe()
-        defer { changes.close() }
+        let wake = WakeSignal()
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await _ in changes.signals { wake.signal() }
+            }
+            await deliver(name, wake: wake)
+            changes.close()
+        }
+    }
+
+    private func deliver(_ name: String, wake: WakeSignal) async {
         while !Task.isCancelled {
             let wait: Date?
             do {
@@ -103,7 +117,7 @@ public final class WebhookDispatcher: Service, Sendable {
             }
             guard registry.endpoint(named: name) != nil else { return }
             if let wait, wait <= clock.now() { continue }
-            await waitForChange(until: wait, changes)
+            await waitForChange(until: wait, wake)
         }
     }
 
@@ -155,14 +169,12 @@ public final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    private func waitForChange(until deadline: Date?, _ changes: ChangeFeed.Subscription) async {
+    private func waitForChange(until deadline: Date?, _ wake: WakeSignal) async {
+        guard let deadline else { return await wake.wait() }
         let clock = self.clock
         await withTaskGroup(of: Void.self) { group in
-            if let deadline { group.addTask { try? await clock.sleep(until: deadline) } }
-            group.addTask {
-                var signals = changes.signals.makeAsyncIterator()
-                _ = await signals.next()
-            }
+            group.addTask { try? await clock.sleep(until: deadline) }
+            group.addTask { await wake.wait() }
             await group.next()
             group.cancelAll()
         }
