@@ -6,7 +6,9 @@ public import Foundation
 
 /// When to ask Kinsta again, and how long to keep asking. Pure: `now` and the random source come from the caller.
 ///
-/// Schedule after acceptance, with the defaults (before ±20 % jitter):
+/// With `adaptive.enabled` (the daemon's configuration turns it on by default) polls follow ``AdaptivePolling``,
+/// learned per kind from finished operations. Otherwise, and for `PollPolicy()` as constructed here, the fixed
+/// schedule after acceptance, with the defaults (before ±20 % jitter):
 ///
 /// | poll # | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9+ |
 /// |---|---|---|---|---|---|---|---|---|---|

@@ -269,7 +269,13 @@ public final class JobEngine: Sendable {
         log(transition, job: stored)
         if transition.observedDuration(at: now, lastAskedAt: job.updatedAt) != nil {
             // The store kept the duration with the success: learn from it before the next schedule is made.
-            try? await refreshDurations(job.kind)
+            do {
+                try await refreshDurations(job.kind)
+            } catch {
+                logger.warning("could not reload operation durations; polling keeps the previous model", metadata: [
+                    "job.kind": "\(job.kind.rawValue)", "error": "\(String(describing: type(of: error)))",
+                ])
+            }
         }
         return stored
     }

@@ -3,9 +3,9 @@ import Synchronization
 /// A wake-up a loop can wait for and stop waiting for. Signals that come while nobody waits merge into one pending
 /// wake, so none is lost.
 ///
-/// Why not wait on the change feed's `AsyncStream` directly: cancelling a task blocked in its `next()` (because a
-/// timer won the race) terminates the stream for good, and every later `next()` returns at once, which turns a
-/// sleeping loop into a spinning one.
+/// A loop's wake-ups come from two places: the change feed (forwarded by one long-lived reader) and the loop's own
+/// tasks (a call that finished). Before ``ChangeFeed`` had its own cancellation-safe subscription, the feed was an
+/// `AsyncStream`, which a cancelled `next()` finishes for good: every later wait returned at once and the loops spun.
 final class WakeSignal: Sendable {
     private struct State {
         var pending = false

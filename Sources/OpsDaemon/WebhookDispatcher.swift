@@ -89,9 +89,22 @@ public final class WebhookDispatcher: Service, Sendable {
     }
 
     /// Delivers one endpoint's outbox until shutdown, or until the endpoint leaves the configuration.
+    ///
+    /// One long-lived reader of the change feed forwards its signals to a ``WakeSignal``, which the delivery loop
+    /// races against its retry timer (both are safe to stop waiting on; see ``ChangeFeed``).
     func endpointLoop(_ name: String) async {
         let changes = database.changes.subscribe()
-        defer { changes.close() }
+        let wake = WakeSignal()
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await _ in changes { wake.signal() }
+            }
+            await deliver(name, wake: wake)
+            changes.close()
+        }
+    }
+
+    private func deliver(_ name: String, wake: WakeSignal) async {
         while !Task.isCancelled {
             let wait: Date?
             do {
@@ -102,7 +115,7 @@ public final class WebhookDispatcher: Service, Sendable {
             }
             guard registry.endpoint(named: name) != nil else { return }
             if let wait, wait <= clock.now() { continue }
-            await waitForChange(until: wait, changes)
+            await waitForChange(until: wait, wake)
         }
     }
 
@@ -154,12 +167,12 @@ public final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    private func waitForChange(until deadline: Date?, _ changes: ChangeFeed.Subscription) async {
+    private func waitForChange(until deadline: Date?, _ wake: WakeSignal) async {
+        guard let deadline else { return await wake.wait() }
         let clock = self.clock
         await withTaskGroup(of: Void.self) { group in
-            if let deadline { group.addTask { try? await clock.sleep(until: deadline) } }
-            // Cancelled when the timer wins; the subscription stays good for the next wait.
-            group.addTask { _ = await changes.next() }
+            group.addTask { try? await clock.sleep(until: deadline) }
+            group.addTask { await wake.wait() }
             await group.next()
             group.cancelAll()
         }

@@ -22,23 +22,37 @@ struct Bench {
                 options.only = Set((arguments.next() ?? "").uppercased().split(separator: ",").map(String.init))
             case "--seed": options.seed = UInt64(arguments.next() ?? "") ?? options.seed
             case "-h", "--help":
-                print("usage: kinsta-opsd-bench [--quick] [--only P1,P2,P3,P4,P5] [--seed N]")
+                out("usage: kinsta-opsd-bench [--quick] [--only P1,P2,P3,P4,P5] [--seed N]")
                 return
             default:
                 FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
                 exit(2)
             }
         }
-        print("kinsta-opsd-bench: seed \(options.seed)\(options.quick ? ", quick" : ""); "
+        out("kinsta-opsd-bench: seed \(options.seed)\(options.quick ? ", quick" : ""); "
             + "\(ProcessInfo.processInfo.activeProcessorCount) cores; \(Date().formatted(.iso8601))")
         let started = Date()
-        if options.only.contains("P1") { try await P1PollEfficiency(options: options).run() }
-        if options.only.contains("P2") { try await P2Budget(options: options).run() }
-        if options.only.contains("P3") { try await P3Enqueue(options: options).run() }
-        if options.only.contains("P5") { try await P5History(options: options).run() }
-        if options.only.contains("P4") { try await P4Footprint(options: options).run() }
-        print("\ntotal wall time \(Format.seconds(Date().timeIntervalSince(started)))")
+        var failed = false
+        func scenario(_ name: String, _ body: () async throws -> Void) async {
+            guard options.only.contains(name) else { return }
+            do { try await body() } catch {
+                failed = true
+                out("\n\(name) FAILED: \(error)")
+            }
+        }
+        await scenario("P1") { try await P1PollEfficiency(options: options).run() }
+        await scenario("P2") { try await P2Budget(options: options).run() }
+        await scenario("P3") { try await P3Enqueue(options: options).run() }
+        await scenario("P5") { try await P5History(options: options).run() }
+        await scenario("P4") { try await P4Footprint(options: options).run() }
+        out("\ntotal wall time \(Format.seconds(Date().timeIntervalSince(started)))")
+        if failed { exit(1) }
     }
+}
+
+/// One line on standard output, written at once (the tables are read while a long run goes on).
+func out(_ line: String = "") {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// Percentiles (nearest rank) and means.
@@ -70,12 +84,12 @@ enum Format {
             "| " + cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
                 .joined(separator: " | ") + " |"
         }
-        print("\n### \(title)\n")
-        print(line(header))
-        print("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|")
-        for row in rows { print(line(row)) }
-        if !notes.isEmpty { print("") }
-        for note in notes { print("- " + note) }
+        out("\n### \(title)\n")
+        out(line(header))
+        out("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|")
+        for row in rows { out(line(row)) }
+        if !notes.isEmpty { out("") }
+        for note in notes { out("- " + note) }
     }
 }
 

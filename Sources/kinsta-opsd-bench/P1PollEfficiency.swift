@@ -28,7 +28,7 @@ struct P1PollEfficiency {
 
     func run() async throws {
         let workload = Workload(seed: options.seed, count: count)
-        print("\nP1: \(count) operations, one every \(Int(arrivalSpacing)) s (virtual) ...")
+        out("\nP1: \(count) operations, one every \(Int(arrivalSpacing)) s (virtual) ...")
         let wall = Date()
         let ours = try await runOurs(workload)
         let oursWall = Date().timeIntervalSince(wall)
@@ -38,6 +38,12 @@ struct P1PollEfficiency {
         results.append(("ours: operations after the first 200", Array(ours.dropFirst(200))))
         for peer in Peer.allCases {
             results.append((peer.rawValue, try await runPeer(peer, workload)))
+        }
+        // Sensitivity: the same engine with other request/lag trade-offs (the default is 1.5).
+        for tradeoff in options.quick ? [] : [1.2, 1.8] {
+            results.append((
+                "ours, tradeoff \(Format.number(tradeoff, 1)) instead of 1.5 (sensitivity)",
+                try await runOurs(workload, tradeoff: tradeoff)))
         }
         for (name, outcomes) in results {
             let requests = outcomes.map { Double($0.requests) }
@@ -66,7 +72,7 @@ struct P1PollEfficiency {
 
     // MARK: - Ours: the real engine
 
-    func runOurs(_ workload: Workload) async throws -> [OperationOutcome] {
+    func runOurs(_ workload: Workload, tradeoff: Double = AdaptivePolling().tradeoff) async throws -> [OperationOutcome] {
         let clock = ManualClock()
         let simulator = KinstaSimulator(configuration: workload.simulatorConfiguration(), now: { clock.now() })
         let scratch = try ScratchDirectory("bench-p1")
@@ -79,8 +85,11 @@ struct P1PollEfficiency {
             logger.logLevel = .critical
             let engine = JobEngine(
                 database: database, api: Workload.api(base: base, http: http),
-                policy: PollPolicy(adaptive: AdaptivePolling()), clock: clock, logger: logger, maxInFlight: 10_000,
-                maxConcurrentRequests: 8, seed: workload.seed)
+                policy: PollPolicy(adaptive: AdaptivePolling(tradeoff: tradeoff)), clock: clock, logger: logger,
+                maxInFlight: 10_000,
+                // One call at a time: commits (and so the engine's random draws) come in the same order on every
+                // run, and virtual time does not move during a call anyway.
+                maxConcurrentRequests: 1, seed: workload.seed)
             try await engine.recover()
             let start = clock.now()
             for (index, params) in try workload.jobs(simulator: simulator).enumerated() {
@@ -90,7 +99,7 @@ struct P1PollEfficiency {
             }
             try await engine.run(until: clock.now().addingTimeInterval(4 * 3600), on: clock)
             let unfinished = try await database.inFlightJobs().count
-            if unfinished > 0 { print("  warning: \(unfinished) jobs still in flight at the end") }
+            if unfinished > 0 { out("  warning: \(unfinished) jobs still in flight at the end") }
             return SimulatorLog.outcomes(simulator)
         }
     }

@@ -11,74 +11,91 @@ struct P3Enqueue {
     var count: Int { options.quick ? 400 : 2000 }
     let clients = 4
 
+    /// Raw and daemon batches alternate, so a disk whose fsync time drifts (a shared machine) weighs on both alike.
+    let rounds = 4
+
     func run() async throws {
-        print("\nP3: \(count) submissions over the socket, \(clients) clients; raw SQLite alongside ...")
+        out("\nP3: \(count) submissions over the socket, \(clients) clients; raw SQLite alongside, \(rounds) rounds each ...")
         let scratch = try ScratchDirectory("bench-p3")
         defer { scratch.remove() }
-        let raw = try rawSQLite(path: scratch.path + "/raw.sqlite")
-        let daemon = try await daemonSubmissions(stateDirectory: scratch.path + "/state")
-        let ratio = daemon.rate / raw.rate
-        Format.table(
-            "P3 durable enqueue (\(count) jobs; latency per job in ms)",
-            ["path", "jobs/s", "p50 ms", "p99 ms", "max ms"],
-            [
-                ["daemon: POST /v1/jobs over the Unix socket (\(clients) clients)", Format.number(daemon.rate, 0),
-                    Format.number(daemon.p50, 2), Format.number(daemon.p99, 2), Format.number(daemon.max, 2)],
-                ["raw SQLite: one INSERT per transaction, WAL, synchronous=FULL (1 writer)", Format.number(raw.rate, 0),
-                    Format.number(raw.p50, 2), Format.number(raw.p99, 2), Format.number(raw.max, 2)],
-            ],
-            notes: [
-                "daemon/raw rate = \(Format.number(ratio, 2)) (target ≥ 0.5); daemon p99 = "
-                    + "\(Format.number(daemon.p99, 1)) ms (target < 20)",
-                "same disk: both under \(scratch.path)",
-            ])
-    }
-
-    struct Measured {
-        var rate: Double
-        var p50: Double
-        var p99: Double
-        var max: Double
-    }
-
-    func rawSQLite(path: String) throws -> Measured {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        try queue.writeWithoutTransaction { db in
-            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "CREATE TABLE job (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL, created_at INTEGER NOT NULL)")
-        }
-        var latencies: [Double] = []
-        let start = Date()
-        for index in 0..<count {
-            let began = Date()
-            try queue.write { db in
-                try db.execute(
-                    sql: "INSERT INTO job (kind, params, created_at) VALUES (?, ?, ?)",
-                    arguments: ["site.create_plain", "{\"display_name\":\"raw-\(index)\",\"region\":\"us-central1\"}",
-                        Int64(Date().timeIntervalSince1970 * 1000)])
-            }
-            latencies.append(Date().timeIntervalSince(began) * 1000)
-        }
-        let elapsed = Date().timeIntervalSince(start)
-        return Measured(
-            rate: Double(count) / elapsed, p50: Stats.percentile(latencies, 50), p99: Stats.percentile(latencies, 99),
-            max: latencies.max() ?? .nan)
-    }
-
-    func daemonSubmissions(stateDirectory: String) async throws -> Measured {
-        let daemon = try await InProcessDaemon.start(stateDirectory: stateDirectory, api: IdleKinstaAPI())
+        let raw = try RawSQLite(path: scratch.path + "/raw.sqlite")
+        let daemon = try await InProcessDaemon.start(stateDirectory: scratch.path + "/state", api: IdleKinstaAPI())
         let http = CurlHTTPClient()
         defer { http.shutdown() }
         let client = SocketClient(http: http, socketPath: daemon.socketPath)
-        let count = self.count, clients = self.clients
-        let start = Date()
-        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+        var rawLatencies: [Double] = [], daemonLatencies: [Double] = []
+        var rawSeconds = 0.0, daemonSeconds = 0.0
+        let batch = count / rounds
+        for round in 0..<rounds {
+            let rawStart = Date()
+            rawLatencies += try raw.insert(batch, from: round * batch)
+            rawSeconds += Date().timeIntervalSince(rawStart)
+            let daemonStart = Date()
+            daemonLatencies += try await submissions(client, batch, from: round * batch)
+            daemonSeconds += Date().timeIntervalSince(daemonStart)
+        }
+        await daemon.stop()
+        let rawRate = Double(rawLatencies.count) / rawSeconds
+        let daemonRate = Double(daemonLatencies.count) / daemonSeconds
+        func row(_ name: String, _ rate: Double, _ latencies: [Double]) -> [String] {
+            [name, Format.number(rate, 0), Format.number(Stats.percentile(latencies, 50), 2),
+                Format.number(Stats.percentile(latencies, 99), 2), Format.number(latencies.max() ?? .nan, 2)]
+        }
+        Format.table(
+            "P3 durable enqueue (\(count) jobs each; latency per job in ms)",
+            ["path", "jobs/s", "p50 ms", "p99 ms", "max ms"],
+            [
+                row("daemon: POST /v1/jobs over the Unix socket (\(clients) clients)", daemonRate, daemonLatencies),
+                row("raw SQLite: one INSERT per transaction, WAL, synchronous=FULL (1 writer)", rawRate, rawLatencies),
+            ],
+            notes: [
+                "daemon/raw rate = \(Format.number(daemonRate / rawRate, 2)) (target ≥ 0.5); daemon p99 = "
+                    + "\(Format.number(Stats.percentile(daemonLatencies, 99), 1)) ms (target < 20)",
+                "same disk: both under \(scratch.path); \(rounds) alternating rounds of \(batch)",
+            ])
+    }
+
+
+    /// One row per transaction, WAL, synchronous=FULL: what a durable insert costs on this disk with nothing else.
+    struct RawSQLite {
+        let queue: DatabaseQueue
+
+        init(path: String) throws {
+            var configuration = Configuration()
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            try queue.writeWithoutTransaction { db in
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: """
+                    CREATE TABLE job (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL,
+                        created_at INTEGER NOT NULL)
+                    """)
+            }
+        }
+
+        func insert(_ count: Int, from first: Int) throws -> [Double] {
+            var latencies: [Double] = []
+            for index in first..<(first + count) {
+                let began = Date()
+                try queue.write { db in
+                    try db.execute(
+                        sql: "INSERT INTO job (kind, params, created_at) VALUES (?, ?, ?)",
+                        arguments: ["site.create_plain", "{\"display_name\":\"raw-\(index)\",\"region\":\"us-central1\"}",
+                            Int64(Date().timeIntervalSince1970 * 1000)])
+                }
+                latencies.append(Date().timeIntervalSince(began) * 1000)
+            }
+            return latencies
+        }
+    }
+
+    func submissions(_ client: SocketClient, _ count: Int, from first: Int) async throws -> [Double] {
+        let clients = self.clients
+        return try await withThrowingTaskGroup(of: [Double].self) { group in
             for worker in 0..<clients {
                 group.addTask {
                     var mine: [Double] = []
-                    for index in stride(from: worker, to: count, by: clients) {
+                    for index in stride(from: first + worker, to: first + count, by: clients) {
                         let body = try JSONEncoder().encode(SubmitBody(
                             kind: "site.create_plain",
                             params: ["display_name": "p3-\(index)", "region": "us-central1"]))
@@ -94,11 +111,6 @@ struct P3Enqueue {
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
-        let elapsed = Date().timeIntervalSince(start)
-        await daemon.stop()
-        return Measured(
-            rate: Double(count) / elapsed, p50: Stats.percentile(latencies, 50), p99: Stats.percentile(latencies, 99),
-            max: latencies.max() ?? .nan)
     }
 
     struct SubmitBody: Encodable {

@@ -21,10 +21,10 @@ struct P4Footprint {
         let simPath = directory.appendingPathComponent("kinsta-sim").path
         guard FileManager.default.isExecutableFile(atPath: daemonPath), FileManager.default.isExecutableFile(atPath: simPath)
         else {
-            print("\nP4 skipped: \(daemonPath) and kinsta-sim must be built next to the benchmark (swift build -c release)")
+            out("\nP4 skipped: \(daemonPath) and kinsta-sim must be built next to the benchmark (swift build -c release)")
             return
         }
-        print("\nP4: spawning \(daemonPath) against kinsta-sim; \(inFlight) in flight, \(Int(window)) s window ...")
+        out("\nP4: spawning \(daemonPath) against kinsta-sim; \(inFlight) in flight, \(Int(window)) s window ...")
         let scratch = try ScratchDirectory("bench-p4")
         defer { scratch.remove() }
         let sim = try Child.spawn(simPath, [
@@ -60,7 +60,7 @@ struct P4Footprint {
         let state = scratch.path + "/busy"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         try await Self.storeRunning(operationIDs, path: state + "/kinsta-opsd.sqlite")
-        let busy = try await startDaemon(daemonPath, state: state, base: base, maxInFlight: inFlight * 2)
+        let busy = try await startDaemon(daemonPath, state: state, base: base, maxInFlight: inFlight)
         try await Task.sleep(for: .seconds(5))
         let reader = try DatabaseQueue(path: state + "/kinsta-opsd.sqlite", configuration: {
             var configuration = Configuration()

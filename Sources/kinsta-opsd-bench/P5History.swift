@@ -14,7 +14,7 @@ struct P5History {
     var samples: Int { options.quick ? 100 : 300 }
 
     func run() async throws {
-        print("\nP5: \(jobs) jobs, \(jobs * eventsPerJob) events, \(inFlight) in flight ...")
+        out("\nP5: \(jobs) jobs, \(jobs * eventsPerJob) events, \(inFlight) in flight ...")
         let scratch = try ScratchDirectory("bench-p5")
         defer { scratch.remove() }
         let stateDirectory = scratch.path + "/state"

@@ -63,6 +63,27 @@ import Testing
         #expect(configuration.pollPolicy.deadlines[.siteDelete] == 120)
     }
 
+    @Test func adaptivePollingIsOnByDefaultAndConfigurable() throws {
+        // Given no [polling] table, the learning schedule is on with its defaults
+        let defaults = try ConfigLoader(environment: env).load(path: try file("")).pollPolicy.adaptive
+        #expect(defaults == AdaptivePolling())
+        #expect(defaults.enabled && defaults.minSpacing == 3 && defaults.maxSpacing == 20 && defaults.history == 500)
+        // And each key sets its field; `adaptive = false` brings back the fixed schedule
+        let path = try file("""
+            [polling]
+            adaptive = false
+            adaptive_min_interval_seconds = 5
+            adaptive_max_interval_seconds = 15
+            adaptive_tradeoff = 2
+            adaptive_history = 100
+            """)
+        let set = try ConfigLoader(environment: env).load(path: path)
+        #expect(set.pollPolicy.adaptive == AdaptivePolling(
+            enabled: false, minSpacing: 5, maxSpacing: 15, tradeoff: 2, history: 100))
+        #expect(set.redactedSummary.contains("adaptive = false"))
+        #expect(set.redactedSummary.contains("adaptive_max_interval_seconds = 15.0"))
+    }
+
     struct Mistake: Sendable, CustomTestStringConvertible {
         var text: String
         var mentions: [String]
@@ -78,6 +99,11 @@ import Testing
         Mistake(text: "[kinsta]\napi_base_url = \"ftp://x\"\n", mentions: ["api_base_url", "http"]),
         Mistake(text: "[daemon\nlog_level = 1\n", mentions: [":1:"]),
         Mistake(text: "[daemon]\nlog_level = \"loud\"\n", mentions: ["log_level", "loud"]),
+        Mistake(text: "[polling]\nadaptive = \"yes\"\n", mentions: ["polling.adaptive", "true or false", "line 2"]),
+        Mistake(text: "[polling]\nadaptive_max_interval_seconds = 0\n", mentions: ["adaptive_max_interval_seconds", "from 0.1"]),
+        Mistake(text: "[polling]\nadaptive_min_interval_seconds = 30\nadaptive_max_interval_seconds = 20\n",
+            mentions: ["adaptive_min_interval_seconds", "above", "line 2"]),
+        Mistake(text: "[polling]\nadaptive_spacing = 3\n", mentions: ["polling.adaptive_spacing", "line 2"]),
     ]
 
     @Test(arguments: mistakes)
