@@ -19,6 +19,8 @@ public struct OpsDatabase: Sendable {
     public let durationHistory: Int
     /// Signalled after every committed write.
     public let changes = ChangeFeed()
+    /// Submissions waiting for the next group commit.
+    private let submissions = SubmissionQueue()
 
     /// Opens (creating if needed, mode 0600) the database at `path` and runs pending migrations.
     public init(path: String, durationHistory: Int = 500) throws {
@@ -56,43 +58,84 @@ public struct OpsDatabase: Sendable {
 
     /// Stores a new queued job and its first event, durably, before the caller answers.
     ///
+    /// Submissions that arrive while a commit is under way are written together in the next transaction (group
+    /// commit): one fsync for all of them, each job in a savepoint of its own, so one refusal (an idempotency
+    /// conflict) takes back only that job. Every caller returns only after the transaction holding its job committed.
+    ///
     /// - Throws: ``StoreError`` `.idempotencyConflict` when the key was used for a different request.
     public func insert(_ new: NewJob, now: Date) async throws -> InsertResult {
         defer { changes.notify() }
-        let writer = outbox.get()
-        return try await pool.write { db in
-            let fingerprint = new.fingerprint
-            if let key = new.idempotencyKey,
-                let row = try Row.fetchOne(db, sql: "SELECT * FROM job WHERE idempotency_key = ?", arguments: [key])
-            {
-                let existing = try StoredJob(row: row)
-                guard row["request_fingerprint"] == fingerprint else {
-                    throw StoreError(
-                        code: .idempotencyConflict,
-                        message: "Idempotency-Key was already used for job \(existing.id) with a different request",
-                        jobID: existing.id)
-                }
-                return .existing(existing)
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<InsertResult, any Error>, Never>) in
+            if submissions.enqueue(SubmissionQueue.Item(new: new, now: now, continuation: continuation)) {
+                // Nobody is writing: this caller's task starts the writer, which takes whatever is queued meanwhile.
+                let database = self
+                Task { await database.writeQueuedSubmissions() }
             }
-            let ms = now.milliseconds
-            try db.execute(
-                sql: """
-                    INSERT INTO job (kind, params, note, target, state, created_at, updated_at,
-                        submitter_uid, submitter_gid, submitter_pid, idempotency_key, request_fingerprint)
-                    VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    new.params.kind.rawValue, JSONText.encode(.object(new.params.values)), new.note,
-                    new.params.target, ms, ms, new.submitter?.uid, new.submitter?.gid, new.submitter?.pid,
-                    new.idempotencyKey, fingerprint,
-                ])
-            let id = db.lastInsertedRowID
-            let who = new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted"
-            try Self.appendEvent(
-                db, at: ms, jobID: id, kind: new.params.kind, from: nil, to: .queued, attempt: 1, operationID: nil,
-                message: who, outbox: writer)
-            return .created(try Self.fetchJob(db, id: id)!)
         }
+        return try result.get()
+    }
+
+    /// Commits queued submissions, a batch per transaction, until the queue is empty.
+    private func writeQueuedSubmissions() async {
+        while let batch = submissions.takeBatch() {
+            let writer = outbox.get()
+            let results: [Result<InsertResult, any Error>]
+            do {
+                results = try await pool.write { db in
+                    batch.map { item in
+                        Result {
+                            var inserted: InsertResult?
+                            try db.inSavepoint {
+                                inserted = try Self.insert(db, item.new, now: item.now, outbox: writer)
+                                return .commit
+                            }
+                            return inserted!
+                        }
+                    }
+                }
+            } catch {
+                // The transaction itself failed (a full disk, say): nothing of the batch is stored.
+                results = batch.map { _ in .failure(error) }
+            }
+            for (item, result) in zip(batch, results) { item.continuation.resume(returning: result) }
+        }
+    }
+
+    /// One submission inside a write transaction.
+    private static func insert(_ db: Database, _ new: NewJob, now: Date, outbox writer: OutboxWriter?) throws
+        -> InsertResult
+    {
+        let fingerprint = new.fingerprint
+        if let key = new.idempotencyKey,
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM job WHERE idempotency_key = ?", arguments: [key])
+        {
+            let existing = try StoredJob(row: row)
+            guard row["request_fingerprint"] == fingerprint else {
+                throw StoreError(
+                    code: .idempotencyConflict,
+                    message: "Idempotency-Key was already used for job \(existing.id) with a different request",
+                    jobID: existing.id)
+            }
+            return .existing(existing)
+        }
+        let ms = now.milliseconds
+        try db.execute(
+            sql: """
+                INSERT INTO job (kind, params, note, target, state, created_at, updated_at,
+                    submitter_uid, submitter_gid, submitter_pid, idempotency_key, request_fingerprint)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                new.params.kind.rawValue, JSONText.encode(.object(new.params.values)), new.note,
+                new.params.target, ms, ms, new.submitter?.uid, new.submitter?.gid, new.submitter?.pid,
+                new.idempotencyKey, fingerprint,
+            ])
+        let id = db.lastInsertedRowID
+        let who = new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted"
+        try appendEvent(
+            db, at: ms, jobID: id, kind: new.params.kind, from: nil, to: .queued, attempt: 1, operationID: nil,
+            message: who, outbox: writer)
+        return .created(try fetchJob(db, id: id)!)
     }
 
     /// Writes a transition of `job` (the version the machine read): its row and, when the state changed, its event.
@@ -478,6 +521,47 @@ extension StoredEvent {
 }
 
 /// The current outbox writer, swapped on SIGHUP.
+/// Submissions waiting to be committed, and whether a writer is at work on them.
+final class SubmissionQueue: Sendable {
+    struct Item: Sendable {
+        let new: NewJob
+        let now: Date
+        let continuation: CheckedContinuation<Result<OpsDatabase.InsertResult, any Error>, Never>
+    }
+
+    private struct State {
+        var items: [Item] = []
+        var writing = false
+    }
+
+    private let state = Mutex(State())
+    /// Most jobs in one transaction: a burst is cut into transactions of this size.
+    static let batchLimit = 64
+
+    /// Queues `item`; `true` when no writer is at work, so the caller must start one.
+    func enqueue(_ item: Item) -> Bool {
+        state.withLock { state in
+            state.items.append(item)
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
+        }
+    }
+
+    /// The next batch, or `nil` (and the writer's end) when nothing is queued.
+    func takeBatch() -> [Item]? {
+        state.withLock { state in
+            guard !state.items.isEmpty else {
+                state.writing = false
+                return nil
+            }
+            let batch = Array(state.items.prefix(Self.batchLimit))
+            state.items.removeFirst(batch.count)
+            return batch
+        }
+    }
+}
+
 final class OutboxBox: Sendable {
     private let value = Mutex<OutboxWriter?>(nil)
 

@@ -74,6 +74,49 @@ import Testing
         #expect(last.map(\.seq) == [8, 9])
     }
 
+    @Test func concurrentSubmissionsCommitTogetherAndARefusalTakesBackOnlyItsOwn() async throws {
+        let db = try TemporaryDatabase()
+        let database = db.database
+        let start = self.start
+        // 40 submissions at once (group-committed in batches), two of them reusing one key: the same request (the
+        // original comes back) and a different one (refused)
+        var submissions: [NewJob] = []
+        for index in 0..<40 {
+            submissions.append(NewJob(params: try params("Batch \(index)"), note: nil, submitter: nil,
+                idempotencyKey: index == 0 ? "key-0" : nil))
+        }
+        let same = NewJob(params: try params("Batch 0"), note: nil, submitter: nil, idempotencyKey: "key-0")
+        let different = NewJob(params: try params("Other"), note: nil, submitter: nil, idempotencyKey: "key-0")
+        let original = try created(try await database.insert(submissions[0], now: start))
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for job in submissions.dropFirst() + [same, different] {
+                group.addTask {
+                    do {
+                        switch try await database.insert(job, now: start) {
+                        case .created: return "created"
+                        case .existing(let existing): return existing.id == original.id ? "existing" : "wrong"
+                        }
+                    } catch let error as StoreError where error.code == .idempotencyConflict {
+                        return "conflict"
+                    } catch {
+                        return "error"
+                    }
+                }
+            }
+            var outcomes: [String: Int] = [:]
+            for await outcome in group { outcomes[outcome, default: 0] += 1 }
+            return outcomes
+        }
+        #expect(outcomes == ["created": 39, "existing": 1, "conflict": 1])
+        // Every created job is stored with its one event, gap-free, and nothing of the refused one
+        let jobs = try await database.jobs(state: nil, kind: nil, before: nil, limit: 100)
+        #expect(jobs.count == 40)
+        #expect(!jobs.contains { $0.params.values["display_name"] == "Other" })
+        let events = try await database.events(after: 0, limit: 100)
+        #expect(events.map(\.seq) == Array(1...40))
+        #expect(try await database.integrityCheck() == ["ok"])
+    }
+
     @Test func anUnclearSubmissionIsRememberedAcrossARestart() async throws {
         let db = try TemporaryDatabase()
         let machine = JobMachine(policy: PollPolicy())
