@@ -26,16 +26,12 @@ public struct PollerService: Service {
 
     public func run() async throws {
         try await engine.recover()
+        // Commits anywhere wake the loop, and so do the loop's own finished calls (a poke); a wait the timer wins
+        // leaves the subscription working (see ChangeFeed).
         let subscription = engine.database.changes.subscribe()
-        let wake = WakeSignal()
         let stopping = Mutex(false)
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                // One long-lived reader of the change feed forwards its signals; the loop waits on `wake`, which it
-                // may stop waiting for without harm.
-                group.addTask {
-                    for await _ in subscription { wake.signal() }
-                }
                 var turn = 0
                 while !stopping.withLock({ $0 }), !Task.isCancelled {
                     turn += 1
@@ -45,28 +41,27 @@ public struct PollerService: Service {
                     for job in try await engine.claimDue(limit: engine.maxConcurrentRequests) {
                         group.addTask {
                             await engine.perform(job)
-                            wake.signal()
+                            subscription.poke()
                         }
                     }
                     let now = engine.clock.now()
                     let next = try await engine.nextWake() ?? now.addingTimeInterval(idleWake)
-                    await waitForWake(until: min(next, now.addingTimeInterval(idleWake)), wake: wake)
+                    await waitForWake(until: min(next, now.addingTimeInterval(idleWake)), subscription: subscription)
                 }
-                subscription.close()
             }
         } onGracefulShutdown: {
             stopping.withLock { $0 = true }
-            wake.signal()
+            subscription.poke()
         }
         subscription.close()
     }
 
     /// Returns at `deadline` or at the next change signal, whichever comes first.
-    private func waitForWake(until deadline: Date, wake: WakeSignal) async {
+    private func waitForWake(until deadline: Date, subscription: ChangeFeed.Subscription) async {
         let clock = engine.clock
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await clock.sleep(until: deadline) }
-            group.addTask { await wake.wait() }
+            group.addTask { _ = await subscription.next() }
             await group.next()
             group.cancelAll()
         }

@@ -90,21 +90,15 @@ public final class WebhookDispatcher: Service, Sendable {
 
     /// Delivers one endpoint's outbox until shutdown, or until the endpoint leaves the configuration.
     ///
-    /// One long-lived reader of the change feed forwards its signals to a ``WakeSignal``, which the delivery loop
-    /// races against its retry timer (both are safe to stop waiting on; see ``ChangeFeed``).
+    /// The delivery loop races the change feed against its retry timer; a wait the timer wins leaves the
+    /// subscription working (see ``ChangeFeed``).
     func endpointLoop(_ name: String) async {
         let changes = database.changes.subscribe()
-        let wake = WakeSignal()
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                for await _ in changes { wake.signal() }
-            }
-            await deliver(name, wake: wake)
-            changes.close()
-        }
+        defer { changes.close() }
+        await deliver(name, changes: changes)
     }
 
-    private func deliver(_ name: String, wake: WakeSignal) async {
+    private func deliver(_ name: String, changes: ChangeFeed.Subscription) async {
         while !Task.isCancelled {
             let wait: Date?
             do {
@@ -115,7 +109,7 @@ public final class WebhookDispatcher: Service, Sendable {
             }
             guard registry.endpoint(named: name) != nil else { return }
             if let wait, wait <= clock.now() { continue }
-            await waitForChange(until: wait, wake)
+            await waitForChange(until: wait, changes)
         }
     }
 
@@ -167,12 +161,15 @@ public final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    private func waitForChange(until deadline: Date?, _ wake: WakeSignal) async {
-        guard let deadline else { return await wake.wait() }
+    private func waitForChange(until deadline: Date?, _ changes: ChangeFeed.Subscription) async {
+        guard let deadline else {
+            _ = await changes.next()
+            return
+        }
         let clock = self.clock
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await clock.sleep(until: deadline) }
-            group.addTask { await wake.wait() }
+            group.addTask { _ = await changes.next() }
             await group.next()
             group.cancelAll()
         }
