@@ -73,19 +73,11 @@ struct P1PollEfficiency {
     // MARK: - Ours: the real engine
 
     func runOurs(_ workload: Workload, tradeoff: Double = AdaptivePolling().tradeoff) async throws -> [OperationOutcome] {
-        let clock = ManualClock()
-        let simulator = KinstaSimulator(configuration: workload.simulatorConfiguration(), now: { clock.now() })
-        let scratch = try ScratchDirectory("bench-p1")
-        defer { scratch.remove() }
-        let http = CurlHTTPClient()
-        defer { http.shutdown() }
-        return try await withRunningSimulator(simulator) { base in
-            let database = try OpsDatabase(path: scratch.path + "/db.sqlite")
-            var logger = Logger(label: "bench.engine")
-            logger.logLevel = .critical
+        return try await withEngineRig("bench-p1", simulator: workload.simulatorConfiguration()) { rig in
+            let (clock, simulator, database) = (rig.clock, rig.simulator, rig.database)
             let engine = JobEngine(
-                database: database, api: Workload.api(base: base, http: http),
-                policy: PollPolicy(adaptive: AdaptivePolling(tradeoff: tradeoff)), clock: clock, logger: logger,
+                database: database, api: rig.api,
+                policy: PollPolicy(adaptive: AdaptivePolling(tradeoff: tradeoff)), clock: clock, logger: rig.logger,
                 maxInFlight: 10_000,
                 // One call at a time: commits (and so the engine's random draws) come in the same order on every
                 // run, and virtual time does not move during a call anyway.

@@ -66,21 +66,13 @@ struct P2Budget {
 
     func runEngine(adaptive: Bool) async throws -> Result {
         let workload = Workload(seed: options.seed &+ 2, count: count)
-        let clock = ManualClock()
-        let simulator = KinstaSimulator(
-            configuration: workload.simulatorConfiguration(rateLimitPerMinute: Int(perMinute)), now: { clock.now() })
-        let scratch = try ScratchDirectory("bench-p2")
-        defer { scratch.remove() }
-        let http = CurlHTTPClient()
-        defer { http.shutdown() }
-        return try await withRunningSimulator(simulator) { base in
-            let database = try OpsDatabase(path: scratch.path + "/db.sqlite")
-            var logger = Logger(label: "bench.engine")
-            logger.logLevel = .critical
+        let configuration = workload.simulatorConfiguration(rateLimitPerMinute: Int(perMinute))
+        return try await withEngineRig("bench-p2", simulator: configuration) { rig in
+            let (clock, simulator, database) = (rig.clock, rig.simulator, rig.database)
             let budget = RequestBudget(ratePerMinute: perMinute, burst: burst, clock: clock)
             let engine = JobEngine(
-                database: database, api: BudgetedKinstaAPI(wrapped: Workload.api(base: base, http: http), budget: budget),
-                policy: PollPolicy(adaptive: AdaptivePolling(enabled: adaptive)), clock: clock, logger: logger,
+                database: database, api: BudgetedKinstaAPI(wrapped: rig.api, budget: budget),
+                policy: PollPolicy(adaptive: AdaptivePolling(enabled: adaptive)), clock: clock, logger: rig.logger,
                 // One call at a time, for the same order of commits (and numbers) on every run.
                 maxInFlight: 10_000, maxConcurrentRequests: 1, seed: workload.seed, budget: budget)
             try await engine.recover()
