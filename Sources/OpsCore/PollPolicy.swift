@@ -140,15 +140,24 @@ public struct PollPolicy: Sendable, Hashable {
 /// - While even a poll `maxSpacing` away would catch less than `quietQuantile` of the ends, nothing useful can be
 ///   learned: the next poll waits until that quantile (at most `maxQuietGap`). A 404 in the start-up window is still
 ///   "not visible yet" (the window rule is the machine's and is unchanged).
-/// - `maxSpacing` caps the lag of any operation that ends after that first poll (p99 lag ≤ 20 s by default).
+/// - `maxSpacing` caps the lag of the operations that end after that first poll, with one exception kept rare by
+///   construction: a gap may grow past `maxSpacing` (up to `maxTailSpacing`) while the ends it would leave more than
+///   `maxSpacing` late are, by the model, at most `lateShare` of all operations of the kind (0.1 % per gap). That is a
+///   risk budget for the p99 lag rather than a hard cap on the max: it lets polls thin out where ends are rare
+///   (the far tail, the steep start of the likely range) and keeps the lag of 99 % of operations under `maxSpacing`.
 /// - Past the observed durations the hazard falls again (the model's broad tail), so polls back off toward
-///   `maxSpacing`.
+///   `maxSpacing`, and past it as the tail empties.
 public struct AdaptivePolling: Sendable, Hashable {
     public var enabled: Bool
     /// Shortest gap between two polls, seconds.
     public var minSpacing: Double
-    /// Longest gap once the end is plausible: the lag cap, seconds.
+    /// Longest gap once the end is plausible: the lag cap, seconds (see `lateShare`).
     public var maxSpacing: Double
+    /// Share of all operations of a kind that one gap may leave more than `maxSpacing` late (0 makes `maxSpacing` a
+    /// hard cap).
+    public var lateShare: Double
+    /// Longest gap of all once the end is plausible, seconds.
+    public var maxTailSpacing: Double
     /// Scales every gap: larger means fewer requests and more lag.
     public var tradeoff: Double
     /// The first poll waits until this fraction of operations of the kind would have ended.
@@ -165,11 +174,13 @@ public struct AdaptivePolling: Sendable, Hashable {
     public init(
         enabled: Bool = true, minSpacing: Double = 3, maxSpacing: Double = 20, tradeoff: Double = 1.5,
         quietQuantile: Double = 0.01, maxQuietGap: Double = 300, jitter: Double = 0.1, priorWeight: Int = 20,
-        history: Int = 500
+        history: Int = 500, lateShare: Double = 0.001, maxTailSpacing: Double = 60
     ) {
         self.enabled = enabled
         self.minSpacing = max(0.1, minSpacing)
         self.maxSpacing = max(self.minSpacing, maxSpacing)
+        self.lateShare = min(max(lateShare, 0), 0.01)
+        self.maxTailSpacing = max(self.maxSpacing, maxTailSpacing)
         self.tradeoff = max(0.01, tradeoff)
         self.quietQuantile = min(max(quietQuantile, 0), 0.5)
         self.maxQuietGap = max(self.maxSpacing, maxQuietGap)
@@ -186,19 +197,28 @@ public struct AdaptivePolling: Sendable, Hashable {
         }
         // Integrate √hazard in half-second steps (midpoint rule) until it reaches `tradeoff`.
         let step = 0.5
+        let endedBefore = model.cdf(t)
         var integral = 0.0
         var spacing = 0.0
-        while spacing < maxSpacing {
+        while true {
             let middle = t + spacing + step / 2
             let alive = model.survival(middle)
             let hazard = alive > 1e-12 ? model.density(middle) / alive : 0
             integral += hazard.squareRoot() * step
             spacing += step
             if integral >= tradeoff, spacing >= minSpacing { break }
+            // Past the lag cap only while the ends left later than it stay within the risk budget.
+            if spacing >= maxSpacing,
+                spacing >= maxTailSpacing || model.cdf(t + spacing + step - maxSpacing) - endedBefore > lateShare
+            {
+                break
+            }
         }
+        // Jitter never takes a gap past what the risk budget allowed.
+        let cap = max(spacing, maxSpacing)
         if jitter > 0 {
             spacing *= Double.random(in: (1 - jitter)...(1 + jitter), using: &rng)
         }
-        return min(max(spacing, minSpacing), maxSpacing)
+        return min(max(spacing, minSpacing), cap)
     }
 }

@@ -25,7 +25,7 @@ public final class WebhookRegistry: Sendable {
 
     /// What the store writes into the outbox with each event: one body per endpoint that wants the event.
     public func outboxWriter() -> OutboxWriter {
-        { [self] event, job in
+        OutboxWriter(wants: { [self] state in endpoints.contains { $0.wants(state) } }) { [self] event, job in
             let wanting = endpoints.filter { $0.wants(event.to) }
             guard !wanting.isEmpty else { return [] }
             let summary = JobSummary(

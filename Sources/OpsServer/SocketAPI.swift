@@ -95,25 +95,14 @@ public struct SocketAPI: Sendable {
         }
         var request = request
         let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
-        let body = Data(buffer.readableBytesView)
-        // Foundation's decoder takes some bodies that are not JSON (a trailing comma): check the syntax strictly first.
+        // One strict pass: Foundation's decoder takes some bodies that are not JSON (a trailing comma).
+        let json: JSONValue
         do {
-            try StrictJSON.validate(body)
+            json = try StrictJSON.parse(buffer.readableBytesView)
         } catch {
             throw APIError(.badRequest, code: "invalid_json", "the body is not JSON: \(error)")
         }
-        let submission: SubmitJobRequest
-        do {
-            submission = try WireJSON.decoder().decode(SubmitJobRequest.self, from: body)
-        } catch {
-            throw APIError(.badRequest, code: "invalid_json", Self.describe(decodingError: error))
-        }
-        // A misspelt field ("notes") would otherwise be dropped without a word.
-        if let fields = try? WireJSON.decoder().decode([String: JSONValue].self, from: body),
-            let unknown = fields.keys.sorted().first(where: { !Self.submitFields.contains($0) })
-        {
-            throw APIError.badRequest("unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?}", field: unknown)
-        }
+        let submission = try Self.submission(from: json)
         guard let kind = JobKind(rawValue: submission.kind) else {
             throw APIError(.unprocessableContent, code: "unknown_kind",
                 "unknown kind \(submission.kind); kinds are \(JobKind.allCases.map(\.rawValue).joined(separator: ", "))",
@@ -254,14 +243,31 @@ public struct SocketAPI: Sendable {
         return value
     }
 
-    static func describe(decodingError error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _):
-            "the body needs \(key.stringValue)"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
-        default:
-            "the body is not valid JSON of the form {\"kind\": …, \"params\": {…}, \"note\"?: …}"
+    /// The job a parsed body asks for: `kind` and `params` required, `note` optional, nothing else (a misspelt
+    /// field such as "notes" would otherwise be dropped without a word).
+    static func submission(from json: JSONValue) throws(APIError) -> SubmitJobRequest {
+        guard case .object(let fields) = json else {
+            throw APIError(.badRequest, code: "invalid_json",
+                "the body is not valid JSON of the form {\"kind\": …, \"params\": {…}, \"note\"?: …}")
         }
+        func wrongType(_ field: String) -> APIError {
+            APIError(.badRequest, code: "invalid_json", "\(field) has the wrong type", field: field)
+        }
+        guard let kindValue = fields["kind"] else { throw APIError(.badRequest, code: "invalid_json", "the body needs kind") }
+        guard case .string(let kind) = kindValue else { throw wrongType("kind") }
+        guard let paramsValue = fields["params"] else {
+            throw APIError(.badRequest, code: "invalid_json", "the body needs params")
+        }
+        guard case .object(let params) = paramsValue else { throw wrongType("params") }
+        var note: String?
+        switch fields["note"] {
+        case nil, .null?: note = nil
+        case .string(let text)?: note = text
+        default: throw wrongType("note")
+        }
+        if let unknown = fields.keys.sorted().first(where: { !Self.submitFields.contains($0) }) {
+            throw APIError.badRequest("unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?}", field: unknown)
+        }
+        return SubmitJobRequest(kind: kind, params: params, note: note)
     }
 }

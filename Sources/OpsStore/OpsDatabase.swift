@@ -105,9 +105,11 @@ public struct OpsDatabase: Sendable {
     private static func insert(_ db: Database, _ new: NewJob, now: Date, outbox writer: OutboxWriter?) throws
         -> InsertResult
     {
-        let fingerprint = new.fingerprint
+        // Only a request with a key is ever compared: the others store no fingerprint.
+        let fingerprint = new.idempotencyKey == nil ? nil : new.fingerprint
         if let key = new.idempotencyKey,
-            let row = try Row.fetchOne(db, sql: "SELECT * FROM job WHERE idempotency_key = ?", arguments: [key])
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM job WHERE idempotency_key = ?"), arguments: [key])
         {
             let existing = try StoredJob(row: row)
             guard row["request_fingerprint"] == fingerprint else {
@@ -119,13 +121,12 @@ public struct OpsDatabase: Sendable {
             return .existing(existing)
         }
         let ms = now.milliseconds
-        try db.execute(
-            sql: """
-                INSERT INTO job (kind, params, note, target, state, created_at, updated_at,
-                    submitter_uid, submitter_gid, submitter_pid, idempotency_key, request_fingerprint)
-                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
+        try db.cachedStatement(sql: """
+            INSERT INTO job (kind, params, note, target, state, created_at, updated_at,
+                submitter_uid, submitter_gid, submitter_pid, idempotency_key, request_fingerprint)
+            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)
+            """)
+            .execute(arguments: [
                 new.params.kind.rawValue, JSONText.encode(.object(new.params.values)), new.note,
                 new.params.target, ms, ms, new.submitter?.uid, new.submitter?.gid, new.submitter?.pid,
                 new.idempotencyKey, fingerprint,
@@ -181,19 +182,20 @@ public struct OpsDatabase: Sendable {
             params = ValidatedParams(trusted: job.params.withoutSecrets, kind: job.kind)
         }
         let result = transition.result.map { JSONText.encode($0) }
-        try db.execute(
-            sql: """
-                UPDATE job SET state = ?, version = version + 1, attempt = ?, operation_id = ?, accepted_at = ?,
-                    deadline = ?, poll_count = ?, error_streak = ?, confirmations = ?, pending_action = ?,
-                    next_action_at = ?, last_error = ?, params = ?, result = coalesce(?, result), updated_at = ?,
-                    finished_at = ?, submission_unclear = ?, sending = ?
-                WHERE id = ? AND version = ?
-                """,
-            arguments: [
+        // The parameters change only when secrets are erased: otherwise they are not encoded and written again.
+        let newParams = transition.eraseSecrets ? JSONText.encode(.object(params.values)) : nil
+        try db.cachedStatement(sql: """
+            UPDATE job SET state = ?, version = version + 1, attempt = ?, operation_id = ?, accepted_at = ?,
+                deadline = ?, poll_count = ?, error_streak = ?, confirmations = ?, pending_action = ?,
+                next_action_at = ?, last_error = ?, params = coalesce(?, params), result = coalesce(?, result),
+                updated_at = ?, finished_at = ?, submission_unclear = ?, sending = ?
+            WHERE id = ? AND version = ?
+            """)
+            .execute(arguments: [
                 after.state.rawValue, after.attempt, after.operationID, after.acceptedAt?.milliseconds,
                 after.deadline?.milliseconds, after.pollCount, after.errorStreak, after.confirmations,
                 after.pendingAction?.rawValue, after.nextActionAt?.milliseconds, after.lastError,
-                JSONText.encode(.object(params.values)), result, ms,
+                newParams, result, ms,
                 after.state.isTerminal ? ms : nil, after.submissionUnclear, after.sending, job.id, job.version,
             ])
         guard db.changesCount == 1 else { return nil }
@@ -212,28 +214,28 @@ public struct OpsDatabase: Sendable {
     private static func recordDuration(
         _ db: Database, kind: JobKind, seconds: Double, jobID: Int64, at: Int64, keep: Int
     ) throws {
-        try db.execute(
-            sql: "INSERT INTO operation_duration (kind, seconds, job_id, at) VALUES (?, ?, ?, ?)",
-            arguments: [kind.rawValue, seconds, jobID, at])
-        try db.execute(
-            sql: """
-                DELETE FROM operation_duration WHERE kind = ? AND id <= (
-                    SELECT id FROM operation_duration WHERE kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-                """,
-            arguments: [kind.rawValue, kind.rawValue, keep])
+        try db.cachedStatement(sql: "INSERT INTO operation_duration (kind, seconds, job_id, at) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [kind.rawValue, seconds, jobID, at])
+        try db.cachedStatement(sql: """
+            DELETE FROM operation_duration WHERE kind = ? AND id <= (
+                SELECT id FROM operation_duration WHERE kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+            """)
+            .execute(arguments: [kind.rawValue, kind.rawValue, keep])
     }
 
     private static func appendEvent(
         _ db: Database, at: Int64, jobID: Int64, kind: JobKind, from: JobState?, to: JobState, attempt: Int,
         operationID: String?, message: String?, outbox: OutboxWriter?
     ) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO event (at, job_id, kind, from_state, to_state, attempt, operation_id, message)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [at, jobID, kind.rawValue, from?.rawValue, to.rawValue, attempt, operationID, message])
-        try writeOutbox(db, writer: outbox, eventSeq: db.lastInsertedRowID, jobID: jobID, at: at)
+        try db.cachedStatement(sql: """
+            INSERT INTO event (at, job_id, kind, from_state, to_state, attempt, operation_id, message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+            .execute(arguments: [at, jobID, kind.rawValue, from?.rawValue, to.rawValue, attempt, operationID, message])
+        let event = StoredEvent(
+            seq: db.lastInsertedRowID, at: Date(milliseconds: at), jobID: jobID, kind: kind, from: from, to: to,
+            attempt: attempt, operationID: operationID, message: message)
+        try writeOutbox(db, writer: outbox, event: event)
     }
 
     /// Deletes up to `limit` jobs that ended before `cutoff`, with their events (cascade), in one transaction.
@@ -287,11 +289,10 @@ public struct OpsDatabase: Sendable {
     public func dueJobs(now: Date, limit: Int) async throws -> [StoredJob] {
         try await pool.read { db in
             try Row.fetchAll(
-                db,
-                sql: """
+                db.cachedStatement(sql: """
                     SELECT * FROM job WHERE pending_action IS NOT NULL AND next_action_at <= ?
                     ORDER BY next_action_at, id LIMIT ?
-                    """,
+                    """),
                 arguments: [now.milliseconds, limit]
             ).map(StoredJob.init(row:))
         }
@@ -340,11 +341,10 @@ public struct OpsDatabase: Sendable {
     public func dueCandidates(now: Date, limit: Int) async throws -> [DueCandidate] {
         try await pool.read { db in
             try Row.fetchAll(
-                db,
-                sql: """
+                db.cachedStatement(sql: """
                     SELECT id, kind, state, pending_action, accepted_at, next_action_at, updated_at FROM job
                     WHERE pending_action IS NOT NULL AND next_action_at <= ? ORDER BY next_action_at, id LIMIT ?
-                    """,
+                    """),
                 arguments: [now.milliseconds, limit]
             ).compactMap { row in
                 guard let kind = JobKind(rawValue: row["kind"]), let state = JobState(rawValue: row["state"]) else {
@@ -363,7 +363,7 @@ public struct OpsDatabase: Sendable {
     /// When the earliest pending action falls due, if any.
     public func nextActionTime() async throws -> Date? {
         try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT min(next_action_at) FROM job WHERE pending_action IS NOT NULL")
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT min(next_action_at) FROM job WHERE pending_action IS NOT NULL"))
                 .map(Date.init(milliseconds:))
         }
     }
@@ -373,12 +373,12 @@ public struct OpsDatabase: Sendable {
     public func admissionView(limit: Int) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int) {
         try await pool.read { db in
             let queued = try Row.fetchAll(
-                db, sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY id LIMIT ?", arguments: [limit]
+                db.cachedStatement(sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY id LIMIT ?"), arguments: [limit]
             ).map(StoredJob.init(row:))
             // Nothing waits: the targets in flight (thousands, on a busy daemon) need not be read.
             guard !queued.isEmpty else { return ([], [], 0) }
             let busy = try String.fetchAll(
-                db, sql: "SELECT target FROM job WHERE state IN ('submitting', 'accepted', 'running')")
+                db.cachedStatement(sql: "SELECT target FROM job WHERE state IN ('submitting', 'accepted', 'running')"))
             return (queued, Set(busy), busy.count)
         }
     }
@@ -386,7 +386,8 @@ public struct OpsDatabase: Sendable {
     /// How many jobs are in flight.
     public func inFlightCount() async throws -> Int {
         try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE state IN ('submitting', 'accepted', 'running')")
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM job WHERE state IN ('submitting', 'accepted', 'running')"))
                 ?? 0
         }
     }
@@ -465,7 +466,8 @@ public struct OpsDatabase: Sendable {
     }
 
     static func fetchJob(_ db: Database, id: Int64) throws -> StoredJob? {
-        try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id]).map(StoredJob.init(row:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [id])
+            .map(StoredJob.init(row:))
     }
 }
 

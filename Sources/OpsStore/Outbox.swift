@@ -1,6 +1,6 @@
 public import Foundation
 import GRDB
-import OpsCore
+public import OpsCore
 
 /// A delivery to write with an event: which endpoint, and the exact body it will carry.
 public struct OutboxEntry: Sendable, Hashable {
@@ -14,7 +14,21 @@ public struct OutboxEntry: Sendable, Hashable {
 }
 
 /// Decides, inside the event's transaction, which deliveries an event makes (the configured endpoints that want it).
-public typealias OutboxWriter = @Sendable (StoredEvent, StoredJob) -> [OutboxEntry]
+public struct OutboxWriter: Sendable {
+    /// Whether any endpoint could want an event that moves a job to this state: when none does, the event costs no
+    /// read of the job.
+    public var wants: @Sendable (JobState) -> Bool
+    /// The deliveries of the event, given the job as the event's transaction left it.
+    public var entries: @Sendable (StoredEvent, StoredJob) -> [OutboxEntry]
+
+    public init(
+        wants: @escaping @Sendable (JobState) -> Bool,
+        entries: @escaping @Sendable (StoredEvent, StoredJob) -> [OutboxEntry]
+    ) {
+        self.wants = wants
+        self.entries = entries
+    }
+}
 
 /// A delivery as stored.
 public struct StoredDelivery: Sendable, Hashable {
@@ -56,20 +70,16 @@ extension StoredDelivery {
 
 extension OpsDatabase {
     /// Writes the deliveries of the event just appended (called inside its transaction).
-    static func writeOutbox(_ db: Database, writer: OutboxWriter?, eventSeq: Int64, jobID: Int64, at: Int64) throws {
-        guard let writer,
-            let eventRow = try Row.fetchOne(db, sql: "SELECT * FROM event WHERE seq = ?", arguments: [eventSeq]),
-            let job = try fetchJob(db, id: jobID)
-        else { return }
-        let event = try StoredEvent(row: eventRow)
-        for entry in writer(event, job) {
-            try db.execute(
-                sql: """
-                    INSERT INTO delivery (event_seq, job_id, endpoint, body, state, next_attempt_at, created_at,
-                        updated_at)
-                    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
-                    """,
-                arguments: [eventSeq, jobID, entry.endpoint, entry.body, at, at, at])
+    static func writeOutbox(_ db: Database, writer: OutboxWriter?, event: StoredEvent) throws {
+        guard let writer, writer.wants(event.to), let job = try fetchJob(db, id: event.jobID) else { return }
+        for entry in writer.entries(event, job) {
+            try db.cachedStatement(sql: """
+                INSERT INTO delivery (event_seq, job_id, endpoint, body, state, next_attempt_at, created_at,
+                    updated_at)
+                VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+                """)
+                .execute(arguments: [event.seq, event.jobID, entry.endpoint, entry.body, event.at.milliseconds,
+                    event.at.milliseconds, event.at.milliseconds])
         }
     }
 

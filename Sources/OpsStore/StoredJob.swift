@@ -97,7 +97,7 @@ enum JSONText {
     }
 
     static func decode(_ text: String) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        try? StrictJSON.parse(text.utf8)
     }
 }
 

@@ -1,8 +1,9 @@
 import Foundation
-import OpsProtocol
+import OpsCore
 import Testing
 
-/// The strict syntax check in front of the decoder: RFC 8259, nothing more, nothing less.
+/// The strict parser in front of every request body and under the store's JSON columns: RFC 8259, nothing more,
+/// nothing less, in one pass.
 @Suite struct StrictJSONTests {
     static let accepted: [String] = [
         #"{"kind":"site.delete","params":{"site_id":"x"}}"#,
@@ -60,11 +61,48 @@ import Testing
         Bad(String(repeating: "[", count: StrictJSON.maxDepth + 1), "nesting deeper"),
         Bad(String(repeating: "[", count: 100_000), "nesting deeper"),
         Bad(String(repeating: "{\"a\":", count: 100_000), "nesting deeper"),
+        Bad(#"{"kind":"site.delete","kind":"site.clone"}"#, "appears twice"),
+        Bad(#"{"a":{"b":1,"b":1}}"#, "appears twice"),
+        Bad(#""\ud83d""#, "half a surrogate pair"),
+        Bad(#""\ud83dx""#, "half a surrogate pair"),
+        Bad(#""\ude80\ud83d""#, "half a surrogate pair"),
+        Bad(#""\ud83d\u0041""#, "half a surrogate pair"),
+        Bad("1e400", "a number too large"),
     ]
 
     @Test(arguments: refused)
     func malformedJSONIsRefusedWithItsReason(_ bad: Bad) {
         let error = #expect(throws: StrictJSON.SyntaxError.self) { try StrictJSON.validate(bad.bytes) }
         #expect(error?.reason.contains(bad.reason) == true, "got \(error.map(String.init(describing:)) ?? "nil")")
+    }
+
+    @Test func parseBuildsTheValue() throws {
+        let text = #"{"a":[1,-2.5,true,false,null,"x"],"b":{"c":"caf\u00e9 \ud83d\ude80 \"q\" \\ \/ \n\t"},"d":[],"e":{}}"#
+        let value = try StrictJSON.parse(Array(text.utf8))
+        #expect(value == .object([
+            "a": .array([.integer(1), .number(-2.5), .bool(true), .bool(false), .null, .string("x")]),
+            "b": .object(["c": .string("caf\u{E9} \u{1F680} \"q\" \\ / \n\t")]),
+            "d": .array([]), "e": .object([:]),
+        ]))
+    }
+
+    @Test func numbersKeepTheirIntegerForm() throws {
+        #expect(try StrictJSON.parse(Array("123".utf8)) == .integer(123))
+        #expect(try StrictJSON.parse(Array("-0".utf8)) == .integer(0))
+        #expect(try StrictJSON.parse(Array("9223372036854775807".utf8)) == .integer(.max))
+        #expect(try StrictJSON.parse(Array("1.0".utf8)) == .integer(1))
+        #expect(try StrictJSON.parse(Array("1e2".utf8)) == .integer(100))
+        #expect(try StrictJSON.parse(Array("0.25".utf8)) == .number(0.25))
+        #expect(try StrictJSON.parse(Array("9223372036854775808".utf8)) == .number(9_223_372_036_854_775_808))
+    }
+
+    /// Raw UTF-8, escapes and plain text come out as the same Swift strings Foundation makes of them.
+    @Test(arguments: [
+        #""plain""#, #""caf\u00e9""#, "\"caf\u{E9} \u{1F680}\"", #""\ud83d\ude80 and \u0000""#, #""tab\there""#,
+    ])
+    func stringsMatchFoundation(_ text: String) throws {
+        let ours = try StrictJSON.parse(Array(text.utf8))
+        let foundation = try JSONDecoder().decode(String.self, from: Data(text.utf8))
+        #expect(ours == .string(foundation))
     }
 }
