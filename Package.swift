@@ -139,7 +139,6 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "OpsCoreTests", dependencies: ["OpsCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "OpsProtocolTests", dependencies: ["OpsProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "OpsWebhooksTests",
             dependencies: [

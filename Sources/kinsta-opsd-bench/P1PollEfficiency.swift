@@ -39,11 +39,22 @@ struct P1PollEfficiency {
         for peer in Peer.allCases {
             results.append((peer.rawValue, try await runPeer(peer, workload)))
         }
-        // Sensitivity: the same engine with other request/lag trade-offs (the default is 1.5).
-        for tradeoff in options.quick ? [] : [1.2, 1.8] {
-            results.append((
-                "ours, tradeoff \(Format.number(tradeoff, 1)) instead of 1.5 (sensitivity)",
-                try await runOurs(workload, tradeoff: tradeoff)))
+        // Sensitivity: the same engine, the same operations, one setting changed from its default.
+        let defaults = AdaptivePolling()
+        var variants: [(String, AdaptivePolling)] = []
+        for tradeoff in [defaults.tradeoff * 0.8, defaults.tradeoff * 1.25] {
+            var adaptive = defaults
+            adaptive.tradeoff = tradeoff
+            variants.append(("tradeoff \(Format.number(tradeoff, 2)) instead of \(Format.number(defaults.tradeoff, 2))", adaptive))
+        }
+        var hardCap = defaults
+        hardCap.lateShare = 0
+        variants.append(("hard \(Int(defaults.maxSpacing)) s cap: no late-share budget", hardCap))
+        var earlier = defaults
+        earlier.quietQuantile = 0.01
+        variants.append(("first poll at the 1 % quantile, not \(Format.number(defaults.quietQuantile * 100, 0)) %", earlier))
+        for (change, adaptive) in options.quick ? [] : variants {
+            results.append(("ours, \(change)", try await runOurs(workload, adaptive: adaptive)))
         }
         for (name, outcomes) in results {
             let requests = outcomes.map { Double($0.requests) }
@@ -72,12 +83,12 @@ struct P1PollEfficiency {
 
     // MARK: - Ours: the real engine
 
-    func runOurs(_ workload: Workload, tradeoff: Double = AdaptivePolling().tradeoff) async throws -> [OperationOutcome] {
+    func runOurs(_ workload: Workload, adaptive: AdaptivePolling = AdaptivePolling()) async throws -> [OperationOutcome] {
         return try await withEngineRig("bench-p1", simulator: workload.simulatorConfiguration()) { rig in
             let (clock, simulator, database) = (rig.clock, rig.simulator, rig.database)
             let engine = JobEngine(
                 database: database, api: rig.api,
-                policy: PollPolicy(adaptive: AdaptivePolling(tradeoff: tradeoff)), clock: clock, logger: rig.logger,
+                policy: PollPolicy(adaptive: adaptive), clock: clock, logger: rig.logger,
                 maxInFlight: 10_000,
                 // One call at a time: commits (and so the engine's random draws) come in the same order on every
                 // run, and virtual time does not move during a call anyway.

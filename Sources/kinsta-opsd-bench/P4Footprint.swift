@@ -39,6 +39,7 @@ struct P4Footprint {
         let idle = try await startDaemon(daemonPath, state: scratch.path + "/idle", base: base, maxInFlight: 8)
         try await Task.sleep(for: .seconds(3))
         let idleRSS = Proc.rssKiB(idle.child.pid)
+        let idleMemory = Proc.memory(idle.child.pid)
         let idleCPU0 = Proc.cpuSeconds(idle.child.pid)
         try await Task.sleep(for: .seconds(window / 3))
         let idleCPU = (Proc.cpuSeconds(idle.child.pid) - idleCPU0) / (window / 3)
@@ -73,22 +74,27 @@ struct P4Footprint {
         let cpu = Proc.cpuSeconds(busy.child.pid) - cpu0
         let polls = try await reader.read { db in try Int.fetchOne(db, sql: "SELECT sum(poll_count) FROM job") ?? 0 } - polls0
         let busyRSS = Proc.rssKiB(busy.child.pid)
+        let busyMemory = Proc.memory(busy.child.pid)
         busy.child.stop()
 
         Format.table(
             "P4 footprint (kinsta-opsd process, release build)",
-            ["state", "RSS MB", "CPU % of a core", "polls in window", "CPU s per 1,000 polls", "start → READY"],
+            ["state", "RSS MB", "of it anon / file MB", "PSS MB", "CPU % of a core", "polls in window",
+                "CPU s per 1,000 polls", "start → READY"],
             [
-                ["idle (empty database)", Format.number(Double(idleRSS) / 1024, 1), Format.number(idleCPU * 100, 2), "0",
+                ["idle (empty database)", Format.number(Double(idleRSS) / 1024, 1), idleMemory.split,
+                    idleMemory.pss, Format.number(idleCPU * 100, 2), "0",
                     "–", Format.number(idle.secondsToReady * 1000, 0) + " ms"],
-                ["\(inFlight) in flight, budget 60/min", Format.number(Double(busyRSS) / 1024, 1),
-                    Format.number(cpu / window * 100, 2), "\(polls)",
+                ["\(inFlight) in flight, budget 60/min", Format.number(Double(busyRSS) / 1024, 1), busyMemory.split,
+                    busyMemory.pss, Format.number(cpu / window * 100, 2), "\(polls)",
                     polls > 0 ? Format.number(cpu / Double(polls) * 1000, 2) : "–",
                     Format.number(busy.secondsToReady * 1000, 0) + " ms"],
             ],
             notes: [
                 "targets: idle RSS < 30 MB; \(inFlight) in flight < 120 MB and < 2 % of a core",
                 "READY here = the socket answers GET /v1/health (spawn to first 200), so it includes process start",
+                "anon / file / PSS from /proc/PID/smaps_rollup: file = pages of the binary and shared libraries mapped "
+                    + "in; PSS divides each shared page by the processes that map it",
             ])
     }
 
@@ -179,6 +185,20 @@ final class Child: Sendable {
 }
 
 enum Proc {
+    /// `Rss_Anon`, `Rss_File` and `Pss` of /proc/PID/smaps_rollup, formatted in MB.
+    static func memory(_ pid: Int32) -> (split: String, pss: String) {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return ("–", "–") }
+        var fields: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count >= 2, let kib = Double(parts[1]) { fields[String(parts[0])] = kib / 1024 }
+        }
+        guard let anon = fields["Rss_Anon:"], let file = fields["Rss_File:"], let pss = fields["Pss:"] else {
+            return ("–", "–")
+        }
+        return (Format.number(anon, 1) + " / " + Format.number(file, 1), Format.number(pss, 1))
+    }
+
     static func rssKiB(_ pid: Int32) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
