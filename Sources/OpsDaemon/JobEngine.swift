@@ -43,6 +43,10 @@ public final class JobEngine: Sendable {
         self.maxInFlight = maxInFlight
         self.maxConcurrentRequests = maxConcurrentRequests
         self.random = Mutex(SplitMix64(seed: seed))
+        // Until the store is read (`recover`), each kind's model is the policy's own: built once here.
+        durations.withLock { models in
+            for kind in JobKind.allCases { models[kind] = policy.model(for: kind) }
+        }
     }
 
     /// The poll policy in force, so a test can build a second engine like this one.
@@ -65,10 +69,16 @@ public final class JobEngine: Sendable {
         } else {
             observed = try await database.operationDurations()
         }
+        // Every kind gets its model here, the prior alone when nothing was observed yet: a model is tabulated once
+        // when built, and the claim ranking asks one for each due job.
         var models: [JobKind: DurationModel] = [:]
-        for (kind, seconds) in observed {
-            models[kind] = DurationModel(
-                prior: kind.spec.typicalDuration, durations: seconds, priorWeight: base.adaptive.priorWeight)
+        for kind in JobKind.allCases where only == nil || kind == only {
+            if let seconds = observed[kind], !seconds.isEmpty {
+                models[kind] = DurationModel(
+                    prior: kind.spec.typicalDuration, durations: seconds, priorWeight: base.adaptive.priorWeight)
+            } else {
+                models[kind] = base.model(for: kind)
+            }
         }
         durations.withLock { $0.merge(models) { _, new in new } }
     }

@@ -238,3 +238,35 @@ import Testing
         #expect(waited >= pNear)
     }
 }
+
+/// The model is tabulated once and interpolated: it must still say what its closed form says.
+@Suite struct DurationModelTableTests {
+    @Test(arguments: [60.0, 80, 90, 95, 99, 100, 101, 105, 110, 125, 150])
+    func oneObservedDurationIsALogNormalOfTheBandwidth(seconds: Double) {
+        // One observation (at a whole 1 % log bin, e^4.61 s ≈ 100.5 s), no prior left (weight 1), no tail: the CDF
+        // is Φ((ln x − 4.61) / 0.08)
+        let centre = 4.61
+        let model = DurationModel(
+            prior: 60...300, durations: [exp(centre)], priorWeight: 1, bandwidth: 0.08, tailWeight: 0)
+        let z = (log(seconds) - centre) / 0.08
+        let cdf = 0.5 * (1 + erf(z / 2.0.squareRoot()))
+        let density = exp(-0.5 * z * z) / (0.08 * (2 * Double.pi).squareRoot() * seconds)
+        #expect(abs(model.cdf(seconds) - cdf) < 1e-3, "cdf \(model.cdf(seconds)) against \(cdf)")
+        #expect(abs(model.density(seconds) - density) <= 0.01 * density + 1e-9,
+            "density \(model.density(seconds)) against \(density)")
+    }
+
+    @Test func cdfIsMonotoneAndBounded() {
+        let model = DurationModel(prior: 20...180, durations: (0..<300).map { 20 + Double($0 % 97) * 1.7 })
+        var previous = 0.0
+        var seconds = 0.05
+        while seconds < 2e7 {
+            let value = model.cdf(seconds)
+            #expect(value >= previous && value <= 1)
+            previous = value
+            seconds *= 1.01
+        }
+        #expect(model.cdf(0) == 0 && model.cdf(1e8) == 1)
+        #expect(model.survival(1e8) == 0 && model.density(1e8) == 0)
+    }
+}
