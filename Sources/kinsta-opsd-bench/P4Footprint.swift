@@ -185,7 +185,7 @@ final class Child: Sendable {
 }
 
 enum Proc {
-    /// `Rss_Anon`, `Rss_File` and `Pss` of /proc/PID/smaps_rollup, formatted in MB.
+    /// Anonymous and file-backed resident memory, and `Pss`, from /proc/PID/smaps_rollup, formatted in MB.
     static func memory(_ pid: Int32) -> (split: String, pss: String) {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return ("–", "–") }
         var fields: [String: Double] = [:]
@@ -193,10 +193,11 @@ enum Proc {
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
             if parts.count >= 2, let kib = Double(parts[1]) { fields[String(parts[0])] = kib / 1024 }
         }
-        guard let anon = fields["Rss_Anon:"], let file = fields["Rss_File:"], let pss = fields["Pss:"] else {
+        // The rollup has no file line of its own: what is resident and not anonymous is mapped from files.
+        guard let rss = fields["Rss:"], let anon = fields["Anonymous:"], let pss = fields["Pss:"] else {
             return ("–", "–")
         }
-        return (Format.number(anon, 1) + " / " + Format.number(file, 1), Format.number(pss, 1))
+        return (Format.number(anon, 1) + " / " + Format.number(rss - anon, 1), Format.number(pss, 1))
     }
 
     static func rssKiB(_ pid: Int32) -> Int {

@@ -31,11 +31,13 @@ import Testing
 
     @Test func successByPollRecordsItsDuration() async throws {
         let db = try TemporaryDatabase()
-        // Accepted at 0, first (and only) poll at 93.5 s: the end lies in (0, 93.5], estimated at its middle
+        // Accepted at 0, first (and only) poll at 93.5 s: the end lies in (0, 93.5], and since that first poll
+        // waited for the start of the likely range, near its end, not at its middle (46.75 s would teach ends that
+        // never happen and pull later first polls earlier)
         let job = try await finish(db.database, name: "a", after: 93.5)
         #expect(job.state == .succeeded)
-        #expect(try await db.database.operationDurations(of: .siteCreatePlain) == [46.75])
-        #expect(try await db.database.operationDurations() == [.siteCreatePlain: [46.75]])
+        #expect(try await db.database.operationDurations(of: .siteCreatePlain) == [93.5])
+        #expect(try await db.database.operationDurations() == [.siteCreatePlain: [93.5]])
     }
 
     @Test func theEndIsPlacedBetweenTheLastRunningAnswerAndTheFinishedOne() async throws {
@@ -58,6 +60,26 @@ import Testing
         #expect(try await db.database.operationDurations(of: .siteClone) == [202])
     }
 
+    @Test func aStartupWindow404IsALookToo() async throws {
+        let db = try TemporaryDatabase()
+        var rng = SplitMix64(seed: 1)
+        let params = try ValidatedParams(
+            kind: .siteCreatePlain, raw: ["display_name": "w", "region": "us"], defaultCompany: "c")
+        guard case .created(var job) = try await db.database.insert(
+            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: start)
+        else { throw TestFailure("not created") }
+        // Not visible yet at 10 s, finished at 50 s: the end lies in (10, 50], taken at its middle
+        for (input, seconds) in [
+            (JobInput.begin, 0.0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.notFound), 10),
+            (.polled(.finished(data: nil)), 50),
+        ] {
+            let at = start.addingTimeInterval(seconds)
+            job = try #require(try await db.database.apply(
+                try machine.step(job.snapshot, input, now: at, using: &rng), to: job, now: at))
+        }
+        #expect(try await db.database.operationDurations(of: .siteCreatePlain) == [30])
+    }
+
     @Test func otherEndingsRecordNothing() async throws {
         let db = try TemporaryDatabase()
         // A 202 is no end, and a failure says nothing about how long a success takes
@@ -74,6 +96,6 @@ import Testing
         for index in 1...5 {
             _ = try await finish(database, name: "s\(index)", after: Double(index * 10))
         }
-        #expect(try await database.operationDurations(of: .siteCreatePlain) == [15, 20, 25])
+        #expect(try await database.operationDurations(of: .siteCreatePlain) == [30, 40, 50])
     }
 }
