@@ -57,13 +57,21 @@ public struct PollerService: Service {
     }
 
     /// Returns at `deadline` or at the next change signal, whichever comes first.
+    ///
+    /// After a signal the loop lets commits settle for `settle` before it reads the store: submissions arrive in
+    /// bursts (each one a commit and a signal), and one turn for a burst does what a turn per submission would,
+    /// without reading the queue and the due jobs again for each. A job waits at most that long more to start.
     private func waitForWake(until deadline: Date, subscription: ChangeFeed.Subscription) async {
         let clock = engine.clock
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await clock.sleep(until: deadline) }
-            group.addTask { _ = await subscription.next() }
-            await group.next()
+        let signalled = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { try? await clock.sleep(until: deadline); return false }
+            group.addTask { _ = await subscription.next(); return true }
+            let first = await group.next() ?? false
             group.cancelAll()
+            return first
         }
+        if signalled { try? await Task.sleep(for: Self.settle) }
     }
+
+    static let settle = Duration.milliseconds(2)
 }
