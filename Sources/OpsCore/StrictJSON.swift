@@ -29,11 +29,6 @@ public enum StrictJSON {
         return try parser.document()
     }
 
-    /// Throws unless `bytes` is exactly one JSON value (with optional whitespace around it) in valid UTF-8.
-    public static func validate(_ bytes: some Collection<UInt8>) throws(SyntaxError) {
-        _ = try parse(bytes)
-    }
-
     /// An object or array still open, with what it holds so far.
     private struct Open {
         var isObject: Bool

@@ -15,7 +15,7 @@ import Testing
 
     @Test(arguments: accepted)
     func validJSONPasses(_ text: String) throws {
-        try StrictJSON.validate(Array(text.utf8))
+        _ = try StrictJSON.parse(Array(text.utf8))
         // And Foundation agrees it is JSON.
         _ = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
     }
@@ -72,7 +72,7 @@ import Testing
 
     @Test(arguments: refused)
     func malformedJSONIsRefusedWithItsReason(_ bad: Bad) {
-        let error = #expect(throws: StrictJSON.SyntaxError.self) { try StrictJSON.validate(bad.bytes) }
+        let error = #expect(throws: StrictJSON.SyntaxError.self) { _ = try StrictJSON.parse(bad.bytes) }
         #expect(error?.reason.contains(bad.reason) == true, "got \(error.map(String.init(describing:)) ?? "nil")")
     }
 

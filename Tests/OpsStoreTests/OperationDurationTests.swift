@@ -9,24 +9,31 @@ import Testing
     let start = Date(timeIntervalSince1970: 1_800_000_000)
     let machine = JobMachine(policy: PollPolicy())
 
+    /// Stores a job and applies `steps` to it, each at its seconds after `start`.
+    func run(
+        _ database: OpsDatabase, _ params: ValidatedParams, _ steps: [(JobInput, Double)]
+    ) async throws -> StoredJob {
+        var rng = SplitMix64(seed: 1)
+        guard case .created(var job) = try await database.insert(
+            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: start)
+        else { throw TestFailure("not created") }
+        for (input, seconds) in steps {
+            let at = start.addingTimeInterval(seconds)
+            job = try #require(try await database.apply(
+                try machine.step(job.snapshot, input, now: at, using: &rng), to: job, now: at))
+        }
+        return job
+    }
+
     /// Runs one plain-site job from insert to the poll that answers `answer`, `seconds` after acceptance.
     func finish(
         _ database: OpsDatabase, name: String, after seconds: Double, answer: PollOutcome = .finished(data: nil)
     ) async throws -> StoredJob {
-        var rng = SplitMix64(seed: 1)
         let params = try ValidatedParams(
             kind: .siteCreatePlain, raw: ["display_name": .string(name), "region": "us"], defaultCompany: "c")
-        guard case .created(var job) = try await database.insert(
-            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: start)
-        else { throw TestFailure("not created") }
-        for (input, at) in [
-            (JobInput.begin, start), (.submitted(.accepted(operationID: "op-\(name)")), start),
-            (.polled(answer), start.addingTimeInterval(seconds)),
-        ] {
-            let transition = try machine.step(job.snapshot, input, now: at, using: &rng)
-            job = try #require(try await database.apply(transition, to: job, now: at))
-        }
-        return job
+        return try await run(database, params, [
+            (.begin, 0), (.submitted(.accepted(operationID: "op-\(name)")), 0), (.polled(answer), seconds),
+        ])
     }
 
     @Test func successByPollRecordsItsDuration() async throws {
@@ -42,41 +49,25 @@ import Testing
 
     @Test func theEndIsPlacedBetweenTheLastRunningAnswerAndTheFinishedOne() async throws {
         let db = try TemporaryDatabase()
-        var rng = SplitMix64(seed: 1)
         let params = try ValidatedParams(
             kind: .siteClone, raw: ["display_name": "c", "source_env_id": "env-1"], defaultCompany: "c")
-        guard case .created(var job) = try await db.database.insert(
-            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: start)
-        else { throw TestFailure("not created") }
         // Running at 200 s, finished at 204 s: the end is taken as 202 s, not 204 s (no lag learned)
-        for (input, seconds) in [
-            (JobInput.begin, 0.0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.inProgress), 200),
+        _ = try await run(db.database, params, [
+            (.begin, 0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.inProgress), 200),
             (.polled(.finished(data: nil)), 204),
-        ] {
-            let at = start.addingTimeInterval(seconds)
-            job = try #require(try await db.database.apply(
-                try machine.step(job.snapshot, input, now: at, using: &rng), to: job, now: at))
-        }
+        ])
         #expect(try await db.database.operationDurations(of: .siteClone) == [202])
     }
 
     @Test func aStartupWindow404IsALookToo() async throws {
         let db = try TemporaryDatabase()
-        var rng = SplitMix64(seed: 1)
         let params = try ValidatedParams(
             kind: .siteCreatePlain, raw: ["display_name": "w", "region": "us"], defaultCompany: "c")
-        guard case .created(var job) = try await db.database.insert(
-            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: start)
-        else { throw TestFailure("not created") }
         // Not visible yet at 10 s, finished at 50 s: the end lies in (10, 50], taken at its middle
-        for (input, seconds) in [
-            (JobInput.begin, 0.0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.notFound), 10),
+        _ = try await run(db.database, params, [
+            (.begin, 0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.notFound), 10),
             (.polled(.finished(data: nil)), 50),
-        ] {
-            let at = start.addingTimeInterval(seconds)
-            job = try #require(try await db.database.apply(
-                try machine.step(job.snapshot, input, now: at, using: &rng), to: job, now: at))
-        }
+        ])
         #expect(try await db.database.operationDurations(of: .siteCreatePlain) == [30])
     }
 
