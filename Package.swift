@@ -17,10 +17,12 @@ let package = Package(
         .executable(name: "kinsta-ops", targets: ["kinsta-ops"]),
         .executable(name: "kinsta-sim", targets: ["kinsta-sim"]),
         .executable(name: "kinsta-opsd-bench", targets: ["kinsta-opsd-bench"]),
+        .executable(name: "kinsta-opsd-floor", targets: ["kinsta-opsd-floor"]),
+        .executable(name: "kinsta-opsd-floor-nofoundation", targets: ["kinsta-opsd-floor-nofoundation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -133,6 +135,41 @@ let package = Package(
             dependencies: [
                 "OpsCore", "OpsStore", "OpsDaemon", "KinstaClient", "KinstaSimulator", "CurlHTTP",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: P4's floor probes: the daemon's libraries started with none of its logic, with and without the two
+        // libraries that bring full Foundation (GRDB, TOMLKit); P4 spawns them next to the daemon.
+        .executableTarget(
+            name: "kinsta-opsd-floor",
+            dependencies: [
+                "CurlHTTP", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .systemLibrary(name: "CSQLite3", path: "Sources/CSQLite3"),
+        .executableTarget(
+            name: "kinsta-opsd-floor-nofoundation",
+            dependencies: [
+                "CCurl", "CSQLite3",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

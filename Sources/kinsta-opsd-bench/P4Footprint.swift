@@ -19,9 +19,12 @@ struct P4Footprint {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let daemonPath = directory.appendingPathComponent("kinsta-opsd").path
         let simPath = directory.appendingPathComponent("kinsta-sim").path
-        guard FileManager.default.isExecutableFile(atPath: daemonPath), FileManager.default.isExecutableFile(atPath: simPath)
+        let floorPath = directory.appendingPathComponent("kinsta-opsd-floor").path
+        let leanFloorPath = directory.appendingPathComponent("kinsta-opsd-floor-nofoundation").path
+        guard [daemonPath, simPath, floorPath, leanFloorPath].allSatisfy(FileManager.default.isExecutableFile(atPath:))
         else {
-            out("\nP4 skipped: \(daemonPath) and kinsta-sim must be built next to the benchmark (swift build -c release)")
+            out("\nP4 skipped: kinsta-opsd, kinsta-sim and the two kinsta-opsd-floor probes must be built next to the "
+                + "benchmark (swift build -c release)")
             return
         }
         out("\nP4: spawning \(daemonPath) against kinsta-sim; \(inFlight) in flight, \(Int(window)) s window ...")
@@ -44,6 +47,28 @@ struct P4Footprint {
         try await Task.sleep(for: .seconds(window / 3))
         let idleCPU = (Proc.cpuSeconds(idle.child.pid) - idleCPU0) / (window / 3)
         idle.child.stop()
+
+        // The floors: the same libraries started the same way with none of the daemon's logic, then without the two
+        // libraries that bring full Foundation. Measured like the idle daemon: 3 s after the first health answer.
+        var floors: [[String]] = []
+        for (label, path, arguments) in [
+            ("stack floor: same libraries, no daemon logic", floorPath, ["--config", scratch.path + "/floor.toml"]),
+            ("stack floor without Foundation (no GRDB, no TOMLKit)", leanFloorPath, []),
+        ] {
+            try "[daemon]\nlog_level = \"error\"\n".write(
+                toFile: scratch.path + "/floor.toml", atomically: true, encoding: .utf8)
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            let started = Date()
+            let child = try Child.spawn(path, arguments + [
+                "--socket", scratch.path + "/\(name).sock", "--database", scratch.path + "/\(name).sqlite",
+            ], environment: [:])
+            let ready = try await Self.waitForHealth(child, socket: scratch.path + "/\(name).sock", since: started)
+            try await Task.sleep(for: .seconds(3))
+            let memory = Proc.memory(child.pid)
+            floors.append([label, Format.number(Double(Proc.rssKiB(child.pid)) / 1024, 1), memory.split, memory.pss,
+                "–", "–", "–", Format.number(ready * 1000, 0) + " ms"])
+            child.stop()
+        }
 
         // 10,000 operations: created at the simulator (they run for hours at this scale), stored as running jobs.
         let http = CurlHTTPClient()
@@ -85,6 +110,7 @@ struct P4Footprint {
                 ["idle (empty database)", Format.number(Double(idleRSS) / 1024, 1), idleMemory.split,
                     idleMemory.pss, Format.number(idleCPU * 100, 2), "0",
                     "–", Format.number(idle.secondsToReady * 1000, 0) + " ms"],
+            ] + floors + [
                 ["\(inFlight) in flight, budget 60/min", Format.number(Double(busyRSS) / 1024, 1), busyMemory.split,
                     busyMemory.pss, Format.number(cpu / window * 100, 2), "\(polls)",
                     polls > 0 ? Format.number(cpu / Double(polls) * 1000, 2) : "–",
@@ -92,6 +118,8 @@ struct P4Footprint {
             ],
             notes: [
                 "targets: idle RSS < 30 MB; \(inFlight) in flight < 120 MB and < 2 % of a core",
+                "the floors are kinsta-opsd-floor and kinsta-opsd-floor-nofoundation, built with the daemon: what the "
+                    + "stack costs before any of the daemon's code runs",
                 "READY here = the socket answers GET /v1/health (spawn to first 200), so it includes process start",
                 "anon / file / PSS from /proc/PID/smaps_rollup: file = pages of the binary and shared libraries mapped "
                     + "in; PSS divides each shared page by the processes that map it",
@@ -115,17 +143,22 @@ struct P4Footprint {
             "KINSTA_COMPANY_ID": SimulatorConfiguration().companyID, "KINSTA_OPSD_STATE_DIR": state,
             "KINSTA_OPSD_SOCKET": socket,
         ])
+        return Started(child: child, secondsToReady: try await Self.waitForHealth(child, socket: socket, since: started))
+    }
+
+    /// Seconds from `since` to the first 200 from `GET /v1/health` on `socket`; stops the child if none comes.
+    static func waitForHealth(_ child: Child, socket: String, since started: Date) async throws -> Double {
         let http = CurlHTTPClient()
         defer { http.shutdown() }
         let client = SocketClient(http: http, socketPath: socket)
         for _ in 0..<10_000 {
             if let response = try? await client.get("/v1/health"), response.status == 200 {
-                return Started(child: child, secondsToReady: Date().timeIntervalSince(started))
+                return Date().timeIntervalSince(started)
             }
             try await Task.sleep(for: .milliseconds(2))
         }
         child.stop()
-        throw BenchError("kinsta-opsd did not answer on \(socket)")
+        throw BenchError("\(child.process.executableURL?.lastPathComponent ?? "child") did not answer on \(socket)")
     }
 
     /// The operations as running jobs, polls due over the next 20 s, as the daemon would have left them.
