@@ -91,12 +91,11 @@ public final class JobEngine: Sendable {
     @discardableResult
     public func recover() async throws -> Int {
         try await refreshDurations()
-        var recovered = 0
-        for job in try await database.inFlightJobs() {
-            recovered += 1
-            // Only a submission cut short changes (it is settled by reading Kinsta); a polling job keeps its row as
-            // it is, so a restart with thousands in flight writes nothing and resumes at once.
-            guard job.snapshot.state == .submitting else { continue }
+        // Only a submission cut short changes (it is settled by reading Kinsta); a polling job keeps its row as it
+        // is, so a restart with thousands in flight reads only the few submitting rows, writes nothing for the
+        // rest, and resumes at once.
+        let recovered = try await database.inFlightCount()
+        for job in try await database.jobs(in: .submitting) {
             try await commit(.recovered, to: job)
         }
         if recovered > 0 { logger.info("resuming jobs in flight", metadata: ["jobs": "\(recovered)"]) }

@@ -392,12 +392,12 @@ public struct OpsDatabase: Sendable {
         }
     }
 
-    /// Jobs in flight: what a starting daemon resumes.
-    public func inFlightJobs() async throws -> [StoredJob] {
+    /// Every job in one state, oldest first. Recovery reads the `submitting` ones (at most the in-flight limit)
+    /// this way instead of loading every job in flight.
+    public func jobs(in state: JobState) async throws -> [StoredJob] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM job WHERE state IN ('submitting', 'accepted', 'running') ORDER BY id"
-            ).map(StoredJob.init(row:))
+            try Row.fetchAll(db, sql: "SELECT * FROM job WHERE state = ? ORDER BY id", arguments: [state.rawValue])
+                .map(StoredJob.init(row:))
         }
     }
 

@@ -101,7 +101,7 @@ struct P1PollEfficiency {
                     NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: clock.now())
             }
             try await engine.run(until: clock.now().addingTimeInterval(4 * 3600), on: clock)
-            let unfinished = try await database.inFlightJobs().count
+            let unfinished = try await database.inFlightCount()
             if unfinished > 0 { out("  warning: \(unfinished) jobs still in flight at the end") }
             return SimulatorLog.outcomes(simulator)
         }

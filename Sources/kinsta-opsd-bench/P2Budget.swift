@@ -86,7 +86,7 @@ struct P2Budget {
             for _ in 0..<(8 * 60) {
                 end = end.addingTimeInterval(60)
                 try await engine.run(until: end, on: clock)
-                if try await database.inFlightJobs().isEmpty, try await database.stateCounts()[.queued, default: 0] == 0 {
+                if try await database.inFlightCount() == 0, try await database.stateCounts()[.queued, default: 0] == 0 {
                     break
                 }
             }

@@ -249,7 +249,10 @@ import Testing
         resumed.poll = { _, _ in .finished(data: nil) }
         let api = ScriptedKinstaAPI(resumed)
         let engine = h.restarted(api: api)
-        try await engine.recover()
+        // It counts the polling job as resumed, and changes nothing about it until its poll is due
+        let before = try await h.job(job.id)
+        #expect(try await engine.recover() == 1)
+        #expect(try await h.job(job.id) == before)
         try await engine.run(until: h.clock.now().addingTimeInterval(60), on: h.clock)
         #expect(try await h.job(job.id).state == .succeeded)
         #expect(api.submits.isEmpty)
