@@ -10,6 +10,8 @@ struct Bench {
         var quick = false
         var only: Set<String> = ["P1", "P2", "P3", "P4", "P5"]
         var seed: UInt64 = 7
+        /// P4's busy window in seconds (default 60, or 15 with --quick); longer windows are soak checks.
+        var p4Window: Double?
     }
 
     static func main() async throws {
@@ -21,8 +23,14 @@ struct Bench {
             case "--only":
                 options.only = Set((arguments.next() ?? "").uppercased().split(separator: ",").map(String.init))
             case "--seed": options.seed = UInt64(arguments.next() ?? "") ?? options.seed
+            case "--p4-window":
+                guard let seconds = Double(arguments.next() ?? ""), seconds >= 10 else {
+                    FileHandle.standardError.write(Data("--p4-window takes seconds, at least 10\n".utf8))
+                    exit(2)
+                }
+                options.p4Window = seconds
             case "-h", "--help":
-                out("usage: kinsta-opsd-bench [--quick] [--only P1,P2,P3,P4,P5] [--seed N]")
+                out("usage: kinsta-opsd-bench [--quick] [--only P1,P2,P3,P4,P5] [--seed N] [--p4-window SECONDS]")
                 return
             default:
                 FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))

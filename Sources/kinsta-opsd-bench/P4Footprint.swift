@@ -13,7 +13,7 @@ import OpsStore
 struct P4Footprint {
     let options: Bench.Options
     var inFlight: Int { options.quick ? 2_000 : 10_000 }
-    var window: Double { options.quick ? 15 : 60 }
+    var window: Double { options.p4Window ?? (options.quick ? 15 : 60) }
 
     func run() async throws {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -95,7 +95,9 @@ struct P4Footprint {
         }())
         let polls0 = try await reader.read { db in try Int.fetchOne(db, sql: "SELECT sum(poll_count) FROM job") ?? 0 }
         let cpu0 = Proc.cpuSeconds(busy.child.pid)
+        let anonAtStart = Proc.anonymousMB(busy.child.pid)
         try await Task.sleep(for: .seconds(window))
+        let anonAtEnd = Proc.anonymousMB(busy.child.pid)
         let cpu = Proc.cpuSeconds(busy.child.pid) - cpu0
         let polls = try await reader.read { db in try Int.fetchOne(db, sql: "SELECT sum(poll_count) FROM job") ?? 0 } - polls0
         let busyRSS = Proc.rssKiB(busy.child.pid)
@@ -118,6 +120,8 @@ struct P4Footprint {
             ],
             notes: [
                 "targets: idle RSS < 30 MB; \(inFlight) in flight < 120 MB and < 2 % of a core",
+                "anonymous memory of the busy daemon: \(Format.number(anonAtStart, 1)) MB at the window's start, "
+                    + "\(Format.number(anonAtEnd, 1)) MB at its end (\(Int(window)) s later)",
                 "the floors are kinsta-opsd-floor and kinsta-opsd-floor-nofoundation, built with the daemon: what the "
                     + "stack costs before any of the daemon's code runs",
                 "READY here = the socket answers GET /v1/health (spawn to first 200), so it includes process start",
@@ -231,6 +235,15 @@ enum Proc {
             return ("–", "–")
         }
         return (Format.number(anon, 1) + " / " + Format.number(rss - anon, 1), Format.number(pss, 1))
+    }
+
+    /// Resident anonymous memory (the process's own, not pages of files), from /proc/PID/smaps_rollup.
+    static func anonymousMB(_ pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("Anonymous:") {
+            return (Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0) / 1024
+        }
+        return 0
     }
 
     static func rssKiB(_ pid: Int32) -> Int {
