@@ -2,6 +2,7 @@ import Foundation
 public import Hummingbird
 public import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 extension KinstaSimulator {
@@ -19,7 +20,9 @@ extension KinstaSimulator {
 }
 
 /// Runs `simulator` on 127.0.0.1 with a free port for the duration of `body`, which gets the base URL
-/// (`http://127.0.0.1:PORT/v2`); the server stops when `body` returns or throws.
+/// (`http://127.0.0.1:PORT/v2`). The server stops gracefully when `body` returns or throws: it stops accepting,
+/// closes idle keep-alive connections and lets requests under way finish (for at most 2 s; after that it is
+/// cancelled), so a run ends without the server logging a cancellation.
 public func withRunningSimulator<T: Sendable>(
     _ simulator: KinstaSimulator, _ body: @escaping @Sendable (_ baseURL: String) async throws -> T
 ) async throws -> T {
@@ -27,15 +30,28 @@ public func withRunningSimulator<T: Sendable>(
     var logger = Logger(label: "kinsta-sim")
     logger.logLevel = .warning
     let app = simulator.application(logger: logger) { port in continuation.yield(port) }
-    return try await withThrowingTaskGroup(of: T?.self) { group in
+    var configuration = ServiceGroupConfiguration(services: [app], logger: logger)
+    configuration.maximumGracefulShutdownDuration = .seconds(2)
+    let server = ServiceGroup(configuration: configuration)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
-            try await app.run()
-            return nil
+            // A server that ends before it listens (a bind error) must not leave the wait below hanging.
+            defer { continuation.finish() }
+            try await server.run()
         }
         var ports = listening.makeAsyncIterator()
-        guard let port = await ports.next() else { throw CancellationError() }
-        let result = try await body("http://127.0.0.1:\(port)/v2")
-        group.cancelAll()
-        return result
+        guard let port = await ports.next() else {
+            try await group.waitForAll()  // rethrows why the server ended
+            throw CancellationError()
+        }
+        do {
+            let result = try await body("http://127.0.0.1:\(port)/v2")
+            await server.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return result
+        } catch {
+            await server.triggerGracefulShutdown()
+            throw error
+        }
     }
 }
