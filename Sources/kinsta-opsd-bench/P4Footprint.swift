@@ -51,12 +51,12 @@ struct P4Footprint {
         // The floors: the same libraries started the same way with none of the daemon's logic, then without the two
         // libraries that bring full Foundation. Measured like the idle daemon: 3 s after the first health answer.
         var floors: [[String]] = []
+        try "[daemon]\nlog_level = \"error\"\n".write(
+            toFile: scratch.path + "/floor.toml", atomically: true, encoding: .utf8)
         for (label, path, arguments) in [
             ("stack floor: same libraries, no daemon logic", floorPath, ["--config", scratch.path + "/floor.toml"]),
             ("stack floor without Foundation (no GRDB, no TOMLKit)", leanFloorPath, []),
         ] {
-            try "[daemon]\nlog_level = \"error\"\n".write(
-                toFile: scratch.path + "/floor.toml", atomically: true, encoding: .utf8)
             let name = URL(fileURLWithPath: path).lastPathComponent
             let started = Date()
             let child = try Child.spawn(path, arguments + [
