@@ -5,8 +5,9 @@
 # 502/503 HTML pages, bodies that are not JSON, stalls longer than the daemon's request timeout (so submits time out
 # and must be settled by reading), a per-minute limit with 429 + Retry-After, "environment is blocked" refusals, and
 # real failures. Then it checks, from the simulator's request log and the daemon's database:
-#   0 lost jobs, 0 duplicate submissions, every job terminal, no job failed that the simulator completed, no job
-#   succeeded whose operation failed, PRAGMA integrity_check ok.
+#   0 lost jobs, 0 duplicate submissions (a DELETE sent again after the first failed at Kinsta is not one), every
+#   job terminal, no job failed that the simulator completed, no job succeeded whose operation failed,
+#   PRAGMA integrity_check ok.
 # Usage: scripts/chaos.sh [JOBS] [KILLS] [SEED]   (default 200, 20, 7; KINSTA_BIN=DIR uses binaries already built,
 # which must be a debug build: the failpoint is compiled into debug builds only)
 set -uo pipefail
@@ -179,9 +180,23 @@ def identity_of_operation(o):
         return ("backup.restore", o["target"])
     return ("create", o["display_name"])
 
-accepted = collections.Counter(identity_of_request(r) for r in requests
-                               if r["status"] == 202 and identity_of_request(r) is not None)
-duplicates = sum(n - 1 for n in accepted.values() if n > 1)
+# A second accepted submission for one identity is a duplicate, with one exception the daemon's rules allow: a
+# DELETE sent again after a crash left no trace of the first (a repeat is harmless) is accepted again only if the
+# first delete had failed at Kinsta before it, so the site was still deleted once.
+operation_by_id = {o["operation_id"]: o for o in operations}
+accepted_by_identity = collections.defaultdict(list)
+for r in sorted(requests, key=lambda r: r["seq"]):
+    if r["status"] == 202 and identity_of_request(r) is not None:
+        accepted_by_identity[identity_of_request(r)].append(r)
+duplicates = redeleted = 0
+for identity, accepted in accepted_by_identity.items():
+    for index, later in enumerate(accepted[1:], start=1):
+        earlier = [operation_by_id.get(r.get("operation_id")) for r in accepted[:index]]
+        if identity[0] == "site.delete" and all(o is not None and o["state"] == "failed" and o["done_at"] < later["at"]
+                                                for o in earlier):
+            redeleted += 1
+        else:
+            duplicates += 1
 outcomes = collections.defaultdict(set)
 for o in operations:
     outcomes[identity_of_operation(o)].add(o["state"])
@@ -203,6 +218,8 @@ print(f"  SIGKILLs {kills}, failpoint crashes between POST and commit {crashes},
 print(f"  simulator answers: {dict(sorted(chaos_answers.items()))}")
 print(f"  lost {lost}, duplicate submissions {duplicates}, unfinished {unfinished}, false failures "
       f"{len(false_failures)}, false successes {len(false_successes)}, integrity_check {integrity}")
+if redeleted:
+    print(f"  deletes sent again after a crash, accepted once the first had failed at Kinsta: {redeleted}")
 print("  states:", dict(sorted(states.items())))
 for job in jobs:
     if job["state"] in ("needs_attention", "timed_out") or job["id"] in false_failures + false_successes:
