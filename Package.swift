@@ -142,12 +142,9 @@ let package = Package(
 
         // MARK: P4's floor probes: the daemon's libraries started with none of its logic, with and without the two
         // libraries that bring full Foundation (GRDB, TOMLKit); P4 spawns them next to the daemon.
-        .executableTarget(
-            name: "kinsta-opsd-floor",
+        .target(
+            name: "FloorProbe",
             dependencies: [
-                "CurlHTTP", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -158,19 +155,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "kinsta-opsd-floor",
+            dependencies: [
+                "FloorProbe", "CurlHTTP", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(name: "CSQLite3", path: "Sources/CSQLite3"),
         .executableTarget(
             name: "kinsta-opsd-floor-nofoundation",
             dependencies: [
-                "CCurl", "CSQLite3",
+                "FloorProbe", "CCurl", "CSQLite3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

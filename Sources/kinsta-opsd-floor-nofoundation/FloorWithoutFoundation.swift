@@ -1,13 +1,7 @@
 import ArgumentParser
 import CCurl
 import CSQLite3
-import Crypto
-import Hummingbird
-import Logging
-import Metrics
-import Prometheus
-import ServiceLifecycle
-import UnixSignals
+import FloorProbe
 
 #if canImport(Glibc)
 import Glibc
@@ -35,23 +29,7 @@ struct FloorWithoutFoundation: AsyncParsableCommand {
         }
         MultiThread.start(multi)
 
-        let key = SymmetricKey(data: Array("floor".utf8))
-        let code = HMAC<SHA256>.authenticationCode(for: Array("{}".utf8), using: key)
-        guard Array(code).count == 32 else { throw ValidationError("HMAC-SHA256 gave a wrong length") }
-
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        Counter(label: "floor_starts_total").increment()
-
-        var logger = Logger(label: "kinsta-opsd-floor-nofoundation")
-        logger.logLevel = .error
-        let router = Router()
-        router.get("/v1/health") { _, _ in "ok" }
-        let app = Application(
-            router: router, configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
-            logger: logger)
-        try await ServiceGroup(configuration: .init(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        try await FloorProbe.serve(socket: socket, label: "kinsta-opsd-floor-nofoundation")
     }
 }
 

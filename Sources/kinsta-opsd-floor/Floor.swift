@@ -1,15 +1,9 @@
 import ArgumentParser
-import Crypto
 import CurlHTTP
+import FloorProbe
 import Foundation
 import GRDB
-import Hummingbird
-import Logging
-import Metrics
-import Prometheus
-import ServiceLifecycle
 import TOMLKit
-import UnixSignals
 
 /// `kinsta-opsd-floor`: the memory floor of kinsta-opsd's stack, for the benchmark's P4 (issue 7). It links the
 /// libraries the daemon links and starts each the way the daemon does (flags, a TOML file, a GRDB `DatabasePool` in
@@ -35,23 +29,7 @@ struct Floor: AsyncParsableCommand {
         let http = CurlHTTPClient()
         defer { http.shutdown() }
 
-        let key = SymmetricKey(data: Array("floor".utf8))
-        let code = HMAC<SHA256>.authenticationCode(for: Array("{}".utf8), using: key)
-        guard Array(code).count == 32 else { throw ValidationError("HMAC-SHA256 gave a wrong length") }
-
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        Counter(label: "floor_starts_total").increment()
-
-        var logger = Logger(label: "kinsta-opsd-floor")
-        logger.logLevel = .error
-        let router = Router()
-        router.get("/v1/health") { _, _ in "ok" }
-        let app = Application(
-            router: router, configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
-            logger: logger)
-        try await ServiceGroup(configuration: .init(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        try await FloorProbe.serve(socket: socket, label: "kinsta-opsd-floor")
     }
 }
 
