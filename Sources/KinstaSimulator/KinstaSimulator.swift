@@ -71,11 +71,24 @@ public final class KinstaSimulator: Sendable {
                 }
                 answer = route(method, segments, query: { query[Substring($0)].map(String.init) },
                     body: bodyData, now: now, state: &state)
+                if let operationID = answer.operationID, answer.status == 202 {
+                    if chaos.echoSecrets {
+                        state.echoes[operationID] = Self.echo(request.headers[.authorization], bodyData)
+                    }
+                    if chaos.beganErrorRate > 0, state.chaosRandom.unit() < chaos.beganErrorRate {
+                        answer = Self.beganError(operationID, draw: state.chaosRandom.unit())
+                    }
+                }
             } else {
                 answer = .error(401, "No or invalid API key provided to the request")
             }
             if chaos.garbageRate > 0, answer.status < 300, state.chaosRandom.unit() < chaos.garbageRate {
                 answer = SimAnswer(status: 200, json: NSNull(), raw: "<html>upstream hiccup</html>", operationID: nil)
+            }
+            if chaos.echoSecrets {
+                let operation = segments(rawPath).first == "operations" ? segments(rawPath).dropFirst().first : nil
+                let echo = operation.flatMap { state.echoes[$0] } ?? Self.echo(request.headers[.authorization], bodyData)
+                answer = Self.echoing(answer, echo)
             }
             state.log.append(SimulatedRequest(
                 seq: state.log.count + 1, at: now, method: method,
@@ -83,6 +96,39 @@ public final class KinstaSimulator: Sendable {
                 operationID: answer.operationID, body: Self.redactedBody(bodyData)))
             return answer.response
         }
+    }
+
+    private func segments(_ rawPath: String) -> [String] {
+        rawPath.split(separator: "/").dropFirst().map { String($0).removingPercentEncoding ?? String($0) }
+    }
+
+    /// The request as an echoing server repeats it.
+    static func echo(_ authorization: String?, _ body: Data) -> String {
+        "Authorization: \(authorization ?? "-"); body: \(String(decoding: body, as: UTF8.self))"
+    }
+
+    /// `answer` with the echo in its message and in an `echo` member (JSON object answers only).
+    static func echoing(_ answer: SimAnswer, _ echo: String) -> SimAnswer {
+        guard answer.raw == nil, var object = answer.json as? [String: Any] else { return answer }
+        var echoed = answer
+        object["message"] = "\(object["message"] as? String ?? "") (you sent \(echo))"
+        object["echo"] = ["request": echo]
+        echoed.json = object
+        return echoed
+    }
+
+    /// What a Kinsta that began the work answers instead of its 202: its own 500 for a create, or a proxy's page.
+    static func beganError(_ operationID: String, draw: Double) -> SimAnswer {
+        var answer: SimAnswer
+        if draw < 0.5 {
+            answer = .json(500, ["message": "Error occurred while creating a site", "status": 500, "data": NSNull()])
+        } else {
+            let status = draw < 0.75 ? 502 : 504
+            answer = SimAnswer(status: status, json: NSNull(), raw: "<html><body>\(status) Gateway</body></html>")
+        }
+        // The log keeps the operation the request started, so a checker can count it as taken.
+        answer.operationID = operationID
+        return answer
     }
 
     private func route(

@@ -72,12 +72,20 @@ public struct SimulatorChaos: Sendable {
     /// Probability that a submit on a site or environment answers 400 "environment is blocked" anyway, as when
     /// someone works on it in MyKinsta: nothing the daemon's own serialisation can prevent.
     public var blockedRate: Double
+    /// Probability that a submit Kinsta took (the operation starts) answers 500 "Error occurred while creating a
+    /// site", or 502/504 from a proxy, instead of its 202: an answer that does not prove nothing was done.
+    public var beganErrorRate: Double
+    /// Every JSON answer echoes the request: its `Authorization` header and body in the message and an `echo` member,
+    /// and an operation's answers echo the submit it came from (as a careless server or proxy would).
+    public var echoSecrets: Bool
 
     public init(
         transient500Rate: Double = 0, late404Rate: Double = 0, serverErrorRate: Double = 0, garbageRate: Double = 0,
         stallRate: Double = 0, stallSeconds: Double = 0, rateLimitPerMinute: Int = 0, retryAfter: Int? = nil,
-        refuseBlocked: Bool = false, blockedRate: Double = 0
+        refuseBlocked: Bool = false, blockedRate: Double = 0, beganErrorRate: Double = 0, echoSecrets: Bool = false
     ) {
+        self.beganErrorRate = beganErrorRate
+        self.echoSecrets = echoSecrets
         self.blockedRate = blockedRate
         self.transient500Rate = transient500Rate
         self.late404Rate = late404Rate

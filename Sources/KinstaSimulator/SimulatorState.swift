@@ -133,6 +133,9 @@ struct SimulatorState {
     var operations: [String: SimOperation] = [:]
     var operationOrder: [String] = []
     var log: [SimulatedRequest] = []
+    /// With `echoSecrets`: the submit request each operation came from (its `Authorization` and body), echoed back in
+    /// the operation's answers.
+    var echoes: [String: String] = [:]
     var nextBackupID = 1000
 
     init(configuration: SimulatorConfiguration, now: Date) {

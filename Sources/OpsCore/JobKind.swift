@@ -36,6 +36,9 @@ public enum ReconcileStrategy: Sendable, Hashable {
         if case .siteGone = self { return true }
         return false
     }
+
+    /// Whether a read can settle the job at all (a restore's cannot).
+    public var canRead: Bool { self != .none }
 }
 
 /// One kind's contract: parameters, Kinsta call, target and reconciliation.
@@ -58,6 +61,10 @@ public struct JobKindSpec: Sendable {
     /// Seconds from acceptance within which an operation of this kind typically ends: the adaptive poll schedule's
     /// prior until Kinsta has shown how long it really takes (kinsta-api.md: sites "one to a few minutes").
     public var typicalDuration: ClosedRange<Double>
+    /// Seconds after a submission whose answer was unclear by which Kinsta shows what it did (a create's site is in
+    /// the sites list once its operation ends): a read that still finds nothing then means nothing was done, and the
+    /// job is sent again. Twice the longest typical duration; `[settle_grace]` in the configuration overrides it.
+    public var settleGrace: Double { 2 * typicalDuration.upperBound }
     /// Extra cross-parameter rule, run after each parameter is valid on its own.
     public var check: @Sendable ([String: JSONValue]) throws(ValidationError) -> Void
 }

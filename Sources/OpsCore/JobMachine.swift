@@ -71,7 +71,8 @@ public struct JobMachine: Sendable {
             // Otherwise nothing left since the last answer: the pending action goes on as stored.
 
         case .sending:
-            guard job.state == .submitting, job.pendingAction == .submit else { throw refused(job, "sent") }
+            // Marked once: a job already marked sent a POST whose answer was not recorded, and is settled by reading.
+            guard job.state == .submitting, job.pendingAction == .submit, !job.sending else { throw refused(job, "sent") }
             next.sending = true
 
         case .submitted(let outcome):
@@ -154,12 +155,13 @@ public struct JobMachine: Sendable {
             job.nextActionAt = clamp(now.addingTimeInterval(policy.nextPollDelay(for: job, now: now, using: &rng)), job)
             change.message = "Kinsta accepted the job as operation \(operationID)"
             change.eraseSecrets = true
-        case .rejected(404, let message) where job.submissionUnclear && job.kind.spec.reconcile.readsTarget:
-            // A resent delete whose site is not found: the first one, whose answer was lost, may have done it.
-            job.pendingAction = .reconcile
-            job.nextActionAt = now
-            job.lastError = "Kinsta no longer finds the target (\(message)); an earlier submission whose answer was "
-                + "lost may have done the job: reading Kinsta"
+        case .rejected(let status, let message) where job.submissionUnclear && job.kind.spec.reconcile.canRead:
+            // A repeat of a submission whose first answer was lost, refused: a delete's site is not found, a create's
+            // display name is "already used". The first one may have done the job: read Kinsta, do not believe it.
+            retryLater(&job, change: &change,
+                reason: "Kinsta refused the repeat (HTTP \(status): \(message)); an earlier submission whose answer "
+                    + "was lost may have done the job: reading Kinsta",
+                retryAfter: nil, now: now, rng: &rng, action: .reconcile)
         case .rejected(let status, let message):
             job.state = .failed
             job.lastError = "Kinsta refused the job (HTTP \(status)): \(message)"
@@ -173,6 +175,14 @@ public struct JobMachine: Sendable {
                 rng: &rng, action: .submit)
         case .notSent(let reason):
             retryLater(&job, change: &change, reason: reason, retryAfter: nil, now: now, rng: &rng, action: .submit)
+        case .serverError(let status, let message) where !job.kind.spec.resubmitIsHarmless:
+            // A 5xx does not prove Kinsta did nothing (its own 500 for a create reads "Error occurred while creating
+            // a site"; a proxy's 502/504 can follow a request the origin took): read before sending again.
+            job.submissionUnclear = true
+            retryLater(&job, change: &change,
+                reason: "Kinsta answered HTTP \(status) (\(message)), which does not show that nothing was done; "
+                    + "settling by reading Kinsta before sending again",
+                retryAfter: nil, now: now, rng: &rng, action: .reconcile)
         case .serverError(let status, let message):
             retryLater(&job, change: &change, reason: "Kinsta answered HTTP \(status): \(message)", retryAfter: nil,
                 now: now, rng: &rng, action: .submit)
@@ -250,25 +260,35 @@ public struct JobMachine: Sendable {
             change.result = result
             change.message = "settled by reading Kinsta: \(detail)"
         case .notDone(let detail) where afterSubmission:
+            // `confirmations` counts, while submitting, the reads that found no trace of the unclear submission.
+            job.confirmations += 1
+            let grace = policy.settleGrace(for: job.kind)
             if job.kind.spec.resubmitIsHarmless {
+                job.confirmations = 0
                 job.pendingAction = .submit
                 job.nextActionAt = now
                 job.lastError = "\(detail); sending again (a repeat cannot do harm for \(job.kind.rawValue))"
-            } else if let deadline = job.deadline, now < deadline {
-                // A create Kinsta did receive shows up once Kinsta is done with it: keep looking (never re-post)
-                // until the deadline, and only then ask an admin.
-                let delay = policy.errorBackoff.delay(afterAttempt: job.errorStreak, using: &rng)
-                job.errorStreak += 1
-                job.pendingAction = .reconcile
-                job.nextActionAt = clamp(now.addingTimeInterval(delay), job)
-                job.lastError = "the submission's fate is unknown (daemon restart or lost answer) and \(detail) yet; "
-                    + "looking again until the deadline, without sending it again"
-            } else {
+            } else if let deadline = job.deadline, now >= deadline {
                 job.state = .needsAttention
                 job.lastError = "the daemon cannot tell whether Kinsta received the submission, and \(detail) by the "
                     + "deadline: either Kinsta never got it, or its operation failed. Check MyKinsta, then retry the "
                     + "job to submit it again"
                 change.message = job.lastError
+            } else if policy.hasWaited(grace, looks: job.confirmations) {
+                // Kinsta shows what it took once its grace has passed (a create Kinsta received shows up in the
+                // sites list once its operation ends): nothing there by now means nothing was done.
+                job.confirmations = 0
+                job.pendingAction = .submit
+                job.nextActionAt = now
+                job.lastError = "\(detail) \(Int(grace)) s after a submission whose answer was unclear: Kinsta did "
+                    + "nothing with it; sending it again"
+            } else {
+                // Keep looking on the error backoff (never re-post) until the grace has passed.
+                let delay = policy.errorBackoff.delay(afterAttempt: job.confirmations - 1, using: &rng)
+                job.pendingAction = .reconcile
+                job.nextActionAt = clamp(now.addingTimeInterval(delay), job)
+                job.lastError = "the submission's fate is unknown (daemon restart or unclear answer) and \(detail) "
+                    + "yet; looking again for up to \(Int(grace)) s before sending it again"
             }
         case .notDone(let detail):
             job.state = .failed

@@ -57,6 +57,12 @@ public struct ValidatedParams: Sendable, Hashable {
         return copy
     }
 
+    /// The values of the secret parameters the job still holds (none once Kinsta accepted it): what a ``SecretMask``
+    /// looks for in Kinsta's answers to this job.
+    public var secretValues: [String] {
+        kind.spec.parameters.filter(\.secret).compactMap { values[$0.name]?.stringValue }.filter { !$0.isEmpty }
+    }
+
     /// The parameters with every secret removed: what stays in the database once Kinsta accepted the job.
     public var withoutSecrets: [String: JSONValue] {
         values.filter { name, _ in !(kind.spec.parameters.first { $0.name == name }?.secret ?? false) }

@@ -44,6 +44,8 @@ public struct PollPolicy: Sendable, Hashable {
     public var adaptive: AdaptivePolling
     /// What finished operations taught, per kind. A kind without an entry uses its prior.
     public var durations: [JobKind: DurationModel]
+    /// Configured settle graces, per kind (``settleGrace(for:)``).
+    public var settleGraces: [JobKind: Double]
 
     public init(
         startupWindow: Double = 60,
@@ -54,8 +56,10 @@ public struct PollPolicy: Sendable, Hashable {
         confirmSpan: Double = 60,
         deadlines: [JobKind: Double] = [:],
         adaptive: AdaptivePolling = AdaptivePolling(enabled: false),
-        durations: [JobKind: DurationModel] = [:]
+        durations: [JobKind: DurationModel] = [:],
+        settleGraces: [JobKind: Double] = [:]
     ) {
+        self.settleGraces = settleGraces
         self.confirmSpan = max(0, confirmSpan)
         self.adaptive = adaptive
         self.durations = durations
@@ -83,13 +87,25 @@ public struct PollPolicy: Sendable, Hashable {
     /// when the streak began; anything else that came between (a 429, a reset) only adds time.
     public func isConfirmed(sightings: Int) -> Bool {
         guard sightings >= confirmations else { return false }
-        guard confirmSpan > 0 else { return true }
+        return hasWaited(confirmSpan, looks: sightings)
+    }
+
+    /// Whether `looks` looks in a row, each scheduled on `errorBackoff` after the one before, stretch over at least
+    /// `seconds`: the least the backoff can have waited between them (every delay at its lowest jitter).
+    public func hasWaited(_ seconds: Double, looks: Int) -> Bool {
+        guard seconds > 0 else { return true }
         var span = 0.0
-        for gap in 0..<max(0, sightings - 1) {
+        for gap in 0..<max(0, looks - 1) {
             span += errorBackoff.nominalDelay(afterAttempt: gap) * (1 - errorBackoff.jitter)
-            if span >= confirmSpan { return true }
+            if span >= seconds { return true }
         }
         return false
+    }
+
+    /// How long after an unclear submission a read that finds nothing means Kinsta did nothing (``JobKindSpec/settleGrace``
+    /// unless configured).
+    public func settleGrace(for kind: JobKind) -> Double {
+        settleGraces[kind] ?? kind.spec.settleGrace
     }
 
     /// Delay before poll number `pollCount + 1`, given `pollCount` polls already made (the fixed schedule).

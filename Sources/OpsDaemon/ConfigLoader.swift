@@ -101,6 +101,12 @@ public struct ConfigLoader: Sendable {
                 deadlines[kind] = seconds
             }
         }
+        var graces: [JobKind: Double] = [:]
+        for kind in JobKind.allCases {
+            if let seconds = try file.number("settle_grace", Self.deadlineKey(kind), in: 1...7 * 86_400) {
+                graces[kind] = seconds
+            }
+        }
         let policy = PollPolicy(
             startupWindow: try file.number("polling", "startup_window_seconds", in: 0...3600) ?? defaults.startupWindow,
             firstPollDelay: try file.number("polling", "first_poll_seconds", in: 0...600) ?? defaults.firstPollDelay,
@@ -117,7 +123,8 @@ public struct ConfigLoader: Sendable {
             confirmations: Int(try file.number("polling", "confirmations", in: 1...20) ?? Double(defaults.confirmations)),
             confirmSpan: try file.number("polling", "confirm_seconds", in: 0...86_400) ?? defaults.confirmSpan,
             deadlines: deadlines,
-            adaptive: try adaptivePolling(file))
+            adaptive: try adaptivePolling(file),
+            settleGraces: graces)
 
         let retention = try file.number("retention", "days", in: 1...3650) ?? 90
         let (webhooks, webhookWarnings) = try file.webhooks()
@@ -212,6 +219,7 @@ final class ConfigFile {
             "error_backoff_max_seconds", "adaptive", "adaptive_min_interval_seconds", "adaptive_max_interval_seconds",
             "adaptive_tradeoff", "adaptive_history"],
         "deadlines": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
+        "settle_grace": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
         "retention": ["days"],
     ]
 

@@ -67,6 +67,9 @@ public struct Daemon: Sendable {
             path: configuration.databasePath, durationHistory: configuration.pollPolicy.adaptive.history)
         let webhooks = WebhookRegistry(configuration.webhooks)
         database.setOutboxWriter(webhooks.outboxWriter())
+        // Every secret the daemon knows, masked out of whatever Kinsta answers before it is stored or relayed.
+        let secrets = SecretRegistry(fixed: [configuration.kinsta.apiKey])
+        secrets.setConfigured(Self.configuredSecrets(configuration.webhooks))
         let http = CurlHTTPClient()
         defer { http.shutdown() }
         let metrics = self.metrics
@@ -74,13 +77,14 @@ public struct Daemon: Sendable {
             ratePerMinute: configuration.requestsPerMinute, burst: configuration.requestBurst, clock: clock)
         let api = BudgetedKinstaAPI(
             wrapped: InstrumentedKinstaAPI(
-                wrapped: self.api ?? HTTPKinstaAPI(configuration: configuration.kinsta, http: http, logger: logger),
+                wrapped: self.api
+                    ?? HTTPKinstaAPI(configuration: configuration.kinsta, http: http, logger: logger, secrets: secrets),
                 metrics: metrics, clock: clock),
             budget: budget)
         let engine = JobEngine(
             database: database, api: api, policy: configuration.pollPolicy, clock: clock, logger: logger,
             maxInFlight: configuration.maxInFlight, maxConcurrentRequests: configuration.maxConcurrentRequests,
-            metrics: metrics, budget: budget)
+            metrics: metrics, budget: budget, secrets: secrets, company: configuration.companyID)
         let clock = self.clock
         let socketAPI = SocketAPI(
             database: database, machine: JobMachine(policy: configuration.pollPolicy),
@@ -139,6 +143,7 @@ public struct Daemon: Sendable {
                 [.init(service: ReloadService(reload: {
                     let fresh = try reload()
                     webhooks.replace(fresh.webhooks)
+                    secrets.setConfigured(Self.configuredSecrets(fresh.webhooks))
                     return fresh.logLevel
                 }, logger: logger))]
             } ?? []),
@@ -146,6 +151,19 @@ public struct Daemon: Sendable {
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("stopped")
+    }
+}
+
+extension Daemon {
+    /// The configured secrets: each webhook's signing secret, its extra header values (a receiver's own
+    /// `Authorization`) and a Slack endpoint's URL, which is its secret.
+    static func configuredSecrets(_ endpoints: [WebhookEndpoint]) -> [String] {
+        endpoints.flatMap { endpoint -> [String] in
+            var values = Array(endpoint.headers.values)
+            if let secret = endpoint.secret { values.append(secret.text) }
+            if endpoint.format == .slack { values.append(endpoint.url) }
+            return values
+        }
     }
 }
 

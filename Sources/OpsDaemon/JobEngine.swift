@@ -27,12 +27,22 @@ public final class JobEngine: Sendable {
     let budget: RequestBudget?
     /// What finished operations taught the poll schedule, per kind; refreshed from the store.
     private let durations = Mutex<[JobKind: DurationModel]>([:])
+    /// Kinsta's answers to submissions whose commit failed (storage unavailable), by job, with the row version they
+    /// answer: committed as soon as storage takes writes again, instead of acting on the job a second time.
+    private let unrecorded = Mutex<[Int64: (version: Int64, input: JobInput)]>([:])
+    /// The secrets to mask out of Kinsta's answers: jobs' secret parameters are held here while a job is in flight.
+    let secrets: SecretRegistry?
+    /// The configured company: where a delete is confirmed (the sites list the key can read).
+    let company: String?
 
     public init(
         database: OpsDatabase, api: any KinstaAPI, policy: PollPolicy, clock: any DaemonClock, logger: Logger,
         maxInFlight: Int = 8, maxConcurrentRequests: Int = 8, seed: UInt64 = UInt64.random(in: .min ... .max),
-        metrics: DaemonMetrics? = nil, budget: RequestBudget? = nil
+        metrics: DaemonMetrics? = nil, budget: RequestBudget? = nil, secrets: SecretRegistry? = nil,
+        company: String? = nil
     ) {
+        self.secrets = secrets
+        self.company = company
         self.metrics = metrics
         self.budget = budget
         self.database = database
@@ -225,10 +235,26 @@ public final class JobEngine: Sendable {
             logger.debug("skipping a stale claim", metadata: ["job.id": "\(claimed.id)"])
             return
         }
+        if let pending = unrecorded.withLock({ $0[job.id] }), pending.version == job.version {
+            // Kinsta answered this job's submission but the answer could not be committed: commit it now, and act
+            // on nothing else (sending again could create a second site).
+            if (try? await commit(pending.input, to: job)) != nil { _ = unrecorded.withLock { $0.removeValue(forKey: job.id) } }
+            return
+        }
         if let due = job.snapshot.nextActionAt { metrics?.actionLag(clock.now().timeIntervalSince(due)) }
         let input: JobInput
         switch job.snapshot.pendingAction {
+        case .submit? where job.snapshot.sending:
+            // The "sending" mark is set, so a POST left, and its answer is not held any more (its commit failed
+            // and the answer was lost with a restart of the engine): settled by reading Kinsta, as after a crash.
+            do {
+                try await commit(.recovered, to: job)
+            } catch {
+                logCommitFailure(error, job: job)
+            }
+            return
         case .submit?:
+            secrets?.hold(job: job.id, job.params.secretValues)
             // The "sending" mark is committed once the budget let the call through, right before the POST: a restart
             // that finds it cannot know whether the POST left, and reconciles; one that does not, sends.
             let marked = Mutex<StoredJob?>(nil)
@@ -256,10 +282,34 @@ public final class JobEngine: Sendable {
         do {
             try await commit(input, to: job)
         } catch {
-            logger.error("could not commit a job transition", metadata: [
-                "job.id": "\(job.id)", "error": "\(String(describing: type(of: error)))",
-            ])
+            if case .submitted = input {
+                // Kept in memory until storage takes writes again; a restart meanwhile finds the "sending" mark.
+                unrecorded.withLock { $0[job.id] = (job.version, input) }
+            }
+            logCommitFailure(error, job: job)
         }
+    }
+
+    /// Commits the answers of submissions that storage could not take when they came (``perform(_:)`` does the
+    /// same for a job it claims); the poller runs this first once storage may take writes again.
+    func commitUnrecorded() async {
+        for (id, pending) in unrecorded.withLock({ $0 }) {
+            guard let job = try? await database.job(id: id), job.version == pending.version else {
+                if (try? await database.job(id: id)) != nil { _ = unrecorded.withLock { $0.removeValue(forKey: id) } }
+                continue
+            }
+            guard (try? await commit(pending.input, to: job)) != nil else { continue }
+            _ = unrecorded.withLock { $0.removeValue(forKey: id) }
+        }
+    }
+
+    /// How many submission answers wait for storage.
+    var unrecordedCount: Int { unrecorded.withLock { $0.count } }
+
+    private func logCommitFailure(_ error: any Error, job: StoredJob) {
+        logger.error("could not commit a job transition", metadata: [
+            "job.id": "\(job.id)", "error": "\(StorageHealth.storageFault(error) ?? String(describing: type(of: error)))",
+        ])
     }
 
     /// Applies `input` to the job as read and commits it with its event. Returns `nil` if the job changed meanwhile.
@@ -274,7 +324,16 @@ public final class JobEngine: Sendable {
             logger.debug("input refused", metadata: ["job.id": "\(job.id)", "reason": "\(error)"])
             return nil
         }
-        guard let stored = try await database.apply(transition, to: job, now: now) else { return nil }
+        let applied: StoredJob?
+        do {
+            applied = try await database.apply(transition, to: job, now: now)
+            database.storage.recordSuccess()
+        } catch {
+            database.storage.recordFailure(error, now: now)
+            throw error
+        }
+        guard let stored = applied else { return nil }
+        if stored.state.isTerminal { secrets?.release(job: stored.id) }
         log(transition, job: stored)
         if transition.observedDuration(at: now, lastAskedAt: job.updatedAt) != nil {
             // The store kept the duration with the success: learn from it before the next schedule is made.
@@ -327,7 +386,9 @@ public final class JobEngine: Sendable {
             case .ok:
                 return .notDone(detail: "site \(id) still exists")
             case .notFound:
-                return .done(detail: "site \(id) is gone", result: nil)
+                // Kinsta's 404 also means "the key may not read it": the site is gone only if the company's sites
+                // list, which the key can read, does not hold it either.
+                return await confirmGone(site: id)
             case .failure(let failure):
                 return failure.isTransient
                     ? .retryLater(reason: failure.description, retryAfter: failure.retryAfter)
@@ -337,6 +398,34 @@ public final class JobEngine: Sendable {
             return .undetermined(
                 reason: "Kinsta offers no read that shows whether a \(job.kind.rawValue) took effect; "
                     + "check the environment in MyKinsta, then retry the job or leave it")
+        }
+    }
+
+    /// After `GET /sites/{id}` answered 404: the site is gone if the company's sites list (a read the key can do)
+    /// no longer holds it; still listed means the key may not read the site, which no read settles.
+    func confirmGone(site id: String) async -> ReconcileOutcome {
+        guard let company, !company.isEmpty else {
+            return .undetermined(reason: "site \(id) answers 404, which also means the key may not read it, and no "
+                + "company is configured (company_id) to confirm it from the sites list; check MyKinsta")
+        }
+        switch await api.read("/sites?company=" + KinstaCall.percentEncodePathSegment(company)) {
+        case .ok(let body):
+            guard case .array(let list)? = body["company"]?["sites"] else {
+                return .retryLater(reason: "the sites list had an unexpected shape", retryAfter: nil)
+            }
+            if list.contains(where: { $0["id"]?.stringValue == id }) {
+                return .undetermined(reason: "site \(id) answers 404 but is still in the company's sites list: the "
+                    + "key may not read it. Check the key's permissions and the site in MyKinsta")
+            }
+            return .done(detail: "site \(id) is gone (404, and not in the company's sites list)", result: nil)
+        case .notFound(let message):
+            return .undetermined(reason: "site \(id) answers 404, and the key cannot read company \(company)'s sites "
+                + "(\(message)) to confirm it is gone")
+        case .failure(let failure):
+            return failure.isTransient
+                ? .retryLater(reason: failure.description, retryAfter: failure.retryAfter)
+                : .undetermined(reason: "could not list the company's sites to confirm site \(id) is gone: "
+                    + failure.description)
         }
     }
 

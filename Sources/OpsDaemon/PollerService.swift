@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OpsStore
 public import ServiceLifecycle
 import Synchronization
@@ -37,16 +38,57 @@ public struct PollerService: Service {
                     turn += 1
                     await Failpoint.stallIfArmed("stall-poller", afterTurns: 4, turn: turn)
                     await heartbeat?.beat(now: engine.clock.now(), database: engine.database)
-                    try await engine.admit()
-                    for job in try await engine.claimDue(limit: engine.maxConcurrentRequests) {
-                        group.addTask {
-                            await engine.perform(job)
-                            subscription.poke()
+                    let storage = engine.database.storage
+                    if let outage = storage.outage {
+                        // Commits fail (a full disk): back off as a whole. Wait for the probe time, then try one
+                        // small write; only when it goes through are the held answers committed and one action
+                        // tried. Kinsta hears nothing from a daemon that could not record what it answers.
+                        let now = engine.clock.now()
+                        if now < outage.nextProbeAt {
+                            await waitForWake(until: outage.nextProbeAt, subscription: subscription)
+                            continue
+                        }
+                        do {
+                            try await engine.database.probeWrite()
+                        } catch {
+                            storage.recordFailure(error, now: engine.clock.now())
+                            continue
+                        }
+                        await engine.commitUnrecorded()
+                        if let still = storage.outage {
+                            // The probe went through and nothing is held (or what was held failed again, which
+                            // already moved the probe time). One due action, awaited, is the real test; with
+                            // nothing due, the probe is the only test there is.
+                            if engine.unrecordedCount == 0 {
+                                if let job = try? await engine.claimDue(limit: 1).first { await engine.perform(job) }
+                                if storage.outage?.failures == still.failures { storage.recordSuccess() }
+                            }
+                            continue
                         }
                     }
-                    let now = engine.clock.now()
-                    let next = try await engine.nextWake() ?? now.addingTimeInterval(idleWake)
-                    await waitForWake(until: min(next, now.addingTimeInterval(idleWake)), subscription: subscription)
+                    do {
+                        try await engine.admit()
+                        for job in try await engine.claimDue(limit: engine.maxConcurrentRequests) {
+                            group.addTask {
+                                await engine.perform(job)
+                                subscription.poke()
+                            }
+                        }
+                        if !storage.isAvailable { continue }
+                        let now = engine.clock.now()
+                        let next = try await engine.nextWake() ?? now.addingTimeInterval(idleWake)
+                        await waitForWake(until: min(next, now.addingTimeInterval(idleWake)), subscription: subscription)
+                    } catch {
+                        // The store failed under the loop itself (a read, or an admission's commit): never end the
+                        // daemon for it. A storage fault starts the outage backoff above; anything else waits 1 s.
+                        let now = engine.clock.now()
+                        if !storage.recordFailure(error, now: now) {
+                            engine.logger.error("the engine's turn failed; trying again in 1 s", metadata: [
+                                "error": "\(String(describing: type(of: error)))",
+                            ])
+                            await waitForWake(until: now.addingTimeInterval(1), subscription: subscription)
+                        }
+                    }
                 }
             }
         } onGracefulShutdown: {

@@ -39,12 +39,24 @@ final class SystemdHeartbeat: Sendable {
             if due { notifier.notify("WATCHDOG=1") }
         }
         guard notifier.socketPath != nil else { return }
-        let statusDue = state.withLock { state in state.lastStatusAt.map { now.timeIntervalSince($0) >= 5 } ?? true }
-        guard statusDue, let counts = try? await database.stateCounts() else { return }
-        let inFlight = JobState.allCases.filter(\.isInFlight).map { counts[$0] ?? 0 }.reduce(0, +)
-        var status = "\(inFlight) in flight, \(counts[.queued] ?? 0) queued"
-        if let oldest = try? await database.oldestQueuedSince() {
-            status += ", oldest pending \(Self.compact(now.timeIntervalSince(oldest)))"
+        let outage = database.storage.outage
+        let statusDue = state.withLock { state in
+            // An outage's start is told at once; otherwise at most every 5 s.
+            (outage != nil && !state.lastStatus.hasPrefix("storage unavailable"))
+                || (state.lastStatusAt.map { now.timeIntervalSince($0) >= 5 } ?? true)
+        }
+        guard statusDue else { return }
+        let status: String
+        if let outage {
+            status = Self.outageStatus(outage, now: now)
+        } else {
+            guard let counts = try? await database.stateCounts() else { return }
+            let inFlight = JobState.allCases.filter(\.isInFlight).map { counts[$0] ?? 0 }.reduce(0, +)
+            var text = "\(inFlight) in flight, \(counts[.queued] ?? 0) queued"
+            if let oldest = try? await database.oldestQueuedSince() {
+                text += ", oldest pending \(Self.compact(now.timeIntervalSince(oldest)))"
+            }
+            status = text
         }
         let changed = state.withLock { state -> Bool in
             state.lastStatusAt = now
@@ -52,6 +64,12 @@ final class SystemdHeartbeat: Sendable {
             return state.lastStatus != status
         }
         if changed { notifier.notify("STATUS=\(status)") }
+    }
+
+    /// `STATUS=` while commits fail: what, since when, and that the daemon holds off until it can record again.
+    static func outageStatus(_ outage: StorageHealth.Outage, now: Date) -> String {
+        "storage unavailable for \(compact(now.timeIntervalSince(outage.since))): \(outage.reason); "
+            + "nothing is sent to Kinsta until writes go through again"
     }
 
     static func compact(_ seconds: Double) -> String {

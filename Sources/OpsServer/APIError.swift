@@ -4,6 +4,7 @@ public import OpsProtocol
 import Logging
 import NIOCore
 import NIOHTTP1
+import OpsStore
 
 /// An error answer of the socket API: a status and the JSON body `{"error": {"code", "message", "field"?}}`.
 public struct APIError: HTTPResponseError, Sendable {
@@ -31,6 +32,10 @@ public struct APIError: HTTPResponseError, Sendable {
 /// Turns every error into a JSON answer: ``APIError`` as it is, Hummingbird's own errors (unknown route, body too
 /// large) by status, anything else as 500 without internals.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Told of every storage fault, so the engine and health see the outage too; `nil` in tests without a store.
+    var storage: StorageHealth?
+    var now: @Sendable () -> Date = { Date() }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
@@ -38,6 +43,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return Response.json(error.view, status: error.status)
+        } catch let error where StorageHealth.storageFault(error) != nil {
+            // The disk is full (or the file read-only, or failing): nothing was written. Say so, so the client
+            // sends again later rather than take a 500 for a bug.
+            storage?.recordFailure(error, now: now())
+            return Response.json(
+                ErrorView(code: "storage_unavailable", message: "the daemon cannot write its database now ("
+                    + (StorageHealth.storageFault(error) ?? "storage fault") + "); nothing was stored: send again later"),
+                status: .serviceUnavailable)
         } catch let error as HTTPParserError {
             // The body could not be read: cut short, or broken chunking. Nothing of it is used.
             return Response.json(

@@ -63,7 +63,7 @@ public struct SocketAPI: Sendable {
     public func buildRouter() -> Router<PeerContext> {
         let router = Router(context: PeerContext.self)
         router.middlewares.add(MetricsMiddleware<PeerContext>())
-        router.middlewares.add(ErrorMiddleware<PeerContext>())
+        router.middlewares.add(ErrorMiddleware<PeerContext>(storage: database.storage, now: now))
         router.middlewares.add(AccessMiddleware(access: access))
         let v1 = router.group("v1")
         v1.post("jobs", use: submit)
@@ -130,6 +130,7 @@ public struct SocketAPI: Sendable {
         } catch let error as StoreError where error.code == .idempotencyConflict {
             throw APIError(.conflict, code: "idempotency_conflict", error.message, field: "Idempotency-Key")
         }
+        database.storage.recordSuccess()
         switch result {
         case .created(let job):
             logger.info("job submitted", metadata: [
@@ -222,6 +223,16 @@ public struct SocketAPI: Sendable {
             .object(["name": .string($0.name), "since": .string(WireJSON.formatDate($0.since)), "reason": .string($0.reason)])
         })
         for (key, value) in await healthExtras() { body[key] = value }
+        if let outage = database.storage.outage {
+            // Commits fail: nothing new is taken and nothing is sent to Kinsta until they go through again.
+            body["status"] = "storage_unavailable"
+            body["storage"] = .object([
+                "available": .bool(false), "since": .string(WireJSON.formatDate(outage.since)),
+                "reason": .string(outage.reason), "failed_commits": .integer(Int64(outage.failures)),
+            ])
+            return Response.json(JSONValue.object(body), status: .serviceUnavailable)
+        }
+        body["storage"] = .object(["available": .bool(true)])
         return Response.json(JSONValue.object(body))
     }
 

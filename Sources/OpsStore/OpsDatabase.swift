@@ -19,6 +19,8 @@ public struct OpsDatabase: Sendable {
     public let durationHistory: Int
     /// Signalled after every committed write.
     public let changes = ChangeFeed()
+    /// Whether writes go through, as the last commits found (a full disk stops them all).
+    public let storage = StorageHealth()
     /// Submissions waiting for the next group commit.
     private let submissions = SubmissionQueue()
 

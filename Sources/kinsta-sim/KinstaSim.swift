@@ -41,6 +41,10 @@ struct KinstaSim: AsyncParsableCommand {
     var refuseBlocked = false
     @Option(help: "Chaos (with --refuse-blocked): probability that work on a site or environment is refused as blocked anyway.")
     var blockedRate = 0.0
+    @Option(help: "Chaos: probability that a submit Kinsta took answers 500 or a proxy's 502/504 instead of its 202.")
+    var beganErrorRate = 0.0
+    @Flag(help: "Chaos: echo each request's Authorization header and body in answers (and a submit's in its operation's).")
+    var echoSecrets = false
     @Flag(help: "Allow binding to an address other than loopback.") var allowNonLoopback = false
     @Option(help: "Log level (trace, debug, info, warning, error).") var logLevel = "info"
 
@@ -50,7 +54,7 @@ struct KinstaSim: AsyncParsableCommand {
         }
         for (name, rate) in [("--failure-rate", failureRate), ("--transient-500-rate", transient500Rate),
             ("--late-404-rate", late404Rate), ("--server-error-rate", serverErrorRate), ("--garbage-rate", garbageRate),
-            ("--stall-rate", stallRate)]
+            ("--stall-rate", stallRate), ("--began-error-rate", beganErrorRate)]
         {
             guard (0...1).contains(rate) else { throw ValidationError("\(name) must be from 0 to 1") }
         }
@@ -66,7 +70,8 @@ struct KinstaSim: AsyncParsableCommand {
             chaos: SimulatorChaos(
                 transient500Rate: transient500Rate, late404Rate: late404Rate, serverErrorRate: serverErrorRate,
                 garbageRate: garbageRate, stallRate: stallRate, stallSeconds: stallSeconds, rateLimitPerMinute: rateLimit,
-                retryAfter: retryAfter, refuseBlocked: refuseBlocked, blockedRate: blockedRate)))
+                retryAfter: retryAfter, refuseBlocked: refuseBlocked, blockedRate: blockedRate,
+                beganErrorRate: beganErrorRate, echoSecrets: echoSecrets)))
         let host = self.host
         let portFile = self.portFile
         let app = simulator.application(host: host, port: port, logger: logger) { bound in

@@ -4,6 +4,7 @@ import Logging
 import OpsCore
 import OpsDaemon
 import OpsStore
+import Synchronization
 import Testing
 
 /// The engine under a manual clock with a scripted Kinsta: every schedule is exact and no test sleeps.
@@ -175,23 +176,75 @@ import Testing
         #expect(api.calls == [.read("/sites?company=company-1")])
     }
 
-    @Test func restartWithNoTraceOfACreateAsksAnAdmin() async throws {
+    @Test func restartWithNoTraceOfACreateSendsItAgainOnlyAfterTheGrace() async throws {
+        let h = try harness()
+        let job = try await h.submit(.siteCreatePlain, Self.plain)
+        try await h.admitAndMarkSending(job.id)
+        let start = h.clock.now()
+        let clock = h.clock
+        let sentAt = Mutex<[Date]>([])
+        var script = ScriptedKinstaAPI.Script()
+        script.read = { _ in .ok(["company": ["sites": []]]) }
+        script.submit = { _ in
+            sentAt.withLock { $0.append(clock.now()) }
+            return .accepted(operationID: "op-2")
+        }
+        let api = ScriptedKinstaAPI(script)
+        let engine = h.restarted(api: api)
+        try await engine.recover()
+        // It keeps looking for the site (it could still appear) and sends nothing within the grace (240 s for a
+        // plain site)
+        try await engine.run(until: start.addingTimeInterval(239), on: h.clock)
+        #expect(try await h.job(job.id).state == .submitting)
+        #expect(api.submits.isEmpty)
+        #expect(api.calls.count > 3)
+        // Then, with still no site, it concludes Kinsta did nothing and sends it once
+        try await engine.run(until: start.addingTimeInterval(600), on: h.clock)
+        #expect(api.submits.count == 1)
+        #expect(try #require(sentAt.withLock { $0.first }) >= start.addingTimeInterval(240))
+        #expect(try await h.job(job.id).snapshot.operationID == "op-2")
+    }
+
+    @Test func restartWithNoTraceOfACreateByItsDeadlineAsksAnAdmin() async throws {
+        // A grace longer than what is left of the deadline: no resend, an admin decides
         let h = try harness()
         let job = try await h.submit(.siteCreatePlain, Self.plain)
         try await h.admitAndMarkSending(job.id)
         var script = ScriptedKinstaAPI.Script()
         script.read = { _ in .ok(["company": ["sites": []]]) }
         let api = ScriptedKinstaAPI(script)
-        let engine = h.restarted(api: api)
+        var policy = h.engine.policyForTesting
+        policy.settleGraces[.siteCreatePlain] = 7200
+        let engine = JobEngine(database: h.database, api: api, policy: policy, clock: h.clock,
+            logger: Logger(label: "test"), seed: 2)
         try await engine.recover()
-        // It keeps looking for the site (it could still appear) until the deadline, then asks an admin
-        try await engine.run(until: h.clock.now().addingTimeInterval(600), on: h.clock)
-        #expect(try await h.job(job.id).state == .submitting)
         try await engine.run(until: h.clock.now().addingTimeInterval(1800), on: h.clock)
         let done = try await h.job(job.id)
         #expect(done.state == .needsAttention)
         #expect(api.submits.isEmpty)
-        #expect(api.calls.count > 5)
+    }
+
+    @Test func aCreateAnswered5xxAfterKinstaBeganIsFoundNotSentTwice() async throws {
+        // Given a create whose POST Kinsta took but answered 500; the site shows up 100 s later
+        let h = try harness()
+        let clock = h.clock
+        let appearsAt = clock.now().addingTimeInterval(100)
+        var script = ScriptedKinstaAPI.Script()
+        script.submit = { _ in .serverError(status: 500, message: "Error occurred while creating a site") }
+        script.read = { _ in
+            clock.now() >= appearsAt
+                ? .ok(["company": ["sites": [["id": "s-5", "display_name": "Alpha"]]]]) : .ok(["company": ["sites": []]])
+        }
+        let api = ScriptedKinstaAPI(script)
+        let engine = JobEngine(database: h.database, api: api, policy: policy, clock: h.clock,
+            logger: Logger(label: "test"), seed: 2)
+        let job = try await h.submit(.siteCreatePlain, Self.plain)
+        try await engine.run(until: clock.now().addingTimeInterval(900), on: clock)
+        // Then it was sent once, and settled by reading
+        let done = try await h.job(job.id)
+        #expect(done.state == .succeeded)
+        #expect(done.result == .object(["idSite": "s-5"]))
+        #expect(api.submits.count == 1)
     }
 
     @Test func restartFindsALateSiteWithoutResubmitting() async throws {
@@ -199,7 +252,7 @@ import Testing
         let h = try harness()
         let job = try await h.submit(.siteCreatePlain, Self.plain)
         try await h.admitAndMarkSending(job.id)
-        let appearsAt = h.clock.now().addingTimeInterval(300)
+        let appearsAt = h.clock.now().addingTimeInterval(200)
         let clock = h.clock
         var script = ScriptedKinstaAPI.Script()
         script.read = { _ in

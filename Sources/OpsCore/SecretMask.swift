@@ -1,0 +1,112 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Masks every secret value the daemon knows in text that came from outside (Kinsta's messages and bodies, a
+/// read-through answer, a webhook receiver's reply) before that text is stored, logged, relayed or delivered.
+///
+/// A server may echo what it was sent: the `Authorization` header, the request body with `admin_password`. What the
+/// daemon knows are the values themselves, so it looks for them, not for field names: each secret, as it is and in
+/// the forms an echo takes on the way (JSON-escaped, percent-encoded), is replaced by `[redacted]`. Masking runs on
+/// whole texts before anything shortens them, so a secret cut in half by a length limit cannot slip through.
+public struct SecretMask: Sendable, Hashable {
+    public static let placeholder = "[redacted]"
+
+    /// The secret values.
+    public let secrets: Set<String>
+    /// The texts to replace, longest first, so a secret that contains another is replaced whole.
+    public let needles: [String]
+
+    /// - Parameter secrets: the secret values; empty ones are ignored.
+    public init(_ secrets: some Sequence<String>) {
+        let secrets = Set(secrets.filter { !$0.isEmpty })
+        var forms = Set<String>()
+        for secret in secrets {
+            forms.insert(secret)
+            forms.insert(Self.jsonEscaped(secret, slash: false))
+            forms.insert(Self.jsonEscaped(secret, slash: true))
+            forms.insert(Self.percentEncoded(secret))
+        }
+        self.secrets = secrets
+        needles = forms.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
+    }
+
+    public static let none = SecretMask([String]())
+
+    public var isEmpty: Bool { needles.isEmpty }
+
+    /// This mask and `other`'s secrets together.
+    public func adding(_ secrets: some Sequence<String>) -> SecretMask {
+        let more = Set(secrets.filter { !$0.isEmpty }).subtracting(self.secrets)
+        guard !more.isEmpty else { return self }
+        return SecretMask(self.secrets.union(more))
+    }
+
+    /// `text` with every secret replaced.
+    public func mask(_ text: String) -> String {
+        guard !needles.isEmpty else { return text }
+        var result = text
+        for needle in needles where result.contains(needle) {
+            result = result.replacing(needle, with: Self.placeholder)
+        }
+        return result
+    }
+
+    /// The same value with every string (and every member name) masked.
+    public func mask(_ value: JSONValue) -> JSONValue {
+        guard !needles.isEmpty else { return value }
+        switch value {
+        case .string(let text): return .string(mask(text))
+        case .array(let items): return .array(items.map(mask))
+        case .object(let members):
+            var masked: [String: JSONValue] = [:]
+            for (name, member) in members { masked[mask(name), default: .null] = mask(member) }
+            return .object(masked)
+        case .null, .bool, .integer, .number: return value
+        }
+    }
+
+    /// Whether `text` still holds a secret (for checks and tests).
+    public func finds(in text: String) -> Bool {
+        needles.contains { text.contains($0) }
+    }
+
+    /// The secret as it appears inside a JSON string when the writer escapes the characters JSON requires (and `/`,
+    /// which some writers escape too).
+    static func jsonEscaped(_ text: String, slash: Bool) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "/" where slash: out += "\\/"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// The secret percent-encoded as a URL query or form body would carry it (unreserved characters kept).
+    static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.append(Character(UnicodeScalar(byte)))
+            default:
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+}
