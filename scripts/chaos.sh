@@ -25,6 +25,7 @@ seed_sites=$((jobs_total / 2 + 4))
     --seed "$seed" --seed-sites "$seed_sites" --failure-rate 0.05 \
     --transient-500-rate 0.1 --late-404-rate 0.05 --server-error-rate 0.05 --garbage-rate 0.05 \
     --stall-rate 0.03 --stall-seconds 2 --rate-limit 300 --retry-after 1 --refuse-blocked --blocked-rate 0.1 \
+    --began-error-rate 0.05 --echo-secrets \
     >"$work/sim.out" 2>"$work/sim.log" &
 sim_pid=$!
 exec 3>&2 2>>"$work/harness.log"  # bash reports each SIGKILLed daemon ("Killed"); keep that out of the figures
@@ -88,6 +89,11 @@ error_backoff_seconds = 0.3
 error_backoff_max_seconds = 2
 # The simulator's operations take seconds: a 500 must be seen over 5 s here (60 s by default).
 confirm_seconds = 5
+[settle_grace]
+# The simulator's operations take seconds: a create with no trace 15 s after an unclear answer is sent again.
+site_create = 15
+site_create_plain = 15
+site_clone = 15
 [deadlines]
 # A create whose submission a crash left unclear is looked for until its deadline: keep them short here.
 site_create = 120
@@ -142,6 +148,7 @@ done
 crashes=$(grep -c "failpoint after-submit hit" "$work/daemon.log")
 
 ops jobs --json --limit 1000 >"$work/jobs.json"
+curl -fsS --unix-socket "$work/s.sock" 'http://localhost/v1/events?after=0&limit=100000' >"$work/events.ndjson"
 curl -fsS "http://127.0.0.1:$port/_sim/requests" >"$work/requests.json"
 curl -fsS "http://127.0.0.1:$port/_sim/operations" >"$work/operations.json"
 touch "$work/stop"; kill -TERM "$(cat "$work/daemon.pid")" 2>/dev/null; sleep 1
@@ -180,23 +187,39 @@ def identity_of_operation(o):
         return ("backup.restore", o["target"])
     return ("create", o["display_name"])
 
-# A second accepted submission for one identity is a duplicate, with one exception the daemon's rules allow: a
-# DELETE sent again after a crash left no trace of the first (a repeat is harmless) is accepted again only if the
-# first delete had failed at Kinsta before it, so the site was still deleted once.
+# A second submission Kinsta took (a 202, or a 5xx after the work began: the simulator logs the operation either
+# way) for one identity is a duplicate, with one exception the daemon's rules allow: a DELETE sent again after a
+# crash left no trace of the first (a repeat is harmless), or a create sent again once its settle grace showed no
+# trace of the first, is taken again only if every earlier one had failed at Kinsta before it, so the site was still
+# deleted, or created, once.
 operation_by_id = {o["operation_id"]: o for o in operations}
 accepted_by_identity = collections.defaultdict(list)
 for r in sorted(requests, key=lambda r: r["seq"]):
-    if r["status"] == 202 and identity_of_request(r) is not None:
+    if (r["status"] == 202 or r.get("operation_id")) and identity_of_request(r) is not None:
         accepted_by_identity[identity_of_request(r)].append(r)
-duplicates = redeleted = 0
+duplicates = redeleted = recreated = 0
 for identity, accepted in accepted_by_identity.items():
     for index, later in enumerate(accepted[1:], start=1):
         earlier = [operation_by_id.get(r.get("operation_id")) for r in accepted[:index]]
-        if identity[0] == "site.delete" and all(o is not None and o["state"] == "failed" and o["done_at"] < later["at"]
-                                                for o in earlier):
+        all_failed = all(o is not None and o["state"] == "failed" and o["done_at"] < later["at"] for o in earlier)
+        if identity[0] == "site.delete" and all_failed:
             redeleted += 1
+        elif identity[0] == "create" and all_failed:
+            recreated += 1
         else:
             duplicates += 1
+# Secrets: the simulator echoed the Authorization header and every request body (admin_password) in its answers;
+# none may reach the job history, the events, the log or the database file.
+secrets = {"API key": "chaos-key", "WordPress password": "Chaos-admin-pw-1"}
+events_text = open(work + "/events.ndjson").read()
+places = {"jobs": json.dumps(jobs), "events": events_text, "daemon log": open(work + "/daemon.log").read()}
+for suffix in ("", "-wal"):
+    try:
+        places["database" + suffix] = open(f"{work}/state/kinsta-opsd.sqlite{suffix}", "rb").read().decode("latin-1")
+    except FileNotFoundError:
+        pass
+leaks = [f"{name} in {place}" for place, text in places.items() for name, value in secrets.items() if value in text]
+echoed = sum(1 for r in requests if r["path"].startswith("/v2"))
 outcomes = collections.defaultdict(set)
 for o in operations:
     outcomes[identity_of_operation(o)].add(o["state"])
@@ -220,12 +243,15 @@ print(f"  lost {lost}, duplicate submissions {duplicates}, unfinished {unfinishe
       f"{len(false_failures)}, false successes {len(false_successes)}, integrity_check {integrity}")
 if redeleted:
     print(f"  deletes sent again after a crash, accepted once the first had failed at Kinsta: {redeleted}")
+if recreated:
+    print(f"  creates sent again after their settle grace, taken once the first had failed at Kinsta: {recreated}")
+print(f"  secrets leaked from {echoed} echoing answers: {len(leaks)}" + (f" ({', '.join(leaks)})" if leaks else ""))
 print("  states:", dict(sorted(states.items())))
 for job in jobs:
     if job["state"] in ("needs_attention", "timed_out") or job["id"] in false_failures + false_successes:
         print(f"    job {job['id']} {job['kind']} {job['state']}: {(job.get('last_error') or '')[:150]}")
 ok = lost == 0 and duplicates == 0 and unfinished == 0 and not false_failures and not false_successes \
-    and integrity == "ok"
+    and integrity == "ok" and not leaks
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)
 PY

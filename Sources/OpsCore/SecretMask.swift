@@ -11,7 +11,7 @@ import Foundation
 /// daemon knows are the values themselves, so it looks for them, not for field names: each secret, as it is and in
 /// the forms an echo takes on the way (JSON-escaped, percent-encoded), is replaced by `[redacted]`. Masking runs on
 /// whole texts before anything shortens them, so a secret cut in half by a length limit cannot slip through.
-public struct SecretMask: Sendable, Hashable {
+public struct SecretMask: @unchecked Sendable, Hashable {
     public static let placeholder = "[redacted]"
 
     /// The secret values.
@@ -19,8 +19,23 @@ public struct SecretMask: Sendable, Hashable {
     /// The texts to replace, longest first, so a secret that contains another is replaced whole.
     public let needles: [String]
 
-    /// - Parameter secrets: the secret values; empty ones are ignored.
-    public init(_ secrets: some Sequence<String>) {
+    /// Names of members whose values are secret wherever they appear (`admin_password`): a second layer for echoes of
+    /// values the daemon no longer holds (a job's secrets are erased once Kinsta accepts it).
+    public let names: Set<String>
+    private let namePatterns: [Regex<AnyRegexOutput>]
+
+    /// - Parameters:
+    ///   - secrets: the secret values; empty ones are ignored.
+    ///   - names: member names whose values are masked in JSON and in `"name": "value"` text.
+    public init(_ secrets: some Sequence<String>, names: Set<String> = SecretMask.catalogNames) {
+        self.names = names
+        namePatterns = names.sorted().compactMap { name in
+            let quoted = name.filter { $0.isLetter || $0.isNumber || $0 == "_" }
+            guard !quoted.isEmpty else { return nil }
+            // "admin_password": "…" (any JSON string value, escapes included), also inside an escaped JSON text
+            // (\"admin_password\":\"…\"), and admin_password=… in a form or query.
+            return try? Regex(#"(\\?"\#(quoted)\\?"\s*:\s*\\?")((?:[^"\\]|\\[^"])*)(\\?")|(\#(quoted)=)([^&\s"]*)"#)
+        }
         let secrets = Set(secrets.filter { !$0.isEmpty })
         var forms = Set<String>()
         for secret in secrets {
@@ -33,36 +48,59 @@ public struct SecretMask: Sendable, Hashable {
         needles = forms.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
 
-    public static let none = SecretMask([String]())
+    public static let none = SecretMask([String](), names: [])
 
-    public var isEmpty: Bool { needles.isEmpty }
+    /// The names of every secret parameter in the job catalog.
+    public static let catalogNames: Set<String> = Set(
+        JobKind.allCases.flatMap { $0.spec.parameters.filter(\.secret).map(\.name) })
+
+    public var isEmpty: Bool { needles.isEmpty && names.isEmpty }
+
+    public static func == (lhs: SecretMask, rhs: SecretMask) -> Bool {
+        lhs.secrets == rhs.secrets && lhs.names == rhs.names
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(secrets)
+        hasher.combine(names)
+    }
 
     /// This mask and `other`'s secrets together.
     public func adding(_ secrets: some Sequence<String>) -> SecretMask {
         let more = Set(secrets.filter { !$0.isEmpty }).subtracting(self.secrets)
         guard !more.isEmpty else { return self }
-        return SecretMask(self.secrets.union(more))
+        return SecretMask(self.secrets.union(more), names: names)
     }
 
     /// `text` with every secret replaced.
     public func mask(_ text: String) -> String {
-        guard !needles.isEmpty else { return text }
         var result = text
         for needle in needles where result.contains(needle) {
             result = result.replacing(needle, with: Self.placeholder)
+        }
+        for (name, pattern) in zip(names.sorted(), namePatterns) where result.contains(name) {
+            result = result.replacing(pattern) { match in
+                if let prefix = match.output[1].substring {
+                    return prefix + Self.placeholder + (match.output[3].substring ?? "")
+                }
+                return (match.output[4].substring ?? "") + Self.placeholder
+            }
         }
         return result
     }
 
     /// The same value with every string (and every member name) masked.
     public func mask(_ value: JSONValue) -> JSONValue {
-        guard !needles.isEmpty else { return value }
+        guard !isEmpty else { return value }
         switch value {
         case .string(let text): return .string(mask(text))
         case .array(let items): return .array(items.map(mask))
         case .object(let members):
             var masked: [String: JSONValue] = [:]
-            for (name, member) in members { masked[mask(name), default: .null] = mask(member) }
+            for (name, member) in members {
+                masked[mask(name), default: .null] =
+                    names.contains(name) && member != .null ? .string(Self.placeholder) : mask(member)
+            }
             return .object(masked)
         case .null, .bool, .integer, .number: return value
         }
