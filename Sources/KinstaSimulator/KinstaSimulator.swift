@@ -59,6 +59,9 @@ public final class KinstaSimulator: Sendable {
         let chaos = configuration.chaos
         let stall = chaos.stallRate > 0 && state.withLock { $0.chaosRandom.unit() } < chaos.stallRate
         if stall { try await Task.sleep(for: .milliseconds(Int64(chaos.stallSeconds * 1000))) }
+        if chaos.submitDelay > 0, method == "POST" || method == "DELETE" {
+            try await Task.sleep(for: .milliseconds(Int64(chaos.submitDelay * 1000)))
+        }
         let now = now()
         return state.withLock { state in
             state.settle(now: now)

@@ -78,12 +78,17 @@ public struct SimulatorChaos: Sendable {
     /// Every JSON answer echoes the request: its `Authorization` header and body in the message and an `echo` member,
     /// and an operation's answers echo the submit it came from (as a careless server or proxy would).
     public var echoSecrets: Bool
+    /// Every submit (a POST or DELETE under `/v2`) is held this many seconds before it is taken: a window in which a
+    /// fault can strike while the request is at Kinsta.
+    public var submitDelay: Double
 
     public init(
         transient500Rate: Double = 0, late404Rate: Double = 0, serverErrorRate: Double = 0, garbageRate: Double = 0,
         stallRate: Double = 0, stallSeconds: Double = 0, rateLimitPerMinute: Int = 0, retryAfter: Int? = nil,
-        refuseBlocked: Bool = false, blockedRate: Double = 0, beganErrorRate: Double = 0, echoSecrets: Bool = false
+        refuseBlocked: Bool = false, blockedRate: Double = 0, beganErrorRate: Double = 0, echoSecrets: Bool = false,
+        submitDelay: Double = 0
     ) {
+        self.submitDelay = submitDelay
         self.beganErrorRate = beganErrorRate
         self.echoSecrets = echoSecrets
         self.blockedRate = blockedRate

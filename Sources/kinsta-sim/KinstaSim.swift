@@ -45,6 +45,8 @@ struct KinstaSim: AsyncParsableCommand {
     var beganErrorRate = 0.0
     @Flag(help: "Chaos: echo each request's Authorization header and body in answers (and a submit's in its operation's).")
     var echoSecrets = false
+    @Option(help: "Chaos: hold every submit (POST, DELETE) this many seconds before taking it.")
+    var submitDelay = 0.0
     @Flag(help: "Allow binding to an address other than loopback.") var allowNonLoopback = false
     @Option(help: "Log level (trace, debug, info, warning, error).") var logLevel = "info"
 
@@ -58,6 +60,7 @@ struct KinstaSim: AsyncParsableCommand {
         {
             guard (0...1).contains(rate) else { throw ValidationError("\(name) must be from 0 to 1") }
         }
+        guard submitDelay >= 0, submitDelay <= 600 else { throw ValidationError("--submit-delay must be from 0 to 600") }
         guard window >= 0, durationScale >= 0 else { throw ValidationError("--window and --duration-scale must be ≥ 0") }
     }
 
@@ -71,7 +74,7 @@ struct KinstaSim: AsyncParsableCommand {
                 transient500Rate: transient500Rate, late404Rate: late404Rate, serverErrorRate: serverErrorRate,
                 garbageRate: garbageRate, stallRate: stallRate, stallSeconds: stallSeconds, rateLimitPerMinute: rateLimit,
                 retryAfter: retryAfter, refuseBlocked: refuseBlocked, blockedRate: blockedRate,
-                beganErrorRate: beganErrorRate, echoSecrets: echoSecrets)))
+                beganErrorRate: beganErrorRate, echoSecrets: echoSecrets, submitDelay: submitDelay)))
         let host = self.host
         let portFile = self.portFile
         let app = simulator.application(host: host, port: port, logger: logger) { bound in
