@@ -321,3 +321,55 @@ struct EngineTestError: Error, CustomStringConvertible {
 extension Array {
     subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
+
+/// A delete's 404 from `GET /sites/{id}` also means "the key may not read it": it is believed only when the
+/// company's sites list, which the key can read, no longer holds the site.
+@Suite struct DeleteConfirmationTests {
+    let policy = PollPolicy(errorBackoff: Backoff(base: 2, multiplier: 2, cap: 300, jitter: 0))
+
+    func settle(listed: Bool, company: String? = "company-1", list: KinstaRead? = nil) async throws -> StoredJob {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("delete-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let database = try OpsDatabase(path: directory.appendingPathComponent("db.sqlite").path)
+        let clock = ManualClock()
+        var script = ScriptedKinstaAPI.Script()
+        // The first DELETE's answer is lost (a timeout); the site then reads 404
+        script.submit = { _ in .ambiguous(reason: "timed out") }
+        script.read = { path in
+            if path.hasPrefix("/sites?company=") {
+                return list ?? .ok(["company": ["sites": listed ? [["id": "s-1", "display_name": "A"]] : []]])
+            }
+            return .notFound(message: "Could not find data or the user does not have permissions to retrieve it")
+        }
+        let api = ScriptedKinstaAPI(script)
+        let engine = JobEngine(database: database, api: api, policy: policy, clock: clock,
+            logger: Logger(label: "test"), seed: 1, company: company)
+        let params = try ValidatedParams(kind: .siteDelete, raw: ["site_id": "s-1"], defaultCompany: nil)
+        guard case .created(let job) = try await database.insert(
+            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: clock.now())
+        else { throw EngineTestError("not created") }
+        try await engine.run(until: clock.now().addingTimeInterval(120), on: clock)
+        return try #require(try await database.job(id: job.id))
+    }
+
+    @Test func notListedEither() async throws {
+        let job = try await settle(listed: false)
+        #expect(job.state == .succeeded)
+    }
+
+    @Test func stillListedIsNotGone() async throws {
+        let job = try await settle(listed: true)
+        #expect(job.state == .needsAttention)
+        #expect(job.snapshot.lastError?.contains("still in the company's sites list") == true)
+    }
+
+    @Test func noCompanyToAskIsNotGone() async throws {
+        let job = try await settle(listed: false, company: nil)
+        #expect(job.state == .needsAttention)
+    }
+
+    @Test func aCompanyTheKeyCannotReadIsNotGone() async throws {
+        let job = try await settle(listed: false, list: .notFound(message: "no permission"))
+        #expect(job.state == .needsAttention)
+    }
+}
