@@ -184,6 +184,9 @@ public struct JobMachine: Sendable {
                     + "settling by reading Kinsta before sending again",
                 retryAfter: nil, now: now, rng: &rng, action: .reconcile)
         case .serverError(let status, let message):
+            // A repeat is harmless (a delete): send again, but remember the first may have done it, so a 404 to the
+            // repeat is read rather than believed.
+            job.submissionUnclear = true
             retryLater(&job, change: &change, reason: "Kinsta answered HTTP \(status): \(message)", retryAfter: nil,
                 now: now, rng: &rng, action: .submit)
         case .busy(let message):
