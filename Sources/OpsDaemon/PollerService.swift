@@ -26,7 +26,20 @@ public struct PollerService: Service {
     }
 
     public func run() async throws {
-        try await engine.recover()
+        // A full disk at start: wait for writes instead of ending the daemon (systemd would restart it into the same).
+        while true {
+            do {
+                try await engine.recover()
+                break
+            } catch {
+                let storage = engine.database.storage
+                guard storage.recordFailure(error, now: engine.clock.now()), let outage = storage.outage else { throw error }
+                engine.logger.error("cannot resume the jobs in flight: storage unavailable; trying again", metadata: [
+                    "error": "\(outage.reason)",
+                ])
+                try await engine.clock.sleep(until: outage.nextProbeAt)
+            }
+        }
         // Commits anywhere wake the loop, and so do the loop's own finished calls (a poke); a wait the timer wins
         // leaves the subscription working (see ChangeFeed).
         let subscription = engine.database.changes.subscribe()

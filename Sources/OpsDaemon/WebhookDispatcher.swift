@@ -104,8 +104,13 @@ public final class WebhookDispatcher: Service, Sendable {
             do {
                 wait = try await step(name)
             } catch {
-                logger.error("webhook outbox read failed", metadata: ["webhook": "\(name)", "error": "\(error)"])
-                wait = clock.now().addingTimeInterval(5)
+                // A storage fault (a full disk) starts the outage the engine backs off on, and this loop too.
+                let fault = database.storage.recordFailure(error, now: clock.now())
+                logger.error("webhook outbox read or write failed", metadata: [
+                    "webhook": "\(name)",
+                    "error": "\(StorageHealth.storageFault(error) ?? String(describing: type(of: error)))",
+                ])
+                wait = clock.now().addingTimeInterval(fault ? StorageHealth.firstProbeDelay : 5)
             }
             guard registry.endpoint(named: name) != nil else { return }
             if let wait, wait <= clock.now() { continue }
@@ -120,6 +125,11 @@ public final class WebhookDispatcher: Service, Sendable {
         if try await database.disabledEndpoints().contains(where: { $0.name == name }) { return nil }
         guard let delivery = try await database.nextDelivery(endpoint: name) else { return nil }
         let now = clock.now()
+        if let outage = database.storage.outage {
+            // Commits fail: a delivery sent now could not be recorded, and would be sent again and again. Wait
+            // until the engine's probe finds that writes go through.
+            return max(outage.nextProbeAt, now.addingTimeInterval(StorageHealth.firstProbeDelay))
+        }
         guard delivery.nextAttemptAt <= now else { return delivery.nextAttemptAt }
         let outcome = await sender.deliver(PreparedDelivery(id: delivery.messageID, body: delivery.body), to: endpoint)
         let after = clock.now()
