@@ -130,7 +130,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: The benchmark (issue 7): the real engine, store and client against the simulator, virtual time
+        // MARK: The benchmark (docs/performance.md): real engine, store and client against the simulator, virtual time
         .executableTarget(
             name: "kinsta-opsd-bench",
             dependencies: [

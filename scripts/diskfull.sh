@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Disk-full run (issue 13): the daemon's state directory on a small tmpfs, filled while a job's POST is at Kinsta and
-# freed SECONDS later. Checks, from the simulator's request log, the socket and the database:
+# Disk-full run (docs/reliability.md, "Disk full"): the daemon's state directory on a small tmpfs, filled while a
+# job's POST is at Kinsta and freed SECONDS later. Checks, from the simulator's request log, the socket and the
+# database:
 #   the job was POSTed once (its answer is committed once space is back, never sent again), at most a handful of
 #   /operations polls went out while commits failed (the engine backs off as a whole), a submit on the socket got
 #   503 storage_unavailable, health answered 503 and STATUS= said "storage unavailable", everything went on by

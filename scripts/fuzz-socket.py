@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Socket fuzz run (issue 6): malformed requests against a running daemon's Unix socket.
+"""Socket fuzz run (docs/reliability.md, "Socket fuzz"): malformed requests against a running daemon's Unix socket.
 
 Every request is bad by construction: broken JSON, wrong types, unknown kinds and fields, bodies over the limit,
 invalid UTF-8, path and query tricks, unknown methods, broken HTTP framing, requests cut short, and slow clients that

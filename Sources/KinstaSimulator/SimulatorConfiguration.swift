@@ -49,8 +49,10 @@ public enum SimulatedDurations: Sendable, Hashable {
     case kinstaLike(tailRate: Double)
 }
 
-/// Ways the simulated API misbehaves, as the real one has been seen to (kinsta-api.md §6–7). Each rate is a
-/// probability per request, drawn from a generator of its own (so a seed still gives the same ids and durations).
+/// Ways the simulated API misbehaves, as the real one has been seen to (docs/kinsta-api.md: "Late 404s", "Transient
+/// 500s", "429 and `Retry-After`", "The environment is blocked by another process", "A 5xx to a create is not
+/// 'nothing happened'"). Each rate is a probability per request, drawn from a generator of its own (so a seed still
+/// gives the same ids and durations).
 public struct SimulatorChaos: Sendable {
     /// `/operations` answers 500 (Kinsta's JSON) while the operation is in fact still running.
     public var transient500Rate: Double

@@ -59,7 +59,8 @@ public struct JobKindSpec: Sendable {
     /// Default time from the start of an attempt to `timed_out`, in seconds.
     public var defaultDeadline: Int
     /// Seconds from acceptance within which an operation of this kind typically ends: the adaptive poll schedule's
-    /// prior until Kinsta has shown how long it really takes (kinsta-api.md: sites "one to a few minutes").
+    /// prior until Kinsta has shown how long it really takes (docs/kinsta-api.md, "Typical durations": site creation
+    /// "around one to a few minutes").
     public var typicalDuration: ClosedRange<Double>
     /// Seconds after a submission whose answer was unclear by which Kinsta shows what it did (a create's site is in
     /// the sites list once its operation ends): a read that still finds nothing then means nothing was done, and the

@@ -142,9 +142,10 @@ public struct PollPolicy: Sendable, Hashable {
     }
 }
 
-/// The learning poll schedule (issue 7). Given how long an operation of this kind has run, it asks the kind's
-/// ``DurationModel`` how likely the end is, and places polls by the square-root rule: the poll density at time `t`
-/// is `√hazard(t) / tradeoff`, so the next poll comes after `d` seconds with
+/// The learning poll schedule (docs/architecture.md, "Polling"; measured by the benchmark, docs/performance.md).
+/// Given how long an operation of this kind has run, it asks the kind's ``DurationModel`` how likely the end is, and
+/// places polls by the square-root rule: the poll density at time `t` is `√hazard(t) / tradeoff`, so the next poll
+/// comes after `d` seconds with
 ///
 ///     ∫ₜ^(t+d) √hazard(u) du = tradeoff,   hazard = f / S,   d clamped to [minSpacing, maxSpacing]
 ///

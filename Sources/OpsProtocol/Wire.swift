@@ -30,7 +30,8 @@ public struct PeerView: Codable, Sendable, Hashable {
     }
 }
 
-/// One entry of the job history. `seq` is global and gap-free.
+/// One entry of the job history. `seq` is global, strictly increasing and never reused. Pruning deletes the events of
+/// old jobs, so the retained seqs can have holes; a page read (`after=`) misses no event that is retained.
 public struct EventView: Codable, Sendable, Hashable {
     public var seq: Int64
     public var at: Date

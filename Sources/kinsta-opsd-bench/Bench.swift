@@ -1,6 +1,6 @@
 import Foundation
 
-/// `kinsta-opsd-bench`: the performance scenarios of issue 7 (P1–P5), each printing one table with its peers
+/// `kinsta-opsd-bench`: the performance scenarios P1–P5 (docs/performance.md), each printing one table with its peers
 /// measured in the same run. Time-driven scenarios run the real engine, store and HTTP client against the
 /// in-process Kinsta simulator under a manual clock, so hours of Kinsta time pass in seconds; every draw is seeded.
 /// Traffic goes only to loopback and Unix sockets, and every loop is bounded.

@@ -10,7 +10,7 @@ import Glibc
 /// `kinsta-opsd-floor-nofoundation`: `kinsta-opsd-floor` without the two libraries that bring full Foundation into
 /// the daemon (GRDB and TOMLKit; Hummingbird, NIO and swift-crypto use FoundationEssentials only): SQLite and
 /// libcurl through their C APIs, no config file. It measures what the daemon's idle RSS could be if the store and
-/// the config parser were rewritten without Foundation (issue 7, P4).
+/// the config parser were rewritten without Foundation (the benchmark's P4, docs/performance.md).
 @main
 struct FloorWithoutFoundation: AsyncParsableCommand {
     @Option var socket: String

@@ -5,11 +5,11 @@ import Foundation
 import GRDB
 import TOMLKit
 
-/// `kinsta-opsd-floor`: the memory floor of kinsta-opsd's stack, for the benchmark's P4 (issue 7). It links the
-/// libraries the daemon links and starts each the way the daemon does (flags, a TOML file, a GRDB `DatabasePool` in
-/// WAL with `synchronous=FULL`, the libcurl client's multi thread, an HMAC, the Prometheus registry, Hummingbird on a
-/// Unix socket in a `ServiceGroup` that stops on SIGTERM), and runs none of the daemon's logic. Its idle RSS is what
-/// the daemon cannot go below without changing the stack.
+/// `kinsta-opsd-floor`: the memory floor of kinsta-opsd's stack, for the benchmark's P4 (docs/performance.md). It
+/// links the libraries the daemon links and starts each the way the daemon does (flags, a TOML file, a GRDB
+/// `DatabasePool` in WAL with `synchronous=FULL`, the libcurl client's multi thread, an HMAC, the Prometheus registry,
+/// Hummingbird on a Unix socket in a `ServiceGroup` that stops on SIGTERM), and runs none of the daemon's logic. Its
+/// idle RSS is what the daemon cannot go below without changing the stack.
 @main
 struct Floor: AsyncParsableCommand {
     @Option var config: String

@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test(arguments: [
-        // (kind, prior range in s): the catalog's priors, from kinsta-api.md and the issue
+        // (kind, prior range in s): the catalog's priors (docs/kinsta-api.md, "Typical durations")
         (JobKind.siteCreate, 60.0, 300.0), (.siteCreatePlain, 30, 120), (.siteClone, 120, 480),
         (.siteDelete, 20, 180), (.backupRestore, 20, 180),
     ])

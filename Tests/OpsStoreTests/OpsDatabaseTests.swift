@@ -3,7 +3,8 @@ import OpsCore
 import OpsStore
 import Testing
 
-/// Store tests on a temporary database file: durability rules, the gap-free history, atomic transitions.
+/// Store tests on a temporary database file: durability rules, the history without gaps (nothing is pruned here),
+/// atomic transitions.
 @Suite struct OpsDatabaseTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
