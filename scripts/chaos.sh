@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chaos run (issue 6): JOBS jobs of all five kinds through the daemon and a chaotic simulator, while the daemon is
+# Chaos run (docs/reliability.md, "Chaos"): JOBS jobs of all five kinds through the daemon and a chaotic simulator, while the daemon is
 # killed with SIGKILL at random moments (at least KILLS times) and also crashes by itself right after a POST, before
 # its answer is committed (debug failpoint). The simulator answers transient 500s and late 404s while operations run,
 # 502/503 HTML pages, bodies that are not JSON, stalls longer than the daemon's request timeout (so submits time out

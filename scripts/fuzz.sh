@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Socket fuzz run (issue 6): starts kinsta-sim and kinsta-opsd on temporary paths, carries a few real jobs to their
+# Socket fuzz run (docs/reliability.md, "Socket fuzz"): starts kinsta-sim and kinsta-opsd on temporary paths, carries a few real jobs to their
 # end (so "the database is unchanged" has rows to check), then sends REQUESTS malformed requests to the socket
 # (scripts/fuzz-socket.py) and checks: no crash, every answer a JSON 4xx, the database unchanged and intact.
 # Usage: scripts/fuzz.sh [REQUESTS] [SEED]     (default 10000 and 1; KINSTA_BIN=DIR uses binaries already built)
