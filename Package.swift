@@ -16,9 +16,6 @@ let package = Package(
         .executable(name: "kinsta-opsd", targets: ["kinsta-opsd"]),
         .executable(name: "kinsta-ops", targets: ["kinsta-ops"]),
         .executable(name: "kinsta-sim", targets: ["kinsta-sim"]),
-        .executable(name: "kinsta-opsd-bench", targets: ["kinsta-opsd-bench"]),
-        .executable(name: "kinsta-opsd-floor", targets: ["kinsta-opsd-floor"]),
-        .executable(name: "kinsta-opsd-floor-nofoundation", targets: ["kinsta-opsd-floor-nofoundation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -130,50 +127,6 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: The benchmark (docs/performance.md): real engine, store and client against the simulator, virtual time
-        .executableTarget(
-            name: "kinsta-opsd-bench",
-            dependencies: [
-                "OpsCore", "OpsStore", "OpsDaemon", "KinstaClient", "KinstaSimulator", "CurlHTTP",
-                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-
-        // MARK: P4's floor probes: the daemon's libraries started with none of its logic, with and without the two
-        // libraries that bring full Foundation (GRDB, TOMLKit); P4 spawns them next to the daemon.
-        .target(
-            name: "FloorProbe",
-            dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "kinsta-opsd-floor",
-            dependencies: [
-                "FloorProbe", "CurlHTTP", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .systemLibrary(name: "CSQLite3", path: "Sources/CSQLite3"),
-        .executableTarget(
-            name: "kinsta-opsd-floor-nofoundation",
-            dependencies: [
-                "FloorProbe", "CCurl", "CSQLite3",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-
         // MARK: Tests
         .testTarget(name: "OpsCoreTests", dependencies: ["OpsCore"], swiftSettings: swiftSettings),
         .testTarget(
@@ -219,3 +172,64 @@ let package = Package(
         ),
     ]
 )
+
+// The benchmark and its probes (docs/performance.md) are not what users run: a plain build, the demo and
+// `make install` leave them out. `ENABLE_OPSD_BENCHMARKS=1 swift build -c release` adds them (CI builds them too, so
+// they keep compiling), as Hummingbird does with ENABLE_HB_BENCHMARKS.
+if Context.environment["ENABLE_OPSD_BENCHMARKS"] != nil {
+    package.products += [
+        .executable(name: "kinsta-opsd-bench", targets: ["kinsta-opsd-bench"]),
+        .executable(name: "kinsta-opsd-floor", targets: ["kinsta-opsd-floor"]),
+        .executable(name: "kinsta-opsd-floor-nofoundation", targets: ["kinsta-opsd-floor-nofoundation"]),
+    ]
+    package.targets += [
+        // MARK: The benchmark (docs/performance.md): real engine, store and client against the simulator, virtual time
+        .executableTarget(
+            name: "kinsta-opsd-bench",
+            dependencies: [
+                "OpsCore", "OpsStore", "OpsDaemon", "KinstaClient", "KinstaSimulator", "CurlHTTP",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/kinsta-opsd-bench",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: P4's floor probes: the daemon's libraries started with none of its logic, with and without the two
+        // libraries that bring full Foundation (GRDB, TOMLKit); P4 spawns them next to the daemon.
+        .target(
+            name: "FloorProbe",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/FloorProbe",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "kinsta-opsd-floor",
+            dependencies: [
+                "FloorProbe", "CurlHTTP", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/kinsta-opsd-floor",
+            swiftSettings: swiftSettings
+        ),
+        .systemLibrary(name: "CSQLite3", path: "Benchmarks/CSQLite3"),
+        .executableTarget(
+            name: "kinsta-opsd-floor-nofoundation",
+            dependencies: [
+                "FloorProbe", "CCurl", "CSQLite3",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/kinsta-opsd-floor-nofoundation",
+            swiftSettings: swiftSettings
+        ),
+    ]
+}

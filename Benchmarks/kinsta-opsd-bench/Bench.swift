@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// `kinsta-opsd-bench`: the performance scenarios P1–P5 (docs/performance.md), each printing one table with its peers
@@ -5,7 +6,18 @@ import Foundation
 /// in-process Kinsta simulator under a manual clock, so hours of Kinsta time pass in seconds; every draw is seeded.
 /// Traffic goes only to loopback and Unix sockets, and every loop is bounded.
 @main
-struct Bench {
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kinsta-opsd-bench",
+        abstract: "The performance scenarios P1–P5 (docs/performance.md), each printing one table.")
+
+    @Flag(help: "Smaller sizes (about a minute in all).") var quick = false
+    @Option(help: "The scenarios to run, e.g. P1,P3.") var only = "P1,P2,P3,P4,P5"
+    @Option(help: "Seed of every random draw.") var seed: UInt64 = 7
+    @Option(name: .customLong("p4-window"),
+        help: "P4's busy window in seconds (default 60, or 15 with --quick); longer windows are soak checks.")
+    var p4Window: Double?
+
     struct Options {
         var quick = false
         var only: Set<String> = ["P1", "P2", "P3", "P4", "P5"]
@@ -14,29 +26,19 @@ struct Bench {
         var p4Window: Double?
     }
 
-    static func main() async throws {
-        var options = Options()
-        var arguments = CommandLine.arguments.dropFirst().makeIterator()
-        while let argument = arguments.next() {
-            switch argument {
-            case "--quick": options.quick = true
-            case "--only":
-                options.only = Set((arguments.next() ?? "").uppercased().split(separator: ",").map(String.init))
-            case "--seed": options.seed = UInt64(arguments.next() ?? "") ?? options.seed
-            case "--p4-window":
-                guard let seconds = Double(arguments.next() ?? ""), seconds >= 10 else {
-                    FileHandle.standardError.write(Data("--p4-window takes seconds, at least 10\n".utf8))
-                    exit(2)
-                }
-                options.p4Window = seconds
-            case "-h", "--help":
-                out("usage: kinsta-opsd-bench [--quick] [--only P1,P2,P3,P4,P5] [--seed N] [--p4-window SECONDS]")
-                return
-            default:
-                FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
-                exit(2)
-            }
+    func validate() throws {
+        if let p4Window, p4Window < 10 { throw ValidationError("--p4-window takes seconds, at least 10") }
+        let known: Set<String> = ["P1", "P2", "P3", "P4", "P5"]
+        let asked = Set(only.uppercased().split(separator: ",").map(String.init))
+        guard !asked.isEmpty, asked.isSubset(of: known) else {
+            throw ValidationError("--only takes scenarios among P1,P2,P3,P4,P5")
         }
+    }
+
+    func run() async throws {
+        let options = Options(
+            quick: quick, only: Set(only.uppercased().split(separator: ",").map(String.init)), seed: seed,
+            p4Window: p4Window)
         out("kinsta-opsd-bench: seed \(options.seed)\(options.quick ? ", quick" : ""); "
             + "\(ProcessInfo.processInfo.activeProcessorCount) cores; \(Date().formatted(.iso8601))")
         let started = Date()
@@ -54,7 +56,7 @@ struct Bench {
         await scenario("P5") { try await P5History(options: options).run() }
         await scenario("P4") { try await P4Footprint(options: options).run() }
         out("\ntotal wall time \(Format.seconds(Date().timeIntervalSince(started)))")
-        if failed { exit(1) }
+        if failed { throw ExitCode.failure }
     }
 }
 
