@@ -34,13 +34,6 @@ public struct WebhookSecret: Sendable, Hashable, CustomStringConvertible {
         self.key = key
     }
 
-    private init(key: Data) { self.key = key }
-
-    /// A new random secret of 32 bytes.
-    public static func generate(using rng: inout some RandomNumberGenerator) -> WebhookSecret {
-        WebhookSecret(key: Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }))
-    }
-
     /// The `whsec_…` form, for writing configuration only.
     public var text: String { "whsec_" + key.base64EncodedString() }
 

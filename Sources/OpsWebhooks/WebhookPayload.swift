@@ -22,8 +22,9 @@ public struct JobSummary: Sendable, Hashable, Codable {
         case lastError = "last_error"
     }
 
-    /// Keys dropped from `params` whatever the caller passes: a webhook never carries a secret.
-    static let secretKeys: Set<String> = ["admin_password", "password", "api_key", "secret", "token"]
+    /// Keys dropped from `params` whatever the caller passes: a webhook never carries a secret. The catalog's secret
+    /// parameters (``ParamSpec/secret``), whatever kinds it grows to hold.
+    static let secretKeys: Set<String> = SecretMask.catalogNames
 
     public init(
         id: Int64, kind: String, state: String, params: [String: JSONValue], operationID: String?, attempt: Int,

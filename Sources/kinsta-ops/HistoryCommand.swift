@@ -155,10 +155,8 @@ struct EventPrinter: Sendable {
     }
 }
 
-/// `history --follow`: streams `GET /v1/events?after=<last>&follow=1`, reconnecting with backoff.
-///
-/// A daemon that answers with a complete (`Content-Length`) body does not stream; then the same request without
-/// `follow` is repeated every second. Either way `after` is the last `seq` printed, so nothing is missed or repeated.
+/// `history --follow`: streams `GET /v1/events?after=<last>&follow=1`, reconnecting with backoff. `after` is the
+/// last `seq` printed, so nothing still retained is missed or repeated across reconnections.
 struct Follower {
     let client: DaemonClient
     let job: Int64?
@@ -170,23 +168,15 @@ struct Follower {
     mutating func run() async throws {
         var backoff = 1
         var reportedOutage = false
-        var streaming = true
         while true {
             do {
                 let query: [(String, String?)] = [
-                    ("after", String(printer.lastSeq)), ("job", job.map(String.init)), ("follow", streaming ? "1" : nil),
+                    ("after", String(printer.lastSeq)), ("job", job.map(String.init)), ("follow", "1"),
                 ]
                 let response = try await client.stream(path, query: query, timeout: .seconds(24 * 3600))
                 reportedOutage = false
                 backoff = 1
-                let complete = response.header("Content-Length") != nil
                 try await consume(response)
-                if complete {
-                    // A finished answer: the daemon does not stream (yet); poll.
-                    streaming = false
-                    try await Task.sleep(for: .seconds(1))
-                    continue
-                }
                 // A stream that ends means the daemon went away (restart, shutdown).
             } catch let error as CLIError where error.exitCode == ExitStatus.usage {
                 throw error
@@ -203,7 +193,6 @@ struct Follower {
             }
             try await Task.sleep(for: .seconds(backoff))
             backoff = min(backoff * 2, 5)
-            streaming = true
         }
     }
 
@@ -234,13 +223,6 @@ struct Follower {
                     printer.print(event)
                     Console.flush()
                 }
-            }
-        }
-        if !buffer.isEmpty, response.header("Content-Length") != nil {
-            // A complete (non-streamed) body may lack the final line break.
-            if let event = try parse(buffer) {
-                printer.print(event)
-                Console.flush()
             }
         }
     }
