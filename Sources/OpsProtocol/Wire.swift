@@ -174,15 +174,7 @@ public struct ErrorView: Codable, Sendable, Hashable, Error {
 
 /// The JSON coding both ends of the socket use: ISO-8601 dates with milliseconds, sorted keys.
 public enum WireJSON {
-    public static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(formatDate(date))
-        }
-        return encoder
-    }
+    public static func encoder() -> JSONEncoder { CanonicalJSON.encoder() }
 
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
@@ -198,16 +190,9 @@ public enum WireJSON {
     }
 
     /// `2026-11-23T01:02:03.456Z`.
-    public static func formatDate(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-    }
+    public static func formatDate(_ date: Date) -> String { CanonicalJSON.formatDate(date) }
 
-    public static func parseDate(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) {
-            return date
-        }
-        return try? Date(text, strategy: .iso8601)
-    }
+    public static func parseDate(_ text: String) -> Date? { CanonicalJSON.parseDate(text) }
 }
 
 /// A webhook delivery as the socket API shows it (`GET /v1/deliveries`).

@@ -89,10 +89,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 /// JSON text in and out of the database, with sorted keys so equal values give equal text.
 enum JSONText {
     static func encode(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding a JSONValue cannot fail: every case maps to plain JSON.
-        let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+        let data = (try? CanonicalJSON.encoder().encode(value)) ?? Data("null".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -118,12 +118,7 @@ public enum WebhookPayload {
     }
 
     private static func encode(_ event: WebhookEvent) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(iso(date))
-        }
+        let encoder = CanonicalJSON.encoder()
         let envelope = Envelope(type: "job.\(event.to)", timestamp: event.at, data: .init(job: event.job, event: event))
         return (try? encoder.encode(envelope)) ?? Data("{}".utf8)
     }
@@ -146,9 +141,7 @@ public enum WebhookPayload {
         text.count > limit ? String(text.prefix(limit)) + "…" : text
     }
 
-    static func iso(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-    }
+    static func iso(_ date: Date) -> String { CanonicalJSON.formatDate(date) }
 
     /// A Slack incoming-webhook body: one line of text a channel can read.
     public static func slack(_ event: WebhookEvent) -> Data {
@@ -183,9 +176,7 @@ public enum WebhookPayload {
         if ["failed", "timed_out", "needs_attention"].contains(event.to), let why = event.job.lastError ?? event.message {
             text += "\n> \(cut(why, 500))"
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(["text": text])) ?? Data("{}".utf8)
+        return (try? CanonicalJSON.encoder().encode(["text": text])) ?? Data("{}".utf8)
     }
 
     /// `3m 12s`, `1h 4m`, `45s`.
