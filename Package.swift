@@ -83,12 +83,13 @@ let package = Package(
         .target(
             name: "OpsDaemon",
             dependencies: [
-                "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP", "OpsWebhooks",
+                "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP", "OpsWebhooks", "CMalloc",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -165,6 +166,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .systemLibrary(name: "CSQLite3", path: "Sources/CSQLite3"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .executableTarget(
             name: "kinsta-opsd-floor-nofoundation",
             dependencies: [
@@ -207,7 +209,7 @@ let package = Package(
             name: "OpsDaemonTests",
             dependencies: [
                 "OpsDaemon", "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "KinstaSimulator", "CurlHTTP",
-                "OpsWebhooks", .product(name: "Hummingbird", package: "hummingbird"),
+                "OpsWebhooks", "OpsServer", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
