@@ -139,6 +139,15 @@ final class SimTime: Sendable {
         }
     }
 
+    /// The transport sends a path as it was built: libcurl folds no dot segment (and so no path the daemon built can
+    /// turn into another on the way).
+    @Test func pathsGoOutAsBuilt() async throws {
+        try await withAPI { api, simulator, _ in
+            _ = await api.read("/sites/a/../../operations/b")
+            #expect(simulator.requestLog().last?.path == "/v2/sites/a/../../operations/b")
+        }
+    }
+
     @Test func unreachableKinstaMeansNotSentOrTransient() async throws {
         let http = CurlHTTPClient()
         defer { http.shutdown() }
