@@ -80,12 +80,13 @@ let package = Package(
         .target(
             name: "OpsDaemon",
             dependencies: [
-                "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP", "OpsWebhooks",
+                "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP", "OpsWebhooks", "CMalloc",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -127,6 +128,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // glibc's malloc_trim, for giving freed heap back once the last connection left.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+
         // MARK: Tests
         .testTarget(name: "OpsCoreTests", dependencies: ["OpsCore"], swiftSettings: swiftSettings),
         .testTarget(
@@ -160,7 +164,7 @@ let package = Package(
             name: "OpsDaemonTests",
             dependencies: [
                 "OpsDaemon", "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "KinstaSimulator", "CurlHTTP",
-                "OpsWebhooks", .product(name: "Hummingbird", package: "hummingbird"),
+                "OpsWebhooks", "OpsServer", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings

@@ -107,6 +107,9 @@ final class CurlTransfer: @unchecked Sendable {
         try check(ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         try check(ccurl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer))
         try check(ccurl_setopt_str(easy, CURLOPT_URL, request.url))
+        // The path goes out as the caller built it: libcurl would otherwise fold `.` and `..` segments (and their
+        // `%2E` spellings) and so send a request to a path the caller never named.
+        try check(ccurl_setopt_long(easy, CURLOPT_PATH_AS_IS, 1))
         try check(ccurl_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
         try check(ccurl_setopt_str(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
         try check(ccurl_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))

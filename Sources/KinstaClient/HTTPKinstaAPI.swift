@@ -33,7 +33,7 @@ public struct HTTPKinstaAPI: KinstaAPI {
     }
 
     public func operationStatus(_ operationID: String) async -> PollOutcome {
-        let path = "/operations/" + KinstaCall.percentEncodePathSegment(operationID)
+        let path = OperationID.pollPath(operationID)
         switch await send("GET", path, body: nil) {
         case .failure(let error):
             return .transient(reason: KinstaAnswer.describe(error))

@@ -15,10 +15,15 @@ public enum KinstaAnswer {
         let json = parse(body)
         switch status {
         case 200...299:
-            if let id = json?["operation_id"]?.stringValue, !id.isEmpty, id.count <= 512 {
-                return .accepted(operationID: id)
+            guard let id = json?["operation_id"]?.stringValue else {
+                return .ambiguous(reason: "Kinsta answered HTTP \(status) without an operation ID")
             }
-            return .ambiguous(reason: "Kinsta answered HTTP \(status) without an operation ID")
+            // An ID that cannot be polled as itself may have started an operation all the same: the engine
+            // settles the job by reading Kinsta rather than polling something else.
+            if let refusal = OperationID.refusal(id) {
+                return .ambiguous(reason: "Kinsta answered HTTP \(status) with an operation ID the daemon refuses: \(refusal)")
+            }
+            return .accepted(operationID: id)
         case 429:
             return .rateLimited(retryAfter: parseRetryAfter(retryAfter))
         case 401, 403:
@@ -144,9 +149,12 @@ public enum KinstaAnswer {
         }
     }
 
+    /// A body as JSON, or `nil` when it is not JSON. Strict (``StrictJSON``): an object with a member name twice is
+    /// not Kinsta's answer (a 202 with `operation_id` twice made the daemon poll the first one, a decoy, when
+    /// Foundation's decoder read it), so it counts as a body that is not JSON, for submit, poll and read answers.
     static func parse(_ body: Data) -> JSONValue? {
         guard !body.isEmpty else { return nil }
-        return try? JSONDecoder().decode(JSONValue.self, from: body)
+        return try? StrictJSON.parse(body)
     }
 
     static func encode(_ value: JSONValue) -> Data {

@@ -83,6 +83,7 @@ public struct ConfigLoader: Sendable {
         let maxRequests = try Int(file.number("daemon", "max_concurrent_requests", in: 1...256) ?? 8)
         let grace = try file.number("daemon", "shutdown_grace_seconds", in: 0...600) ?? 20
         let idle = try file.number("daemon", "client_idle_timeout_seconds", in: 1...3600) ?? 30
+        let maxConnections = try Int(file.number("daemon", "max_connections", in: 1...100_000) ?? 512)
         let allowedUIDs = try file.integers("daemon", "allowed_uids").map { UInt32($0) }
         var allowedGroups: [UInt32] = []
         for name in try file.strings("daemon", "allowed_groups") {
@@ -135,7 +136,8 @@ public struct ConfigLoader: Sendable {
                 userAgent: "kinsta-opsd/\(DaemonVersion.current)"),
             companyID: company, stateDirectory: stateDir, socketPath: socket, socketMode: mode, socketGroup: group,
             logLevel: level, maxInFlight: maxInFlight, maxConcurrentRequests: maxRequests,
-            shutdownGrace: .milliseconds(Int64(grace * 1000)), clientIdleTimeout: idle, pollPolicy: policy, retentionDays: retention,
+            shutdownGrace: .milliseconds(Int64(grace * 1000)), clientIdleTimeout: idle, maxConnections: maxConnections,
+            pollPolicy: policy, retentionDays: retention,
             allowedUIDs: allowedUIDs, allowedGroups: allowedGroups, warnings: keyWarnings + webhookWarnings, webhooks: webhooks,
             requestsPerMinute: perMinute, requestBurst: burst, apiKeySource: keySource)
     }
@@ -213,7 +215,7 @@ final class ConfigFile {
             "requests_per_minute", "request_burst"],
         "daemon": ["state_dir", "socket", "socket_mode", "socket_group", "log_level", "max_in_flight",
             "max_concurrent_requests", "shutdown_grace_seconds", "client_idle_timeout_seconds", "allowed_uids",
-            "allowed_groups"],
+            "allowed_groups", "max_connections"],
         "polling": ["startup_window_seconds", "first_poll_seconds", "interval_seconds", "max_interval_seconds",
             "multiplier", "jitter", "confirmations", "confirm_seconds", "error_backoff_seconds",
             "error_backoff_max_seconds", "adaptive", "adaptive_min_interval_seconds", "adaptive_max_interval_seconds",

@@ -1,6 +1,7 @@
 import CurlHTTP
 import Foundation
 import Hummingbird
+import HummingbirdCore
 public import KinstaClient
 public import Logging
 import OpsCore
@@ -58,6 +59,18 @@ public struct Daemon: Sendable {
         for warning in configuration.warnings {
             logger.warning("configuration warning", metadata: ["warning": "\(warning)"])
         }
+        let files = FileLimit.raiseToHard()
+        let maxConnections = FileLimit.connectionCap(configured: configuration.maxConnections, softLimit: files.soft)
+        logger.info("open-file limit", metadata: [
+            "nofile.soft_before": "\(files.softBefore)", "nofile.soft": "\(files.soft)", "nofile.hard": "\(files.hard)",
+            "socket.max_connections": "\(maxConnections)",
+        ])
+        if maxConnections < configuration.maxConnections {
+            logger.warning("max_connections lowered to fit the open-file limit", metadata: [
+                "configured": "\(configuration.maxConnections)", "used": "\(maxConnections)",
+                "nofile.soft": "\(files.soft)", "nofile.reserve": "\(FileLimit.reserve)",
+            ])
+        }
         try StateDirectory.prepare(configuration.stateDirectory)
         let lock = try StateLock(path: configuration.lockPath)
         defer { lock.release() }
@@ -65,6 +78,8 @@ public struct Daemon: Sendable {
 
         let database = try OpsDatabase(
             path: configuration.databasePath, durationHistory: configuration.pollPolicy.adaptive.history)
+        let memoryRelease = IdleMemoryRelease(database: database)
+        let connections = ConnectionLimiter(maximum: maxConnections, onIdle: { memoryRelease.connectionsFellToZero() })
         let webhooks = WebhookRegistry(configuration.webhooks)
         database.setOutboxWriter(webhooks.outboxWriter())
         // Every secret the daemon knows, masked out of whatever Kinsta answers before it is stored or relayed.
@@ -91,7 +106,14 @@ public struct Daemon: Sendable {
             defaultCompany: configuration.companyID, version: DaemonVersion.current, startedAt: clock.now(),
             now: { clock.now() }, onJobsChanged: {},
             healthExtras: {
-                var extras: [String: JSONValue] = ["request_budget": .object(budget.snapshot)]
+                var extras: [String: JSONValue] = [
+                    "request_budget": .object(budget.snapshot),
+                    "socket": .object([
+                        "connections": .integer(Int64(connections.connections)),
+                        "max_connections": .integer(Int64(connections.maximum)),
+                        "refused": .integer(Int64(connections.refused)),
+                    ]),
+                ]
                 if let last = metrics.lastKinstaAnswer {
                     extras["last_kinsta_answer"] = .object([
                         "at": .string(last.at.formatted(.iso8601)), "summary": .string(last.summary),
@@ -110,11 +132,17 @@ public struct Daemon: Sendable {
         let app = Application(
             router: socketAPI.buildRouter(),
             // A client that opens a connection and then sends nothing (or a request head that never ends) is
-            // dropped after the idle timeout; a follow stream, whose request was read, is not idle.
+            // dropped after the idle timeout; a follow stream, whose request was read, is not idle. A connection
+            // over the cap is answered 503 and closed before anything else sees it.
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [MalformedRequestHandler()],
+                additionalChannelHandlers: [connections.handler(), MalformedRequestHandler()],
                 idleTimeout: .milliseconds(Int64(configuration.clientIdleTimeout * 1000)))),
-            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
+            // Admitted plus refused connections open at once stay under the open-file limit: past that, the
+            // socket stops accepting until one closes (Hummingbird's connection gate on the listening channel).
+            configuration: .init(
+                address: .unixDomainSocket(path: socketPath), serverName: nil,
+                availableConnectionsDelegate: MaximumAvailableConnections(
+                    maxConnections + FileLimit.refusedAllowance, logger: logger)),
             onServerRunning: { _ in
                 do {
                     try SocketFile.secure(socketPath, mode: configuration.socketMode, group: configuration.socketGroup)

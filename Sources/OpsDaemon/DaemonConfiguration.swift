@@ -25,6 +25,10 @@ public struct DaemonConfiguration: Sendable {
     public var shutdownGrace: Duration
     /// Seconds a socket client may stay connected without sending a (complete) request before it is dropped.
     public var clientIdleTimeout: Double
+    /// Socket connections served at once; one more is answered 503 `too_many_connections` and closed. Kept under
+    /// the open-file limit so that a flood of clients cannot leave the daemon without descriptors for Kinsta,
+    /// webhooks and SQLite.
+    public var maxConnections: Int
     public var pollPolicy: PollPolicy
     /// Jobs that ended longer ago than this, and their events, are deleted.
     public var retentionDays: Double
@@ -51,7 +55,7 @@ public struct DaemonConfiguration: Sendable {
         kinsta: KinstaConfiguration, companyID: String?, stateDirectory: String, socketPath: String,
         socketMode: UInt16 = 0o660, socketGroup: String? = nil, logLevel: Logger.Level = .info, maxInFlight: Int = 8,
         maxConcurrentRequests: Int = 8, shutdownGrace: Duration = .seconds(20), clientIdleTimeout: Double = 30,
-        pollPolicy: PollPolicy = PollPolicy(),
+        maxConnections: Int = 512, pollPolicy: PollPolicy = PollPolicy(),
         retentionDays: Double = 90, allowedUIDs: [UInt32] = [], allowedGroups: [UInt32] = [],
         warnings: [String] = [], webhooks: [WebhookEndpoint] = [], requestsPerMinute: Double = 60,
         requestBurst: Double = 10, apiKeySource: String = "given"
@@ -74,6 +78,7 @@ public struct DaemonConfiguration: Sendable {
         self.maxConcurrentRequests = maxConcurrentRequests
         self.shutdownGrace = shutdownGrace
         self.clientIdleTimeout = clientIdleTimeout
+        self.maxConnections = maxConnections
         self.pollPolicy = pollPolicy
         self.apiKeySource = apiKeySource
     }
@@ -108,6 +113,7 @@ public struct DaemonConfiguration: Sendable {
             "max_concurrent_requests = \(maxConcurrentRequests)",
             "shutdown_grace_seconds = \(shutdownGrace.components.seconds)",
             "client_idle_timeout_seconds = \(clientIdleTimeout)",
+            "max_connections = \(maxConnections)",
             "allowed_uids = \(allowedUIDs)",
             "allowed_groups = \(allowedGroups) (group IDs)",
             "",

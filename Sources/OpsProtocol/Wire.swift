@@ -153,7 +153,8 @@ public struct JobListView: Codable, Sendable, Hashable {
 public struct ErrorView: Codable, Sendable, Hashable, Error {
     public struct Body: Codable, Sendable, Hashable {
         /// Stable, machine-readable: `invalid_json`, `invalid_params`, `unknown_kind`, `not_found`, `conflict`,
-        /// `body_too_large`, `unsupported_media_type`, `unavailable`, `internal`.
+        /// `body_too_large`, `unsupported_media_type`, `unavailable`, `too_many_connections` (the socket's
+        /// connection cap, answered 503 with `Retry-After: 1`), `internal`.
         public var code: String
         public var message: String
         public var field: String?

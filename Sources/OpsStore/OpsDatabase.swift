@@ -45,6 +45,12 @@ public struct OpsDatabase: Sendable {
     }
 
     /// Sets (or clears) what deliveries events make from now on.
+    /// Closes the idle reader connections and shrinks the writer's cache once their work is done: what a burst of
+    /// concurrent reads (hundreds of follow streams catching up) opened is not kept for good.
+    public func releaseMemoryEventually() {
+        pool.releaseMemoryEventually()
+    }
+
     public func setOutboxWriter(_ writer: OutboxWriter?) {
         outbox.set(writer)
     }

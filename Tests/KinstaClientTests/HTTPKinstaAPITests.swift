@@ -72,8 +72,8 @@ final class SimTime: Sendable {
             } ?? []
             #expect(names.contains("Client A"))
             #expect(await api.read("/sites/\(siteID)") != .notFound(message: "Site not found"))
-            // And the operation ID went over the wire percent-encoded (it contains ':')
-            #expect(simulator.requestLog().contains { $0.path.contains("sites%3Aadd-plain-") })
+            // And the operation ID went over the wire with its ':' as it is, as every public client sends it
+            #expect(simulator.requestLog().contains { $0.path.contains("/operations/sites:add-plain-") })
         }
     }
 
@@ -117,6 +117,34 @@ final class SimTime: Sendable {
                 return
             }
             #expect(simulator.operations().isEmpty)
+        }
+    }
+
+    /// The request line libcurl sends for a hostile ID: every poll reaches the simulator (none folded away to
+    /// another path) and names one segment under `/v2/operations/`.
+    @Test func hostileIDsArePolledInsideOperations() async throws {
+        try await withAPI { api, simulator, _ in
+            let hostile = ["..", ".", "%2e%2e", "../../../sites/site-1", "a?company=x", "a#b", "a b", "./..", "%2F"]
+            for id in hostile {
+                #expect(await api.operationStatus(id) == .notFound)
+            }
+            let paths = simulator.requestLog().map(\.path)
+            #expect(paths.count == hostile.count)
+            for (id, path) in zip(hostile, paths) {
+                #expect(path.hasPrefix("/v2/operations/"), "\(id.debugDescription) was sent as \(path)")
+                let segment = path.dropFirst("/v2/operations/".count)
+                #expect(!segment.contains("/") && !segment.contains("?") && segment != "..", "\(path)")
+                #expect(String(segment).removingPercentEncoding == id)
+            }
+        }
+    }
+
+    /// The transport sends a path as it was built: libcurl folds no dot segment (and so no path the daemon built can
+    /// turn into another on the way).
+    @Test func pathsGoOutAsBuilt() async throws {
+        try await withAPI { api, simulator, _ in
+            _ = await api.read("/sites/a/../../operations/b")
+            #expect(simulator.requestLog().last?.path == "/v2/sites/a/../../operations/b")
         }
     }
 
