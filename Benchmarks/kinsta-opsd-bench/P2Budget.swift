@@ -71,7 +71,7 @@ struct P2Budget {
             let (clock, simulator, database) = (rig.clock, rig.simulator, rig.database)
             let budget = RequestBudget(ratePerMinute: perMinute, burst: burst, clock: clock)
             let engine = JobEngine(
-                database: database, api: BudgetedKinstaAPI(wrapped: rig.api, budget: budget),
+                database: database, api: rig.api,
                 policy: PollPolicy(adaptive: AdaptivePolling(enabled: adaptive)), clock: clock, logger: rig.logger,
                 // One call at a time, for the same order of commits (and numbers) on every run.
                 maxInFlight: 10_000, maxConcurrentRequests: 1, seed: workload.seed, budget: budget)

@@ -5,22 +5,10 @@ public import OpsCore
 public protocol KinstaAPI: Sendable {
     /// Sends a job's submit call (`POST /sites`, `DELETE /sites/{id}`, …).
     func submit(_ call: KinstaCall) async -> SubmitOutcome
-    /// Sends a job's submit call, first calling `willSend` once nothing but the request itself stands between the
-    /// call and Kinsta (after any wait for the request budget). The engine records there that the POST may leave;
-    /// if `willSend` throws, nothing is sent.
-    func submit(_ call: KinstaCall, willSend: @Sendable () async throws -> Void) async -> SubmitOutcome
     /// `GET /operations/{id}`.
     func operationStatus(_ operationID: String) async -> PollOutcome
     /// `GET` of a read endpoint (`/sites?company=…`, `/sites/{id}`, …): the parsed JSON body or why not.
     func read(_ path: String) async -> KinstaRead
-}
-
-extension KinstaAPI {
-    /// Nothing waits before the request here: `willSend`, then the call.
-    public func submit(_ call: KinstaCall, willSend: @Sendable () async throws -> Void) async -> SubmitOutcome {
-        do { try await willSend() } catch { return .notSent(reason: "the submission could not be recorded as sent") }
-        return await submit(call)
-    }
 }
 
 /// The answer of a read endpoint.
@@ -53,5 +41,55 @@ public struct KinstaReadFailure: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         status.map { "Kinsta answered HTTP \($0): \(message)" } ?? message
+    }
+}
+
+// MARK: - Typed reads
+
+/// A site as the reads that settle jobs see it.
+public struct KinstaSite: Sendable, Hashable {
+    public var id: String
+    public var displayName: String?
+
+    public init(id: String, displayName: String?) {
+        self.id = id
+        self.displayName = displayName
+    }
+}
+
+/// What a typed read found.
+public enum KinstaLookup<Value: Sendable & Hashable>: Sendable, Hashable {
+    case found(Value)
+    /// 404: not there, or the key may not read it (Kinsta does not tell the two apart).
+    case notFound(message: String)
+    /// 200 with a body of another shape than documented.
+    case unreadable(String)
+    case failure(KinstaReadFailure)
+}
+
+extension KinstaAPI {
+    /// The company's sites: `GET /sites?company=…`, `company.sites[]` with `id` and `display_name`.
+    public func sites(ofCompany company: String) async -> KinstaLookup<[KinstaSite]> {
+        switch await read("/sites?company=" + KinstaCall.percentEncodePathSegment(company)) {
+        case .ok(let body):
+            guard case .array(let list)? = body["company"]?["sites"] else {
+                return .unreadable("the sites list had an unexpected shape")
+            }
+            return .found(list.compactMap { site in
+                site["id"]?.stringValue.map { KinstaSite(id: $0, displayName: site["display_name"]?.stringValue) }
+            })
+        case .notFound(let message): return .notFound(message: message)
+        case .failure(let failure): return .failure(failure)
+        }
+    }
+
+    /// One site: `GET /sites/{id}`.
+    public func site(_ id: String) async -> KinstaLookup<KinstaSite> {
+        switch await read("/sites/" + KinstaCall.percentEncodePathSegment(id)) {
+        case .ok(let body):
+            return .found(KinstaSite(id: id, displayName: body["site"]?["display_name"]?.stringValue))
+        case .notFound(let message): return .notFound(message: message)
+        case .failure(let failure): return .failure(failure)
+        }
     }
 }

@@ -90,14 +90,15 @@ public struct Daemon: Sendable {
         let metrics = self.metrics
         let budget = RequestBudget(
             ratePerMinute: configuration.requestsPerMinute, burst: configuration.requestBurst, clock: clock)
-        let api = BudgetedKinstaAPI(
-            wrapped: InstrumentedKinstaAPI(
-                wrapped: self.api
-                    ?? HTTPKinstaAPI(configuration: configuration.kinsta, http: http, logger: logger, secrets: secrets),
-                metrics: metrics, clock: clock),
-            budget: budget)
+        let kinsta = InstrumentedKinstaAPI(
+            wrapped: self.api
+                ?? HTTPKinstaAPI(configuration: configuration.kinsta, http: http, logger: logger, secrets: secrets),
+            metrics: metrics, clock: clock)
+        // The engine takes each call's token itself (a submit's before its sending mark); the read-through routes go
+        // through the same budget.
+        let api = BudgetedKinstaAPI(wrapped: kinsta, budget: budget)
         let engine = JobEngine(
-            database: database, api: api, policy: configuration.pollPolicy, clock: clock, logger: logger,
+            database: database, api: kinsta, policy: configuration.pollPolicy, clock: clock, logger: logger,
             maxInFlight: configuration.maxInFlight, maxConcurrentRequests: configuration.maxConcurrentRequests,
             metrics: metrics, budget: budget, secrets: secrets, company: configuration.companyID)
         let clock = self.clock

@@ -12,7 +12,10 @@ import Synchronization
 /// so a restart resumes where the last commit left off.
 public final class JobEngine: Sendable {
     public let database: OpsDatabase
+    /// Kinsta as it is: submits go here, after the engine took their budget token and committed the sending mark.
     let api: any KinstaAPI
+    /// Kinsta through the request budget: polls and reconciliation reads (each waits for its token).
+    let budgeted: any KinstaAPI
     let machine: JobMachine
     let clock: any DaemonClock
     let logger: Logger
@@ -47,6 +50,7 @@ public final class JobEngine: Sendable {
         self.budget = budget
         self.database = database
         self.api = api
+        self.budgeted = budget.map { BudgetedKinstaAPI(wrapped: api, budget: $0) } ?? api
         self.machine = JobMachine(policy: policy)
         self.clock = clock
         self.logger = logger
@@ -255,24 +259,33 @@ public final class JobEngine: Sendable {
             return
         case .submit?:
             secrets?.hold(job: job.id, job.params.secretValues)
-            // The "sending" mark is committed once the budget let the call through, right before the POST: a restart
-            // that finds it cannot know whether the POST left, and reconciles; one that does not, sends.
-            let marked = Mutex<StoredJob?>(nil)
-            let outcome = await api.submit(job.params.submitCall) { [job] in
-                guard let stored = try await self.commit(.sending, to: job) else { throw SendingNotRecorded() }
-                marked.withLock { $0 = stored }
-                Failpoint.hit("before-submit")
+            // The budget's token first (a 429 pause can be long, and waiting for it is not "on its way"), then the
+            // "sending" mark, committed right before the POST: a restart that finds it cannot know whether the POST
+            // left, and reconciles; one that does not, sends.
+            if let budget {
+                do { try await budget.acquire() } catch { return }  // the daemon is stopping: nothing was sent
             }
-            guard let sent = marked.withLock({ $0 }) else {
-                // Nothing was sent (the daemon is stopping, or the job changed meanwhile): the row stays as it was.
+            let sent: StoredJob
+            do {
+                guard let stored = try await commit(.sending, to: job) else { return }  // the job changed meanwhile
+                sent = stored
+            } catch {
+                logCommitFailure(error, job: job)
                 return
             }
             job = sent
+            Failpoint.hit("before-submit")
+            let outcome = await api.submit(job.params.submitCall)
+            if case .rateLimited(let retryAfter) = outcome {
+                budget?.rateLimited(retryAfter: retryAfter)
+            } else {
+                budget?.answered()
+            }
             Failpoint.hit("after-submit")
             input = .submitted(outcome)
         case .poll?:
             guard let operationID = job.snapshot.operationID else { return }
-            let outcome = await api.operationStatus(operationID)
+            let outcome = await budgeted.operationStatus(operationID)
             input = .polled(outcome)
         case .reconcile?:
             input = .reconciled(await reconcile(job))
@@ -348,9 +361,6 @@ public final class JobEngine: Sendable {
         return stored
     }
 
-    /// The job changed before its "sending" mark could be committed: nothing is sent.
-    struct SendingNotRecorded: Error {}
-
     // MARK: - Reconciliation
 
     /// Reads Kinsta's resources to learn whether the job's effect is in place (see ``ReconcileStrategy``).
@@ -360,19 +370,15 @@ public final class JobEngine: Sendable {
         case .siteNamed(let param):
             let name = values[param]?.stringValue ?? ""
             let company = values["company"]?.stringValue ?? ""
-            let path = "/sites?company=" + KinstaCall.percentEncodePathSegment(company)
-            switch await api.read(path) {
-            case .ok(let body):
-                let sites = body["company"]?["sites"]
-                guard case .array(let list)? = sites else {
-                    return .retryLater(reason: "the sites list had an unexpected shape", retryAfter: nil)
-                }
-                if let site = list.first(where: { $0["display_name"]?.stringValue == name }) {
-                    let id = site["id"]?.stringValue ?? "?"
-                    return .done(detail: "a site named \(name) exists (\(id))",
-                        result: .object(["idSite": .string(id)]))
+            switch await budgeted.sites(ofCompany: company) {
+            case .found(let sites):
+                if let site = sites.first(where: { $0.displayName == name }) {
+                    return .done(detail: "a site named \(name) exists (\(site.id))",
+                        result: .object(["idSite": .string(site.id)]))
                 }
                 return .notDone(detail: "no site named \(name) exists")
+            case .unreadable(let reason):
+                return .retryLater(reason: reason, retryAfter: nil)
             case .notFound(let message):
                 return .undetermined(reason: "Kinsta does not know company \(company): \(message)")
             case .failure(let failure):
@@ -382,8 +388,8 @@ public final class JobEngine: Sendable {
             }
         case .siteGone(let param):
             let id = values[param]?.stringValue ?? ""
-            switch await api.read("/sites/" + KinstaCall.percentEncodePathSegment(id)) {
-            case .ok:
+            switch await budgeted.site(id) {
+            case .found, .unreadable:
                 return .notDone(detail: "site \(id) still exists")
             case .notFound:
                 // Kinsta's 404 also means "the key may not read it": the site is gone only if the company's sites
@@ -408,16 +414,15 @@ public final class JobEngine: Sendable {
             return .undetermined(reason: "site \(id) answers 404, which also means the key may not read it, and no "
                 + "company is configured (company_id) to confirm it from the sites list; check MyKinsta")
         }
-        switch await api.read("/sites?company=" + KinstaCall.percentEncodePathSegment(company)) {
-        case .ok(let body):
-            guard case .array(let list)? = body["company"]?["sites"] else {
-                return .retryLater(reason: "the sites list had an unexpected shape", retryAfter: nil)
-            }
-            if list.contains(where: { $0["id"]?.stringValue == id }) {
+        switch await budgeted.sites(ofCompany: company) {
+        case .found(let sites):
+            if sites.contains(where: { $0.id == id }) {
                 return .undetermined(reason: "site \(id) answers 404 but is still in the company's sites list: the "
                     + "key may not read it. Check the key's permissions and the site in MyKinsta")
             }
             return .done(detail: "site \(id) is gone (404, and not in the company's sites list)", result: nil)
+        case .unreadable(let reason):
+            return .retryLater(reason: reason, retryAfter: nil)
         case .notFound(let message):
             return .undetermined(reason: "site \(id) answers 404, and the key cannot read company \(company)'s sites "
                 + "(\(message)) to confirm it is gone")

@@ -116,13 +116,7 @@ package struct BudgetedKinstaAPI: KinstaAPI {
     let budget: RequestBudget
 
     package func submit(_ call: KinstaCall) async -> SubmitOutcome {
-        await submit(call, willSend: {})
-    }
-
-    /// The token first, then `willSend`: a wait for the budget (a 429 pause can be long) is not "on its way".
-    package func submit(_ call: KinstaCall, willSend: @Sendable () async throws -> Void) async -> SubmitOutcome {
         do { try await budget.acquire() } catch { return .notSent(reason: "the daemon is stopping") }
-        do { try await willSend() } catch { return .notSent(reason: "the submission could not be recorded as sent") }
         let outcome = await wrapped.submit(call)
         if case .rateLimited(let retryAfter) = outcome { budget.rateLimited(retryAfter: retryAfter) } else { budget.answered() }
         return outcome
