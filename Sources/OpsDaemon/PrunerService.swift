@@ -50,6 +50,9 @@ public struct PrunerService: Service {
             await Task.yield()
         }
         if total > 0 { logger.info("pruned old jobs", metadata: ["jobs": "\(total)"]) }
+        // A WAL scrub that readers kept from finishing after a secret was erased is tried again here, so it does not
+        // wait for the next transition.
+        await database.retryPendingWALScrub()
         return total
     }
 }
