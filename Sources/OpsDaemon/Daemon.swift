@@ -61,10 +61,11 @@ public struct Daemon: Sendable {
         try StateDirectory.prepare(configuration.stateDirectory)
         let lock = try StateLock(path: configuration.lockPath)
         defer { lock.release() }
-        try SocketFile.prepare(configuration.socketPath)
-
-        let database = try OpsDatabase(
-            path: configuration.databasePath, durationHistory: configuration.pollPolicy.adaptive.history)
+        // The socket path is looked at first: a refusal there leaves the database unopened.
+        let placement = try SocketPlacement.prepare(configuration.socketPath)
+        defer { placement.remove() }
+        let database = try Self.openDatabase(configuration)
+        let startFailure = StartFailure()
         let webhooks = WebhookRegistry(configuration.webhooks)
         database.setOutboxWriter(webhooks.outboxWriter())
         let http = CurlHTTPClient()
@@ -110,16 +111,16 @@ public struct Daemon: Sendable {
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [MalformedRequestHandler()],
                 idleTimeout: .milliseconds(Int64(configuration.clientIdleTimeout * 1000)))),
-            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
+            configuration: .init(address: .unixDomainSocket(path: placement.bindPath), serverName: nil),
             onServerRunning: { _ in
                 do {
-                    try SocketFile.secure(socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
+                    try placement.publish(mode: configuration.socketMode, group: configuration.socketGroup)
                     logger.info("listening", metadata: ["socket": "\(socketPath)", "database": "\(database.path)"])
-                    // Ready only now: the database is open, migrations ran, and the socket accepts with its mode.
+                    // Ready only now: the database is open, migrations ran, and the socket is at its path with its mode.
                     notifier.notify("READY=1\nSTATUS=listening on \(socketPath)")
                     await onReady()
                 } catch {
-                    logger.critical("cannot secure the socket", metadata: ["error": "\(error)"])
+                    startFailure.fail(error)
                 }
             },
             logger: logger)
@@ -135,6 +136,7 @@ public struct Daemon: Sendable {
                     database: database, clock: clock, retentionDays: configuration.retentionDays, logger: logger)),
                 .init(service: app),
                 .init(service: StoppingNotice(notifier: notifier, logger: logger)),
+                .init(service: startFailure, failureTerminationBehavior: .gracefullyShutdownGroup),
             ] + (reload.map { reload in
                 [.init(service: ReloadService(reload: {
                     let fresh = try reload()
@@ -146,6 +148,20 @@ public struct Daemon: Sendable {
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("stopped")
+    }
+}
+
+extension Daemon {
+    /// Opens the database, turning every refusal into one ``DaemonError`` line that names the file.
+    static func openDatabase(_ configuration: DaemonConfiguration) throws -> OpsDatabase {
+        do {
+            return try OpsDatabase(
+                path: configuration.databasePath, durationHistory: configuration.pollPolicy.adaptive.history)
+        } catch let refusal as DatabaseRefusal {
+            throw DaemonError(refusal.message)
+        } catch {
+            throw DaemonError("cannot open the database \(configuration.databasePath): \(error)")
+        }
     }
 }
 
@@ -201,54 +217,5 @@ final class StateLock: Sendable {
     func release() {
         flock(fd, LOCK_UN)
         close(fd)
-    }
-}
-
-/// The socket file: a live one is never taken over; a stale one (left by a crash) is replaced.
-enum SocketFile {
-    static func prepare(_ path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
-            try? FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        }
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        if canConnect(path) {
-            throw DaemonError("another daemon is already listening on \(path); not taking its socket")
-        }
-        unlink(path)
-    }
-
-    /// Sets the socket's mode and group once it is listening, before anything announces readiness.
-    static func secure(_ path: String, mode: UInt16, group: String?) throws {
-        if let group {
-            guard let entry = getgrnam(group) else { throw DaemonError("socket group \(group) does not exist") }
-            guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
-                throw DaemonError("cannot give \(path) to group \(group): \(String(cString: strerror(errno)))")
-            }
-        }
-        guard chmod(path, mode_t(mode)) == 0 else {
-            throw DaemonError("cannot set the mode of \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    static func canConnect(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: bytes)
-            buffer[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        return result == 0
     }
 }
