@@ -87,7 +87,7 @@ import CDispatch  // where this target's Glibc `stat` fields come from (see Sour
         // Then the daemon replaces it, with its mode, and leaves no private directory behind
         let daemon = try AtRest.daemon(work)
         defer { daemon.signal(SIGKILL) }
-        _ = try await withTimeout(30, "kinsta-opsd") { try await daemon.waitForLine { $0.contains("listening") } }
+        _ = try await withTimeout(30, "kinsta-opsd") { try await daemon.waitForListening() }
         let mine = try #require(AtRest.status(socket))
         #expect(AtRest.isSocket(mine) && mine.st_ino != stale)
         #expect(mine.st_mode & 0o7777 == 0o660)
@@ -106,7 +106,7 @@ import CDispatch  // where this target's Glibc `stat` fields come from (see Sour
         let socket = work.appendingPathComponent("s.sock").path
         let daemon = try AtRest.daemon(work)
         defer { daemon.signal(SIGKILL) }
-        _ = try await withTimeout(30, "kinsta-opsd") { try await daemon.waitForLine { $0.contains("listening") } }
+        _ = try await withTimeout(30, "kinsta-opsd") { try await daemon.waitForListening() }
         // Given another listener that took the path meanwhile
         unlink(socket)
         let other = try AtRest.bindSocket(socket, listen: true)
