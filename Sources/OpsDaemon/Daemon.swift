@@ -61,6 +61,14 @@ public struct Daemon: Sendable {
         }
         let files = FileLimit.raiseToHard()
         let maxConnections = FileLimit.connectionCap(configured: configuration.maxConnections, softLimit: files.soft)
+        try StateDirectory.prepare(configuration.stateDirectory)
+        let lock = try StateLock(path: configuration.lockPath)
+        defer { lock.release() }
+        // The socket path is looked at first: a refusal there leaves the database unopened.
+        let placement = try SocketPlacement.prepare(configuration.socketPath)
+        defer { placement.remove() }
+        let database = try Self.openDatabase(configuration)
+        // Logged once the checks passed, so a refusal to start stays one line.
         logger.info("open-file limit", metadata: [
             "nofile.soft_before": "\(files.softBefore)", "nofile.soft": "\(files.soft)", "nofile.hard": "\(files.hard)",
             "socket.max_connections": "\(maxConnections)",
@@ -71,13 +79,7 @@ public struct Daemon: Sendable {
                 "nofile.soft": "\(files.soft)", "nofile.reserve": "\(FileLimit.reserve)",
             ])
         }
-        try StateDirectory.prepare(configuration.stateDirectory)
-        let lock = try StateLock(path: configuration.lockPath)
-        defer { lock.release() }
-        try SocketFile.prepare(configuration.socketPath)
-
-        let database = try OpsDatabase(
-            path: configuration.databasePath, durationHistory: configuration.pollPolicy.adaptive.history)
+        let startFailure = StartFailure()
         let memoryRelease = IdleMemoryRelease(database: database)
         let connections = ConnectionLimiter(maximum: maxConnections, onIdle: { memoryRelease.connectionsFellToZero() })
         let webhooks = WebhookRegistry(configuration.webhooks)
@@ -141,18 +143,18 @@ public struct Daemon: Sendable {
             // Admitted plus refused connections open at once stay under the open-file limit: past that, the
             // socket stops accepting until one closes (Hummingbird's connection gate on the listening channel).
             configuration: .init(
-                address: .unixDomainSocket(path: socketPath), serverName: nil,
+                address: .unixDomainSocket(path: placement.bindPath), serverName: nil,
                 availableConnectionsDelegate: MaximumAvailableConnections(
                     maxConnections + FileLimit.refusedAllowance, logger: logger)),
             onServerRunning: { _ in
                 do {
-                    try SocketFile.secure(socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
+                    try placement.publish(mode: configuration.socketMode, group: configuration.socketGroup)
                     logger.info("listening", metadata: ["socket": "\(socketPath)", "database": "\(database.path)"])
-                    // Ready only now: the database is open, migrations ran, and the socket accepts with its mode.
+                    // Ready only now: the database is open, migrations ran, and the socket is at its path with its mode.
                     notifier.notify("READY=1\nSTATUS=listening on \(socketPath)")
                     await onReady()
                 } catch {
-                    logger.critical("cannot secure the socket", metadata: ["error": "\(error)"])
+                    startFailure.fail(error)
                 }
             },
             logger: logger)
@@ -168,6 +170,7 @@ public struct Daemon: Sendable {
                     database: database, clock: clock, retentionDays: configuration.retentionDays, logger: logger)),
                 .init(service: app),
                 .init(service: StoppingNotice(notifier: notifier, logger: logger)),
+                .init(service: startFailure, failureTerminationBehavior: .gracefullyShutdownGroup),
             ] + (reload.map { reload in
                 [.init(service: ReloadService(reload: {
                     let fresh = try reload()
@@ -192,6 +195,18 @@ extension Daemon {
             if let secret = endpoint.secret { values.append(secret.text) }
             if endpoint.format == .slack { values.append(endpoint.url) }
             return values
+        }
+    }
+
+    /// Opens the database, turning every refusal into one ``DaemonError`` line that names the file.
+    static func openDatabase(_ configuration: DaemonConfiguration) throws -> OpsDatabase {
+        do {
+            return try OpsDatabase(
+                path: configuration.databasePath, durationHistory: configuration.pollPolicy.adaptive.history)
+        } catch let refusal as DatabaseRefusal {
+            throw DaemonError(refusal.message)
+        } catch {
+            throw DaemonError("cannot open the database \(configuration.databasePath): \(error)")
         }
     }
 }
@@ -248,54 +263,5 @@ final class StateLock: Sendable {
     func release() {
         flock(fd, LOCK_UN)
         close(fd)
-    }
-}
-
-/// The socket file: a live one is never taken over; a stale one (left by a crash) is replaced.
-enum SocketFile {
-    static func prepare(_ path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
-            try? FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        }
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        if canConnect(path) {
-            throw DaemonError("another daemon is already listening on \(path); not taking its socket")
-        }
-        unlink(path)
-    }
-
-    /// Sets the socket's mode and group once it is listening, before anything announces readiness.
-    static func secure(_ path: String, mode: UInt16, group: String?) throws {
-        if let group {
-            guard let entry = getgrnam(group) else { throw DaemonError("socket group \(group) does not exist") }
-            guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
-                throw DaemonError("cannot give \(path) to group \(group): \(String(cString: strerror(errno)))")
-            }
-        }
-        guard chmod(path, mode_t(mode)) == 0 else {
-            throw DaemonError("cannot set the mode of \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    static func canConnect(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: bytes)
-            buffer[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        return result == 0
     }
 }

@@ -29,7 +29,16 @@ public struct PrunerService: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
-                    try await pruneOnce()
+                    do {
+                        try await pruneOnce()
+                    } catch let error where StorageHealth.storageFault(error) != nil {
+                        // A full disk (a DELETE needs room in the WAL too): try again at the next pass, never end
+                        // the daemon for it.
+                        database.storage.recordFailure(error, now: clock.now())
+                        logger.error("could not prune old jobs; trying again at the next pass", metadata: [
+                            "error": "\(StorageHealth.storageFault(error) ?? "")",
+                        ])
+                    }
                     try await clock.sleep(until: clock.now().addingTimeInterval(interval))
                 }
             }
@@ -50,6 +59,9 @@ public struct PrunerService: Service {
             await Task.yield()
         }
         if total > 0 { logger.info("pruned old jobs", metadata: ["jobs": "\(total)"]) }
+        // A WAL scrub that readers kept from finishing after a secret was erased is tried again here, so it does not
+        // wait for the next transition.
+        await database.retryPendingWALScrub()
         return total
     }
 }

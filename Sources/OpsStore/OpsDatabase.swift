@@ -23,9 +23,17 @@ public struct OpsDatabase: Sendable {
     public let storage = StorageHealth()
     /// Submissions waiting for the next group commit.
     private let submissions = SubmissionQueue()
+    /// How long a statement waits for a lock another connection holds (GRDB sets it with `sqlite3_busy_timeout`).
+    static let busyTimeout: TimeInterval = 5
+    /// Set while erased secrets may still be in the WAL: the checkpoint after the erase found readers in the way.
+    let walScrubPending = PendingFlag()
 
     /// Opens (creating if needed, mode 0600) the database at `path` and runs pending migrations.
+    ///
+    /// An existing file is first read through a read-only connection (``StartupCheck``): a damaged file, or one that a
+    /// newer version migrated, is refused with ``DatabaseRefusal`` before anything can write to it.
     public init(path: String, durationHistory: Int = 500) throws {
+        try StartupCheck.verify(path: path, migrator: Schema.migrator)
         self.durationHistory = max(1, durationHistory)
         // Create the file owner-only before SQLite touches it; SQLite gives -wal and -shm the same mode.
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -34,10 +42,11 @@ public struct OpsDatabase: Sendable {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Erased secrets (admin_password) are overwritten on disk, not left in free pages.
+            // Erased secrets (admin_password) are overwritten on disk, not left in free pages; their older copies in
+            // the WAL are removed by the checkpoint that follows the erase (scrubWALIfNeeded).
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.label = "kinsta-opsd"
         pool = try DatabasePool(path: path, configuration: configuration)
         try Schema.migrator.migrate(pool)
@@ -155,9 +164,11 @@ public struct OpsDatabase: Sendable {
         defer { changes.notify() }
         let writer = outbox.get()
         let history = durationHistory
-        return try await pool.write { db in
+        let applied = try await pool.write { db in
             try Self.apply(db, transition, to: job, now: now, outbox: writer, durationHistory: history)
         }
+        await scrubWALIfNeeded(erased: applied != nil && Self.erasesSecrets(transition, of: job))
+        return applied
     }
 
     /// Applies `transition(job)` to the job `id` as currently stored, in one transaction: for admin actions (cancel,
@@ -170,14 +181,23 @@ public struct OpsDatabase: Sendable {
         defer { changes.notify() }
         let writer = outbox.get()
         let history = durationHistory
-        return try await pool.write { db in
+        let updated = try await pool.write { db -> (job: StoredJob, change: Transition, erased: Bool)? in
             guard let job = try Self.fetchJob(db, id: id) else { return nil }
             let change = try transition(job)
             guard let updated = try Self.apply(db, change, to: job, now: now, outbox: writer, durationHistory: history)
             else { return nil }
-            return (updated, change)
+            return (updated, change, Self.erasesSecrets(change, of: job))
         }
+        await scrubWALIfNeeded(erased: updated?.erased ?? false)
+        return updated.map { ($0.job, $0.change) }
     }
+
+    /// Whether `transition` removes secrets `job` still holds (every terminal transition asks to erase them, most
+    /// find none left).
+    private static func erasesSecrets(_ transition: Transition, of job: StoredJob) -> Bool {
+        transition.eraseSecrets && job.params.withoutSecrets.count < job.params.values.count
+    }
+
 
     private static func apply(
         _ db: Database, _ transition: Transition, to job: StoredJob, now: Date, outbox: OutboxWriter?,
@@ -466,6 +486,21 @@ public struct OpsDatabase: Sendable {
     /// Runs raw SQL, for tests that inject faults. Not part of the API.
     package func executeForTesting(_ sql: String) async throws {
         try await pool.write { db in try db.execute(sql: sql) }
+    }
+
+    /// Runs `body` inside a read transaction that has read from the database, so it holds its snapshot (and the WAL)
+    /// until `body` returns: for tests of what a long reader delays.
+    package func readForTesting(_ body: @escaping @Sendable () -> Void) async throws {
+        try await pool.read { db in
+            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM job")
+            body()
+        }
+    }
+
+    /// Closes every connection (the last one checkpoints and removes the WAL), for tests that then look at the file
+    /// alone. The database cannot be used afterwards.
+    package func closeForTesting() throws {
+        try pool.close()
     }
 
     /// Copies the WAL into the main file and empties it, for tests that inspect the bytes on disk.

@@ -51,7 +51,7 @@ import Glibc
             let daemon = try ChildProcess(
                 BuiltProducts.executable("kinsta-opsd"), ["--config", configPath], environment: environment,
                 name: "kinsta-opsd")
-            _ = try await withTimeout(30, "kinsta-opsd") { try await daemon.waitForLine { $0.contains("listening") } }
+            _ = try await withTimeout(30, "kinsta-opsd") { try await daemon.waitForListening() }
             return daemon
         }
 

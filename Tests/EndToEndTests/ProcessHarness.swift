@@ -201,3 +201,12 @@ func withTimeout<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escapi
         return value
     }
 }
+
+extension ChildProcess {
+    /// Waits for the daemon's own `listening` line, which comes once the socket is at its path with its mode.
+    /// Hummingbird's "Server started and listening on socket path …" comes before it, while the socket is still in its
+    /// private directory (see SocketPlacement), so a bare "listening" would match too early.
+    func waitForListening() async throws -> String {
+        try await waitForLine { $0.contains(" listening ") && $0.contains("socket=") }
+    }
+}

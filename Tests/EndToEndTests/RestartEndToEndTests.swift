@@ -87,7 +87,7 @@ import Glibc
                 BuiltProducts.executable("kinsta-opsd"), ["--config", configPath], environment: daemonEnvironment,
                 name: "kinsta-opsd")
             _ = try await withTimeout(30, "kinsta-opsd to listen") {
-                try await daemon.waitForLine { $0.contains("listening") }
+                try await daemon.waitForListening()
             }
             return daemon
         }

@@ -21,7 +21,7 @@ import Glibc
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         let process = try ChildProcess(BuiltProducts.executable("kinsta-opsd"), ["--config", configPath],
             environment: environment, name: "kinsta-opsd")
-        _ = try await withTimeout(30, "kinsta-opsd") { try await process.waitForLine { $0.contains("listening") } }
+        _ = try await withTimeout(30, "kinsta-opsd") { try await process.waitForListening() }
         return (process, socket)
     }
 

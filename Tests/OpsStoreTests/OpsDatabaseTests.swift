@@ -186,12 +186,57 @@ import Testing
         }
         #expect(job.params.values["admin_password"] == nil)
         #expect(job.params.values["admin_user"] == "admin")
-        // And once the WAL is checkpointed, the password is nowhere on disk (secure_delete overwrote it)
-        try await db.database.checkpointForTesting()
+        // And the password is nowhere on disk: not in the main file (secure_delete overwrote it) and not in the WAL,
+        // which held the insert's copy of the page until the erase checkpointed and truncated it
+        #expect(!db.database.walScrubIsPending)
         for file in [db.path, db.path + "-wal"] {
-            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
-            #expect(bytes.range(of: Data("s3cret!".utf8)) == nil, "password found in \(file)")
+            #expect(!Self.fileContains(file, "s3cret!"), "password found in \(file)")
         }
+    }
+
+    @Test func aReaderThatHoldsTheWALDelaysTheScrubUntilTheNextTransition() async throws {
+        let db = try TemporaryDatabase()
+        let machine = JobMachine(policy: PollPolicy())
+        var rng = SplitMix64(seed: 1)
+        var job = try created(try await db.database.insert(
+            NewJob(params: try createParams(), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+        job = try #require(try await db.database.apply(
+            try machine.step(job.snapshot, .begin, now: start, using: &rng), to: job, now: start))
+        // Given a reader in the middle of a read transaction on the WAL
+        let (entered, enteredSignal) = AsyncStream<Void>.makeStream()
+        let release = DispatchSemaphore(value: 0)
+        let database = db.database
+        let reader = Task {
+            try await database.readForTesting {
+                enteredSignal.yield()
+                release.wait()
+            }
+        }
+        for await _ in entered { break }
+        // When the job is accepted (its password erased) while the reader holds the WAL
+        job = try #require(try await db.database.apply(
+            try machine.step(job.snapshot, .submitted(.accepted(operationID: "sites:add-1")), now: start, using: &rng),
+            to: job, now: start))
+        #expect(job.params.values["admin_password"] == nil)
+        // Then the scrub could not finish: it is pending, and the WAL still has the insert's copy
+        #expect(db.database.walScrubIsPending)
+        #expect(Self.fileContains(db.path + "-wal", "s3cret!"))
+        release.signal()
+        try await reader.value
+        // And the next transition of any job finishes it: the password is gone from both files
+        let other = try created(try await db.database.insert(
+            NewJob(params: try params("Other"), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+        _ = try await db.database.apply(try machine.step(other.snapshot, .begin, now: start, using: &rng), to: other,
+            now: start)
+        #expect(!db.database.walScrubIsPending)
+        for file in [db.path, db.path + "-wal"] {
+            #expect(!Self.fileContains(file, "s3cret!"), "password found in \(file)")
+        }
+    }
+
+    static func fileContains(_ path: String, _ text: String) -> Bool {
+        let bytes = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+        return bytes.range(of: Data(text.utf8)) != nil
     }
 
     @Test func idempotencyKeyReturnsTheFirstJobOrConflicts() async throws {
