@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Connection flood (issue 13): more follow streams than the daemon's open-file limit, against its Unix socket.
+"""Connection flood (docs/reliability.md): more follow streams than the daemon's open-file limit, against its Unix socket.
 
 One phase: submits JOBS jobs, opens FOLLOWERS connections at once, each `GET /v1/events?follow=1&after=0`, holds
 them while the jobs run, lets half of the admitted followers leave, submits JOBS more jobs, waits for every job to

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Connection flood (issue 13): starts kinsta-sim and kinsta-opsd on temporary paths, the daemon with an open-file
+# Connection flood (docs/reliability.md): starts kinsta-sim and kinsta-opsd on temporary paths, the daemon with an open-file
 # limit of NOFILE (256), and floods its socket with FOLLOWERS (300) follow streams, more than the limit, while jobs
 # run (scripts/flood.py). Two runs: max_connections above the limit (the daemon lowers its cap to fit, and accept()
 # meets EMFILE while refused clients pile up) and below it. Each checks: the daemon never died, extra connections

@@ -8,7 +8,8 @@ public import OpsCore
 /// Kinsta's bodies are `{"message", "status", "data"}`; the body's `status` copies the HTTP code in every documented
 /// example, but one client reads a terminal outcome from it under HTTP 200, so both are checked. Codes decide, with one
 /// exception: Kinsta gives no code of its own to "the environment is blocked by another process", a refusal that only
-/// means "later" (kinsta-api.md §6), so a 4xx submit answer saying so is read as busy rather than as a refusal.
+/// means "later" (docs/kinsta-api.md, "The environment is blocked…"), so a 4xx submit answer saying so is read as
+/// busy rather than as a refusal.
 public enum KinstaAnswer {
     /// Maps a submit answer.
     public static func submitOutcome(status: Int, body: Data, retryAfter: String?) -> SubmitOutcome {

@@ -26,8 +26,8 @@ public enum OperationID {
     public static func pollPath(_ id: String) -> String { "/operations/" + pathSegment(id) }
 
     /// `id` as one path segment: RFC 3986 unreserved characters and `:` as they are (Kinsta's OpenAPI file writes
-    /// IDs raw and every public client sends the `:` unencoded: kinsta-api.md §8), every other byte percent-encoded,
-    /// so `/ ? # %`, spaces and controls cannot end the segment, the path or the URL. A segment of dots alone is
+    /// IDs raw and every public client sends the `:` unencoded: docs/kinsta-api.md, "Operation IDs"), every other
+    /// byte percent-encoded, so `/ ? # %`, spaces and controls cannot end the segment, the path or the URL. A segment of dots alone is
     /// encoded too, so no `.` or `..` segment is ever sent (the transport also sends paths as they are:
     /// `CURLOPT_PATH_AS_IS` in CurlTransfer).
     public static func pathSegment(_ id: String) -> String {
