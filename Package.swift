@@ -3,11 +3,16 @@ import PackageDescription
 
 /// Every Swift target gets the same upcoming features as Hummingbird: a module exposes another module's types only
 /// through `public import`, which keeps each layer honest.
-let swiftSettings: [SwiftSetting] = [
+var swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
+// CI (`.ci/run`) sets OPSD_STRICT: a warning in the project's own code fails the build there. Dependencies are not
+// held to it, and a user's build on another toolchain is not broken by a warning that toolchain adds.
+if Context.environment["OPSD_STRICT"] != nil {
+    swiftSettings.append(.treatAllWarnings(as: .error))
+}
 
 let package = Package(
     name: "kinsta-opsd",
@@ -40,7 +45,7 @@ let package = Package(
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(
             name: "CurlHTTP",
-            dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CCurl"],
             swiftSettings: swiftSettings
         ),
 
@@ -54,7 +59,6 @@ let package = Package(
             name: "OpsWebhooks",
             dependencies: [
                 "OpsCore", "CurlHTTP", .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -80,11 +84,11 @@ let package = Package(
         .target(
             name: "OpsDaemon",
             dependencies: [
-                "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP", "OpsWebhooks", "CMalloc",
+                "OpsCore", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP", "OpsWebhooks", "CMalloc",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +103,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -108,7 +113,10 @@ let package = Package(
         // MARK: Thin executables
         .executableTarget(
             name: "kinsta-opsd",
-            dependencies: ["OpsDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "OpsDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -137,7 +145,8 @@ let package = Package(
             name: "OpsWebhooksTests",
             dependencies: [
                 "OpsWebhooks", "OpsCore", "CurlHTTP", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -146,7 +155,9 @@ let package = Package(
             name: "CurlHTTPTests",
             dependencies: [
                 "CurlHTTP", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -157,15 +168,17 @@ let package = Package(
         ),
         .testTarget(
             name: "KinstaClientTests",
-            dependencies: ["KinstaClient", "KinstaSimulator", "OpsCore", "CurlHTTP"],
+            dependencies: [
+                "KinstaClient", "KinstaSimulator", "OpsCore", "CurlHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "OpsDaemonTests",
             dependencies: [
-                "OpsDaemon", "OpsCore", "OpsProtocol", "OpsStore", "KinstaClient", "KinstaSimulator", "CurlHTTP",
-                "OpsWebhooks", "OpsServer", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                "OpsDaemon", "OpsCore", "OpsProtocol", "OpsServer", "OpsStore", "KinstaClient", "KinstaSimulator",
+                "CurlHTTP", "OpsWebhooks", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -30,9 +30,16 @@ public enum FloorProbe {
         let router = Router()
         router.get("/v1/health") { _, _ in "ok" }
         let app = Application(
-            router: router, configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
-            logger: logger)
-        try await ServiceGroup(configuration: .init(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+            router: router,
+            configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
+            logger: logger
+        )
+        try await ServiceGroup(
+            configuration: .init(
+                services: [app],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        ).run()
     }
 }

@@ -9,13 +9,16 @@ import Foundation
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kinsta-opsd-bench",
-        abstract: "The performance scenarios P1–P5 (docs/performance.md), each printing one table.")
+        abstract: "The performance scenarios P1–P5 (docs/performance.md), each printing one table."
+    )
 
     @Flag(help: "Smaller sizes (about a minute in all).") var quick = false
     @Option(help: "The scenarios to run, e.g. P1,P3.") var only = "P1,P2,P3,P4,P5"
     @Option(help: "Seed of every random draw.") var seed: UInt64 = 7
-    @Option(name: .customLong("p4-window"),
-        help: "P4's busy window in seconds (default 60, or 15 with --quick); longer windows are soak checks.")
+    @Option(
+        name: .customLong("p4-window"),
+        help: "P4's busy window in seconds (default 60, or 15 with --quick); longer windows are soak checks."
+    )
     var p4Window: Double?
 
     struct Options {
@@ -37,10 +40,15 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let options = Options(
-            quick: quick, only: Set(only.uppercased().split(separator: ",").map(String.init)), seed: seed,
-            p4Window: p4Window)
-        out("kinsta-opsd-bench: seed \(options.seed)\(options.quick ? ", quick" : ""); "
-            + "\(ProcessInfo.processInfo.activeProcessorCount) cores; \(Date().formatted(.iso8601))")
+            quick: quick,
+            only: Set(only.uppercased().split(separator: ",").map(String.init)),
+            seed: seed,
+            p4Window: p4Window
+        )
+        out(
+            "kinsta-opsd-bench: seed \(options.seed)\(options.quick ? ", quick" : ""); "
+                + "\(ProcessInfo.processInfo.activeProcessorCount) cores; \(Date().formatted(.iso8601))"
+        )
         let started = Date()
         var failed = false
         func scenario(_ name: String, _ body: () async throws -> Void) async {
@@ -91,7 +99,8 @@ enum Format {
         var widths = header.map(\.count)
         for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
         func line(_ cells: [String]) -> String {
-            "| " + cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+            "| "
+                + cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
                 .joined(separator: " | ") + " |"
         }
         out("\n### \(title)\n")

@@ -17,7 +17,8 @@ struct EngineRig: Sendable {
 
 /// Runs `body` on a fresh ``EngineRig`` (a scratch folder named after `name`), and removes it all afterwards.
 func withEngineRig<T: Sendable>(
-    _ name: String, simulator configuration: SimulatorConfiguration,
+    _ name: String,
+    simulator configuration: SimulatorConfiguration,
     _ body: @escaping @Sendable (EngineRig) async throws -> T
 ) async throws -> T {
     let clock = ManualClock()
@@ -30,8 +31,14 @@ func withEngineRig<T: Sendable>(
         var logger = Logger(label: "bench.engine")
         logger.logLevel = .critical
         let database = try OpsDatabase(path: scratch.path + "/db.sqlite")
-        return try await body(EngineRig(
-            clock: clock, simulator: simulator, database: database, api: Workload.api(base: base, http: http),
-            logger: logger))
+        return try await body(
+            EngineRig(
+                clock: clock,
+                simulator: simulator,
+                database: database,
+                api: Workload.api(base: base, http: http),
+                logger: logger
+            )
+        )
     }
 }

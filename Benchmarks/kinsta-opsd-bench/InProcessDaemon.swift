@@ -15,22 +15,34 @@ struct InProcessDaemon {
     let secondsToReady: Double
 
     static func start(
-        stateDirectory: String, api: (any KinstaAPI)?, kinstaBaseURL: String = "http://127.0.0.1:9/v2/",
-        maxInFlight: Int = 8, companyID: String = SimulatorConfiguration().companyID
+        stateDirectory: String,
+        api: (any KinstaAPI)?,
+        kinstaBaseURL: String = "http://127.0.0.1:9/v2/",
+        maxInFlight: Int = 8,
+        companyID: String = SimulatorConfiguration().companyID
     ) async throws -> InProcessDaemon {
         let socketPath = stateDirectory + "/s.sock"
         var logger = Logger(label: "bench.daemon")
         logger.logLevel = .critical
         let configuration = DaemonConfiguration(
             kinsta: KinstaConfiguration(baseURL: kinstaBaseURL, apiKey: Workload.apiKey, requestTimeout: .seconds(10)),
-            companyID: companyID, stateDirectory: stateDirectory, socketPath: socketPath, socketMode: 0o600,
-            logLevel: .critical, maxInFlight: maxInFlight,
-            pollPolicy: PollPolicy(adaptive: AdaptivePolling()))
+            companyID: companyID,
+            stateDirectory: stateDirectory,
+            socketPath: socketPath,
+            socketMode: 0o600,
+            logLevel: .critical,
+            maxInFlight: maxInFlight,
+            pollPolicy: PollPolicy(adaptive: AdaptivePolling())
+        )
         let (ready, continuation) = AsyncStream<Date>.makeStream()
         let started = Date()
         let daemon = Daemon(
-            configuration: configuration, api: api, signals: [], logger: logger,
-            onReady: { continuation.yield(Date()) })
+            configuration: configuration,
+            api: api,
+            signals: [],
+            logger: logger,
+            onReady: { continuation.yield(Date()) }
+        )
         let task = Task { try await daemon.run() }
         var iterator = ready.makeAsyncIterator()
         guard let at = await iterator.next() else { throw BenchError("the daemon never became ready") }
@@ -56,12 +68,21 @@ struct SocketClient {
     let socketPath: String
 
     func get(_ path: String) async throws -> HTTPResponse {
-        try await http.execute(HTTPRequest(url: "http://localhost" + path, timeout: .seconds(30), unixSocketPath: socketPath))
+        try await http.execute(
+            HTTPRequest(url: "http://localhost" + path, timeout: .seconds(30), unixSocketPath: socketPath)
+        )
     }
 
     func post(_ path: String, json: Data) async throws -> HTTPResponse {
-        try await http.execute(HTTPRequest(
-            method: "POST", url: "http://localhost" + path, headers: [HTTPHeader("Content-Type", "application/json")],
-            body: json, timeout: .seconds(30), unixSocketPath: socketPath))
+        try await http.execute(
+            HTTPRequest(
+                method: "POST",
+                url: "http://localhost" + path,
+                headers: [HTTPHeader("Content-Type", "application/json")],
+                body: json,
+                timeout: .seconds(30),
+                unixSocketPath: socketPath
+            )
+        )
     }
 }

@@ -33,7 +33,8 @@ struct P1PollEfficiency {
         let ours = try await runOurs(workload)
         let oursWall = Date().timeIntervalSince(wall)
         var rows: [[String]] = []
-        var tfRequests = Double.nan, tfLag = Double.nan
+        var tfRequests = Double.nan
+        var tfLag = Double.nan
         var results: [(String, [OperationOutcome])] = [("ours: adaptive, real engine, all \(count) (cold start)", ours)]
         results.append(("ours: operations after the first 200", Array(ours.dropFirst(200))))
         for peer in Peer.allCases {
@@ -45,25 +46,31 @@ struct P1PollEfficiency {
         for tradeoff in [defaults.tradeoff * 0.8, defaults.tradeoff * 1.25] {
             var adaptive = defaults
             adaptive.tradeoff = tradeoff
-            variants.append(("tradeoff \(Format.number(tradeoff, 2)) instead of \(Format.number(defaults.tradeoff, 2))", adaptive))
+            variants.append(
+                ("tradeoff \(Format.number(tradeoff, 2)) instead of \(Format.number(defaults.tradeoff, 2))", adaptive)
+            )
         }
         var hardCap = defaults
         hardCap.lateShare = 0
         variants.append(("hard \(Int(defaults.maxSpacing)) s cap: no late-share budget", hardCap))
         var earlier = defaults
         earlier.quietQuantile = 0.01
-        variants.append(("first poll at the 1 % quantile, not \(Format.number(defaults.quietQuantile * 100, 0)) %", earlier))
+        variants.append(
+            ("first poll at the 1 % quantile, not \(Format.number(defaults.quietQuantile * 100, 0)) %", earlier)
+        )
         for (change, adaptive) in options.quick ? [] : variants {
             results.append(("ours, \(change)", try await runOurs(workload, adaptive: adaptive)))
         }
         for (name, outcomes) in results {
             let requests = outcomes.map { Double($0.requests) }
             let lags = outcomes.compactMap(\.lag)
-            let mean = Stats.mean(requests), p50 = Stats.percentile(lags, 50)
+            let mean = Stats.mean(requests)
+            let p50 = Stats.percentile(lags, 50)
             if name == Peer.terraform.rawValue { (tfRequests, tfLag) = (mean, p50) }
             rows.append([
                 name, "\(lags.count)/\(outcomes.count)", Format.number(mean, 2),
-                Format.number(Stats.percentile(requests, 99), 0), Format.number(p50), Format.number(Stats.percentile(lags, 99)),
+                Format.number(Stats.percentile(requests, 99), 0), Format.number(p50),
+                Format.number(Stats.percentile(lags, 99)),
                 Format.number(lags.max() ?? .nan),
             ])
         }
@@ -71,34 +78,44 @@ struct P1PollEfficiency {
         let oursLags = ours.compactMap(\.lag)
         Format.table(
             "P1 poll efficiency (\(count) operations; lag in seconds from Kinsta's end to the poll that saw 200)",
-            ["policy", "tracked", "req/op mean", "req/op p99", "lag p50", "lag p99", "lag max"], rows,
+            ["policy", "tracked", "req/op mean", "req/op p99", "lag p50", "lag p99", "lag max"],
+            rows,
             notes: [
                 "ours/TF requests = \(Format.number(oursRequests / tfRequests, 2)) (target ≤ 0.8); "
                     + "ours/TF lag p50 = \(Format.number(Stats.percentile(oursLags, 50) / tfLag, 2)) (target ≤ 0.4); "
                     + "ours lag p99 = \(Format.number(Stats.percentile(oursLags, 99))) s (target ≤ 20)",
                 "ours ran through the real engine in \(Format.seconds(oursWall)) of wall time for "
                     + "\(Format.number(Double(count) * arrivalSpacing / 3600, 2)) h of virtual time",
-            ])
+            ]
+        )
     }
 
     // MARK: - Ours: the real engine
 
-    func runOurs(_ workload: Workload, adaptive: AdaptivePolling = AdaptivePolling()) async throws -> [OperationOutcome] {
-        return try await withEngineRig("bench-p1", simulator: workload.simulatorConfiguration()) { rig in
+    func runOurs(_ workload: Workload, adaptive: AdaptivePolling = AdaptivePolling()) async throws -> [OperationOutcome]
+    {
+        try await withEngineRig("bench-p1", simulator: workload.simulatorConfiguration()) { rig in
             let (clock, simulator, database) = (rig.clock, rig.simulator, rig.database)
             let engine = JobEngine(
-                database: database, api: rig.api,
-                policy: PollPolicy(adaptive: adaptive), clock: clock, logger: rig.logger,
+                database: database,
+                api: rig.api,
+                policy: PollPolicy(adaptive: adaptive),
+                clock: clock,
+                logger: rig.logger,
                 maxInFlight: 10_000,
                 // One call at a time: commits (and so the engine's random draws) come in the same order on every
                 // run, and virtual time does not move during a call anyway.
-                maxConcurrentRequests: 1, seed: workload.seed)
+                maxConcurrentRequests: 1,
+                seed: workload.seed
+            )
             try await engine.recover()
             let start = clock.now()
             for (index, params) in try workload.jobs(simulator: simulator).enumerated() {
                 try await engine.run(until: start.addingTimeInterval(Double(index) * arrivalSpacing), on: clock)
                 _ = try await database.insert(
-                    NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: clock.now())
+                    NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                    now: clock.now()
+                )
             }
             try await engine.run(until: clock.now().addingTimeInterval(4 * 3600), on: clock)
             let unfinished = try await database.inFlightCount()
@@ -127,7 +144,9 @@ struct P1PollEfficiency {
             let jobs = try workload.jobs(simulator: simulator)
             let start = clock.now()
             var queue = EventQueue()
-            for index in jobs.indices { queue.push(start.addingTimeInterval(Double(index) * arrivalSpacing), index, submit: true) }
+            for index in jobs.indices {
+                queue.push(start.addingTimeInterval(Double(index) * arrivalSpacing), index, submit: true)
+            }
             var tracked: [Int: Tracked] = [:]
             var steps = 0
             let terraformDelays: [Double] = [2, 4, 8, 15, 30]
@@ -214,7 +233,8 @@ struct EventQueue {
         let top = heap.removeLast()
         var parent = 0
         while true {
-            let left = 2 * parent + 1, right = left + 1
+            let left = 2 * parent + 1
+            let right = left + 1
             var smallest = parent
             if left < heap.count, Self.less(heap[left], heap[smallest]) { smallest = left }
             if right < heap.count, Self.less(heap[right], heap[smallest]) { smallest = right }

@@ -22,7 +22,8 @@ struct P2Budget {
     func run() async throws {
         out("\nP2: \(count) operations at once, budget \(Int(perMinute))/min burst \(Int(burst)) ...")
         var rows: [[String]] = []
-        var adaptiveP50 = Double.nan, floorP50 = Double.nan
+        var adaptiveP50 = Double.nan
+        var floorP50 = Double.nan
         for adaptive in [true, false] {
             let wall = Date()
             let result = try await runEngine(adaptive: adaptive)
@@ -46,14 +47,17 @@ struct P2Budget {
         }
         Format.table(
             "P2 under a budget (\(count) operations at once, \(Int(perMinute)) requests/min, burst \(Int(burst)))",
-            ["run", "429s caused", "succeeded", "requests", "lag p50 (s)", "lag p99 (s)", "all done after (min)",
-                "wall"],
+            [
+                "run", "429s caused", "succeeded", "requests", "lag p50 (s)", "lag p99 (s)", "all done after (min)",
+                "wall",
+            ],
             rows,
             notes: [
                 "adaptive lag p50 / floor lag p50 = \(Format.number(adaptiveP50 / floorP50, 2)) (target ≤ 2)",
                 "the simulator answers 429 past \(Int(perMinute)) requests in any sliding 60 s; "
                     + "\"succeeded\" counts jobs the daemon ended succeeded (every one tracked to its end)",
-            ])
+            ]
+        )
     }
 
     struct Result {
@@ -71,15 +75,24 @@ struct P2Budget {
             let (clock, simulator, database) = (rig.clock, rig.simulator, rig.database)
             let budget = RequestBudget(ratePerMinute: perMinute, burst: burst, clock: clock)
             let engine = JobEngine(
-                database: database, api: rig.api,
-                policy: PollPolicy(adaptive: AdaptivePolling(enabled: adaptive)), clock: clock, logger: rig.logger,
+                database: database,
+                api: rig.api,
+                policy: PollPolicy(adaptive: AdaptivePolling(enabled: adaptive)),
+                clock: clock,
+                logger: rig.logger,
                 // One call at a time, for the same order of commits (and numbers) on every run.
-                maxInFlight: 10_000, maxConcurrentRequests: 1, seed: workload.seed, budget: budget)
+                maxInFlight: 10_000,
+                maxConcurrentRequests: 1,
+                seed: workload.seed,
+                budget: budget
+            )
             try await engine.recover()
             let start = clock.now()
             for params in try workload.jobs(simulator: simulator) {
                 _ = try await database.insert(
-                    NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: start)
+                    NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                    now: start
+                )
             }
             // Bounded: a run that has not ended after 8 virtual hours stops and reports what it has.
             var end = start
@@ -90,19 +103,27 @@ struct P2Budget {
                     break
                 }
             }
-            let last = try await database.jobs(state: nil, kind: nil, before: nil, limit: count)
+            let last =
+                try await database.jobs(state: nil, kind: nil, before: nil, limit: count)
                 .compactMap(\.finishedAt).max() ?? end
             let log = simulator.requestLog()
             return Result(
-                outcomes: SimulatorLog.outcomes(simulator), rateLimited: log.filter { $0.status == 429 }.count,
-                succeeded: try await database.stateCounts()[.succeeded, default: 0], requests: log.count,
-                finishedAfter: last.timeIntervalSince(start))
+                outcomes: SimulatorLog.outcomes(simulator),
+                rateLimited: log.filter { $0.status == 429 }.count,
+                succeeded: try await database.stateCounts()[.succeeded, default: 0],
+                requests: log.count,
+                finishedAfter: last.timeIntervalSince(start)
+            )
         }
     }
 
     /// The oracle through the budget: submits first (in order), then each operation's single poll at its end,
     /// earliest end first; one request whenever the budget (bucket + sliding minute) allows.
-    static func floorLags(_ outcomes: [OperationOutcome], perMinute: Double, burst: Double)
+    static func floorLags(
+        _ outcomes: [OperationOutcome],
+        perMinute: Double,
+        burst: Double
+    )
         -> (lags: [Double], requests: Int, finishedAfter: Double)
     {
         let start = outcomes.map(\.createdAt).min() ?? Date()
@@ -116,7 +137,7 @@ struct P2Budget {
         var lags: [Double] = []
         var requests = 0
         var guardSteps = 0
-        while (pendingSubmits > 0 || !ends.isEmpty || lags.count < outcomes.count), guardSteps < 1_000_000 {
+        while pendingSubmits > 0 || !ends.isEmpty || lags.count < outcomes.count, guardSteps < 1_000_000 {
             guardSteps += 1
             window.removeAll { now.timeIntervalSince($0) >= 60 }
             if window.count >= Int(perMinute) {

@@ -15,7 +15,9 @@ struct P3Enqueue {
     let rounds = 4
 
     func run() async throws {
-        out("\nP3: \(count) submissions over the socket, \(clients) clients; raw SQLite alongside, \(rounds) rounds each ...")
+        out(
+            "\nP3: \(count) submissions over the socket, \(clients) clients; raw SQLite alongside, \(rounds) rounds each ..."
+        )
         let scratch = try ScratchDirectory("bench-p3")
         defer { scratch.remove() }
         let raw = try RawSQLite(path: scratch.path + "/raw.sqlite")
@@ -23,8 +25,10 @@ struct P3Enqueue {
         let http = CurlHTTPClient()
         defer { http.shutdown() }
         let client = SocketClient(http: http, socketPath: daemon.socketPath)
-        var rawLatencies: [Double] = [], daemonLatencies: [Double] = []
-        var rawSeconds = 0.0, daemonSeconds = 0.0
+        var rawLatencies: [Double] = []
+        var daemonLatencies: [Double] = []
+        var rawSeconds = 0.0
+        var daemonSeconds = 0.0
         let batch = count / rounds
         for round in 0..<rounds {
             let rawStart = Date()
@@ -38,8 +42,10 @@ struct P3Enqueue {
         let rawRate = Double(rawLatencies.count) / rawSeconds
         let daemonRate = Double(daemonLatencies.count) / daemonSeconds
         func row(_ name: String, _ rate: Double, _ latencies: [Double]) -> [String] {
-            [name, Format.number(rate, 0), Format.number(Stats.percentile(latencies, 50), 2),
-                Format.number(Stats.percentile(latencies, 99), 2), Format.number(latencies.max() ?? .nan, 2)]
+            [
+                name, Format.number(rate, 0), Format.number(Stats.percentile(latencies, 50), 2),
+                Format.number(Stats.percentile(latencies, 99), 2), Format.number(latencies.max() ?? .nan, 2),
+            ]
         }
         Format.table(
             "P3 durable enqueue (\(count) jobs each; latency per job in ms)",
@@ -52,9 +58,9 @@ struct P3Enqueue {
                 "daemon/raw rate = \(Format.number(daemonRate / rawRate, 2)) (target ≥ 0.5); daemon p99 = "
                     + "\(Format.number(Stats.percentile(daemonLatencies, 99), 1)) ms (target < 20)",
                 "same disk: both under \(scratch.path); \(rounds) alternating rounds of \(batch)",
-            ])
+            ]
+        )
     }
-
 
     /// One row per transaction, WAL, synchronous=FULL: what a durable insert costs on this disk with nothing else.
     struct RawSQLite {
@@ -66,10 +72,12 @@ struct P3Enqueue {
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try queue.writeWithoutTransaction { db in
                 _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
-                try db.execute(sql: """
-                    CREATE TABLE job (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL,
-                        created_at INTEGER NOT NULL)
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE job (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL,
+                            created_at INTEGER NOT NULL)
+                        """
+                )
             }
         }
 
@@ -80,8 +88,11 @@ struct P3Enqueue {
                 try queue.write { db in
                     try db.execute(
                         sql: "INSERT INTO job (kind, params, created_at) VALUES (?, ?, ?)",
-                        arguments: ["site.create_plain", "{\"display_name\":\"raw-\(index)\",\"region\":\"us-central1\"}",
-                            Int64(Date().timeIntervalSince1970 * 1000)])
+                        arguments: [
+                            "site.create_plain", "{\"display_name\":\"raw-\(index)\",\"region\":\"us-central1\"}",
+                            Int64(Date().timeIntervalSince1970 * 1000),
+                        ]
+                    )
                 }
                 latencies.append(Date().timeIntervalSince(began) * 1000)
             }
@@ -96,13 +107,18 @@ struct P3Enqueue {
                 group.addTask {
                     var mine: [Double] = []
                     for index in stride(from: first + worker, to: first + count, by: clients) {
-                        let body = try JSONEncoder().encode(SubmitBody(
-                            kind: "site.create_plain",
-                            params: ["display_name": "p3-\(index)", "region": "us-central1"]))
+                        let body = try JSONEncoder().encode(
+                            SubmitBody(
+                                kind: "site.create_plain",
+                                params: ["display_name": "p3-\(index)", "region": "us-central1"]
+                            )
+                        )
                         let began = Date()
                         let response = try await client.post("/v1/jobs", json: body)
                         guard response.status == 201 else {
-                            throw BenchError("submit answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+                            throw BenchError(
+                                "submit answered \(response.status): \(String(decoding: response.body, as: UTF8.self))"
+                            )
                         }
                         mine.append(Date().timeIntervalSince(began) * 1000)
                     }

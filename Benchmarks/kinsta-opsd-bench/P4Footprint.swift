@@ -16,26 +16,35 @@ struct P4Footprint {
     var window: Double { options.p4Window ?? (options.quick ? 15 : 60) }
 
     func run() async throws {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         let daemonPath = directory.appendingPathComponent("kinsta-opsd").path
         let simPath = directory.appendingPathComponent("kinsta-sim").path
         let floorPath = directory.appendingPathComponent("kinsta-opsd-floor").path
         let leanFloorPath = directory.appendingPathComponent("kinsta-opsd-floor-nofoundation").path
         guard [daemonPath, simPath, floorPath, leanFloorPath].allSatisfy(FileManager.default.isExecutableFile(atPath:))
         else {
-            out("\nP4 skipped: kinsta-opsd, kinsta-sim and the two kinsta-opsd-floor probes must be built next to the "
-                + "benchmark (swift build -c release)")
+            out(
+                "\nP4 skipped: kinsta-opsd, kinsta-sim and the two kinsta-opsd-floor probes must be built next to the "
+                    + "benchmark (swift build -c release)"
+            )
             return
         }
         out("\nP4: spawning \(daemonPath) against kinsta-sim; \(inFlight) in flight, \(Int(window)) s window ...")
         let scratch = try ScratchDirectory("bench-p4")
         defer { scratch.remove() }
-        let sim = try Child.spawn(simPath, [
-            "--port", "0", "--port-file", scratch.path + "/sim.port", "--api-key", Workload.apiKey, "--window", "5",
-            "--duration-scale", "100", "--seed", "\(options.seed)", "--seed-sites", "2", "--log-level", "error",
-        ], environment: [:])
+        let sim = try Child.spawn(
+            simPath,
+            [
+                "--port", "0", "--port-file", scratch.path + "/sim.port", "--api-key", Workload.apiKey, "--window", "5",
+                "--duration-scale", "100", "--seed", "\(options.seed)", "--seed-sites", "2", "--log-level", "error",
+            ],
+            environment: [:]
+        )
         defer { sim.stop() }
-        let port = try await Self.waitForFile(scratch.path + "/sim.port").trimmingCharacters(in: .whitespacesAndNewlines)
+        let port = try await Self.waitForFile(scratch.path + "/sim.port").trimmingCharacters(
+            in: .whitespacesAndNewlines
+        )
         let base = "http://127.0.0.1:\(port)/v2"
 
         // Idle: an empty state directory.
@@ -52,21 +61,30 @@ struct P4Footprint {
         // libraries that bring full Foundation. Measured like the idle daemon: 3 s after the first health answer.
         var floors: [[String]] = []
         try "[daemon]\nlog_level = \"error\"\n".write(
-            toFile: scratch.path + "/floor.toml", atomically: true, encoding: .utf8)
+            toFile: scratch.path + "/floor.toml",
+            atomically: true,
+            encoding: .utf8
+        )
         for (label, path, arguments) in [
             ("stack floor: same libraries, no daemon logic", floorPath, ["--config", scratch.path + "/floor.toml"]),
             ("stack floor without Foundation (no GRDB, no TOMLKit)", leanFloorPath, []),
         ] {
             let name = URL(fileURLWithPath: path).lastPathComponent
             let started = Date()
-            let child = try Child.spawn(path, arguments + [
-                "--socket", scratch.path + "/\(name).sock", "--database", scratch.path + "/\(name).sqlite",
-            ], environment: [:])
+            let child = try Child.spawn(
+                path,
+                arguments + [
+                    "--socket", scratch.path + "/\(name).sock", "--database", scratch.path + "/\(name).sqlite",
+                ],
+                environment: [:]
+            )
             let ready = try await Self.waitForHealth(child, socket: scratch.path + "/\(name).sock", since: started)
             try await Task.sleep(for: .seconds(3))
             let memory = Proc.memory(child.pid)
-            floors.append([label, Format.number(Double(Proc.rssKiB(child.pid)) / 1024, 1), memory.split, memory.pss,
-                "–", "–", "–", Format.number(ready * 1000, 0) + " ms"])
+            floors.append([
+                label, Format.number(Double(Proc.rssKiB(child.pid)) / 1024, 1), memory.split, memory.pss,
+                "–", "–", "–", Format.number(ready * 1000, 0) + " ms",
+            ])
             child.stop()
         }
 
@@ -77,10 +95,13 @@ struct P4Footprint {
         var operationIDs: [String] = []
         for index in 0..<inFlight {
             let call = try ValidatedParams(
-                kind: .siteCreatePlain, raw: ["display_name": .string("p4-\(index)"), "region": "us-central1"],
+                kind: .siteCreatePlain,
+                raw: ["display_name": .string("p4-\(index)"), "region": "us-central1"],
                 defaultCompany: SimulatorConfiguration().companyID
             ).submitCall
-            guard case .accepted(let id) = await api.submit(call) else { throw BenchError("simulator refused a submit") }
+            guard case .accepted(let id) = await api.submit(call) else {
+                throw BenchError("simulator refused a submit")
+            }
             operationIDs.append(id)
         }
         let state = scratch.path + "/busy"
@@ -88,35 +109,45 @@ struct P4Footprint {
         try await Self.storeRunning(operationIDs, path: state + "/kinsta-opsd.sqlite")
         let busy = try await startDaemon(daemonPath, state: state, base: base, maxInFlight: inFlight)
         try await Task.sleep(for: .seconds(5))
-        let reader = try DatabaseQueue(path: state + "/kinsta-opsd.sqlite", configuration: {
-            var configuration = Configuration()
-            configuration.readonly = true
-            return configuration
-        }())
+        let reader = try DatabaseQueue(
+            path: state + "/kinsta-opsd.sqlite",
+            configuration: {
+                var configuration = Configuration()
+                configuration.readonly = true
+                return configuration
+            }()
+        )
         let polls0 = try await reader.read { db in try Int.fetchOne(db, sql: "SELECT sum(poll_count) FROM job") ?? 0 }
         let cpu0 = Proc.cpuSeconds(busy.child.pid)
         let anonAtStart = Proc.anonymousMB(busy.child.pid)
         try await Task.sleep(for: .seconds(window))
         let anonAtEnd = Proc.anonymousMB(busy.child.pid)
         let cpu = Proc.cpuSeconds(busy.child.pid) - cpu0
-        let polls = try await reader.read { db in try Int.fetchOne(db, sql: "SELECT sum(poll_count) FROM job") ?? 0 } - polls0
+        let polls =
+            try await reader.read { db in try Int.fetchOne(db, sql: "SELECT sum(poll_count) FROM job") ?? 0 } - polls0
         let busyRSS = Proc.rssKiB(busy.child.pid)
         let busyMemory = Proc.memory(busy.child.pid)
         busy.child.stop()
 
         Format.table(
             "P4 footprint (kinsta-opsd process, release build)",
-            ["state", "RSS MB", "of it anon / file MB", "PSS MB", "CPU % of a core", "polls in window",
-                "CPU s per 1,000 polls", "start → READY"],
             [
-                ["idle (empty database)", Format.number(Double(idleRSS) / 1024, 1), idleMemory.split,
+                "state", "RSS MB", "of it anon / file MB", "PSS MB", "CPU % of a core", "polls in window",
+                "CPU s per 1,000 polls", "start → READY",
+            ],
+            [
+                [
+                    "idle (empty database)", Format.number(Double(idleRSS) / 1024, 1), idleMemory.split,
                     idleMemory.pss, Format.number(idleCPU * 100, 2), "0",
-                    "–", Format.number(idle.secondsToReady * 1000, 0) + " ms"],
+                    "–", Format.number(idle.secondsToReady * 1000, 0) + " ms",
+                ]
             ] + floors + [
-                ["\(inFlight) in flight, budget 60/min", Format.number(Double(busyRSS) / 1024, 1), busyMemory.split,
+                [
+                    "\(inFlight) in flight, budget 60/min", Format.number(Double(busyRSS) / 1024, 1), busyMemory.split,
                     busyMemory.pss, Format.number(cpu / window * 100, 2), "\(polls)",
                     polls > 0 ? Format.number(cpu / Double(polls) * 1000, 2) : "–",
-                    Format.number(busy.secondsToReady * 1000, 0) + " ms"],
+                    Format.number(busy.secondsToReady * 1000, 0) + " ms",
+                ]
             ],
             notes: [
                 "targets: idle RSS < 30 MB; \(inFlight) in flight < 120 MB and < 2 % of a core",
@@ -127,7 +158,8 @@ struct P4Footprint {
                 "READY here = the socket answers GET /v1/health (spawn to first 200), so it includes process start",
                 "anon / file / PSS from /proc/PID/smaps_rollup: file = pages of the binary and shared libraries mapped "
                     + "in; PSS divides each shared page by the processes that map it",
-            ])
+            ]
+        )
     }
 
     struct Started {
@@ -139,15 +171,25 @@ struct P4Footprint {
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         let config = state + "/opsd.toml"
         try "[daemon]\nmax_in_flight = \(maxInFlight)\nlog_level = \"error\"\n".write(
-            toFile: config, atomically: true, encoding: .utf8)
+            toFile: config,
+            atomically: true,
+            encoding: .utf8
+        )
         let socket = state + "/s.sock"
         let started = Date()
-        let child = try Child.spawn(path, ["--config", config], environment: [
-            "KINSTA_API_KEY": Workload.apiKey, "KINSTA_API_BASE_URL": base,
-            "KINSTA_COMPANY_ID": SimulatorConfiguration().companyID, "KINSTA_OPSD_STATE_DIR": state,
-            "KINSTA_OPSD_SOCKET": socket,
-        ])
-        return Started(child: child, secondsToReady: try await Self.waitForHealth(child, socket: socket, since: started))
+        let child = try Child.spawn(
+            path,
+            ["--config", config],
+            environment: [
+                "KINSTA_API_KEY": Workload.apiKey, "KINSTA_API_BASE_URL": base,
+                "KINSTA_COMPANY_ID": SimulatorConfiguration().companyID, "KINSTA_OPSD_STATE_DIR": state,
+                "KINSTA_OPSD_SOCKET": socket,
+            ]
+        )
+        return Started(
+            child: child,
+            secondsToReady: try await Self.waitForHealth(child, socket: socket, since: started)
+        )
     }
 
     /// Seconds from `since` to the first 200 from `GET /v1/health` on `socket`; stops the child if none comes.
@@ -175,11 +217,13 @@ struct P4Footprint {
                 + "'us-central1', 'company', 'c'), 'site-name:p4-\(index)', 'running', 1, '\(id)', \(now), "
                 + "\(now + 7_200_000), 'poll', \(at), \(now), \(now))"
         }
-        try await database.executeForTesting("""
+        try await database.executeForTesting(
+            """
             INSERT INTO job (id, kind, params, target, state, attempt, operation_id, accepted_at, deadline,
                 pending_action, next_action_at, created_at, updated_at)
             VALUES \(rows.joined(separator: ",\n"));
-            """)
+            """
+        )
     }
 
     static func waitForFile(_ path: String) async throws -> String {
@@ -224,7 +268,9 @@ final class Child: Sendable {
 enum Proc {
     /// Anonymous and file-backed resident memory, and `Pss`, from /proc/PID/smaps_rollup, formatted in MB.
     static func memory(_ pid: Int32) -> (split: String, pss: String) {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return ("–", "–") }
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else {
+            return ("–", "–")
+        }
         var fields: [String: Double] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -241,7 +287,8 @@ enum Proc {
     static func anonymousMB(_ pid: Int32) -> Double {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix("Anonymous:") {
-            return (Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0) / 1024
+            return (Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0)
+                / 1024
         }
         return 0
     }

@@ -21,9 +21,15 @@ struct Workload {
 
     func simulatorConfiguration(rateLimitPerMinute: Int = 0) -> SimulatorConfiguration {
         SimulatorConfiguration(
-            apiKey: Self.apiKey, startupWindowMax: 15, durationScale: 1, failureRate: 0, seed: seed,
-            seedSites: count / 2 + 50, chaos: SimulatorChaos(rateLimitPerMinute: rateLimitPerMinute),
-            durations: .kinstaLike(tailRate: Self.tailRate))
+            apiKey: Self.apiKey,
+            startupWindowMax: 15,
+            durationScale: 1,
+            failureRate: 0,
+            seed: seed,
+            seedSites: count / 2 + 50,
+            chaos: SimulatorChaos(rateLimitPerMinute: rateLimitPerMinute),
+            durations: .kinstaLike(tailRate: Self.tailRate)
+        )
     }
 
     /// The jobs, in submission order. Deletes take seed sites from the front (each once); clones and restores use
@@ -46,20 +52,27 @@ struct Workload {
             let raw: [String: JSONValue]
             switch kind {
             case .siteCreate:
-                raw = ["display_name": name, "region": "us-central1", "admin_email": "admin@example.com",
-                    "admin_password": .string("pw-\(index)-secret"), "admin_user": "admin", "site_title": name]
+                raw = [
+                    "display_name": name, "region": "us-central1", "admin_email": "admin@example.com",
+                    "admin_password": .string("pw-\(index)-secret"), "admin_user": "admin", "site_title": name,
+                ]
             case .siteCreatePlain:
                 raw = ["display_name": name, "region": "us-central1"]
             case .siteClone:
-                raw = ["display_name": name, "source_env_id": .string(inventory[inventory.count - 1 - index % 50].environmentID)]
+                raw = [
+                    "display_name": name,
+                    "source_env_id": .string(inventory[inventory.count - 1 - index % 50].environmentID),
+                ]
             case .siteDelete:
                 raw = ["site_id": .string(inventory[nextDelete].siteID)]
                 nextDelete += 1
             case .backupRestore:
                 let target = inventory[nextEnvironment]
                 nextEnvironment -= 1
-                raw = ["target_env_id": .string(target.environmentID), "backup_id": .integer(Int64(target.backupIDs[0])),
-                    "notified_user_id": "bench-user"]
+                raw = [
+                    "target_env_id": .string(target.environmentID), "backup_id": .integer(Int64(target.backupIDs[0])),
+                    "notified_user_id": "bench-user",
+                ]
             }
             return try ValidatedParams(kind: kind, raw: raw, defaultCompany: company)
         }
@@ -70,7 +83,9 @@ struct Workload {
         logger.logLevel = .critical
         return HTTPKinstaAPI(
             configuration: KinstaConfiguration(baseURL: base + "/", apiKey: apiKey, requestTimeout: .seconds(10)),
-            http: http, logger: logger)
+            http: http,
+            logger: logger
+        )
     }
 }
 
@@ -101,10 +116,13 @@ enum SimulatorLog {
         return simulator.operations().map { operation in
             let entry = polls[operation.operationID] ?? (0, nil)
             return OperationOutcome(
-                kind: operation.kind, requests: entry.count,
+                kind: operation.kind,
+                requests: entry.count,
                 lag: entry.firstDone.map { $0.timeIntervalSince(operation.doneAt) },
-                duration: operation.doneAt.timeIntervalSince(operation.createdAt), doneAt: operation.doneAt,
-                createdAt: operation.createdAt)
+                duration: operation.doneAt.timeIntervalSince(operation.createdAt),
+                doneAt: operation.doneAt,
+                createdAt: operation.createdAt
+            )
         }
     }
 

@@ -19,8 +19,14 @@ struct FloorWithoutFoundation: AsyncParsableCommand {
     func run() async throws {
         var handle: OpaquePointer?
         guard sqlite3_open_v2(database, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK,
-            sqlite3_exec(handle, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-                + "CREATE TABLE IF NOT EXISTS job (id INTEGER PRIMARY KEY)", nil, nil, nil) == SQLITE_OK
+            sqlite3_exec(
+                handle,
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                    + "CREATE TABLE IF NOT EXISTS job (id INTEGER PRIMARY KEY)",
+                nil,
+                nil,
+                nil
+            ) == SQLITE_OK
         else { throw ValidationError("cannot open \(database)") }
         defer { sqlite3_close_v2(handle) }
 
@@ -37,12 +43,17 @@ struct FloorWithoutFoundation: AsyncParsableCommand {
 enum MultiThread {
     static func start(_ multi: OpaquePointer) {
         var thread = pthread_t()
-        pthread_create(&thread, nil, { argument in
-            let multi = OpaquePointer(argument)
-            while true {
-                var ready: Int32 = 0
-                _ = curl_multi_poll(multi, nil, 0, 1000, &ready)
-            }
-        }, UnsafeMutableRawPointer(multi))
+        pthread_create(
+            &thread,
+            nil,
+            { argument in
+                let multi = OpaquePointer(argument)
+                while true {
+                    var ready: Int32 = 0
+                    _ = curl_multi_poll(multi, nil, 0, 1000, &ready)
+                }
+            },
+            UnsafeMutableRawPointer(multi)
+        )
     }
 }

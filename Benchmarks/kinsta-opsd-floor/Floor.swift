@@ -32,4 +32,3 @@ struct Floor: AsyncParsableCommand {
         try await FloorProbe.serve(socket: socket, label: "kinsta-opsd-floor")
     }
 }
-

@@ -13,7 +13,10 @@ public struct HTTPKinstaAPI: KinstaAPI {
 
     /// - Parameter secrets: what to mask out of Kinsta's answers; the API key is always among them.
     public init(
-        configuration: KinstaConfiguration, http: CurlHTTPClient, logger: Logger, secrets: SecretRegistry? = nil
+        configuration: KinstaConfiguration,
+        http: CurlHTTPClient,
+        logger: Logger,
+        secrets: SecretRegistry? = nil
     ) {
         self.configuration = configuration
         self.http = http
@@ -27,8 +30,11 @@ public struct HTTPKinstaAPI: KinstaAPI {
         case .failure(let error):
             return KinstaAnswer.submitOutcome(transportError: error)
         case .success(let response):
-            return KinstaAnswer.submitOutcome(status: response.status, body: response.body,
-                retryAfter: response.header("Retry-After"))
+            return KinstaAnswer.submitOutcome(
+                status: response.status,
+                body: response.body,
+                retryAfter: response.header("Retry-After")
+            )
         }
     }
 
@@ -38,8 +44,11 @@ public struct HTTPKinstaAPI: KinstaAPI {
         case .failure(let error):
             return .transient(reason: KinstaAnswer.describe(error))
         case .success(let response):
-            return KinstaAnswer.pollOutcome(status: response.status, body: response.body,
-                retryAfter: response.header("Retry-After"))
+            return KinstaAnswer.pollOutcome(
+                status: response.status,
+                body: response.body,
+                retryAfter: response.header("Retry-After")
+            )
         }
     }
 
@@ -48,8 +57,11 @@ public struct HTTPKinstaAPI: KinstaAPI {
         case .failure(let error):
             return .failure(KinstaReadFailure(status: nil, message: KinstaAnswer.describe(error), isTransient: true))
         case .success(let response):
-            return KinstaAnswer.read(status: response.status, body: response.body,
-                retryAfter: response.header("Retry-After"))
+            return KinstaAnswer.read(
+                status: response.status,
+                body: response.body,
+                retryAfter: response.header("Retry-After")
+            )
         }
     }
 
@@ -62,19 +74,34 @@ public struct HTTPKinstaAPI: KinstaAPI {
         ]
         if body != nil { headers.append(HTTPHeader("Content-Type", "application/json")) }
         let request = HTTPRequest(
-            method: method, url: configuration.baseURL + path, headers: headers, body: body,
-            timeout: configuration.requestTimeout, caFile: configuration.caFile)
+            method: method,
+            url: configuration.baseURL + path,
+            headers: headers,
+            body: body,
+            timeout: configuration.requestTimeout,
+            caFile: configuration.caFile
+        )
         do {
             var response = try await http.execute(request)
             // Before anything reads it: an answer that echoes the request (the Authorization header, the body with
             // admin_password) must not carry a secret into messages, events, the read-through or the logs.
             response.body = Self.masked(response.body, by: secrets.mask.adding([configuration.apiKey]))
-            logger.debug("kinsta answered", metadata: ["http.method": "\(method)", "http.path": "\(path)",
-                "http.status": "\(response.status)"])
+            logger.debug(
+                "kinsta answered",
+                metadata: [
+                    "http.method": "\(method)", "http.path": "\(path)",
+                    "http.status": "\(response.status)",
+                ]
+            )
             return .success(response)
         } catch {
-            logger.debug("kinsta request failed", metadata: ["http.method": "\(method)", "http.path": "\(path)",
-                "error": "\(KinstaAnswer.describe(error))"])
+            logger.debug(
+                "kinsta request failed",
+                metadata: [
+                    "http.method": "\(method)", "http.path": "\(path)",
+                    "error": "\(KinstaAnswer.describe(error))",
+                ]
+            )
             return .failure(error)
         }
     }
@@ -90,7 +117,9 @@ public struct HTTPKinstaAPI: KinstaAPI {
             let holds = mask.needles.contains { needle in
                 let pattern = Array(needle.utf8)
                 return bytes.count >= pattern.count
-                    && (0...(bytes.count - pattern.count)).contains { bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) }
+                    && (0...(bytes.count - pattern.count)).contains {
+                        bytes[$0..<($0 + pattern.count)].elementsEqual(pattern)
+                    }
             }
             return holds ? Data() : body
         }

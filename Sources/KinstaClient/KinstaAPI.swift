@@ -75,9 +75,11 @@ extension KinstaAPI {
             guard case .array(let list)? = body["company"]?["sites"] else {
                 return .unreadable("the sites list had an unexpected shape")
             }
-            return .found(list.compactMap { site in
-                site["id"]?.stringValue.map { KinstaSite(id: $0, displayName: site["display_name"]?.stringValue) }
-            })
+            return .found(
+                list.compactMap { site in
+                    site["id"]?.stringValue.map { KinstaSite(id: $0, displayName: site["display_name"]?.stringValue) }
+                }
+            )
         case .notFound(let message): return .notFound(message: message)
         case .failure(let failure): return .failure(failure)
         }

@@ -22,7 +22,9 @@ public enum KinstaAnswer {
             // An ID that cannot be polled as itself may have started an operation all the same: the engine
             // settles the job by reading Kinsta rather than polling something else.
             if let refusal = OperationID.refusal(id) {
-                return .ambiguous(reason: "Kinsta answered HTTP \(status) with an operation ID the daemon refuses: \(refusal)")
+                return .ambiguous(
+                    reason: "Kinsta answered HTTP \(status) with an operation ID the daemon refuses: \(refusal)"
+                )
             }
             return .accepted(operationID: id)
         case 429:
@@ -98,12 +100,22 @@ public enum KinstaAnswer {
         case 404:
             return .notFound(message: message(json, status: 404))
         case 429:
-            return .failure(KinstaReadFailure(
-                status: 429, message: message(json, status: 429), retryAfter: parseRetryAfter(retryAfter),
-                isTransient: true))
+            return .failure(
+                KinstaReadFailure(
+                    status: 429,
+                    message: message(json, status: 429),
+                    retryAfter: parseRetryAfter(retryAfter),
+                    isTransient: true
+                )
+            )
         default:
-            return .failure(KinstaReadFailure(
-                status: status, message: message(json, status: status), isTransient: status >= 500))
+            return .failure(
+                KinstaReadFailure(
+                    status: status,
+                    message: message(json, status: status),
+                    isTransient: status >= 500
+                )
+            )
         }
     }
 
@@ -130,14 +142,17 @@ public enum KinstaAnswer {
 
     /// Kinsta's message: `message`, else `data.message`, else `error`, else the status; at most 300 characters.
     static func message(_ json: JSONValue?, status: Int) -> String {
-        let text = json?["message"]?.stringValue ?? json?["data"]?["message"]?.stringValue
+        let text =
+            json?["message"]?.stringValue ?? json?["data"]?["message"]?.stringValue
             ?? json?["error"]?.stringValue ?? "no message (HTTP \(status))"
         return text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
 
     /// Whether a refusal says the target is busy with another operation (any of Kinsta's message fields, any case).
     static func isBusy(_ json: JSONValue?) -> Bool {
-        let texts = [json?["message"]?.stringValue, json?["data"]?["message"]?.stringValue, json?["error"]?.stringValue]
+        let texts = [
+            json?["message"]?.stringValue, json?["data"]?["message"]?.stringValue, json?["error"]?.stringValue,
+        ]
         return texts.contains { $0?.lowercased().contains("blocked by another process") == true }
     }
 

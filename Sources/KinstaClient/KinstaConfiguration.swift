@@ -11,7 +11,10 @@ public struct KinstaConfiguration: Sendable, CustomStringConvertible {
     public var userAgent: String
 
     public init(
-        baseURL: String, apiKey: String, requestTimeout: Duration = .seconds(30), caFile: String? = nil,
+        baseURL: String,
+        apiKey: String,
+        requestTimeout: Duration = .seconds(30),
+        caFile: String? = nil,
         userAgent: String = "kinsta-opsd"
     ) {
         var base = baseURL

@@ -36,8 +36,10 @@ public enum OperationID {
         out.reserveCapacity(id.utf8.count)
         for byte in id.utf8 {
             let scalar = Unicode.Scalar(byte)
-            let keep = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-                || "-_~:".unicodeScalars.contains(scalar) || (scalar == "." && !onlyDots))
+            let keep =
+                scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "-_~:".unicodeScalars.contains(scalar) || (scalar == "." && !onlyDots))
             if keep {
                 out.unicodeScalars.append(scalar)
             } else {

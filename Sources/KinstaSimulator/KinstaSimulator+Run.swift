@@ -9,13 +9,17 @@ extension KinstaSimulator {
     /// The simulator as a Hummingbird application on `host:port` (port 0 picks a free one); `onListening` gets the
     /// bound port once it accepts connections.
     public func application(
-        host: String = "127.0.0.1", port: Int = 0, logger: Logger = Logger(label: "kinsta-sim"),
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        logger: Logger = Logger(label: "kinsta-sim"),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: buildRouter(), configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            router: buildRouter(),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
-            logger: logger)
+            logger: logger
+        )
     }
 }
 
@@ -24,7 +28,8 @@ extension KinstaSimulator {
 /// closes idle keep-alive connections and lets requests under way finish (for at most 2 s; after that it is
 /// cancelled), so a run ends without the server logging a cancellation.
 public func withRunningSimulator<T: Sendable>(
-    _ simulator: KinstaSimulator, _ body: @escaping @Sendable (_ baseURL: String) async throws -> T
+    _ simulator: KinstaSimulator,
+    _ body: @escaping @Sendable (_ baseURL: String) async throws -> T
 ) async throws -> T {
     let (listening, continuation) = AsyncStream<Int>.makeStream()
     var logger = Logger(label: "kinsta-sim")

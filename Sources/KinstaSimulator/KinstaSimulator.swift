@@ -1,6 +1,6 @@
 public import Foundation
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 import Synchronization
 
 /// A simulator of the Kinsta API v2 (under `/v2`), for demos, tests and benchmarks.
@@ -40,8 +40,15 @@ public final class KinstaSimulator: Sendable {
         return state.withLock { state in
             state.operationOrder.compactMap { state.operations[$0] }.map {
                 SimulatedOperation(
-                    operationID: $0.id, kind: $0.kind.rawValue, state: $0.state(at: now), target: $0.target,
-                    displayName: $0.displayName, createdAt: $0.createdAt, visibleAt: $0.visibleAt, doneAt: $0.doneAt)
+                    operationID: $0.id,
+                    kind: $0.kind.rawValue,
+                    state: $0.state(at: now),
+                    target: $0.target,
+                    displayName: $0.displayName,
+                    createdAt: $0.createdAt,
+                    visibleAt: $0.visibleAt,
+                    doneAt: $0.doneAt
+                )
             }
         }
     }
@@ -72,8 +79,14 @@ public final class KinstaSimulator: Sendable {
                 let segments = rawPath.split(separator: "/").dropFirst().map {
                     String($0).removingPercentEncoding ?? String($0)
                 }
-                answer = route(method, segments, query: { query[Substring($0)].map(String.init) },
-                    body: bodyData, now: now, state: &state)
+                answer = route(
+                    method,
+                    segments,
+                    query: { query[Substring($0)].map(String.init) },
+                    body: bodyData,
+                    now: now,
+                    state: &state
+                )
                 if let operationID = answer.operationID, answer.status == 202 {
                     if chaos.echoSecrets {
                         state.echoes[operationID] = Self.echo(request.headers[.authorization], bodyData)
@@ -90,13 +103,21 @@ public final class KinstaSimulator: Sendable {
             }
             if chaos.echoSecrets {
                 let operation = segments(rawPath).first == "operations" ? segments(rawPath).dropFirst().first : nil
-                let echo = operation.flatMap { state.echoes[$0] } ?? Self.echo(request.headers[.authorization], bodyData)
+                let echo =
+                    operation.flatMap { state.echoes[$0] } ?? Self.echo(request.headers[.authorization], bodyData)
                 answer = Self.echoing(answer, echo)
             }
-            state.log.append(SimulatedRequest(
-                seq: state.log.count + 1, at: now, method: method,
-                path: rawPath + (request.uri.query.map { "?" + $0 } ?? ""), status: answer.status,
-                operationID: answer.operationID, body: Self.redactedBody(bodyData)))
+            state.log.append(
+                SimulatedRequest(
+                    seq: state.log.count + 1,
+                    at: now,
+                    method: method,
+                    path: rawPath + (request.uri.query.map { "?" + $0 } ?? ""),
+                    status: answer.status,
+                    operationID: answer.operationID,
+                    body: Self.redactedBody(bodyData)
+                )
+            )
             return answer.response
         }
     }
@@ -135,23 +156,43 @@ public final class KinstaSimulator: Sendable {
     }
 
     private func route(
-        _ method: String, _ path: [String], query: (String) -> String?, body: Data, now: Date,
+        _ method: String,
+        _ path: [String],
+        query: (String) -> String?,
+        body: Data,
+        now: Date,
         state: inout SimulatorState
     ) -> SimAnswer {
         let m = { (verb: String, pattern: String) -> [String]? in method == verb ? Self.match(path, pattern) : nil }
         if m("POST", "sites") != nil {
-            return startSite(.siteCreate, body: body, required: [
-                "company", "display_name", "region", "admin_email", "admin_password", "admin_user", "site_title",
-                "wp_language",
-            ], now: now, state: &state)
+            return startSite(
+                .siteCreate,
+                body: body,
+                required: [
+                    "company", "display_name", "region", "admin_email", "admin_password", "admin_user", "site_title",
+                    "wp_language",
+                ],
+                now: now,
+                state: &state
+            )
         }
         if m("POST", "sites/plain") != nil {
-            return startSite(.sitePlain, body: body, required: ["company", "display_name", "region"], now: now,
-                state: &state)
+            return startSite(
+                .sitePlain,
+                body: body,
+                required: ["company", "display_name", "region"],
+                now: now,
+                state: &state
+            )
         }
         if m("POST", "sites/clone") != nil {
-            return startSite(.siteClone, body: body, required: ["company", "display_name", "source_env_id"],
-                now: now, state: &state)
+            return startSite(
+                .siteClone,
+                body: body,
+                required: ["company", "display_name", "source_env_id"],
+                now: now,
+                state: &state
+            )
         }
         if let siteID = m("DELETE", "sites/*")?.first {
             guard state.sites.contains(where: { $0.id == siteID }) else { return .error(404, "Site not found") }
@@ -182,10 +223,15 @@ public final class KinstaSimulator: Sendable {
                 }
                 return .json(202, ["status": 202, "message": "Operation in progress", "data": NSNull()])
             case "failed":
-                return .json(500, [
-                    "message": "Error occurred while processing your request", "status": 500,
-                    "data": ["message": "The environment is blocked by another process. Please try again a bit later."],
-                ])
+                return .json(
+                    500,
+                    [
+                        "message": "Error occurred while processing your request", "status": 500,
+                        "data": [
+                            "message": "The environment is blocked by another process. Please try again a bit later."
+                        ],
+                    ]
+                )
             default:
                 let data: Any = operation.newSiteID.map { ["idSite": $0] } ?? NSNull()
                 return .json(200, ["message": "Successfully finished request", "status": 200, "data": data])
@@ -195,9 +241,12 @@ public final class KinstaSimulator: Sendable {
             guard let company = query("company") else { return .error(400, "Bad request format") }
             guard company == configuration.companyID else { return .error(404, Self.notFound) }
             let withEnvironments = query("include_environments") == "true"
-            return .json(200, [
-                "company": ["sites": state.sites.map { Self.siteJSON($0, environments: withEnvironments) }]
-            ])
+            return .json(
+                200,
+                [
+                    "company": ["sites": state.sites.map { Self.siteJSON($0, environments: withEnvironments) }]
+                ]
+            )
         }
         if let envID = m("GET", "sites/environments/*/backups")?.first {
             guard let environment = state.environment(envID) else { return .error(404, Self.notFound) }
@@ -215,9 +264,12 @@ public final class KinstaSimulator: Sendable {
                 "download_link": "https://downloads.example.invalid/\(envID).zip",
                 "expires_at": Self.ms(created.addingTimeInterval(86_400)), "is_generation_in_progress": false,
             ]
-            return .json(200, [
-                "environment": ["display_name": environment.displayName, "downloadable_backups": [backup]]
-            ])
+            return .json(
+                200,
+                [
+                    "environment": ["display_name": environment.displayName, "downloadable_backups": [backup]]
+                ]
+            )
         }
         if let siteID = m("GET", "sites/*")?.first {
             guard let site = state.sites.first(where: { $0.id == siteID }) else { return .error(404, "Site not found") }
@@ -233,7 +285,11 @@ public final class KinstaSimulator: Sendable {
     }
 
     private func startSite(
-        _ kind: SimOperation.Kind, body: Data, required: [String], now: Date, state: inout SimulatorState
+        _ kind: SimOperation.Kind,
+        body: Data,
+        required: [String],
+        now: Date,
+        state: inout SimulatorState
     ) -> SimAnswer {
         guard let object = Self.object(body) else { return .error(400, "Bad request format") }
         for field in required {
@@ -243,7 +299,8 @@ public final class KinstaSimulator: Sendable {
         }
         guard object["company"] as? String == configuration.companyID else { return .error(404, Self.notFound) }
         let name = object["display_name"] as? String ?? ""
-        let taken = state.sites.contains { $0.displayName == name }
+        let taken =
+            state.sites.contains { $0.displayName == name }
             || state.operations.values.contains { $0.displayName == name && !$0.applied && $0.kind != .siteDelete }
         guard !taken else { return .error(400, "display name is already used") }
         if kind == .siteClone {
@@ -255,7 +312,11 @@ public final class KinstaSimulator: Sendable {
     }
 
     private func start(
-        _ kind: SimOperation.Kind, target: String?, displayName: String?, now: Date, state: inout SimulatorState
+        _ kind: SimOperation.Kind,
+        target: String?,
+        displayName: String?,
+        now: Date,
+        state: inout SimulatorState
     ) -> SimAnswer {
         if configuration.chaos.refuseBlocked, let target,
             state.operations.values.contains(where: { $0.target == target && $0.doneAt > now })
@@ -271,7 +332,9 @@ public final class KinstaSimulator: Sendable {
             window = state.random.uniform(0, max(0, configuration.startupWindowMax))
             unscaled = state.random.uniform(kind.duration.lowerBound, kind.duration.upperBound)
         case .kinstaLike(let tailRate):
-            var draw = SimRandom(seed: configuration.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(state.operationOrder.count))
+            var draw = SimRandom(
+                seed: configuration.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(state.operationOrder.count)
+            )
             window = draw.uniform(0, max(0, configuration.startupWindowMax))
             unscaled = Self.kinstaLikeDuration(kind.duration, tailRate: tailRate, using: &draw)
         }
@@ -279,26 +342,42 @@ public final class KinstaSimulator: Sendable {
         let fails = state.random.unit() < configuration.failureRate
         let visible = now.addingTimeInterval(window)
         state.operations[id] = SimOperation(
-            id: id, kind: kind, createdAt: now, visibleAt: visible, doneAt: visible.addingTimeInterval(duration),
-            fails: fails, target: target, displayName: displayName)
+            id: id,
+            kind: kind,
+            createdAt: now,
+            visibleAt: visible,
+            doneAt: visible.addingTimeInterval(duration),
+            fails: fails,
+            target: target,
+            displayName: displayName
+        )
         state.operationOrder.append(id)
-        var answer = SimAnswer.json(202, [
-            "operation_id": id, "message": "\(kind.rawValue) in progress. Use the operation_id to check the status.",
-            "status": 202,
-        ])
+        var answer = SimAnswer.json(
+            202,
+            [
+                "operation_id": id,
+                "message": "\(kind.rawValue) in progress. Use the operation_id to check the status.",
+                "status": 202,
+            ]
+        )
         answer.operationID = id
         return answer
     }
 
     /// A draw of ``SimulatedDurations/kinstaLike(tailRate:)``.
-    static func kinstaLikeDuration(_ range: ClosedRange<Double>, tailRate: Double, using draw: inout SimRandom)
+    static func kinstaLikeDuration(
+        _ range: ClosedRange<Double>,
+        tailRate: Double,
+        using draw: inout SimRandom
+    )
         -> Double
     {
         if draw.unit() < tailRate { return range.upperBound * draw.uniform(1, 2.5) }
         let median = (range.lowerBound * range.upperBound).squareRoot()
         let sigma = log(range.upperBound / range.lowerBound) / 4.65
         // Box–Muller: one standard normal from two uniforms.
-        let u1 = max(draw.unit(), 1e-12), u2 = draw.unit()
+        let u1 = max(draw.unit(), 1e-12)
+        let u2 = draw.unit()
         let normal = (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
         return min(max(median * exp(sigma * normal), range.lowerBound * 0.8), range.upperBound * 1.3)
     }
@@ -319,7 +398,10 @@ public final class KinstaSimulator: Sendable {
         if chaos.rateLimitPerMinute > 0 {
             state.recentRequests.removeAll { now.timeIntervalSince($0) >= 60 }
             if state.recentRequests.count >= chaos.rateLimitPerMinute {
-                var answer = SimAnswer.json(429, ["status": 429, "message": "Too many requests, please try again later."])
+                var answer = SimAnswer.json(
+                    429,
+                    ["status": 429, "message": "Too many requests, please try again later."]
+                )
                 answer.headers = chaos.retryAfter.map { ["Retry-After": String($0)] } ?? [:]
                 return answer
             }
@@ -327,8 +409,12 @@ public final class KinstaSimulator: Sendable {
         }
         if chaos.serverErrorRate > 0, state.chaosRandom.unit() < chaos.serverErrorRate {
             let status = state.chaosRandom.unit() < 0.5 ? 502 : 503
-            return SimAnswer(status: status, json: NSNull(), raw: "<html><body>\(status) Bad Gateway</body></html>",
-                operationID: nil)
+            return SimAnswer(
+                status: status,
+                json: NSNull(),
+                raw: "<html><body>\(status) Bad Gateway</body></html>",
+                operationID: nil
+            )
         }
         return nil
     }
@@ -368,13 +454,16 @@ public final class KinstaSimulator: Sendable {
             }
             return SimAnswer.json(200, log).response
         case "/_sim/operations":
-            return SimAnswer.json(200, operations().map {
-                [
-                    "operation_id": $0.operationID, "kind": $0.kind, "state": $0.state,
-                    "target": $0.target ?? NSNull(), "display_name": $0.displayName ?? NSNull(),
-                    "visible_at": Self.iso($0.visibleAt), "done_at": Self.iso($0.doneAt),
-                ] as [String: Any]
-            }).response
+            return SimAnswer.json(
+                200,
+                operations().map {
+                    [
+                        "operation_id": $0.operationID, "kind": $0.kind, "state": $0.state,
+                        "target": $0.target ?? NSNull(), "display_name": $0.displayName ?? NSNull(),
+                        "visible_at": Self.iso($0.visibleAt), "done_at": Self.iso($0.doneAt),
+                    ] as [String: Any]
+                }
+            ).response
         case "/_sim/state":
             let sites = state.withLock { state -> [[String: Any]] in
                 state.settle(now: now)
@@ -388,10 +477,13 @@ public final class KinstaSimulator: Sendable {
                     return json
                 }
             }
-            return SimAnswer.json(200, [
-                "company_id": configuration.companyID, "api_key_hint": String(configuration.apiKey.prefix(3)) + "…",
-                "sites": sites,
-            ]).response
+            return SimAnswer.json(
+                200,
+                [
+                    "company_id": configuration.companyID, "api_key_hint": String(configuration.apiKey.prefix(3)) + "…",
+                    "sites": sites,
+                ]
+            ).response
         default:
             return SimAnswer.error(404, "no such simulator route").response
         }
@@ -469,11 +561,15 @@ struct SimAnswer {
     }
 
     var response: Response {
-        let data = raw.map { Data($0.utf8) }
+        let data =
+            raw.map { Data($0.utf8) }
             ?? (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])) ?? Data("{}".utf8)
         var fields: HTTPFields = [.contentType: raw == nil ? "application/json" : "text/html"]
         for (name, value) in headers { if let field = HTTPField.Name(name) { fields[field] = value } }
         return Response(
-            status: HTTPResponse.Status(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: HTTPResponse.Status(code: status),
+            headers: fields,
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
     }
 }

@@ -21,9 +21,15 @@ public struct SimulatorConfiguration: Sendable {
     public var chaos: SimulatorChaos
 
     public init(
-        apiKey: String = "sim-api-key", companyID: String = "54fb80af-5a1c-4f11-9c2e-aa3d1ae0c001",
-        startupWindowMax: Double = 10, durationScale: Double = 1, failureRate: Double = 0, seed: UInt64 = 1,
-        seedSites: Int = 2, chaos: SimulatorChaos = SimulatorChaos(), durations: SimulatedDurations = .uniform
+        apiKey: String = "sim-api-key",
+        companyID: String = "54fb80af-5a1c-4f11-9c2e-aa3d1ae0c001",
+        startupWindowMax: Double = 10,
+        durationScale: Double = 1,
+        failureRate: Double = 0,
+        seed: UInt64 = 1,
+        seedSites: Int = 2,
+        chaos: SimulatorChaos = SimulatorChaos(),
+        durations: SimulatedDurations = .uniform
     ) {
         self.durations = durations
         self.chaos = chaos
@@ -85,9 +91,18 @@ public struct SimulatorChaos: Sendable {
     public var submitDelay: Double
 
     public init(
-        transient500Rate: Double = 0, late404Rate: Double = 0, serverErrorRate: Double = 0, garbageRate: Double = 0,
-        stallRate: Double = 0, stallSeconds: Double = 0, rateLimitPerMinute: Int = 0, retryAfter: Int? = nil,
-        refuseBlocked: Bool = false, blockedRate: Double = 0, beganErrorRate: Double = 0, echoSecrets: Bool = false,
+        transient500Rate: Double = 0,
+        late404Rate: Double = 0,
+        serverErrorRate: Double = 0,
+        garbageRate: Double = 0,
+        stallRate: Double = 0,
+        stallSeconds: Double = 0,
+        rateLimitPerMinute: Int = 0,
+        retryAfter: Int? = nil,
+        refuseBlocked: Bool = false,
+        blockedRate: Double = 0,
+        beganErrorRate: Double = 0,
+        echoSecrets: Bool = false,
         submitDelay: Double = 0
     ) {
         self.submitDelay = submitDelay

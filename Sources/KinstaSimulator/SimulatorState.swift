@@ -52,8 +52,11 @@ struct SimSite {
 /// One operation: invisible (404) until `visibleAt`, running (202) until `doneAt`, then 200 or 500.
 struct SimOperation {
     enum Kind: String {
-        case siteCreate = "site.create", sitePlain = "site.create_plain", siteClone = "site.clone"
-        case siteDelete = "site.delete", backupRestore = "backup.restore"
+        case siteCreate = "site.create"
+        case sitePlain = "site.create_plain"
+        case siteClone = "site.clone"
+        case siteDelete = "site.delete"
+        case backupRestore = "backup.restore"
 
         var prefix: String {
             switch self {
@@ -150,9 +153,15 @@ struct SimulatorState {
         var backups: [SimBackup] = []
         for (offset, type) in ["daily", "daily", "manual"].enumerated() {
             nextBackupID += 1
-            backups.append(SimBackup(
-                id: nextBackupID, name: "\(type) backup \(offset + 1)", note: type == "manual" ? "before update" : "",
-                type: type, createdAt: now.addingTimeInterval(-Double(86_400 * (3 - offset)))))
+            backups.append(
+                SimBackup(
+                    id: nextBackupID,
+                    name: "\(type) backup \(offset + 1)",
+                    note: type == "manual" ? "before update" : "",
+                    type: type,
+                    createdAt: now.addingTimeInterval(-Double(86_400 * (3 - offset)))
+                )
+            )
         }
         let environment = SimEnvironment(id: random.uuid(), name: "live", displayName: "Live", backups: backups)
         let slug = displayName.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }

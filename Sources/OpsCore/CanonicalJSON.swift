@@ -19,7 +19,9 @@ public enum CanonicalJSON {
 
     /// `2026-11-23T01:02:03.456Z`.
     public static func formatDate(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        date.formatted(
+            .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)
+        )
     }
 
     /// An ISO-8601 date with or without fractional seconds.

@@ -45,11 +45,15 @@ public struct DurationModel: Sendable, Hashable {
     ///   - bandwidth: kernel width on the log scale (0.08 ≈ ±8 %).
     ///   - tailWeight: share of the broad tail component (0–0.5).
     public init(
-        prior: ClosedRange<Double>, durations: [Double] = [], priorWeight: Int = 20, bandwidth: Double = 0.08,
+        prior: ClosedRange<Double>,
+        durations: [Double] = [],
+        priorWeight: Int = 20,
+        bandwidth: Double = 0.08,
         tailWeight: Double = 0.02
     ) {
         let observed = durations.filter { $0 > 0 && $0.isFinite }
-        let step = Self.gridStep, count = Self.gridCount
+        let step = Self.gridStep
+        let count = Self.gridCount
         func gridIndex(_ logSeconds: Double) -> Int {
             min(max(Int(((logSeconds - Self.gridLow) / step).rounded()), 0), count - 1)
         }
@@ -63,7 +67,8 @@ public struct DurationModel: Sendable, Hashable {
         let priorCount = max(priorWeight, 1)
         let priorShare = Double(max(priorWeight - observed.count, 0)) / Double(priorCount)
         if priorShare > 0 {
-            let low = max(prior.lowerBound, 0.1), high = max(prior.upperBound, low)
+            let low = max(prior.lowerBound, 0.1)
+            let high = max(prior.upperBound, low)
             for index in 0..<priorCount {
                 // Evenly spread over the range (linear seconds: the prior says "anywhere in 1–5 min").
                 let seconds = low + (high - low) * (Double(index) + 0.5) / Double(priorCount)
@@ -147,7 +152,8 @@ public struct DurationModel: Sendable, Hashable {
     /// The duration below which a fraction `p` of operations end (bisection on the CDF, to 0.01 s).
     public func quantile(_ p: Double) -> Double {
         let target = min(max(p, 0), 1)
-        var low = 0.0, high = 1.0
+        var low = 0.0
+        var high = 1.0
         while cdf(high) < target, high < 1e7 { high *= 2 }
         while high - low > 0.01 {
             let middle = (low + high) / 2

@@ -72,12 +72,24 @@ public struct JobKindSpec: Sendable {
 
 extension JobKindSpec {
     private static let company = ParamSpec(
-        "company", .identifier, required: true, defaultsToCompany: true,
-        help: "Kinsta company ID (defaults to the configured company)")
+        "company",
+        .identifier,
+        required: true,
+        defaultsToCompany: true,
+        help: "Kinsta company ID (defaults to the configured company)"
+    )
     private static let displayName = ParamSpec(
-        "display_name", .text, required: true, help: "Name of the new site as shown in MyKinsta")
+        "display_name",
+        .text,
+        required: true,
+        help: "Name of the new site as shown in MyKinsta"
+    )
     private static let region = ParamSpec(
-        "region", .identifier, required: true, help: "Data center, e.g. us-central1")
+        "region",
+        .identifier,
+        required: true,
+        help: "Data center, e.g. us-central1"
+    )
 
     static let siteCreate = JobKindSpec(
         parameters: [
@@ -93,42 +105,58 @@ extension JobKindSpec {
             ParamSpec("wordpressseo", .boolean, help: "Install Yoast SEO"),
             ParamSpec("install_mode", .oneOf(["new", "plain"]), default: "new", help: "new (WordPress) or plain"),
         ],
-        method: "POST", pathTemplate: "/sites",
+        method: "POST",
+        pathTemplate: "/sites",
         target: { "site-name:\($0["display_name"]?.stringValue ?? "")" },
-        reconcile: .siteNamed(param: "display_name"), resubmitIsHarmless: false, defaultDeadline: 30 * 60,
+        reconcile: .siteNamed(param: "display_name"),
+        resubmitIsHarmless: false,
+        defaultDeadline: 30 * 60,
         typicalDuration: 60...300,
         check: { params throws(ValidationError) in
             if params["is_subdomain_multisite"] == .bool(true), params["is_multisite"] != .bool(true) {
                 throw ValidationError(field: "is_subdomain_multisite", "is_subdomain_multisite needs is_multisite")
             }
-        })
+        }
+    )
 
     static let siteCreatePlain = JobKindSpec(
         parameters: [company, displayName, region],
-        method: "POST", pathTemplate: "/sites/plain",
+        method: "POST",
+        pathTemplate: "/sites/plain",
         target: { "site-name:\($0["display_name"]?.stringValue ?? "")" },
-        reconcile: .siteNamed(param: "display_name"), resubmitIsHarmless: false, defaultDeadline: 30 * 60,
+        reconcile: .siteNamed(param: "display_name"),
+        resubmitIsHarmless: false,
+        defaultDeadline: 30 * 60,
         typicalDuration: 30...120,
-        check: { _ throws(ValidationError) in })
+        check: { _ throws(ValidationError) in }
+    )
 
     static let siteClone = JobKindSpec(
         parameters: [
             company, displayName,
             ParamSpec("source_env_id", .identifier, required: true, help: "Environment to clone"),
         ],
-        method: "POST", pathTemplate: "/sites/clone",
+        method: "POST",
+        pathTemplate: "/sites/clone",
         target: { "site-name:\($0["display_name"]?.stringValue ?? "")" },
-        reconcile: .siteNamed(param: "display_name"), resubmitIsHarmless: false, defaultDeadline: 30 * 60,
+        reconcile: .siteNamed(param: "display_name"),
+        resubmitIsHarmless: false,
+        defaultDeadline: 30 * 60,
         typicalDuration: 120...480,
-        check: { _ throws(ValidationError) in })
+        check: { _ throws(ValidationError) in }
+    )
 
     static let siteDelete = JobKindSpec(
         parameters: [ParamSpec("site_id", .identifier, required: true, help: "Site to delete")],
-        method: "DELETE", pathTemplate: "/sites/{site_id}",
+        method: "DELETE",
+        pathTemplate: "/sites/{site_id}",
         target: { "site:\($0["site_id"]?.stringValue ?? "")" },
-        reconcile: .siteGone(param: "site_id"), resubmitIsHarmless: true, defaultDeadline: 15 * 60,
+        reconcile: .siteGone(param: "site_id"),
+        resubmitIsHarmless: true,
+        defaultDeadline: 15 * 60,
         typicalDuration: 20...180,
-        check: { _ throws(ValidationError) in })
+        check: { _ throws(ValidationError) in }
+    )
 
     static let backupRestore = JobKindSpec(
         parameters: [
@@ -137,9 +165,12 @@ extension JobKindSpec {
             ParamSpec("notified_user_id", .identifier, help: "User Kinsta notifies (current API)"),
             ParamSpec("env_display_name_of_backup", .text, help: "Environment name of the backup (older API)"),
         ],
-        method: "POST", pathTemplate: "/sites/environments/{target_env_id}/backups/restore",
+        method: "POST",
+        pathTemplate: "/sites/environments/{target_env_id}/backups/restore",
         target: { "env:\($0["target_env_id"]?.stringValue ?? "")" },
-        reconcile: .none, resubmitIsHarmless: false, defaultDeadline: 15 * 60,
+        reconcile: .none,
+        resubmitIsHarmless: false,
+        defaultDeadline: 15 * 60,
         typicalDuration: 20...180,
         check: { params throws(ValidationError) in
             let current = params["notified_user_id"] != nil
@@ -147,7 +178,9 @@ extension JobKindSpec {
             guard current != older else {
                 throw ValidationError(
                     field: "notified_user_id",
-                    "backup.restore needs exactly one of notified_user_id (current API) or env_display_name_of_backup")
+                    "backup.restore needs exactly one of notified_user_id (current API) or env_display_name_of_backup"
+                )
             }
-        })
+        }
+    )
 }

@@ -68,15 +68,19 @@ public struct JobMachine: Sendable {
                 next.nextActionAt = now
                 next.lastError = "daemon restarted while a submission was on its way; settling by reading Kinsta"
             }
-            // Otherwise nothing left since the last answer: the pending action goes on as stored.
+        // Otherwise nothing left since the last answer: the pending action goes on as stored.
 
         case .sending:
             // Marked once: a job already marked sent a POST whose answer was not recorded, and is settled by reading.
-            guard job.state == .submitting, job.pendingAction == .submit, !job.sending else { throw refused(job, "sent") }
+            guard job.state == .submitting, job.pendingAction == .submit, !job.sending else {
+                throw refused(job, "sent")
+            }
             next.sending = true
 
         case .submitted(let outcome):
-            guard job.state == .submitting, job.pendingAction == .submit else { throw refused(job, "given a submit answer") }
+            guard job.state == .submitting, job.pendingAction == .submit else {
+                throw refused(job, "given a submit answer")
+            }
             next.sending = false
             submitted(outcome, &next, &change, now: now, rng: &rng)
 
@@ -95,7 +99,8 @@ public struct JobMachine: Sendable {
         case .cancel:
             guard job.state == .queued else {
                 throw TransitionRefused(
-                    "job is \(job.state.rawValue); only queued jobs can be cancelled (it may already be at Kinsta)")
+                    "job is \(job.state.rawValue); only queued jobs can be cancelled (it may already be at Kinsta)"
+                )
             }
             next.state = .cancelled
             next.pendingAction = nil
@@ -106,7 +111,8 @@ public struct JobMachine: Sendable {
         case .retry:
             guard job.state == .failed || job.state == .timedOut || job.state == .needsAttention else {
                 throw TransitionRefused(
-                    "job is \(job.state.rawValue); only failed, timed_out or needs_attention jobs can be retried")
+                    "job is \(job.state.rawValue); only failed, timed_out or needs_attention jobs can be retried"
+                )
             }
             if job.state == .timedOut, let operationID = job.operationID {
                 // Kinsta has the operation: watch it again rather than start a second one.
@@ -127,7 +133,12 @@ public struct JobMachine: Sendable {
             change.eraseSecrets = true
         }
         return Transition(
-            before: job, after: next, message: change.message, result: change.result, eraseSecrets: change.eraseSecrets)
+            before: job,
+            after: next,
+            message: change.message,
+            result: change.result,
+            eraseSecrets: change.eraseSecrets
+        )
     }
 
     // MARK: - Inputs
@@ -139,7 +150,10 @@ public struct JobMachine: Sendable {
     }
 
     private func submitted(
-        _ outcome: SubmitOutcome, _ job: inout JobSnapshot, _ change: inout Change, now: Date,
+        _ outcome: SubmitOutcome,
+        _ job: inout JobSnapshot,
+        _ change: inout Change,
+        now: Date,
         rng: inout some RandomNumberGenerator
     ) {
         switch outcome {
@@ -158,49 +172,93 @@ public struct JobMachine: Sendable {
         case .rejected(let status, let message) where job.submissionUnclear && job.kind.spec.reconcile.canRead:
             // A repeat of a submission whose first answer was lost, refused: a delete's site is not found, a create's
             // display name is "already used". The first one may have done the job: read Kinsta, do not believe it.
-            retryLater(&job, change: &change,
+            retryLater(
+                &job,
+                change: &change,
                 reason: "Kinsta refused the repeat (HTTP \(status): \(message)); an earlier submission whose answer "
                     + "was lost may have done the job: reading Kinsta",
-                retryAfter: nil, now: now, rng: &rng, action: .reconcile)
+                retryAfter: nil,
+                now: now,
+                rng: &rng,
+                action: .reconcile
+            )
         case .rejected(let status, let message):
             job.state = .failed
             job.lastError = "Kinsta refused the job (HTTP \(status)): \(message)"
             change.message = job.lastError
         case .unauthorized(let message):
             job.state = .needsAttention
-            job.lastError = "Kinsta refused the API key (\(message)); nothing was created. Fix the key, then retry the job"
+            job.lastError =
+                "Kinsta refused the API key (\(message)); nothing was created. Fix the key, then retry the job"
             change.message = job.lastError
         case .rateLimited(let retryAfter):
-            retryLater(&job, change: &change, reason: "rate limited by Kinsta (429)", retryAfter: retryAfter, now: now,
-                rng: &rng, action: .submit)
+            retryLater(
+                &job,
+                change: &change,
+                reason: "rate limited by Kinsta (429)",
+                retryAfter: retryAfter,
+                now: now,
+                rng: &rng,
+                action: .submit
+            )
         case .notSent(let reason):
             retryLater(&job, change: &change, reason: reason, retryAfter: nil, now: now, rng: &rng, action: .submit)
         case .serverError(let status, let message) where !job.kind.spec.resubmitIsHarmless:
             // A 5xx does not prove Kinsta did nothing (its own 500 for a create reads "Error occurred while creating
             // a site"; a proxy's 502/504 can follow a request the origin took): read before sending again.
             job.submissionUnclear = true
-            retryLater(&job, change: &change,
+            retryLater(
+                &job,
+                change: &change,
                 reason: "Kinsta answered HTTP \(status) (\(message)), which does not show that nothing was done; "
                     + "settling by reading Kinsta before sending again",
-                retryAfter: nil, now: now, rng: &rng, action: .reconcile)
+                retryAfter: nil,
+                now: now,
+                rng: &rng,
+                action: .reconcile
+            )
         case .serverError(let status, let message):
             // A repeat is harmless (a delete): send again, but remember the first may have done it, so a 404 to the
             // repeat is read rather than believed.
             job.submissionUnclear = true
-            retryLater(&job, change: &change, reason: "Kinsta answered HTTP \(status): \(message)", retryAfter: nil,
-                now: now, rng: &rng, action: .submit)
+            retryLater(
+                &job,
+                change: &change,
+                reason: "Kinsta answered HTTP \(status): \(message)",
+                retryAfter: nil,
+                now: now,
+                rng: &rng,
+                action: .submit
+            )
         case .busy(let message):
-            retryLater(&job, change: &change, reason: "Kinsta says the target is busy (\(message)); sending again later",
-                retryAfter: nil, now: now, rng: &rng, action: .submit)
+            retryLater(
+                &job,
+                change: &change,
+                reason: "Kinsta says the target is busy (\(message)); sending again later",
+                retryAfter: nil,
+                now: now,
+                rng: &rng,
+                action: .submit
+            )
         case .ambiguous(let reason):
             job.submissionUnclear = true
-            retryLater(&job, change: &change, reason: "submission unclear (\(reason)); settling by reading Kinsta",
-                retryAfter: nil, now: now, rng: &rng, action: .reconcile)
+            retryLater(
+                &job,
+                change: &change,
+                reason: "submission unclear (\(reason)); settling by reading Kinsta",
+                retryAfter: nil,
+                now: now,
+                rng: &rng,
+                action: .reconcile
+            )
         }
     }
 
     private func polled(
-        _ outcome: PollOutcome, _ job: inout JobSnapshot, _ change: inout Change, now: Date,
+        _ outcome: PollOutcome,
+        _ job: inout JobSnapshot,
+        _ change: inout Change,
+        now: Date,
         rng: inout some RandomNumberGenerator
     ) {
         job.pollCount += 1
@@ -224,27 +282,50 @@ public struct JobMachine: Sendable {
             {
                 job.errorStreak = 0
                 job.nextActionAt = clamp(
-                    now.addingTimeInterval(policy.nextPollDelay(for: job, now: now, using: &rng)), job)
+                    now.addingTimeInterval(policy.nextPollDelay(for: job, now: now, using: &rng)),
+                    job
+                )
             } else {
-                confirm(&job, change: &change, now: now, rng: &rng,
-                    reason: "operation not found (404) after the start-up window") { job, _ in
-                        // Settle it by reading the resource rather than guessing.
-                        job.pendingAction = .reconcile
-                        job.nextActionAt = now
-                    }
+                confirm(
+                    &job,
+                    change: &change,
+                    now: now,
+                    rng: &rng,
+                    reason: "operation not found (404) after the start-up window"
+                ) { job, _ in
+                    // Settle it by reading the resource rather than guessing.
+                    job.pendingAction = .reconcile
+                    job.nextActionAt = now
+                }
             }
         case .failed(let message):
-            confirm(&job, change: &change, now: now, rng: &rng, reason: "Kinsta reports failure: \(message)") { job, change in
+            confirm(&job, change: &change, now: now, rng: &rng, reason: "Kinsta reports failure: \(message)") {
+                job,
+                change in
                 job.state = .failed
                 job.lastError = "Kinsta reports the operation failed: \(message)"
                 change.message = job.lastError
             }
         case .rateLimited(let retryAfter):
-            retryLater(&job, change: &change, reason: "rate limited by Kinsta (429)", retryAfter: retryAfter, now: now,
-                rng: &rng, action: .poll)
+            retryLater(
+                &job,
+                change: &change,
+                reason: "rate limited by Kinsta (429)",
+                retryAfter: retryAfter,
+                now: now,
+                rng: &rng,
+                action: .poll
+            )
         case .unauthorized(let message):
-            retryLater(&job, change: &change, reason: "Kinsta refused the API key (\(message))", retryAfter: nil,
-                now: now, rng: &rng, action: .poll)
+            retryLater(
+                &job,
+                change: &change,
+                reason: "Kinsta refused the API key (\(message))",
+                retryAfter: nil,
+                now: now,
+                rng: &rng,
+                action: .poll
+            )
         case .transient(let reason):
             retryLater(&job, change: &change, reason: reason, retryAfter: nil, now: now, rng: &rng, action: .poll)
         }
@@ -252,7 +333,10 @@ public struct JobMachine: Sendable {
     }
 
     private func reconciled(
-        _ outcome: ReconcileOutcome, _ job: inout JobSnapshot, _ change: inout Change, now: Date,
+        _ outcome: ReconcileOutcome,
+        _ job: inout JobSnapshot,
+        _ change: inout Change,
+        now: Date,
         rng: inout some RandomNumberGenerator
     ) {
         let afterSubmission = job.state == .submitting
@@ -273,7 +357,8 @@ public struct JobMachine: Sendable {
                 job.lastError = "\(detail); sending again (a repeat cannot do harm for \(job.kind.rawValue))"
             } else if let deadline = job.deadline, now >= deadline {
                 job.state = .needsAttention
-                job.lastError = "the daemon cannot tell whether Kinsta received the submission, and \(detail) by the "
+                job.lastError =
+                    "the daemon cannot tell whether Kinsta received the submission, and \(detail) by the "
                     + "deadline: either Kinsta never got it, or its operation failed. Check MyKinsta, then retry the "
                     + "job to submit it again"
                 change.message = job.lastError
@@ -283,14 +368,16 @@ public struct JobMachine: Sendable {
                 job.confirmations = 0
                 job.pendingAction = .submit
                 job.nextActionAt = now
-                job.lastError = "\(detail) \(Int(grace)) s after a submission whose answer was unclear: Kinsta did "
+                job.lastError =
+                    "\(detail) \(Int(grace)) s after a submission whose answer was unclear: Kinsta did "
                     + "nothing with it; sending it again"
             } else {
                 // Keep looking on the error backoff (never re-post) until the grace has passed.
                 let delay = policy.errorBackoff.delay(afterAttempt: job.confirmations - 1, using: &rng)
                 job.pendingAction = .reconcile
                 job.nextActionAt = clamp(now.addingTimeInterval(delay), job)
-                job.lastError = "the submission's fate is unknown (daemon restart or unclear answer) and \(detail) "
+                job.lastError =
+                    "the submission's fate is unknown (daemon restart or unclear answer) and \(detail) "
                     + "yet; looking again for up to \(Int(grace)) s before sending it again"
             }
         case .notDone(let detail):
@@ -302,8 +389,15 @@ public struct JobMachine: Sendable {
             job.lastError = reason
             change.message = reason
         case .retryLater(let reason, let retryAfter):
-            retryLater(&job, change: &change, reason: reason, retryAfter: retryAfter, now: now, rng: &rng,
-                action: .reconcile)
+            retryLater(
+                &job,
+                change: &change,
+                reason: reason,
+                retryAfter: retryAfter,
+                now: now,
+                rng: &rng,
+                action: .reconcile
+            )
             if let deadline = job.deadline, now >= deadline {
                 job.state = .needsAttention
                 job.lastError = "could not settle the job before its deadline: \(reason)"
@@ -317,8 +411,12 @@ public struct JobMachine: Sendable {
     /// Counts one more bad answer; acts on it once it has been seen enough times in a row over a long enough span
     /// (``PollPolicy/isConfirmed(sightings:)``).
     private func confirm(
-        _ job: inout JobSnapshot, change: inout Change, now: Date, rng: inout some RandomNumberGenerator,
-        reason: String, believed: (inout JobSnapshot, inout Change) -> Void
+        _ job: inout JobSnapshot,
+        change: inout Change,
+        now: Date,
+        rng: inout some RandomNumberGenerator,
+        reason: String,
+        believed: (inout JobSnapshot, inout Change) -> Void
     ) {
         job.confirmations += 1
         if policy.isConfirmed(sightings: job.confirmations) {
@@ -326,7 +424,8 @@ public struct JobMachine: Sendable {
             return
         }
         let span = Int(policy.confirmSpan.rounded())
-        job.lastError = job.confirmations < policy.confirmations
+        job.lastError =
+            job.confirmations < policy.confirmations
             ? "\(reason); confirming (\(job.confirmations) of \(policy.confirmations)\(span > 0 ? ", over \(span) s" : ""))"
             : "\(reason); confirming (seen \(job.confirmations) times in a row; believed once that spans \(span) s)"
         let delay = policy.errorBackoff.delay(afterAttempt: job.confirmations - 1, using: &rng)
@@ -335,10 +434,16 @@ public struct JobMachine: Sendable {
 
     /// Keeps the job where it is and schedules `action` again after `retryAfter` or the error backoff.
     private func retryLater(
-        _ job: inout JobSnapshot, change: inout Change, reason: String, retryAfter: Double?, now: Date,
-        rng: inout some RandomNumberGenerator, action: PendingAction
+        _ job: inout JobSnapshot,
+        change: inout Change,
+        reason: String,
+        retryAfter: Double?,
+        now: Date,
+        rng: inout some RandomNumberGenerator,
+        action: PendingAction
     ) {
-        let delay = retryAfter.map { max(0, $0) } ?? policy.errorBackoff.delay(afterAttempt: job.errorStreak, using: &rng)
+        let delay =
+            retryAfter.map { max(0, $0) } ?? policy.errorBackoff.delay(afterAttempt: job.errorStreak, using: &rng)
         job.errorStreak += 1
         job.pendingAction = action
         job.lastError = reason
@@ -354,7 +459,8 @@ public struct JobMachine: Sendable {
         guard let deadline = job.deadline, now >= deadline, job.pendingAction == .poll else { return }
         job.state = .timedOut
         let minutes = Int((deadline.timeIntervalSince(job.acceptedAt ?? deadline) / 60).rounded())
-        job.lastError = "no final answer from Kinsta by the deadline (\(minutes) min after acceptance); "
+        job.lastError =
+            "no final answer from Kinsta by the deadline (\(minutes) min after acceptance); "
             + "the operation may still finish: check MyKinsta, or retry to watch it again"
         change.message = job.lastError
     }

@@ -120,7 +120,9 @@ extension KinstaCall {
         for character in template {
             switch (character, name) {
             case ("{", nil): name = ""
-            case ("}", let current?): out += value(current); name = nil
+            case ("}", let current?):
+                out += value(current)
+                name = nil
             case (_, let current?): name = current + String(character)
             case (_, nil): out.append(character)
             }

@@ -84,7 +84,9 @@ extension ParamSpec {
                 text.unicodeScalars.allSatisfy({ $0.isASCIIAlphanumeric || "-_:".unicodeScalars.contains($0) })
             else {
                 throw ValidationError(
-                    field: name, "\(name) must be an ID of letters, digits, '-', '_' or ':' (at most 128 characters)")
+                    field: name,
+                    "\(name) must be an ID of letters, digits, '-', '_' or ':' (at most 128 characters)"
+                )
             }
             return value
         case (.email, .string(let text)):

@@ -189,9 +189,17 @@ public struct AdaptivePolling: Sendable, Hashable {
     public var history: Int
 
     public init(
-        enabled: Bool = true, minSpacing: Double = 3, maxSpacing: Double = 20, tradeoff: Double = 1.35,
-        quietQuantile: Double = 0.02, maxQuietGap: Double = 300, jitter: Double = 0.1, priorWeight: Int = 20,
-        history: Int = 500, lateShare: Double = 0.001, maxTailSpacing: Double = 60
+        enabled: Bool = true,
+        minSpacing: Double = 3,
+        maxSpacing: Double = 20,
+        tradeoff: Double = 1.35,
+        quietQuantile: Double = 0.02,
+        maxQuietGap: Double = 300,
+        jitter: Double = 0.1,
+        priorWeight: Int = 20,
+        history: Int = 500,
+        lateShare: Double = 0.001,
+        maxTailSpacing: Double = 60
     ) {
         self.enabled = enabled
         self.minSpacing = max(0.1, minSpacing)

@@ -52,7 +52,8 @@ public struct SecretMask: @unchecked Sendable, Hashable {
 
     /// The names of every secret parameter in the job catalog.
     public static let catalogNames: Set<String> = Set(
-        JobKind.allCases.flatMap { $0.spec.parameters.filter(\.secret).map(\.name) })
+        JobKind.allCases.flatMap { $0.spec.parameters.filter(\.secret).map(\.name) }
+    )
 
     public var isEmpty: Bool { needles.isEmpty && names.isEmpty }
 
@@ -124,7 +125,8 @@ public struct SecretMask: @unchecked Sendable, Hashable {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                out +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
                     + String(scalar.value, radix: 16)
             default: out.unicodeScalars.append(scalar)
             }

@@ -91,7 +91,8 @@ public enum StrictJSON {
                 case UInt8(ascii: "n")?:
                     try literal("null")
                     value = .null
-                case let byte? where byte == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte):
+                case let byte?
+                where byte == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte):
                     value = try number()
                 case nil:
                     throw fail("the body ends where a value should be")
@@ -118,7 +119,9 @@ public enum StrictJSON {
                         value = closed.isObject ? .object(closed.members) : .array(closed.elements)
                         continue
                     }
-                    guard current == UInt8(ascii: ",") else { throw fail(isObject ? "expected , or }" : "expected , or ]") }
+                    guard current == UInt8(ascii: ",") else {
+                        throw fail(isObject ? "expected , or }" : "expected , or ]")
+                    }
                     index += 1
                     if isObject {
                         skipWhitespace()
@@ -270,7 +273,8 @@ public enum StrictJSON {
             let unit = try hexQuad()
             switch unit {
             case 0xD800...0xDBFF:
-                guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
+                guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u")
+                else {
                     throw fail("a \\u escape is half a surrogate pair", at: escapeStart)
                 }
                 index += 2

@@ -51,11 +51,13 @@ public struct ConfigLoader: Sendable {
             return value
         }
         // [kinsta]
-        let baseURL = try env("KINSTA_API_BASE_URL") ?? (file.string("kinsta", "api_base_url")) ?? "https://api.kinsta.com/v2"
+        let baseURL =
+            try env("KINSTA_API_BASE_URL") ?? (file.string("kinsta", "api_base_url")) ?? "https://api.kinsta.com/v2"
         guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
             throw ConfigError("kinsta.api_base_url must be an http(s) URL, not \(baseURL)")
         }
-        let company = try env("KINSTA_COMPANY_ID") ?? (file.string("kinsta", "company_id")).flatMap { $0.isEmpty ? nil : $0 }
+        let company =
+            try env("KINSTA_COMPANY_ID") ?? (file.string("kinsta", "company_id")).flatMap { $0.isEmpty ? nil : $0 }
         let timeout = try file.number("kinsta", "request_timeout_seconds", in: 1...300) ?? 30
         let caFile = (try file.string("kinsta", "ca_file")).flatMap { $0.isEmpty ? nil : $0 }
         let perMinute = try file.number("kinsta", "requests_per_minute", in: 1...100_000) ?? 60
@@ -63,21 +65,27 @@ public struct ConfigLoader: Sendable {
         let (apiKey, keySource, keyWarnings) = try apiKey(file)
 
         // [daemon]
-        let stateDir = try env("KINSTA_OPSD_STATE_DIR") ?? (file.string("daemon", "state_dir"))
+        let stateDir =
+            try env("KINSTA_OPSD_STATE_DIR") ?? (file.string("daemon", "state_dir"))
             ?? env("STATE_DIRECTORY")?.split(separator: ":").first.map(String.init) ?? "/var/lib/kinsta-opsd"
         let runtimeDir = env("RUNTIME_DIRECTORY")?.split(separator: ":").first.map(String.init) ?? "/run/kinsta-opsd"
-        let socket = try env("KINSTA_OPSD_SOCKET") ?? (file.string("daemon", "socket")) ?? runtimeDir + "/kinsta-opsd.sock"
+        let socket =
+            try env("KINSTA_OPSD_SOCKET") ?? (file.string("daemon", "socket")) ?? runtimeDir + "/kinsta-opsd.sock"
         guard socket.utf8.count < 108 else {
             throw ConfigError("daemon.socket is \(socket.utf8.count) bytes long; a Unix socket path must be under 108")
         }
         let modeText = try file.string("daemon", "socket_mode") ?? "0660"
         guard let mode = UInt16(modeText, radix: 8), mode <= 0o777 else {
-            throw ConfigError("daemon.socket_mode must be an octal mode such as \"0660\"\(file.at("daemon", "socket_mode"))")
+            throw ConfigError(
+                "daemon.socket_mode must be an octal mode such as \"0660\"\(file.at("daemon", "socket_mode"))"
+            )
         }
         let group = (try file.string("daemon", "socket_group")).flatMap { $0.isEmpty ? nil : $0 }
         let levelText = try env("KINSTA_OPSD_LOG_LEVEL") ?? (file.string("daemon", "log_level")) ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
-            throw ConfigError("log_level must be one of trace, debug, info, notice, warning, error, critical, not \(levelText)")
+            throw ConfigError(
+                "log_level must be one of trace, debug, info, notice, warning, error, critical, not \(levelText)"
+            )
         }
         let maxInFlight = try Int(file.number("daemon", "max_in_flight", in: 1...10_000) ?? 8)
         let maxRequests = try Int(file.number("daemon", "max_concurrent_requests", in: 1...256) ?? 8)
@@ -115,48 +123,78 @@ public struct ConfigLoader: Sendable {
                 base: try file.number("polling", "interval_seconds", in: 0.1...600) ?? defaults.pollBackoff.base,
                 multiplier: try file.number("polling", "multiplier", in: 1...10) ?? defaults.pollBackoff.multiplier,
                 cap: try file.number("polling", "max_interval_seconds", in: 0.1...3600) ?? defaults.pollBackoff.cap,
-                jitter: jitter),
+                jitter: jitter
+            ),
             errorBackoff: Backoff(
                 base: try file.number("polling", "error_backoff_seconds", in: 0.1...600) ?? defaults.errorBackoff.base,
                 multiplier: 2,
-                cap: try file.number("polling", "error_backoff_max_seconds", in: 1...86_400) ?? defaults.errorBackoff.cap,
-                jitter: jitter),
-            confirmations: Int(try file.number("polling", "confirmations", in: 1...20) ?? Double(defaults.confirmations)),
+                cap: try file.number("polling", "error_backoff_max_seconds", in: 1...86_400)
+                    ?? defaults.errorBackoff.cap,
+                jitter: jitter
+            ),
+            confirmations: Int(
+                try file.number("polling", "confirmations", in: 1...20) ?? Double(defaults.confirmations)
+            ),
             confirmSpan: try file.number("polling", "confirm_seconds", in: 0...86_400) ?? defaults.confirmSpan,
             deadlines: deadlines,
             adaptive: try adaptivePolling(file),
-            settleGraces: graces)
+            settleGraces: graces
+        )
 
         let retention = try file.number("retention", "days", in: 1...3650) ?? 90
         let (webhooks, webhookWarnings) = try file.webhooks()
         try file.rejectUnknownKeys()
         return DaemonConfiguration(
             kinsta: KinstaConfiguration(
-                baseURL: baseURL, apiKey: apiKey, requestTimeout: .milliseconds(Int64(timeout * 1000)), caFile: caFile,
-                userAgent: "kinsta-opsd/\(DaemonVersion.current)"),
-            companyID: company, stateDirectory: stateDir, socketPath: socket, socketMode: mode, socketGroup: group,
-            logLevel: level, maxInFlight: maxInFlight, maxConcurrentRequests: maxRequests,
-            shutdownGrace: .milliseconds(Int64(grace * 1000)), clientIdleTimeout: idle, maxConnections: maxConnections,
-            pollPolicy: policy, retentionDays: retention,
-            allowedUIDs: allowedUIDs, allowedGroups: allowedGroups, warnings: keyWarnings + webhookWarnings, webhooks: webhooks,
-            requestsPerMinute: perMinute, requestBurst: burst, apiKeySource: keySource)
+                baseURL: baseURL,
+                apiKey: apiKey,
+                requestTimeout: .milliseconds(Int64(timeout * 1000)),
+                caFile: caFile,
+                userAgent: "kinsta-opsd/\(DaemonVersion.current)"
+            ),
+            companyID: company,
+            stateDirectory: stateDir,
+            socketPath: socket,
+            socketMode: mode,
+            socketGroup: group,
+            logLevel: level,
+            maxInFlight: maxInFlight,
+            maxConcurrentRequests: maxRequests,
+            shutdownGrace: .milliseconds(Int64(grace * 1000)),
+            clientIdleTimeout: idle,
+            maxConnections: maxConnections,
+            pollPolicy: policy,
+            retentionDays: retention,
+            allowedUIDs: allowedUIDs,
+            allowedGroups: allowedGroups,
+            warnings: keyWarnings + webhookWarnings,
+            webhooks: webhooks,
+            requestsPerMinute: perMinute,
+            requestBurst: burst,
+            apiKeySource: keySource
+        )
     }
 
     /// `[polling] adaptive*` keys: the learning schedule, on unless the file says otherwise.
     private func adaptivePolling(_ file: ConfigFile) throws -> AdaptivePolling {
         let defaults = AdaptivePolling()
-        let minSpacing = try file.number("polling", "adaptive_min_interval_seconds", in: 0.1...600) ?? defaults.minSpacing
-        let maxSpacing = try file.number("polling", "adaptive_max_interval_seconds", in: 0.1...3600) ?? defaults.maxSpacing
+        let minSpacing =
+            try file.number("polling", "adaptive_min_interval_seconds", in: 0.1...600) ?? defaults.minSpacing
+        let maxSpacing =
+            try file.number("polling", "adaptive_max_interval_seconds", in: 0.1...3600) ?? defaults.maxSpacing
         guard minSpacing <= maxSpacing else {
             throw ConfigError(
                 "polling.adaptive_min_interval_seconds (\(minSpacing)) is above adaptive_max_interval_seconds "
-                    + "(\(maxSpacing))\(file.at("polling", "adaptive_min_interval_seconds"))")
+                    + "(\(maxSpacing))\(file.at("polling", "adaptive_min_interval_seconds"))"
+            )
         }
         return AdaptivePolling(
             enabled: try file.bool("polling", "adaptive") ?? defaults.enabled,
-            minSpacing: minSpacing, maxSpacing: maxSpacing,
+            minSpacing: minSpacing,
+            maxSpacing: maxSpacing,
             tradeoff: try file.number("polling", "adaptive_tradeoff", in: 0.1...10) ?? defaults.tradeoff,
-            history: Int(try file.number("polling", "adaptive_history", in: 10...100_000) ?? Double(defaults.history)))
+            history: Int(try file.number("polling", "adaptive_history", in: 10...100_000) ?? Double(defaults.history))
+        )
     }
 
     /// The API key, in this order: systemd credential, `api_key_file`, `KINSTA_API_KEY`, inline `api_key` (only in a
@@ -174,7 +212,8 @@ public struct ConfigLoader: Sendable {
             let attributes = try? FileManager.default.attributesOfItem(atPath: path)
             if let mode = (attributes?[.posixPermissions] as? NSNumber)?.intValue, mode & 0o007 != 0 {
                 warnings.append(
-                    "the API key file \(path) is readable by other users (mode 0\(String(mode, radix: 8))); chmod o-rwx it")
+                    "the API key file \(path) is readable by other users (mode 0\(String(mode, radix: 8))); chmod o-rwx it"
+                )
             }
             return (key, "api_key_file \(path)", warnings)
         }
@@ -183,12 +222,14 @@ public struct ConfigLoader: Sendable {
             if let mode = file.mode, mode & 0o077 != 0 {
                 throw ConfigError(
                     "\(file.path) holds api_key but is readable by others (mode 0\(String(mode & 0o777, radix: 8))); "
-                        + "chmod 600 it, or use api_key_file or a systemd credential")
+                        + "chmod 600 it, or use api_key_file or a systemd credential"
+                )
             }
             return (key, "api_key in \(file.path)", [])
         }
         throw ConfigError(
-            "no Kinsta API key: set KINSTA_API_KEY, kinsta.api_key_file, or a systemd credential named kinsta-api-key")
+            "no Kinsta API key: set KINSTA_API_KEY, kinsta.api_key_file, or a systemd credential named kinsta-api-key"
+        )
     }
 
     private static func readKey(_ path: String) throws -> String? {
@@ -211,15 +252,21 @@ public struct ConfigLoader: Sendable {
 final class ConfigFile {
     /// Tables and their known keys.
     static let schema: [String: Set<String>] = [
-        "kinsta": ["api_base_url", "company_id", "api_key", "api_key_file", "request_timeout_seconds", "ca_file",
-            "requests_per_minute", "request_burst"],
-        "daemon": ["state_dir", "socket", "socket_mode", "socket_group", "log_level", "max_in_flight",
+        "kinsta": [
+            "api_base_url", "company_id", "api_key", "api_key_file", "request_timeout_seconds", "ca_file",
+            "requests_per_minute", "request_burst",
+        ],
+        "daemon": [
+            "state_dir", "socket", "socket_mode", "socket_group", "log_level", "max_in_flight",
             "max_concurrent_requests", "shutdown_grace_seconds", "client_idle_timeout_seconds", "allowed_uids",
-            "allowed_groups", "max_connections"],
-        "polling": ["startup_window_seconds", "first_poll_seconds", "interval_seconds", "max_interval_seconds",
+            "allowed_groups", "max_connections",
+        ],
+        "polling": [
+            "startup_window_seconds", "first_poll_seconds", "interval_seconds", "max_interval_seconds",
             "multiplier", "jitter", "confirmations", "confirm_seconds", "error_backoff_seconds",
             "error_backoff_max_seconds", "adaptive", "adaptive_min_interval_seconds", "adaptive_max_interval_seconds",
-            "adaptive_tradeoff", "adaptive_history"],
+            "adaptive_tradeoff", "adaptive_history",
+        ],
         "deadlines": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
         "settle_grace": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
         "retention": ["days"],
@@ -287,14 +334,17 @@ final class ConfigFile {
         guard range.contains(number) else {
             throw ConfigError(
                 "\(table).\(key) must be from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))"
-                    + at(table, key))
+                    + at(table, key)
+            )
         }
         return number
     }
 
     func integers(_ table: String, _ key: String) throws -> [Int] {
         guard let value = try value(table, key) else { return [] }
-        guard let array = value.array else { throw ConfigError("\(table).\(key) must be an array of numbers\(at(table, key))") }
+        guard let array = value.array else {
+            throw ConfigError("\(table).\(key) must be an array of numbers\(at(table, key))")
+        }
         return try array.map { element in
             guard let number = element.int, number >= 0 else {
                 throw ConfigError("\(table).\(key) must hold whole numbers ≥ 0\(at(table, key))")
@@ -305,9 +355,13 @@ final class ConfigFile {
 
     func strings(_ table: String, _ key: String) throws -> [String] {
         guard let value = try value(table, key) else { return [] }
-        guard let array = value.array else { throw ConfigError("\(table).\(key) must be an array of strings\(at(table, key))") }
+        guard let array = value.array else {
+            throw ConfigError("\(table).\(key) must be an array of strings\(at(table, key))")
+        }
         return try array.map { element in
-            guard let text = element.string else { throw ConfigError("\(table).\(key) must hold strings\(at(table, key))") }
+            guard let text = element.string else {
+                throw ConfigError("\(table).\(key) must hold strings\(at(table, key))")
+            }
             return text
         }
     }
@@ -322,14 +376,20 @@ final class ConfigFile {
         for index in 0..<array.count {
             let table = "webhooks#\(index + 1)"
             let place = { (key: String) in self.lines["\(table).\(key)"].map { " (\(self.path) line \($0))" } ?? "" }
-            guard let webhook = array[index].table else { throw ConfigError("\(path): webhooks entries must be tables") }
+            guard let webhook = array[index].table else {
+                throw ConfigError("\(path): webhooks entries must be tables")
+            }
             for key in webhook.keys.sorted() where !known.contains(key) {
-                throw ConfigError("\(path): unknown key \(key) in [[webhooks]] #\(index + 1)\(place(key)); "
-                    + "[[webhooks]] takes \(known.sorted().joined(separator: ", "))")
+                throw ConfigError(
+                    "\(path): unknown key \(key) in [[webhooks]] #\(index + 1)\(place(key)); "
+                        + "[[webhooks]] takes \(known.sorted().joined(separator: ", "))"
+                )
             }
             func text(_ key: String) throws -> String? {
                 guard let value = webhook[key] else { return nil }
-                guard let text = value.string else { throw ConfigError("webhooks #\(index + 1): \(key) must be a string\(place(key))") }
+                guard let text = value.string else {
+                    throw ConfigError("webhooks #\(index + 1): \(key) must be a string\(place(key))")
+                }
                 return text
             }
             do {
@@ -339,7 +399,9 @@ final class ConfigFile {
                 }
                 let formatText = try text("format") ?? "standard"
                 guard let format = WebhookFormat(rawValue: formatText) else {
-                    throw ConfigError("webhooks #\(index + 1): format must be standard or slack, not \(formatText)\(place("format"))")
+                    throw ConfigError(
+                        "webhooks #\(index + 1): format must be standard or slack, not \(formatText)\(place("format"))"
+                    )
                 }
                 var secret: WebhookSecret?
                 if let secretText = try text("secret") {
@@ -349,7 +411,9 @@ final class ConfigFile {
                 }
                 var events: Set<JobState>?
                 if let value = webhook["events"] {
-                    guard let list = value.array, let names = Optional(list.compactMap(\.string)), names.count == list.count else {
+                    guard let list = value.array, let names = Optional(list.compactMap(\.string)),
+                        names.count == list.count
+                    else {
                         throw ConfigError("webhooks #\(index + 1): events must be a list of strings\(place("events"))")
                     }
                     do { events = try WebhookEndpoint.parseEvents(names) } catch {
@@ -359,23 +423,37 @@ final class ConfigFile {
                 var headers: [String: String] = [:]
                 if let value = webhook["headers"] {
                     guard let table = value.table else {
-                        throw ConfigError("webhooks #\(index + 1): headers must be a table of strings\(place("headers"))")
+                        throw ConfigError(
+                            "webhooks #\(index + 1): headers must be a table of strings\(place("headers"))"
+                        )
                     }
                     for key in table.keys {
                         guard let header = table[key]?.string else {
-                            throw ConfigError("webhooks #\(index + 1): header \(key) must be a string\(place("headers"))")
+                            throw ConfigError(
+                                "webhooks #\(index + 1): header \(key) must be a string\(place("headers"))"
+                            )
                         }
                         headers[key] = header
                     }
                 }
                 do throws(WebhookConfigError) {
-                    endpoints.append(try WebhookEndpoint(
-                        name: name, url: url, secret: secret, events: events, format: format, headers: headers))
+                    endpoints.append(
+                        try WebhookEndpoint(
+                            name: name,
+                            url: url,
+                            secret: secret,
+                            events: events,
+                            format: format,
+                            headers: headers
+                        )
+                    )
                 } catch {
                     throw ConfigError("\(error.message)\(place("url"))")
                 }
                 guard endpoints.filter({ $0.name == name }).count == 1 else {
-                    throw ConfigError("webhooks #\(index + 1): another webhook is already named \(name)\(place("name"))")
+                    throw ConfigError(
+                        "webhooks #\(index + 1): another webhook is already named \(name)\(place("name"))"
+                    )
                 }
                 if secret != nil, let mode, mode & 0o077 != 0 {
                     warnings.append("\(path) holds webhook secrets and is readable by others; chmod 600 it")
@@ -391,12 +469,15 @@ final class ConfigFile {
             guard let known = Self.schema[table] else {
                 throw ConfigError(
                     "\(path): unknown table [\(table)]\(lines[table].map { " at line \($0)" } ?? ""); "
-                        + "tables are \(Self.schema.keys.sorted().joined(separator: ", "))")
+                        + "tables are \(Self.schema.keys.sorted().joined(separator: ", "))"
+                )
             }
             guard let section = root[table]?.table else { continue }
             for key in section.keys.sorted() where !known.contains(key) {
-                throw ConfigError("\(path): unknown key \(table).\(key)\(lines["\(table).\(key)"].map { " at line \($0)" } ?? ""); "
-                    + "[\(table)] takes \(known.sorted().joined(separator: ", "))")
+                throw ConfigError(
+                    "\(path): unknown key \(table).\(key)\(lines["\(table).\(key)"].map { " at line \($0)" } ?? ""); "
+                        + "[\(table)] takes \(known.sorted().joined(separator: ", "))"
+                )
             }
         }
     }
@@ -410,7 +491,9 @@ final class ConfigFile {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("[["), let end = line.range(of: "]]") {
                 // An array of tables: entries are numbered, `webhooks#1`, `webhooks#2`, …
-                let name = line[line.index(line.startIndex, offsetBy: 2)..<end.lowerBound].trimmingCharacters(in: .whitespaces)
+                let name = line[line.index(line.startIndex, offsetBy: 2)..<end.lowerBound].trimmingCharacters(
+                    in: .whitespaces
+                )
                 arrays[name, default: 0] += 1
                 table = "\(name)#\(arrays[name]!)"
                 result[table] = index + 1

@@ -39,9 +39,13 @@ public struct Daemon: Sendable {
     ///   - signals: the signals that start a graceful shutdown (none in in-process tests: cancel the task instead).
     ///   - onReady: called once the socket accepts connections with its mode set (after READY=1).
     public init(
-        configuration: DaemonConfiguration, clock: any DaemonClock = SystemClock(), api: (any KinstaAPI)? = nil,
-        signals: [UnixSignal] = [.sigterm, .sigint], logger: Logger,
-        onReady: @escaping @Sendable () async -> Void = {}, metrics: DaemonMetrics = DaemonMetrics()
+        configuration: DaemonConfiguration,
+        clock: any DaemonClock = SystemClock(),
+        api: (any KinstaAPI)? = nil,
+        signals: [UnixSignal] = [.sigterm, .sigint],
+        logger: Logger,
+        onReady: @escaping @Sendable () async -> Void = {},
+        metrics: DaemonMetrics = DaemonMetrics()
     ) {
         self.onReady = onReady
         self.metrics = metrics
@@ -69,21 +73,28 @@ public struct Daemon: Sendable {
         defer { placement.remove() }
         let database = try Self.openDatabase(configuration)
         // Logged once the checks passed, so a refusal to start stays one line.
-        logger.info("open-file limit", metadata: [
-            "nofile.soft_before": "\(files.softBefore)", "nofile.soft": "\(files.soft)", "nofile.hard": "\(files.hard)",
-            "socket.max_connections": "\(maxConnections)",
-        ])
+        logger.info(
+            "open-file limit",
+            metadata: [
+                "nofile.soft_before": "\(files.softBefore)", "nofile.soft": "\(files.soft)",
+                "nofile.hard": "\(files.hard)",
+                "socket.max_connections": "\(maxConnections)",
+            ]
+        )
         if maxConnections < configuration.maxConnections {
-            logger.warning("max_connections lowered to fit the open-file limit", metadata: [
-                "configured": "\(configuration.maxConnections)", "used": "\(maxConnections)",
-                "nofile.soft": "\(files.soft)", "nofile.reserve": "\(FileLimit.reserve)",
-            ])
+            logger.warning(
+                "max_connections lowered to fit the open-file limit",
+                metadata: [
+                    "configured": "\(configuration.maxConnections)", "used": "\(maxConnections)",
+                    "nofile.soft": "\(files.soft)", "nofile.reserve": "\(FileLimit.reserve)",
+                ]
+            )
         }
         let startFailure = StartFailure()
         let memoryRelease = IdleMemoryRelease(database: database)
         let connections = ConnectionLimiter(maximum: maxConnections, onIdle: { memoryRelease.connectionsFellToZero() })
         let webhooks = WebhookRegistry(configuration.webhooks)
-        database.setOutboxWriter(webhooks.outboxWriter())
+        database.setDeliveryPlanner(webhooks.deliveryPlanner())
         // Every secret the daemon knows, masked out of whatever Kinsta answers before it is stored or relayed.
         let secrets = SecretRegistry(fixed: [configuration.kinsta.apiKey])
         secrets.setConfigured(Self.configuredSecrets(configuration.webhooks))
@@ -91,23 +102,41 @@ public struct Daemon: Sendable {
         defer { http.shutdown() }
         let metrics = self.metrics
         let budget = RequestBudget(
-            ratePerMinute: configuration.requestsPerMinute, burst: configuration.requestBurst, clock: clock)
+            ratePerMinute: configuration.requestsPerMinute,
+            burst: configuration.requestBurst,
+            clock: clock
+        )
         let kinsta = InstrumentedKinstaAPI(
             wrapped: self.api
                 ?? HTTPKinstaAPI(configuration: configuration.kinsta, http: http, logger: logger, secrets: secrets),
-            metrics: metrics, clock: clock)
+            metrics: metrics,
+            clock: clock
+        )
         // The engine takes each call's token itself (a submit's before its sending mark); the read-through routes go
         // through the same budget.
         let api = BudgetedKinstaAPI(wrapped: kinsta, budget: budget)
         let engine = JobEngine(
-            database: database, api: kinsta, policy: configuration.pollPolicy, clock: clock, logger: logger,
-            maxInFlight: configuration.maxInFlight, maxConcurrentRequests: configuration.maxConcurrentRequests,
-            metrics: metrics, budget: budget, secrets: secrets, company: configuration.companyID)
+            database: database,
+            api: kinsta,
+            policy: configuration.pollPolicy,
+            clock: clock,
+            logger: logger,
+            maxInFlight: configuration.maxInFlight,
+            maxConcurrentRequests: configuration.maxConcurrentRequests,
+            metrics: metrics,
+            budget: budget,
+            secrets: secrets,
+            company: configuration.companyID
+        )
         let clock = self.clock
         let socketAPI = SocketAPI(
-            database: database, machine: JobMachine(policy: configuration.pollPolicy),
-            defaultCompany: configuration.companyID, version: DaemonVersion.current, startedAt: clock.now(),
-            now: { clock.now() }, onJobsChanged: {},
+            database: database,
+            machine: JobMachine(policy: configuration.pollPolicy),
+            defaultCompany: configuration.companyID,
+            version: DaemonVersion.current,
+            startedAt: clock.now(),
+            now: { clock.now() },
+            onJobsChanged: {},
             healthExtras: {
                 var extras: [String: JSONValue] = [
                     "request_budget": .object(budget.snapshot),
@@ -126,9 +155,12 @@ public struct Daemon: Sendable {
                 }
                 return extras
             },
-            kinsta: api, metricsText: { await metrics.render(database: database) },
+            kinsta: api,
+            metricsText: { await metrics.render(database: database) },
             access: PeerAccess(uids: configuration.allowedUIDs, gids: configuration.allowedGroups),
-            webhookNames: { webhooks.endpoints.map(\.name) }, logger: logger)
+            webhookNames: { webhooks.endpoints.map(\.name) },
+            logger: logger
+        )
         let socketPath = configuration.socketPath
         let notifier = SystemdNotifier()
         let onReady = self.onReady
@@ -137,15 +169,22 @@ public struct Daemon: Sendable {
             // A client that opens a connection and then sends nothing (or a request head that never ends) is
             // dropped after the idle timeout; a follow stream, whose request was read, is not idle. A connection
             // over the cap is answered 503 and closed before anything else sees it.
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [connections.handler(), MalformedRequestHandler()],
-                idleTimeout: .milliseconds(Int64(configuration.clientIdleTimeout * 1000)))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [connections.handler(), MalformedRequestHandler()],
+                    idleTimeout: .milliseconds(Int64(configuration.clientIdleTimeout * 1000))
+                )
+            ),
             // Admitted plus refused connections open at once stay under the open-file limit: past that, the
             // socket stops accepting until one closes (Hummingbird's connection gate on the listening channel).
             configuration: .init(
-                address: .unixDomainSocket(path: placement.bindPath), serverName: nil,
+                address: .unixDomainSocket(path: placement.bindPath),
+                serverName: nil,
                 availableConnectionsDelegate: MaximumAvailableConnections(
-                    maxConnections + FileLimit.refusedAllowance, logger: logger)),
+                    maxConnections + FileLimit.refusedAllowance,
+                    logger: logger
+                )
+            ),
             onServerRunning: { _ in
                 do {
                     try placement.publish(mode: configuration.socketMode, group: configuration.socketGroup)
@@ -157,29 +196,57 @@ public struct Daemon: Sendable {
                     startFailure.fail(error)
                 }
             },
-            logger: logger)
+            logger: logger
+        )
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: PollerService(
-                    engine: engine, idleWake: 60, heartbeat: SystemdHeartbeat(notifier: notifier))),
-                .init(service: WebhookDispatcher(
-                    database: database, registry: webhooks,
-                    sender: webhookSender ?? HTTPWebhookSender(http: http, now: { clock.now() }), clock: clock,
-                    logger: logger, metrics: metrics)),
-                .init(service: PrunerService(
-                    database: database, clock: clock, retentionDays: configuration.retentionDays, logger: logger)),
+                .init(
+                    service: PollerService(
+                        engine: engine,
+                        idleWake: 60,
+                        heartbeat: SystemdHeartbeat(notifier: notifier)
+                    )
+                ),
+                .init(
+                    service: WebhookDispatcher(
+                        database: database,
+                        registry: webhooks,
+                        sender: webhookSender ?? HTTPWebhookSender(http: http, now: { clock.now() }),
+                        clock: clock,
+                        logger: logger,
+                        metrics: metrics
+                    )
+                ),
+                .init(
+                    service: PrunerService(
+                        database: database,
+                        clock: clock,
+                        retentionDays: configuration.retentionDays,
+                        logger: logger
+                    )
+                ),
                 .init(service: app),
                 .init(service: StoppingNotice(notifier: notifier, logger: logger)),
                 .init(service: startFailure, failureTerminationBehavior: .gracefullyShutdownGroup),
-            ] + (reload.map { reload in
-                [.init(service: ReloadService(reload: {
-                    let fresh = try reload()
-                    webhooks.replace(fresh.webhooks)
-                    secrets.setConfigured(Self.configuredSecrets(fresh.webhooks))
-                    return fresh.logLevel
-                }, logger: logger))]
-            } ?? []),
-            gracefulShutdownSignals: signals, logger: logger)
+            ]
+                + (reload.map { reload in
+                    [
+                        .init(
+                            service: ReloadService(
+                                reload: {
+                                    let fresh = try reload()
+                                    webhooks.replace(fresh.webhooks)
+                                    secrets.setConfigured(Self.configuredSecrets(fresh.webhooks))
+                                    return fresh.logLevel
+                                },
+                                logger: logger
+                            )
+                        )
+                    ]
+                } ?? []),
+            gracefulShutdownSignals: signals,
+            logger: logger
+        )
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("stopped")
@@ -202,7 +269,9 @@ extension Daemon {
     static func openDatabase(_ configuration: DaemonConfiguration) throws -> OpsDatabase {
         do {
             return try OpsDatabase(
-                path: configuration.databasePath, durationHistory: configuration.pollPolicy.adaptive.history)
+                path: configuration.databasePath,
+                durationHistory: configuration.pollPolicy.adaptive.history
+            )
         } catch let refusal as DatabaseRefusal {
             throw DaemonError(refusal.message)
         } catch {
@@ -240,7 +309,10 @@ enum StateDirectory {
         }
         do {
             try FileManager.default.createDirectory(
-                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+                atPath: path,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o750]
+            )
         } catch {
             throw DaemonError("cannot create the state directory \(path): \(error.localizedDescription)")
         }
@@ -253,7 +325,9 @@ final class StateLock: Sendable {
 
     init(path: String) throws {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw DaemonError("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw DaemonError("cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             throw DaemonError("another kinsta-opsd is running on this state directory (\(path) is locked)")

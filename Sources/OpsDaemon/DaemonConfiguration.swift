@@ -52,13 +52,27 @@ public struct DaemonConfiguration: Sendable {
     public var lockPath: String { stateDirectory + "/kinsta-opsd.lock" }
 
     public init(
-        kinsta: KinstaConfiguration, companyID: String?, stateDirectory: String, socketPath: String,
-        socketMode: UInt16 = 0o660, socketGroup: String? = nil, logLevel: Logger.Level = .info, maxInFlight: Int = 8,
-        maxConcurrentRequests: Int = 8, shutdownGrace: Duration = .seconds(20), clientIdleTimeout: Double = 30,
-        maxConnections: Int = 512, pollPolicy: PollPolicy = PollPolicy(),
-        retentionDays: Double = 90, allowedUIDs: [UInt32] = [], allowedGroups: [UInt32] = [],
-        warnings: [String] = [], webhooks: [WebhookEndpoint] = [], requestsPerMinute: Double = 60,
-        requestBurst: Double = 10, apiKeySource: String = "given"
+        kinsta: KinstaConfiguration,
+        companyID: String?,
+        stateDirectory: String,
+        socketPath: String,
+        socketMode: UInt16 = 0o660,
+        socketGroup: String? = nil,
+        logLevel: Logger.Level = .info,
+        maxInFlight: Int = 8,
+        maxConcurrentRequests: Int = 8,
+        shutdownGrace: Duration = .seconds(20),
+        clientIdleTimeout: Double = 30,
+        maxConnections: Int = 512,
+        pollPolicy: PollPolicy = PollPolicy(),
+        retentionDays: Double = 90,
+        allowedUIDs: [UInt32] = [],
+        allowedGroups: [UInt32] = [],
+        warnings: [String] = [],
+        webhooks: [WebhookEndpoint] = [],
+        requestsPerMinute: Double = 60,
+        requestBurst: Double = 10,
+        apiKeySource: String = "given"
     ) {
         self.requestsPerMinute = requestsPerMinute
         self.requestBurst = requestBurst
@@ -85,7 +99,9 @@ public struct DaemonConfiguration: Sendable {
 
     /// Scheme and host only: a Slack incoming-webhook URL carries its secret in the path.
     static func redactedURL(_ url: String) -> String {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return "[redacted]" }
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else {
+            return "[redacted]"
+        }
         let port = parsed.port.map { ":\($0)" } ?? ""
         return "\(scheme)://\(host)\(port)/[redacted]"
     }

@@ -1,5 +1,5 @@
-public import Foundation
 import CoreMetrics
+public import Foundation
 import OpsCore
 public import OpsStore
 public import Prometheus
@@ -23,7 +23,8 @@ public final class DaemonMetrics: Sendable {
         self.registry = registry
         lag = registry.makeValueHistogram(
             descriptor: Self.name("poll_lag", unit: "seconds", "How late a due submit, poll or reconciliation started"),
-            buckets: [0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300])
+            buckets: [0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300]
+        )
     }
 
     /// Makes this registry the process's swift-metrics backend, so libraries that report through swift-metrics (the
@@ -67,8 +68,11 @@ public final class DaemonMetrics: Sendable {
     public func render(database: OpsDatabase) async -> String {
         if let counts = try? await database.stateCounts() {
             for state in JobState.allCases {
-                registry.makeGauge(descriptor: Self.name("jobs", unit: "", "Jobs by state"), labels: [("state", state.rawValue)])
-                    .set(to: Double(counts[state] ?? 0))
+                registry.makeGauge(
+                    descriptor: Self.name("jobs", unit: "", "Jobs by state"),
+                    labels: [("state", state.rawValue)]
+                )
+                .set(to: Double(counts[state] ?? 0))
             }
         }
         return registry.emitToString()

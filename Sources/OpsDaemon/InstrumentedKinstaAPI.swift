@@ -11,13 +11,23 @@ struct InstrumentedKinstaAPI: KinstaAPI {
 
     func submit(_ call: KinstaCall) async -> SubmitOutcome {
         let outcome = await wrapped.submit(call)
-        metrics.kinstaCall("submit", outcome: Self.name(outcome), at: clock.now(), summary: "submit: \(Self.name(outcome))")
+        metrics.kinstaCall(
+            "submit",
+            outcome: Self.name(outcome),
+            at: clock.now(),
+            summary: "submit: \(Self.name(outcome))"
+        )
         return outcome
     }
 
     func operationStatus(_ operationID: String) async -> PollOutcome {
         let outcome = await wrapped.operationStatus(operationID)
-        metrics.kinstaCall("operation", outcome: Self.name(outcome), at: clock.now(), summary: "operation: \(Self.name(outcome))")
+        metrics.kinstaCall(
+            "operation",
+            outcome: Self.name(outcome),
+            at: clock.now(),
+            summary: "operation: \(Self.name(outcome))"
+        )
         return outcome
     }
 

@@ -39,9 +39,17 @@ public final class JobEngine: Sendable {
     let company: String?
 
     public init(
-        database: OpsDatabase, api: any KinstaAPI, policy: PollPolicy, clock: any DaemonClock, logger: Logger,
-        maxInFlight: Int = 8, maxConcurrentRequests: Int = 8, seed: UInt64 = UInt64.random(in: .min ... .max),
-        metrics: DaemonMetrics? = nil, budget: RequestBudget? = nil, secrets: SecretRegistry? = nil,
+        database: OpsDatabase,
+        api: any KinstaAPI,
+        policy: PollPolicy,
+        clock: any DaemonClock,
+        logger: Logger,
+        maxInFlight: Int = 8,
+        maxConcurrentRequests: Int = 8,
+        seed: UInt64 = UInt64.random(in: .min ... .max),
+        metrics: DaemonMetrics? = nil,
+        budget: RequestBudget? = nil,
+        secrets: SecretRegistry? = nil,
         company: String? = nil
     ) {
         self.secrets = secrets
@@ -89,7 +97,10 @@ public final class JobEngine: Sendable {
         for kind in JobKind.allCases where only == nil || kind == only {
             if let seconds = observed[kind], !seconds.isEmpty {
                 models[kind] = DurationModel(
-                    prior: kind.spec.typicalDuration, durations: seconds, priorWeight: base.adaptive.priorWeight)
+                    prior: kind.spec.typicalDuration,
+                    durations: seconds,
+                    priorWeight: base.adaptive.priorWeight
+                )
             } else {
                 models[kind] = base.model(for: kind)
             }
@@ -242,7 +253,9 @@ public final class JobEngine: Sendable {
         if let pending = unrecorded.withLock({ $0[job.id] }), pending.version == job.version {
             // Kinsta answered this job's submission but the answer could not be committed: commit it now, and act
             // on nothing else (sending again could create a second site).
-            if (try? await commit(pending.input, to: job)) != nil { _ = unrecorded.withLock { $0.removeValue(forKey: job.id) } }
+            if (try? await commit(pending.input, to: job)) != nil {
+                _ = unrecorded.withLock { $0.removeValue(forKey: job.id) }
+            }
             return
         }
         if let due = job.snapshot.nextActionAt { metrics?.actionLag(clock.now().timeIntervalSince(due)) }
@@ -320,9 +333,13 @@ public final class JobEngine: Sendable {
     var unrecordedCount: Int { unrecorded.withLock { $0.count } }
 
     private func logCommitFailure(_ error: any Error, job: StoredJob) {
-        logger.error("could not commit a job transition", metadata: [
-            "job.id": "\(job.id)", "error": "\(StorageHealth.storageFault(error) ?? String(describing: type(of: error)))",
-        ])
+        logger.error(
+            "could not commit a job transition",
+            metadata: [
+                "job.id": "\(job.id)",
+                "error": "\(StorageHealth.storageFault(error) ?? String(describing: type(of: error)))",
+            ]
+        )
     }
 
     /// Applies `input` to the job as read and commits it with its event. Returns `nil` if the job changed meanwhile.
@@ -353,9 +370,12 @@ public final class JobEngine: Sendable {
             do {
                 try await refreshDurations(job.kind)
             } catch {
-                logger.warning("could not reload operation durations; polling keeps the previous model", metadata: [
-                    "job.kind": "\(job.kind.rawValue)", "error": "\(String(describing: type(of: error)))",
-                ])
+                logger.warning(
+                    "could not reload operation durations; polling keeps the previous model",
+                    metadata: [
+                        "job.kind": "\(job.kind.rawValue)", "error": "\(String(describing: type(of: error)))",
+                    ]
+                )
             }
         }
         return stored
@@ -373,8 +393,10 @@ public final class JobEngine: Sendable {
             switch await budgeted.sites(ofCompany: company) {
             case .found(let sites):
                 if let site = sites.first(where: { $0.displayName == name }) {
-                    return .done(detail: "a site named \(name) exists (\(site.id))",
-                        result: .object(["idSite": .string(site.id)]))
+                    return .done(
+                        detail: "a site named \(name) exists (\(site.id))",
+                        result: .object(["idSite": .string(site.id)])
+                    )
                 }
                 return .notDone(detail: "no site named \(name) exists")
             case .unreadable(let reason):
@@ -403,7 +425,8 @@ public final class JobEngine: Sendable {
         case .none:
             return .undetermined(
                 reason: "Kinsta offers no read that shows whether a \(job.kind.rawValue) took effect; "
-                    + "check the environment in MyKinsta, then retry the job or leave it")
+                    + "check the environment in MyKinsta, then retry the job or leave it"
+            )
         }
     }
 
@@ -411,26 +434,34 @@ public final class JobEngine: Sendable {
     /// no longer holds it; still listed means the key may not read the site, which no read settles.
     func confirmGone(site id: String) async -> ReconcileOutcome {
         guard let company, !company.isEmpty else {
-            return .undetermined(reason: "site \(id) answers 404, which also means the key may not read it, and no "
-                + "company is configured (company_id) to confirm it from the sites list; check MyKinsta")
+            return .undetermined(
+                reason: "site \(id) answers 404, which also means the key may not read it, and no "
+                    + "company is configured (company_id) to confirm it from the sites list; check MyKinsta"
+            )
         }
         switch await budgeted.sites(ofCompany: company) {
         case .found(let sites):
             if sites.contains(where: { $0.id == id }) {
-                return .undetermined(reason: "site \(id) answers 404 but is still in the company's sites list: the "
-                    + "key may not read it. Check the key's permissions and the site in MyKinsta")
+                return .undetermined(
+                    reason: "site \(id) answers 404 but is still in the company's sites list: the "
+                        + "key may not read it. Check the key's permissions and the site in MyKinsta"
+                )
             }
             return .done(detail: "site \(id) is gone (404, and not in the company's sites list)", result: nil)
         case .unreadable(let reason):
             return .retryLater(reason: reason, retryAfter: nil)
         case .notFound(let message):
-            return .undetermined(reason: "site \(id) answers 404, and the key cannot read company \(company)'s sites "
-                + "(\(message)) to confirm it is gone")
+            return .undetermined(
+                reason: "site \(id) answers 404, and the key cannot read company \(company)'s sites "
+                    + "(\(message)) to confirm it is gone"
+            )
         case .failure(let failure):
             return failure.isTransient
                 ? .retryLater(reason: failure.description, retryAfter: failure.retryAfter)
-                : .undetermined(reason: "could not list the company's sites to confirm site \(id) is gone: "
-                    + failure.description)
+                : .undetermined(
+                    reason: "could not list the company's sites to confirm site \(id) is gone: "
+                        + failure.description
+                )
         }
     }
 

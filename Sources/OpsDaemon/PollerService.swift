@@ -33,10 +33,15 @@ public struct PollerService: Service {
                 break
             } catch {
                 let storage = engine.database.storage
-                guard storage.recordFailure(error, now: engine.clock.now()), let outage = storage.outage else { throw error }
-                engine.logger.error("cannot resume the jobs in flight: storage unavailable; trying again", metadata: [
-                    "error": "\(outage.reason)",
-                ])
+                guard storage.recordFailure(error, now: engine.clock.now()), let outage = storage.outage else {
+                    throw error
+                }
+                engine.logger.error(
+                    "cannot resume the jobs in flight: storage unavailable; trying again",
+                    metadata: [
+                        "error": "\(outage.reason)"
+                    ]
+                )
                 try await engine.clock.sleep(until: outage.nextProbeAt)
             }
         }
@@ -90,15 +95,21 @@ public struct PollerService: Service {
                         if !storage.isAvailable { continue }
                         let now = engine.clock.now()
                         let next = try await engine.nextWake() ?? now.addingTimeInterval(idleWake)
-                        await waitForWake(until: min(next, now.addingTimeInterval(idleWake)), subscription: subscription)
+                        await waitForWake(
+                            until: min(next, now.addingTimeInterval(idleWake)),
+                            subscription: subscription
+                        )
                     } catch {
                         // The store failed under the loop itself (a read, or an admission's commit): never end the
                         // daemon for it. A storage fault starts the outage backoff above; anything else waits 1 s.
                         let now = engine.clock.now()
                         if !storage.recordFailure(error, now: now) {
-                            engine.logger.error("the engine's turn failed; trying again in 1 s", metadata: [
-                                "error": "\(String(describing: type(of: error)))",
-                            ])
+                            engine.logger.error(
+                                "the engine's turn failed; trying again in 1 s",
+                                metadata: [
+                                    "error": "\(String(describing: type(of: error)))"
+                                ]
+                            )
                             await waitForWake(until: now.addingTimeInterval(1), subscription: subscription)
                         }
                     }
@@ -119,8 +130,14 @@ public struct PollerService: Service {
     private func waitForWake(until deadline: Date, subscription: ChangeFeed.Subscription) async {
         let clock = engine.clock
         let signalled = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { try? await clock.sleep(until: deadline); return false }
-            group.addTask { _ = await subscription.next(); return true }
+            group.addTask {
+                try? await clock.sleep(until: deadline)
+                return false
+            }
+            group.addTask {
+                _ = await subscription.next()
+                return true
+            }
             let first = await group.next() ?? false
             group.cancelAll()
             return first

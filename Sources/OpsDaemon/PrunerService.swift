@@ -14,8 +14,12 @@ public struct PrunerService: Service {
     let logger: Logger
 
     public init(
-        database: OpsDatabase, clock: any DaemonClock, retentionDays: Double, interval: Double = 3600,
-        batch: Int = 500, logger: Logger
+        database: OpsDatabase,
+        clock: any DaemonClock,
+        retentionDays: Double,
+        interval: Double = 3600,
+        batch: Int = 500,
+        logger: Logger
     ) {
         self.database = database
         self.clock = clock
@@ -35,9 +39,12 @@ public struct PrunerService: Service {
                         // A full disk (a DELETE needs room in the WAL too): try again at the next pass, never end
                         // the daemon for it.
                         database.storage.recordFailure(error, now: clock.now())
-                        logger.error("could not prune old jobs; trying again at the next pass", metadata: [
-                            "error": "\(StorageHealth.storageFault(error) ?? "")",
-                        ])
+                        logger.error(
+                            "could not prune old jobs; trying again at the next pass",
+                            metadata: [
+                                "error": "\(StorageHealth.storageFault(error) ?? "")"
+                            ]
+                        )
                     }
                     try await clock.sleep(until: clock.now().addingTimeInterval(interval))
                 }

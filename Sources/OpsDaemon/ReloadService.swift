@@ -17,7 +17,10 @@ struct ReloadService: Service {
                     StderrLogHandler.level.set(level)
                     logger.notice("configuration reloaded", metadata: ["log_level": "\(level.rawValue)"])
                 } catch {
-                    logger.error("configuration reload failed; keeping the running one", metadata: ["error": "\(error)"])
+                    logger.error(
+                        "configuration reload failed; keeping the running one",
+                        metadata: ["error": "\(error)"]
+                    )
                 }
             }
         }

@@ -118,14 +118,22 @@ package struct BudgetedKinstaAPI: KinstaAPI {
     package func submit(_ call: KinstaCall) async -> SubmitOutcome {
         do { try await budget.acquire() } catch { return .notSent(reason: "the daemon is stopping") }
         let outcome = await wrapped.submit(call)
-        if case .rateLimited(let retryAfter) = outcome { budget.rateLimited(retryAfter: retryAfter) } else { budget.answered() }
+        if case .rateLimited(let retryAfter) = outcome {
+            budget.rateLimited(retryAfter: retryAfter)
+        } else {
+            budget.answered()
+        }
         return outcome
     }
 
     package func operationStatus(_ operationID: String) async -> PollOutcome {
         do { try await budget.acquire() } catch { return .transient(reason: "the daemon is stopping") }
         let outcome = await wrapped.operationStatus(operationID)
-        if case .rateLimited(let retryAfter) = outcome { budget.rateLimited(retryAfter: retryAfter) } else { budget.answered() }
+        if case .rateLimited(let retryAfter) = outcome {
+            budget.rateLimited(retryAfter: retryAfter)
+        } else {
+            budget.answered()
+        }
         return outcome
     }
 

@@ -38,11 +38,15 @@ final class SocketPlacement: Sendable {
     /// Checks the final path and makes the private directory. Refuses (``DaemonError``) anything at `path` but a stale
     /// socket (one nobody answers on), which is removed.
     static func prepare(_ path: String) throws -> SocketPlacement {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty
+        let directory =
+            (path as NSString).deletingLastPathComponent.isEmpty
             ? "." : (path as NSString).deletingLastPathComponent
         if !FileManager.default.fileExists(atPath: directory) {
             try? FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+                atPath: directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o755]
+            )
         }
         try clearStaleSocket(path)
         sweepLeftovers(in: directory)
@@ -61,7 +65,8 @@ final class SocketPlacement: Sendable {
             placement.remove()
             throw DaemonError(
                 "the socket \(path) is in a directory whose path is too long to bind beside it (\(placement.bindPath)"
-                    + " must be under 108 bytes): use a shorter path")
+                    + " must be under 108 bytes): use a shorter path"
+            )
         }
         return placement
     }
@@ -135,7 +140,8 @@ final class SocketPlacement: Sendable {
             throw DaemonError("cannot set the mode of the socket \(path): \(errorText())")
         }
         guard linkat(directoryFD, "s", AT_FDCWD, path, 0) == 0 else {
-            let reason = errno == EEXIST
+            let reason =
+                errno == EEXIST
                 ? "something appeared at that path while the daemon started; it is left alone" : errorText()
             throw DaemonError("cannot put the socket at \(path): \(reason)")
         }

@@ -18,7 +18,11 @@ public struct StderrLogHandler: LogHandler {
     let journal: Bool
     private static let lock = Mutex(())
 
-    public init(label: String, level: Logger.Level, journal: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
+    public init(
+        label: String,
+        level: Logger.Level,
+        journal: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+    ) {
         self.label = label
         self.journal = journal
         Self.level.set(level)

@@ -24,19 +24,39 @@ public final class WebhookRegistry: Sendable {
     func endpoint(named name: String) -> WebhookEndpoint? { endpoints.first { $0.name == name } }
 
     /// What the store writes into the outbox with each event: one body per endpoint that wants the event.
-    public func outboxWriter() -> OutboxWriter {
-        OutboxWriter(wants: { [self] state in endpoints.contains { $0.wants(state) } }) { [self] event, job in
-            let wanting = endpoints.filter { $0.wants(event.to) }
-            guard !wanting.isEmpty else { return [] }
-            let summary = JobSummary(
-                id: job.id, kind: job.kind.rawValue, state: job.state.rawValue, params: job.params.withoutSecrets,
-                operationID: job.snapshot.operationID, attempt: job.snapshot.attempt, createdAt: job.createdAt,
-                finishedAt: job.finishedAt, lastError: job.snapshot.lastError, result: job.result)
-            let webhookEvent = WebhookEvent(
-                seq: event.seq, at: event.at, from: event.from?.rawValue, to: event.to.rawValue, attempt: event.attempt,
-                operationID: event.operationID, message: event.message, job: summary)
-            return wanting.map { OutboxEntry(endpoint: $0.name, body: WebhookDelivery.body(webhookEvent, format: $0.format)) }
-        }
+    public func deliveryPlanner() -> DeliveryPlanner {
+        DeliveryPlanner(
+            wants: { [self] state in endpoints.contains { $0.wants(state) } },
+            entries: { [self] event, job in
+                let wanting = endpoints.filter { $0.wants(event.to) }
+                guard !wanting.isEmpty else { return [] }
+                let summary = JobSummary(
+                    id: job.id,
+                    kind: job.kind.rawValue,
+                    state: job.state.rawValue,
+                    params: job.params.withoutSecrets,
+                    operationID: job.snapshot.operationID,
+                    attempt: job.snapshot.attempt,
+                    createdAt: job.createdAt,
+                    finishedAt: job.finishedAt,
+                    lastError: job.snapshot.lastError,
+                    result: job.result
+                )
+                let webhookEvent = WebhookEvent(
+                    seq: event.seq,
+                    at: event.at,
+                    from: event.from?.rawValue,
+                    to: event.to.rawValue,
+                    attempt: event.attempt,
+                    operationID: event.operationID,
+                    message: event.message,
+                    job: summary
+                )
+                return wanting.map {
+                    OutboxEntry(endpoint: $0.name, body: WebhookDelivery.body(webhookEvent, format: $0.format))
+                }
+            }
+        )
     }
 }
 
@@ -54,8 +74,13 @@ public final class WebhookDispatcher: Service, Sendable {
     private let random: Mutex<SplitMix64>
 
     public init(
-        database: OpsDatabase, registry: WebhookRegistry, sender: any WebhookSender,
-        schedule: DeliverySchedule = .standard, clock: any DaemonClock, logger: Logger, metrics: DaemonMetrics? = nil,
+        database: OpsDatabase,
+        registry: WebhookRegistry,
+        sender: any WebhookSender,
+        schedule: DeliverySchedule = .standard,
+        clock: any DaemonClock,
+        logger: Logger,
+        metrics: DaemonMetrics? = nil,
         seed: UInt64 = UInt64.random(in: .min ... .max)
     ) {
         self.database = database
@@ -106,10 +131,13 @@ public final class WebhookDispatcher: Service, Sendable {
             } catch {
                 // A storage fault (a full disk) starts the outage the engine backs off on, and this loop too.
                 let fault = database.storage.recordFailure(error, now: clock.now())
-                logger.error("webhook outbox read or write failed", metadata: [
-                    "webhook": "\(name)",
-                    "error": "\(StorageHealth.storageFault(error) ?? String(describing: type(of: error)))",
-                ])
+                logger.error(
+                    "webhook outbox read or write failed",
+                    metadata: [
+                        "webhook": "\(name)",
+                        "error": "\(StorageHealth.storageFault(error) ?? String(describing: type(of: error)))",
+                    ]
+                )
                 wait = clock.now().addingTimeInterval(fault ? StorageHealth.firstProbeDelay : 5)
             }
             guard registry.endpoint(named: name) != nil else { return }
@@ -135,36 +163,68 @@ public final class WebhookDispatcher: Service, Sendable {
         let after = clock.now()
         switch outcome {
         case .delivered(let status):
-            try await database.recordAttempt(deliveryID: delivery.id, state: .delivered, status: status, error: nil,
-                nextAttemptAt: nil, now: after)
+            try await database.recordAttempt(
+                deliveryID: delivery.id,
+                state: .delivered,
+                status: status,
+                error: nil,
+                nextAttemptAt: nil,
+                now: after
+            )
             metrics?.webhookDelivery(result: "delivered")
             return after
         case .retry(let status, let reason, let retryAfter):
             let attempt = delivery.attempts + 1
-            let delay = random.withLock { schedule.delay(afterFailedAttempt: attempt, retryAfter: retryAfter, using: &$0) }
+            let delay = random.withLock {
+                schedule.delay(afterFailedAttempt: attempt, retryAfter: retryAfter, using: &$0)
+            }
             let metadata: Logger.Metadata = [
                 "webhook": "\(name)", "delivery.id": "\(delivery.id)", "event.seq": "\(delivery.eventSeq)",
                 "job.id": "\(delivery.jobID)", "attempt": "\(attempt)", "reason": "\(reason)",
             ]
             if let delay {
-                logger.warning("webhook delivery failed; will retry", metadata: metadata.merging(
-                    ["retry_in_seconds": "\(Int(delay))"]) { $1 })
-                try await database.recordAttempt(deliveryID: delivery.id, state: .pending, status: status, error: reason,
-                    nextAttemptAt: after.addingTimeInterval(delay), now: after)
+                logger.warning(
+                    "webhook delivery failed; will retry",
+                    metadata: metadata.merging(
+                        ["retry_in_seconds": "\(Int(delay))"]) { $1 }
+                )
+                try await database.recordAttempt(
+                    deliveryID: delivery.id,
+                    state: .pending,
+                    status: status,
+                    error: reason,
+                    nextAttemptAt: after.addingTimeInterval(delay),
+                    now: after
+                )
                 metrics?.webhookDelivery(result: "retry")
                 return after.addingTimeInterval(delay)
             }
             logger.error("webhook delivery failed for good", metadata: metadata)
-            try await database.recordAttempt(deliveryID: delivery.id, state: .failed, status: status, error: reason,
-                nextAttemptAt: nil, now: after)
+            try await database.recordAttempt(
+                deliveryID: delivery.id,
+                state: .failed,
+                status: status,
+                error: reason,
+                nextAttemptAt: nil,
+                now: after
+            )
             metrics?.webhookDelivery(result: "failed")
             return after
         case .disableEndpoint(let reason):
-            logger.error("webhook endpoint disabled by its receiver", metadata: [
-                "webhook": "\(name)", "delivery.id": "\(delivery.id)", "reason": "\(reason)",
-            ])
-            try await database.recordAttempt(deliveryID: delivery.id, state: .pending, status: 410, error: reason,
-                nextAttemptAt: nil, now: after)
+            logger.error(
+                "webhook endpoint disabled by its receiver",
+                metadata: [
+                    "webhook": "\(name)", "delivery.id": "\(delivery.id)", "reason": "\(reason)",
+                ]
+            )
+            try await database.recordAttempt(
+                deliveryID: delivery.id,
+                state: .pending,
+                status: 410,
+                error: reason,
+                nextAttemptAt: nil,
+                now: after
+            )
             try await database.setEndpointDisabled(name, reason: reason, now: after)
             metrics?.webhookDelivery(result: "endpoint_disabled")
             return nil

@@ -51,8 +51,15 @@ public struct EventView: Codable, Sendable, Hashable {
     }
 
     public init(
-        seq: Int64, at: Date, jobID: Int64, kind: String, from: String?, to: String, attempt: Int,
-        operationID: String?, message: String?
+        seq: Int64,
+        at: Date,
+        jobID: Int64,
+        kind: String,
+        from: String?,
+        to: String,
+        attempt: Int,
+        operationID: String?,
+        message: String?
     ) {
         self.seq = seq
         self.at = at
@@ -105,10 +112,26 @@ public struct JobView: Codable, Sendable, Hashable {
     }
 
     public init(
-        id: Int64, kind: String, state: String, params: [String: JSONValue], note: String?, target: String,
-        attempt: Int, operationID: String?, result: JSONValue?, lastError: String?, pollCount: Int,
-        pendingAction: String?, nextActionAt: Date?, acceptedAt: Date?, deadline: Date?, createdAt: Date,
-        updatedAt: Date, finishedAt: Date?, submittedBy: PeerView?, events: [EventView]?
+        id: Int64,
+        kind: String,
+        state: String,
+        params: [String: JSONValue],
+        note: String?,
+        target: String,
+        attempt: Int,
+        operationID: String?,
+        result: JSONValue?,
+        lastError: String?,
+        pollCount: Int,
+        pendingAction: String?,
+        nextActionAt: Date?,
+        acceptedAt: Date?,
+        deadline: Date?,
+        createdAt: Date,
+        updatedAt: Date,
+        finishedAt: Date?,
+        submittedBy: PeerView?,
+        events: [EventView]?
     ) {
         self.id = id
         self.kind = kind
@@ -222,8 +245,17 @@ public struct DeliveryView: Codable, Sendable, Hashable {
     }
 
     public init(
-        id: Int64, eventSeq: Int64, jobID: Int64, endpoint: String, state: String, attempts: Int, nextAttemptAt: Date?,
-        lastStatus: Int?, lastError: String?, createdAt: Date, deliveredAt: Date?
+        id: Int64,
+        eventSeq: Int64,
+        jobID: Int64,
+        endpoint: String,
+        state: String,
+        attempts: Int,
+        nextAttemptAt: Date?,
+        lastStatus: Int?,
+        lastError: String?,
+        createdAt: Date,
+        deliveredAt: Date?
     ) {
         self.id = id
         self.eventSeq = eventSeq

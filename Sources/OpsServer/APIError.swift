@@ -1,9 +1,9 @@
 import Foundation
 public import Hummingbird
-public import OpsProtocol
 import Logging
 import NIOCore
 import NIOHTTP1
+public import OpsProtocol
 import OpsStore
 
 /// An error answer of the socket API: a status and the JSON body `{"error": {"code", "message", "field"?}}`.
@@ -36,7 +36,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     var storage: StorageHealth?
     var now: @Sendable () -> Date = { Date() }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         do {
@@ -48,14 +52,20 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             // sends again later rather than take a 500 for a bug.
             storage?.recordFailure(error, now: now())
             return Response.json(
-                ErrorView(code: "storage_unavailable", message: "the daemon cannot write its database now ("
-                    + (StorageHealth.storageFault(error) ?? "storage fault") + "); nothing was stored: send again later"),
-                status: .serviceUnavailable)
+                ErrorView(
+                    code: "storage_unavailable",
+                    message: "the daemon cannot write its database now ("
+                        + (StorageHealth.storageFault(error) ?? "storage fault")
+                        + "); nothing was stored: send again later"
+                ),
+                status: .serviceUnavailable
+            )
         } catch let error as HTTPParserError {
             // The body could not be read: cut short, or broken chunking. Nothing of it is used.
             return Response.json(
                 ErrorView(code: "malformed_request", message: "the request body could not be read (\(error))"),
-                status: .badRequest)
+                status: .badRequest
+            )
         } catch let error as any HTTPResponseError {
             let status = error.status
             let (code, message): (String, String) =
@@ -71,7 +81,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("request failed", metadata: ["error": "\(String(describing: type(of: error)))"])
             return Response.json(
                 ErrorView(code: "internal", message: "the daemon could not answer this request"),
-                status: .internalServerError)
+                status: .internalServerError
+            )
         }
     }
 }
@@ -79,7 +90,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 extension Response {
     /// A JSON answer encoded the socket API's way.
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? WireJSON.encoder().encode(value)) ?? Data(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
+        let data =
+            (try? WireJSON.encoder().encode(value))
+            ?? Data(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
         var body = ByteBuffer(bytes: data)
         body.writeString("\n")
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))

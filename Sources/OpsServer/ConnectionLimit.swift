@@ -37,7 +37,10 @@ public final class ConnectionLimiter: Sendable {
         var current = active.load(ordering: .relaxed)
         while current < maximum {
             let (exchanged, original) = active.compareExchange(
-                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+                expected: current,
+                desired: current + 1,
+                ordering: .acquiringAndReleasing
+            )
             if exchanged { return true }
             current = original
         }
@@ -127,17 +130,26 @@ public final class ConnectionLimitHandler: ChannelDuplexHandler, RemovableChanne
     private func refuse(_ context: ChannelHandlerContext) {
         guard !answered else { return }
         answered = true
-        let view = ErrorView(code: "too_many_connections", message:
-            "the daemon serves at most \(limiter.maximum) connections at once; try again shortly")
+        let view = ErrorView(
+            code: "too_many_connections",
+            message:
+                "the daemon serves at most \(limiter.maximum) connections at once; try again shortly"
+        )
         var body = context.channel.allocator.buffer(capacity: 160)
-        body.writeBytes((try? WireJSON.encoder().encode(view)) ?? Data(#"{"error":{"code":"too_many_connections"}}"#.utf8))
+        body.writeBytes(
+            (try? WireJSON.encoder().encode(view)) ?? Data(#"{"error":{"code":"too_many_connections"}}"#.utf8)
+        )
         body.writeString("\n")
-        let head = HTTPResponse(status: .serviceUnavailable, headerFields: [
-            .contentType: "application/json", .contentLength: "\(body.readableBytes)", .connection: "close",
-            .retryAfter: "1",
-        ])
+        let head = HTTPResponse(
+            status: .serviceUnavailable,
+            headerFields: [
+                .contentType: "application/json", .contentLength: "\(body.readableBytes)", .connection: "close",
+                .retryAfter: "1",
+            ]
+        )
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -34,8 +34,12 @@ public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChann
         if case .head(let head) = part, head.method == .connect, !writingResponse {
             // A tunnel request has no place on this socket; below, its answer would lose its body.
             refusing = true
-            answer(context, status: .methodNotAllowed, code: "method_not_allowed",
-                message: "CONNECT is not served on this socket")
+            answer(
+                context,
+                status: .methodNotAllowed,
+                code: "method_not_allowed",
+                message: "CONNECT is not served on this socket"
+            )
             return
         }
         if refusing { return }
@@ -54,7 +58,8 @@ public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChann
         case .end:
             writingResponse = false
             if closeAfterAnswer {
-                context.writeAndFlush(data).whenComplete { _ in context.close(promise: nil) }
+                let channel = context.channel
+                context.writeAndFlush(data).whenComplete { _ in channel.close(promise: nil) }
                 promise?.succeed()
                 return
             }
@@ -71,8 +76,12 @@ public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChann
             context.fireErrorCaught(error)
             return
         }
-        answer(context, status: .badRequest, code: "malformed_request",
-            message: "the bytes sent are not an HTTP/1.1 request (\(error))")
+        answer(
+            context,
+            status: .badRequest,
+            code: "malformed_request",
+            message: "the bytes sent are not an HTTP/1.1 request (\(error))"
+        )
     }
 
     /// Writes one JSON error and closes the connection (once per connection).
@@ -83,11 +92,15 @@ public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChann
         var body = context.channel.allocator.buffer(capacity: 256)
         body.writeBytes((try? WireJSON.encoder().encode(view)) ?? Data(#"{"error":{"code":"malformed_request"}}"#.utf8))
         body.writeString("\n")
-        let head = HTTPResponse(status: status, headerFields: [
-            .contentType: "application/json", .contentLength: "\(body.readableBytes)", .connection: "close",
-        ])
+        let head = HTTPResponse(
+            status: status,
+            headerFields: [
+                .contentType: "application/json", .contentLength: "\(body.readableBytes)", .connection: "close",
+            ]
+        )
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -32,9 +32,11 @@ public struct PeerAccess: Sendable {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") })
         else { return [] }
-        return Set(line.dropFirst("Groups:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap {
-            UInt32($0)
-        })
+        return Set(
+            line.dropFirst("Groups:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap {
+                UInt32($0)
+            }
+        )
     }
 }
 
@@ -43,17 +45,27 @@ struct AccessMiddleware: RouterMiddleware {
     typealias Context = PeerContext
     let access: PeerAccess
 
-    func handle(_ request: Request, context: PeerContext, next: (Request, PeerContext) async throws -> Response)
+    func handle(
+        _ request: Request,
+        context: PeerContext,
+        next: (Request, PeerContext) async throws -> Response
+    )
         async throws -> Response
     {
         guard access.restricts else { return try await next(request, context) }
         let peer = await context.peer()
         guard access.allows(peer) else {
-            context.logger.warning("socket request refused", metadata: [
-                "peer.uid": "\(peer?.uid.description ?? "-")", "peer.pid": "\(peer?.pid.description ?? "-")",
-            ])
-            throw APIError(.forbidden, code: "forbidden",
-                "uid \(peer?.uid.description ?? "?") may not use this daemon (see allowed_uids / allowed_groups)")
+            context.logger.warning(
+                "socket request refused",
+                metadata: [
+                    "peer.uid": "\(peer?.uid.description ?? "-")", "peer.pid": "\(peer?.pid.description ?? "-")",
+                ]
+            )
+            throw APIError(
+                .forbidden,
+                code: "forbidden",
+                "uid \(peer?.uid.description ?? "?") may not use this daemon (see allowed_uids / allowed_groups)"
+            )
         }
         return try await next(request, context)
     }

@@ -31,7 +31,9 @@ public struct PeerContext: RequestContext {
             var gid: UInt32 = 0
         }
         let future: EventLoopFuture<UCred> = provider.unsafeGetSocketOption(
-            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(SO_PEERCRED)
+        )
         guard let credentials = try? await future.get() else { return nil }
         return Peer(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
         #else

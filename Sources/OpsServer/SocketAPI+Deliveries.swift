@@ -46,9 +46,17 @@ extension SocketAPI {
 extension DeliveryView {
     init(_ delivery: StoredDelivery) {
         self.init(
-            id: delivery.id, eventSeq: delivery.eventSeq, jobID: delivery.jobID, endpoint: delivery.endpoint,
-            state: delivery.state.rawValue, attempts: delivery.attempts,
-            nextAttemptAt: delivery.state == .pending ? delivery.nextAttemptAt : nil, lastStatus: delivery.lastStatus,
-            lastError: delivery.lastError, createdAt: delivery.createdAt, deliveredAt: delivery.deliveredAt)
+            id: delivery.id,
+            eventSeq: delivery.eventSeq,
+            jobID: delivery.jobID,
+            endpoint: delivery.endpoint,
+            state: delivery.state.rawValue,
+            attempts: delivery.attempts,
+            nextAttemptAt: delivery.state == .pending ? delivery.nextAttemptAt : nil,
+            lastStatus: delivery.lastStatus,
+            lastError: delivery.lastError,
+            createdAt: delivery.createdAt,
+            deliveredAt: delivery.deliveredAt
+        )
     }
 }

@@ -37,41 +37,45 @@ extension SocketAPI {
         let database = self.database
         let start = after
         let connectionClosed = context.channel.closeFuture
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            // Subscribe before the catch-up read, so a commit between the two still wakes the loop.
-            let subscription = database.changes.subscribe()
-            // A client that leaves ends its stream at once. Otherwise the loop would only notice at its next write
-            // (an event, or a heartbeat up to 15 s later), and keep its tasks and buffers until then.
-            connectionClosed.whenComplete { _ in subscription.close() }
-            var last = start
-            try await writer.write(Self.ndjson(firstPage))
-            try await withGracefulShutdownHandler {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: .seconds(Self.heartbeatSeconds))
-                            subscription.poke()
+        return Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody { writer in
+                // Subscribe before the catch-up read, so a commit between the two still wakes the loop.
+                let subscription = database.changes.subscribe()
+                // A client that leaves ends its stream at once. Otherwise the loop would only notice at its next write
+                // (an event, or a heartbeat up to 15 s later), and keep its tasks and buffers until then.
+                connectionClosed.whenComplete { _ in subscription.close() }
+                var last = start
+                try await writer.write(Self.ndjson(firstPage))
+                try await withGracefulShutdownHandler {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try await Task.sleep(for: .seconds(Self.heartbeatSeconds))
+                                subscription.poke()
+                            }
                         }
-                    }
-                    subscription.poke()
-                    for await _ in subscription {
-                        var wroteAny = false
-                        while true {
-                            let page = try await database.events(after: last, jobID: jobID, limit: 500)
-                            guard let newest = page.last else { break }
-                            try await writer.write(Self.ndjson(page))
-                            last = newest.seq
-                            wroteAny = true
+                        subscription.poke()
+                        for await _ in subscription {
+                            var wroteAny = false
+                            while true {
+                                let page = try await database.events(after: last, jobID: jobID, limit: 500)
+                                guard let newest = page.last else { break }
+                                try await writer.write(Self.ndjson(page))
+                                last = newest.seq
+                                wroteAny = true
+                            }
+                            if !wroteAny { try await writer.write(ByteBuffer(string: "\n")) }
                         }
-                        if !wroteAny { try await writer.write(ByteBuffer(string: "\n")) }
+                        group.cancelAll()
                     }
-                    group.cancelAll()
+                } onGracefulShutdown: {
+                    subscription.close()
                 }
-            } onGracefulShutdown: {
-                subscription.close()
+                try await writer.finish(nil)
             }
-            try await writer.finish(nil)
-        })
+        )
     }
 
     static func ndjson(_ events: [StoredEvent]) -> ByteBuffer {

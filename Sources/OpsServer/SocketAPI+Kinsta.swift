@@ -14,8 +14,12 @@ extension SocketAPI {
         kinsta.get("sites") { request, _ in
             let company = request.uri.queryParameters["company"].map(String.init) ?? defaultCompany
             guard let company, !company.isEmpty else {
-                throw APIError(.unprocessableContent, code: "invalid_params",
-                    "no company: pass ?company= or configure kinsta.company_id", field: "company")
+                throw APIError(
+                    .unprocessableContent,
+                    code: "invalid_params",
+                    "no company: pass ?company= or configure kinsta.company_id",
+                    field: "company"
+                )
             }
             return try await passThrough("/sites?company=" + Self.segment(company, field: "company"))
         }
@@ -27,12 +31,14 @@ extension SocketAPI {
         }
         kinsta.get("environments/:id/backups") { _, context in
             try await passThrough(
-                "/sites/environments/" + Self.segment(context.parameters.get("id"), field: "id") + "/backups")
+                "/sites/environments/" + Self.segment(context.parameters.get("id"), field: "id") + "/backups"
+            )
         }
         kinsta.get("environments/:id/downloadable-backups") { _, context in
             try await passThrough(
                 "/sites/environments/" + Self.segment(context.parameters.get("id"), field: "id")
-                    + "/downloadable-backups")
+                    + "/downloadable-backups"
+            )
         }
     }
 
@@ -56,7 +62,10 @@ extension SocketAPI {
     /// A path segment from the caller: an ID of safe characters, percent-encoded for Kinsta.
     static func segment(_ value: String?, field: String) throws -> String {
         guard let value, !value.isEmpty, value.count <= 128,
-            value.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0) || "-_:".unicodeScalars.contains($0) })
+            value.unicodeScalars.allSatisfy({
+                $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0)
+                    || "-_:".unicodeScalars.contains($0)
+            })
         else {
             throw APIError.badRequest("\(field) must be an ID of letters, digits, '-', '_' or ':'", field: field)
         }

@@ -1,9 +1,9 @@
 public import Foundation
+import HTTPTypes
 public import Hummingbird
+public import KinstaClient
 public import Logging
 import NIOCore
-import HTTPTypes
-public import KinstaClient
 public import OpsCore
 import OpsProtocol
 public import OpsStore
@@ -38,11 +38,19 @@ public struct SocketAPI: Sendable {
     public let logger: Logger
 
     public init(
-        database: OpsDatabase, machine: JobMachine, defaultCompany: String?, version: String, startedAt: Date,
-        now: @escaping @Sendable () -> Date, onJobsChanged: @escaping @Sendable () -> Void,
-        healthExtras: @escaping @Sendable () async -> [String: JSONValue] = { [:] }, kinsta: (any KinstaAPI)? = nil,
-        metricsText: (@Sendable () async -> String)? = nil, access: PeerAccess = PeerAccess(uids: [], gids: []),
-        webhookNames: @escaping @Sendable () -> [String] = { [] }, logger: Logger
+        database: OpsDatabase,
+        machine: JobMachine,
+        defaultCompany: String?,
+        version: String,
+        startedAt: Date,
+        now: @escaping @Sendable () -> Date,
+        onJobsChanged: @escaping @Sendable () -> Void,
+        healthExtras: @escaping @Sendable () async -> [String: JSONValue] = { [:] },
+        kinsta: (any KinstaAPI)? = nil,
+        metricsText: (@Sendable () async -> String)? = nil,
+        access: PeerAccess = PeerAccess(uids: [], gids: []),
+        webhookNames: @escaping @Sendable () -> [String] = { [] },
+        logger: Logger
     ) {
         self.webhookNames = webhookNames
         self.metricsText = metricsText
@@ -78,8 +86,10 @@ public struct SocketAPI: Sendable {
         if let metricsText {
             router.get("metrics") { _, _ in
                 Response(
-                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                    body: .init(byteBuffer: ByteBuffer(string: await metricsText())))
+                    status: .ok,
+                    headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: await metricsText()))
+                )
             }
         }
         return router
@@ -90,8 +100,11 @@ public struct SocketAPI: Sendable {
     @Sendable func submit(_ request: Request, context: PeerContext) async throws -> Response {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
-                "send the job as JSON with Content-Type: application/json")
+            throw APIError(
+                .unsupportedMediaType,
+                code: "unsupported_media_type",
+                "send the job as JSON with Content-Type: application/json"
+            )
         }
         var request = request
         let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
@@ -104,13 +117,20 @@ public struct SocketAPI: Sendable {
         }
         let submission = try Self.submission(from: json)
         guard let kind = JobKind(rawValue: submission.kind) else {
-            throw APIError(.unprocessableContent, code: "unknown_kind",
+            throw APIError(
+                .unprocessableContent,
+                code: "unknown_kind",
                 "unknown kind \(submission.kind); kinds are \(JobKind.allCases.map(\.rawValue).joined(separator: ", "))",
-                field: "kind")
+                field: "kind"
+            )
         }
         if let note = submission.note, note.count > 1000 {
-            throw APIError(.unprocessableContent, code: "invalid_params", "note is longer than 1000 characters",
-                field: "note")
+            throw APIError(
+                .unprocessableContent,
+                code: "invalid_params",
+                "note is longer than 1000 characters",
+                field: "note"
+            )
         }
         let params: ValidatedParams
         do {
@@ -126,17 +146,23 @@ public struct SocketAPI: Sendable {
         let result: OpsDatabase.InsertResult
         do {
             result = try await database.insert(
-                NewJob(params: params, note: submission.note, submitter: peer, idempotencyKey: key), now: now())
+                NewJob(params: params, note: submission.note, submitter: peer, idempotencyKey: key),
+                now: now()
+            )
         } catch let error as StoreError where error.code == .idempotencyConflict {
             throw APIError(.conflict, code: "idempotency_conflict", error.message, field: "Idempotency-Key")
         }
         database.storage.recordSuccess()
         switch result {
         case .created(let job):
-            logger.info("job submitted", metadata: [
-                "job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)", "peer.uid": "\(peer?.uid.description ?? "-")",
-                "peer.pid": "\(peer?.pid.description ?? "-")",
-            ])
+            logger.info(
+                "job submitted",
+                metadata: [
+                    "job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)",
+                    "peer.uid": "\(peer?.uid.description ?? "-")",
+                    "peer.pid": "\(peer?.pid.description ?? "-")",
+                ]
+            )
             onJobsChanged()
             return Response.json(JobView(job), status: .created)
         case .existing(let job):
@@ -150,7 +176,8 @@ public struct SocketAPI: Sendable {
             guard let state = JobState(rawValue: String(text)) else {
                 throw APIError.badRequest(
                     "unknown state \(text); states are \(JobState.allCases.map(\.rawValue).joined(separator: ", "))",
-                    field: "state")
+                    field: "state"
+                )
             }
             return state
         }
@@ -181,19 +208,28 @@ public struct SocketAPI: Sendable {
         let machine = self.machine
         let now = now()
         do {
-            guard let (job, transition) = try await database.update(jobID: id, now: now, { job in
-                var rng = SystemRandomNumberGenerator()
-                var change = try machine.step(job.snapshot, input, now: now, using: &rng)
-                let who = peer.map { " by uid \($0.uid), pid \($0.pid)" } ?? ""
-                change.message = change.message.map { $0 + who }
-                return change
-            }) else {
+            guard
+                let (job, transition) = try await database.update(
+                    jobID: id,
+                    now: now,
+                    { job in
+                        var rng = SystemRandomNumberGenerator()
+                        var change = try machine.step(job.snapshot, input, now: now, using: &rng)
+                        let who = peer.map { " by uid \($0.uid), pid \($0.pid)" } ?? ""
+                        change.message = change.message.map { $0 + who }
+                        return change
+                    }
+                )
+            else {
                 throw APIError.notFound("no job \(id)")
             }
-            logger.info("job changed by admin", metadata: [
-                "job.id": "\(id)", "from": "\(transition.before.state.rawValue)", "to": "\(job.state.rawValue)",
-                "peer.uid": "\(peer?.uid.description ?? "-")",
-            ])
+            logger.info(
+                "job changed by admin",
+                metadata: [
+                    "job.id": "\(id)", "from": "\(transition.before.state.rawValue)", "to": "\(job.state.rawValue)",
+                    "peer.uid": "\(peer?.uid.description ?? "-")",
+                ]
+            )
             onJobsChanged()
             return Response.json(JobView(job))
         } catch let refused as TransitionRefused {
@@ -214,14 +250,23 @@ public struct SocketAPI: Sendable {
             "queue_depth": .integer(Int64(counts[.queued] ?? 0)),
             "in_flight": .integer(Int64(JobState.allCases.filter(\.isInFlight).map { counts[$0] ?? 0 }.reduce(0, +))),
             "oldest_pending_seconds": oldest.map { .integer(Int64(current.timeIntervalSince($0))) } ?? .null,
-            "jobs_by_state": .object(Dictionary(uniqueKeysWithValues: JobState.allCases.map {
-                ($0.rawValue, JSONValue.integer(Int64(counts[$0] ?? 0)))
-            })),
+            "jobs_by_state": .object(
+                Dictionary(
+                    uniqueKeysWithValues: JobState.allCases.map {
+                        ($0.rawValue, JSONValue.integer(Int64(counts[$0] ?? 0)))
+                    }
+                )
+            ),
         ]
         let disabled = try await database.disabledEndpoints()
-        body["disabled_webhook_endpoints"] = .array(disabled.map {
-            .object(["name": .string($0.name), "since": .string(WireJSON.formatDate($0.since)), "reason": .string($0.reason)])
-        })
+        body["disabled_webhook_endpoints"] = .array(
+            disabled.map {
+                .object([
+                    "name": .string($0.name), "since": .string(WireJSON.formatDate($0.since)),
+                    "reason": .string($0.reason),
+                ])
+            }
+        )
         for (key, value) in await healthExtras() { body[key] = value }
         if let outage = database.storage.outage {
             // Commits fail: nothing new is taken and nothing is sent to Kinsta until they go through again.
@@ -248,8 +293,10 @@ public struct SocketAPI: Sendable {
     static func integer(_ query: Parameters, _ name: String, in range: ClosedRange<Int64>) throws -> Int64? {
         guard let text = query[Substring(name)] else { return nil }
         guard let value = Int64(text), range.contains(value) else {
-            throw APIError.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)",
-                field: name)
+            throw APIError.badRequest(
+                "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)",
+                field: name
+            )
         }
         return value
     }
@@ -258,13 +305,18 @@ public struct SocketAPI: Sendable {
     /// field such as "notes" would otherwise be dropped without a word).
     static func submission(from json: JSONValue) throws(APIError) -> SubmitJobRequest {
         guard case .object(let fields) = json else {
-            throw APIError(.badRequest, code: "invalid_json",
-                "the body is not valid JSON of the form {\"kind\": …, \"params\": {…}, \"note\"?: …}")
+            throw APIError(
+                .badRequest,
+                code: "invalid_json",
+                "the body is not valid JSON of the form {\"kind\": …, \"params\": {…}, \"note\"?: …}"
+            )
         }
         func wrongType(_ field: String) -> APIError {
             APIError(.badRequest, code: "invalid_json", "\(field) has the wrong type", field: field)
         }
-        guard let kindValue = fields["kind"] else { throw APIError(.badRequest, code: "invalid_json", "the body needs kind") }
+        guard let kindValue = fields["kind"] else {
+            throw APIError(.badRequest, code: "invalid_json", "the body needs kind")
+        }
         guard case .string(let kind) = kindValue else { throw wrongType("kind") }
         guard let paramsValue = fields["params"] else {
             throw APIError(.badRequest, code: "invalid_json", "the body needs params")
@@ -277,7 +329,10 @@ public struct SocketAPI: Sendable {
         default: throw wrongType("note")
         }
         if let unknown = fields.keys.sorted().first(where: { !Self.submitFields.contains($0) }) {
-            throw APIError.badRequest("unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?}", field: unknown)
+            throw APIError.badRequest(
+                "unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?}",
+                field: unknown
+            )
         }
         return SubmitJobRequest(kind: kind, params: params, note: note)
     }

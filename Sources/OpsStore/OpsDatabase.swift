@@ -1,7 +1,7 @@
 public import Foundation
 import GRDB
-import Synchronization
 public import OpsCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -60,7 +60,7 @@ public struct OpsDatabase: Sendable {
         pool.releaseMemoryEventually()
     }
 
-    public func setOutboxWriter(_ writer: OutboxWriter?) {
+    public func setDeliveryPlanner(_ writer: DeliveryPlanner?) {
         outbox.set(writer)
     }
 
@@ -82,7 +82,8 @@ public struct OpsDatabase: Sendable {
     /// - Throws: ``StoreError`` `.idempotencyConflict` when the key was used for a different request.
     public func insert(_ new: NewJob, now: Date) async throws -> InsertResult {
         defer { changes.notify() }
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<InsertResult, any Error>, Never>) in
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<InsertResult, any Error>, Never>) in
             if submissions.enqueue(SubmissionQueue.Item(new: new, now: now, continuation: continuation)) {
                 // Nobody is writing: this caller's task starts the writer, which takes whatever is queued meanwhile.
                 let database = self
@@ -119,40 +120,59 @@ public struct OpsDatabase: Sendable {
     }
 
     /// One submission inside a write transaction.
-    private static func insert(_ db: Database, _ new: NewJob, now: Date, outbox writer: OutboxWriter?) throws
+    private static func insert(
+        _ db: Database,
+        _ new: NewJob,
+        now: Date,
+        outbox writer: DeliveryPlanner?
+    ) throws
         -> InsertResult
     {
         // Only a request with a key is ever compared: the others store no fingerprint.
         let fingerprint = new.idempotencyKey == nil ? nil : new.fingerprint
         if let key = new.idempotencyKey,
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM job WHERE idempotency_key = ?"), arguments: [key])
+                db.cachedStatement(sql: "SELECT * FROM job WHERE idempotency_key = ?"),
+                arguments: [key]
+            )
         {
             let existing = try StoredJob(row: row)
             guard row["request_fingerprint"] == fingerprint else {
                 throw StoreError(
                     code: .idempotencyConflict,
                     message: "Idempotency-Key was already used for job \(existing.id) with a different request",
-                    jobID: existing.id)
+                    jobID: existing.id
+                )
             }
             return .existing(existing)
         }
         let ms = now.milliseconds
-        try db.cachedStatement(sql: """
-            INSERT INTO job (kind, params, note, target, state, created_at, updated_at,
-                submitter_uid, submitter_gid, submitter_pid, idempotency_key, request_fingerprint)
-            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)
-            """)
-            .execute(arguments: [
-                new.params.kind.rawValue, JSONText.encode(.object(new.params.values)), new.note,
-                new.params.target, ms, ms, new.submitter?.uid, new.submitter?.gid, new.submitter?.pid,
-                new.idempotencyKey, fingerprint,
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO job (kind, params, note, target, state, created_at, updated_at,
+                    submitter_uid, submitter_gid, submitter_pid, idempotency_key, request_fingerprint)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)
+                """
+        )
+        .execute(arguments: [
+            new.params.kind.rawValue, JSONText.encode(.object(new.params.values)), new.note,
+            new.params.target, ms, ms, new.submitter?.uid, new.submitter?.gid, new.submitter?.pid,
+            new.idempotencyKey, fingerprint,
+        ])
         let id = db.lastInsertedRowID
         let who = new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted"
         try appendEvent(
-            db, at: ms, jobID: id, kind: new.params.kind, from: nil, to: .queued, attempt: 1, operationID: nil,
-            message: who, outbox: writer)
+            db,
+            at: ms,
+            jobID: id,
+            kind: new.params.kind,
+            from: nil,
+            to: .queued,
+            attempt: 1,
+            operationID: nil,
+            message: who,
+            outbox: writer
+        )
         return .created(try fetchJob(db, id: id)!)
     }
 
@@ -176,7 +196,9 @@ public struct OpsDatabase: Sendable {
     ///
     /// - Returns: `nil` when there is no such job; rethrows what `transition` throws.
     public func update(
-        jobID id: Int64, now: Date, _ transition: @Sendable (StoredJob) throws -> Transition
+        jobID id: Int64,
+        now: Date,
+        _ transition: @Sendable (StoredJob) throws -> Transition
     ) async throws -> (StoredJob, Transition)? {
         defer { changes.notify() }
         let writer = outbox.get()
@@ -198,9 +220,12 @@ public struct OpsDatabase: Sendable {
         transition.eraseSecrets && job.params.withoutSecrets.count < job.params.values.count
     }
 
-
     private static func apply(
-        _ db: Database, _ transition: Transition, to job: StoredJob, now: Date, outbox: OutboxWriter?,
+        _ db: Database,
+        _ transition: Transition,
+        to job: StoredJob,
+        now: Date,
+        outbox: DeliveryPlanner?,
         durationHistory: Int
     ) throws -> StoredJob? {
         let after = transition.after
@@ -212,25 +237,36 @@ public struct OpsDatabase: Sendable {
         let result = transition.result.map { JSONText.encode($0) }
         // The parameters change only when secrets are erased: otherwise they are not encoded and written again.
         let newParams = transition.eraseSecrets ? JSONText.encode(.object(params.values)) : nil
-        try db.cachedStatement(sql: """
-            UPDATE job SET state = ?, version = version + 1, attempt = ?, operation_id = ?, accepted_at = ?,
-                deadline = ?, poll_count = ?, error_streak = ?, confirmations = ?, pending_action = ?,
-                next_action_at = ?, last_error = ?, params = coalesce(?, params), result = coalesce(?, result),
-                updated_at = ?, finished_at = ?, submission_unclear = ?, sending = ?
-            WHERE id = ? AND version = ?
-            """)
-            .execute(arguments: [
-                after.state.rawValue, after.attempt, after.operationID, after.acceptedAt?.milliseconds,
-                after.deadline?.milliseconds, after.pollCount, after.errorStreak, after.confirmations,
-                after.pendingAction?.rawValue, after.nextActionAt?.milliseconds, after.lastError,
-                newParams, result, ms,
-                after.state.isTerminal ? ms : nil, after.submissionUnclear, after.sending, job.id, job.version,
-            ])
+        try db.cachedStatement(
+            sql: """
+                UPDATE job SET state = ?, version = version + 1, attempt = ?, operation_id = ?, accepted_at = ?,
+                    deadline = ?, poll_count = ?, error_streak = ?, confirmations = ?, pending_action = ?,
+                    next_action_at = ?, last_error = ?, params = coalesce(?, params), result = coalesce(?, result),
+                    updated_at = ?, finished_at = ?, submission_unclear = ?, sending = ?
+                WHERE id = ? AND version = ?
+                """
+        )
+        .execute(arguments: [
+            after.state.rawValue, after.attempt, after.operationID, after.acceptedAt?.milliseconds,
+            after.deadline?.milliseconds, after.pollCount, after.errorStreak, after.confirmations,
+            after.pendingAction?.rawValue, after.nextActionAt?.milliseconds, after.lastError,
+            newParams, result, ms,
+            after.state.isTerminal ? ms : nil, after.submissionUnclear, after.sending, job.id, job.version,
+        ])
         guard db.changesCount == 1 else { return nil }
         if transition.changesState {
             try appendEvent(
-                db, at: ms, jobID: job.id, kind: job.kind, from: transition.before.state, to: after.state,
-                attempt: after.attempt, operationID: after.operationID, message: transition.message, outbox: outbox)
+                db,
+                at: ms,
+                jobID: job.id,
+                kind: job.kind,
+                from: transition.before.state,
+                to: after.state,
+                attempt: after.attempt,
+                operationID: after.operationID,
+                message: transition.message,
+                outbox: outbox
+            )
         }
         if let seconds = transition.observedDuration(at: now, lastAskedAt: job.updatedAt) {
             try recordDuration(db, kind: job.kind, seconds: seconds, jobID: job.id, at: ms, keep: durationHistory)
@@ -240,29 +276,54 @@ public struct OpsDatabase: Sendable {
 
     /// Keeps one observed duration and drops the kind's oldest beyond `keep`.
     private static func recordDuration(
-        _ db: Database, kind: JobKind, seconds: Double, jobID: Int64, at: Int64, keep: Int
+        _ db: Database,
+        kind: JobKind,
+        seconds: Double,
+        jobID: Int64,
+        at: Int64,
+        keep: Int
     ) throws {
         try db.cachedStatement(sql: "INSERT INTO operation_duration (kind, seconds, job_id, at) VALUES (?, ?, ?, ?)")
             .execute(arguments: [kind.rawValue, seconds, jobID, at])
-        try db.cachedStatement(sql: """
-            DELETE FROM operation_duration WHERE kind = ? AND id <= (
-                SELECT id FROM operation_duration WHERE kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-            """)
-            .execute(arguments: [kind.rawValue, kind.rawValue, keep])
+        try db.cachedStatement(
+            sql: """
+                DELETE FROM operation_duration WHERE kind = ? AND id <= (
+                    SELECT id FROM operation_duration WHERE kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                """
+        )
+        .execute(arguments: [kind.rawValue, kind.rawValue, keep])
     }
 
     private static func appendEvent(
-        _ db: Database, at: Int64, jobID: Int64, kind: JobKind, from: JobState?, to: JobState, attempt: Int,
-        operationID: String?, message: String?, outbox: OutboxWriter?
+        _ db: Database,
+        at: Int64,
+        jobID: Int64,
+        kind: JobKind,
+        from: JobState?,
+        to: JobState,
+        attempt: Int,
+        operationID: String?,
+        message: String?,
+        outbox: DeliveryPlanner?
     ) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO event (at, job_id, kind, from_state, to_state, attempt, operation_id, message)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-            .execute(arguments: [at, jobID, kind.rawValue, from?.rawValue, to.rawValue, attempt, operationID, message])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO event (at, job_id, kind, from_state, to_state, attempt, operation_id, message)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        )
+        .execute(arguments: [at, jobID, kind.rawValue, from?.rawValue, to.rawValue, attempt, operationID, message])
         let event = StoredEvent(
-            seq: db.lastInsertedRowID, at: Date(milliseconds: at), jobID: jobID, kind: kind, from: from, to: to,
-            attempt: attempt, operationID: operationID, message: message)
+            seq: db.lastInsertedRowID,
+            at: Date(milliseconds: at),
+            jobID: jobID,
+            kind: kind,
+            from: from,
+            to: to,
+            attempt: attempt,
+            operationID: operationID,
+            message: message
+        )
         try writeOutbox(db, writer: outbox, event: event)
     }
 
@@ -281,7 +342,8 @@ public struct OpsDatabase: Sendable {
                           AND finished_at < ?
                         ORDER BY finished_at LIMIT ?)
                     """,
-                arguments: [cutoff.milliseconds, limit])
+                arguments: [cutoff.milliseconds, limit]
+            )
             return db.changesCount
         }
     }
@@ -299,13 +361,17 @@ public struct OpsDatabase: Sendable {
                 ("state = ?", state?.rawValue), ("kind = ?", kind?.rawValue), ("id < ?", before),
             ])
             return try Row.fetchAll(
-                db, sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments + [limit]
+                db,
+                sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?",
+                arguments: arguments + [limit]
             ).map(StoredJob.init(row:))
         }
     }
 
     /// A `WHERE` clause of the conditions whose value is present, and their arguments in order.
-    static func filter(_ conditions: [(sql: String, value: (any DatabaseValueConvertible & Sendable)?)])
+    static func filter(
+        _ conditions: [(sql: String, value: (any DatabaseValueConvertible & Sendable)?)]
+    )
         -> (String, StatementArguments)
     {
         let present = conditions.compactMap { condition in condition.value.map { (condition.sql, $0) } }
@@ -317,10 +383,12 @@ public struct OpsDatabase: Sendable {
     public func dueJobs(now: Date, limit: Int) async throws -> [StoredJob] {
         try await pool.read { db in
             try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT * FROM job WHERE pending_action IS NOT NULL AND next_action_at <= ?
-                    ORDER BY next_action_at, id LIMIT ?
-                    """),
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM job WHERE pending_action IS NOT NULL AND next_action_at <= ?
+                        ORDER BY next_action_at, id LIMIT ?
+                        """
+                ),
                 arguments: [now.milliseconds, limit]
             ).map(StoredJob.init(row:))
         }
@@ -343,7 +411,10 @@ public struct OpsDatabase: Sendable {
     public func operationDurations(of kind: JobKind) async throws -> [Double] {
         try await pool.read { db in
             try Double.fetchAll(
-                db, sql: "SELECT seconds FROM operation_duration WHERE kind = ? ORDER BY id", arguments: [kind.rawValue])
+                db,
+                sql: "SELECT seconds FROM operation_duration WHERE kind = ? ORDER BY id",
+                arguments: [kind.rawValue]
+            )
         }
     }
 
@@ -360,8 +431,13 @@ public struct OpsDatabase: Sendable {
 
         /// The parts of the job the claim priority reads.
         public var snapshot: JobSnapshot {
-            JobSnapshot(kind: kind, state: state, acceptedAt: acceptedAt, pendingAction: pendingAction,
-                nextActionAt: nextActionAt)
+            JobSnapshot(
+                kind: kind,
+                state: state,
+                acceptedAt: acceptedAt,
+                pendingAction: pendingAction,
+                nextActionAt: nextActionAt
+            )
         }
     }
 
@@ -369,21 +445,26 @@ public struct OpsDatabase: Sendable {
     public func dueCandidates(now: Date, limit: Int) async throws -> [DueCandidate] {
         try await pool.read { db in
             try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT id, kind, state, pending_action, accepted_at, next_action_at, updated_at FROM job
-                    WHERE pending_action IS NOT NULL AND next_action_at <= ? ORDER BY next_action_at, id LIMIT ?
-                    """),
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, kind, state, pending_action, accepted_at, next_action_at, updated_at FROM job
+                        WHERE pending_action IS NOT NULL AND next_action_at <= ? ORDER BY next_action_at, id LIMIT ?
+                        """
+                ),
                 arguments: [now.milliseconds, limit]
             ).compactMap { row in
                 guard let kind = JobKind(rawValue: row["kind"]), let state = JobState(rawValue: row["state"]) else {
                     return nil
                 }
                 return DueCandidate(
-                    id: row["id"], kind: kind, state: state,
+                    id: row["id"],
+                    kind: kind,
+                    state: state,
                     pendingAction: (row["pending_action"] as String?).flatMap(PendingAction.init(rawValue:)),
                     acceptedAt: (row["accepted_at"] as Int64?).map(Date.init(milliseconds:)),
                     nextActionAt: Date(milliseconds: row["next_action_at"]),
-                    updatedAt: Date(milliseconds: row["updated_at"]))
+                    updatedAt: Date(milliseconds: row["updated_at"])
+                )
             }
         }
     }
@@ -391,22 +472,27 @@ public struct OpsDatabase: Sendable {
     /// When the earliest pending action falls due, if any.
     public func nextActionTime() async throws -> Date? {
         try await pool.read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT min(next_action_at) FROM job WHERE pending_action IS NOT NULL"))
-                .map(Date.init(milliseconds:))
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT min(next_action_at) FROM job WHERE pending_action IS NOT NULL")
+            )
+            .map(Date.init(milliseconds:))
         }
     }
 
     /// Queued jobs in arrival order, and the targets and count of the jobs in flight: what the engine needs to pick
     /// which queued jobs may start.
-    public func admissionView(limit: Int) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int) {
+    public func admissionView(limit: Int) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int)
+    {
         try await pool.read { db in
             let queued = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY id LIMIT ?"), arguments: [limit]
+                db.cachedStatement(sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY id LIMIT ?"),
+                arguments: [limit]
             ).map(StoredJob.init(row:))
             // Nothing waits: the targets in flight (thousands, on a busy daemon) need not be read.
             guard !queued.isEmpty else { return ([], [], 0) }
             let busy = try String.fetchAll(
-                db.cachedStatement(sql: "SELECT target FROM job WHERE state IN ('submitting', 'accepted', 'running')"))
+                db.cachedStatement(sql: "SELECT target FROM job WHERE state IN ('submitting', 'accepted', 'running')")
+            )
             return (queued, Set(busy), busy.count)
         }
     }
@@ -415,7 +501,8 @@ public struct OpsDatabase: Sendable {
     public func inFlightCount() async throws -> Int {
         try await pool.read { db in
             try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT count(*) FROM job WHERE state IN ('submitting', 'accepted', 'running')"))
+                db.cachedStatement(sql: "SELECT count(*) FROM job WHERE state IN ('submitting', 'accepted', 'running')")
+            )
                 ?? 0
         }
     }
@@ -434,12 +521,15 @@ public struct OpsDatabase: Sendable {
         try await pool.read { db in
             if let jobID {
                 return try Row.fetchAll(
-                    db, sql: "SELECT * FROM event WHERE seq > ? AND job_id = ? ORDER BY seq LIMIT ?",
+                    db,
+                    sql: "SELECT * FROM event WHERE seq > ? AND job_id = ? ORDER BY seq LIMIT ?",
                     arguments: [after, jobID, limit]
                 ).map(StoredEvent.init(row:))
             }
             return try Row.fetchAll(
-                db, sql: "SELECT * FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit]
+                db,
+                sql: "SELECT * FROM event WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [after, limit]
             ).map(StoredEvent.init(row:))
         }
     }
@@ -450,8 +540,10 @@ public struct OpsDatabase: Sendable {
             let rows: [Row]
             if let jobID {
                 rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM event WHERE job_id = ? ORDER BY seq DESC LIMIT ?",
-                    arguments: [jobID, count])
+                    db,
+                    sql: "SELECT * FROM event WHERE job_id = ? ORDER BY seq DESC LIMIT ?",
+                    arguments: [jobID, count]
+                )
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM event ORDER BY seq DESC LIMIT ?", arguments: [count])
             }
@@ -532,23 +624,34 @@ extension StoredJob {
             target: row["target"],
             version: row["version"],
             snapshot: JobSnapshot(
-                kind: kind, state: state, attempt: row["attempt"], operationID: row["operation_id"],
+                kind: kind,
+                state: state,
+                attempt: row["attempt"],
+                operationID: row["operation_id"],
                 acceptedAt: (row["accepted_at"] as Int64?).map(Date.init(milliseconds:)),
                 deadline: (row["deadline"] as Int64?).map(Date.init(milliseconds:)),
-                pollCount: row["poll_count"], errorStreak: row["error_streak"], confirmations: row["confirmations"],
+                pollCount: row["poll_count"],
+                errorStreak: row["error_streak"],
+                confirmations: row["confirmations"],
                 pendingAction: pending.flatMap(PendingAction.init(rawValue:)),
                 nextActionAt: (row["next_action_at"] as Int64?).map(Date.init(milliseconds:)),
-                lastError: row["last_error"], submissionUnclear: row["submission_unclear"],
-                sending: row["sending"]),
+                lastError: row["last_error"],
+                submissionUnclear: row["submission_unclear"],
+                sending: row["sending"]
+            ),
             result: (row["result"] as String?).flatMap(JSONText.decode),
             createdAt: Date(milliseconds: row["created_at"]),
             updatedAt: Date(milliseconds: row["updated_at"]),
             finishedAt: (row["finished_at"] as Int64?).map(Date.init(milliseconds:)),
             submitter: (row["submitter_uid"] as Int64?).map {
-                Peer(uid: UInt32($0), gid: UInt32(row["submitter_gid"] as Int64? ?? 0),
-                    pid: Int32(row["submitter_pid"] as Int64? ?? 0))
+                Peer(
+                    uid: UInt32($0),
+                    gid: UInt32(row["submitter_gid"] as Int64? ?? 0),
+                    pid: Int32(row["submitter_pid"] as Int64? ?? 0)
+                )
             },
-            idempotencyKey: row["idempotency_key"])
+            idempotencyKey: row["idempotency_key"]
+        )
     }
 }
 
@@ -559,9 +662,16 @@ extension StoredEvent {
             throw StoreError(code: .corruptRow, message: "event \(seq) has an unreadable kind or state", jobID: nil)
         }
         self.init(
-            seq: seq, at: Date(milliseconds: row["at"]), jobID: row["job_id"], kind: kind,
-            from: (row["from_state"] as String?).flatMap(JobState.init(rawValue:)), to: to, attempt: row["attempt"],
-            operationID: row["operation_id"], message: row["message"])
+            seq: seq,
+            at: Date(milliseconds: row["at"]),
+            jobID: row["job_id"],
+            kind: kind,
+            from: (row["from_state"] as String?).flatMap(JobState.init(rawValue:)),
+            to: to,
+            attempt: row["attempt"],
+            operationID: row["operation_id"],
+            message: row["message"]
+        )
     }
 }
 
@@ -608,9 +718,9 @@ final class SubmissionQueue: Sendable {
 }
 
 final class OutboxBox: Sendable {
-    private let value = Mutex<OutboxWriter?>(nil)
+    private let value = Mutex<DeliveryPlanner?>(nil)
 
-    func get() -> OutboxWriter? { value.withLock { $0 } }
+    func get() -> DeliveryPlanner? { value.withLock { $0 } }
 
-    func set(_ writer: OutboxWriter?) { value.withLock { $0 = writer } }
+    func set(_ writer: DeliveryPlanner?) { value.withLock { $0 = writer } }
 }

@@ -1,6 +1,6 @@
 public import Foundation
 import GRDB
-public import OpsCore
+import OpsCore
 
 /// A delivery to write with an event: which endpoint, and the exact body it will carry.
 public struct OutboxEntry: Sendable, Hashable {
@@ -10,23 +10,6 @@ public struct OutboxEntry: Sendable, Hashable {
     public init(endpoint: String, body: Data) {
         self.endpoint = endpoint
         self.body = body
-    }
-}
-
-/// Decides, inside the event's transaction, which deliveries an event makes (the configured endpoints that want it).
-public struct OutboxWriter: Sendable {
-    /// Whether any endpoint could want an event that moves a job to this state: when none does, the event costs no
-    /// read of the job.
-    public var wants: @Sendable (JobState) -> Bool
-    /// The deliveries of the event, given the job as the event's transaction left it.
-    public var entries: @Sendable (StoredEvent, StoredJob) -> [OutboxEntry]
-
-    public init(
-        wants: @escaping @Sendable (JobState) -> Bool,
-        entries: @escaping @Sendable (StoredEvent, StoredJob) -> [OutboxEntry]
-    ) {
-        self.wants = wants
-        self.entries = entries
     }
 }
 
@@ -61,25 +44,38 @@ extension StoredDelivery {
             throw StoreError(code: .corruptRow, message: "delivery \(id) has an unreadable state", jobID: nil)
         }
         self.init(
-            id: id, eventSeq: row["event_seq"], jobID: row["job_id"], endpoint: row["endpoint"], body: row["body"],
-            state: state, attempts: row["attempts"], nextAttemptAt: Date(milliseconds: row["next_attempt_at"]),
-            lastStatus: row["last_status"], lastError: row["last_error"], createdAt: Date(milliseconds: row["created_at"]),
-            deliveredAt: (row["delivered_at"] as Int64?).map(Date.init(milliseconds:)))
+            id: id,
+            eventSeq: row["event_seq"],
+            jobID: row["job_id"],
+            endpoint: row["endpoint"],
+            body: row["body"],
+            state: state,
+            attempts: row["attempts"],
+            nextAttemptAt: Date(milliseconds: row["next_attempt_at"]),
+            lastStatus: row["last_status"],
+            lastError: row["last_error"],
+            createdAt: Date(milliseconds: row["created_at"]),
+            deliveredAt: (row["delivered_at"] as Int64?).map(Date.init(milliseconds:))
+        )
     }
 }
 
 extension OpsDatabase {
     /// Writes the deliveries of the event just appended (called inside its transaction).
-    static func writeOutbox(_ db: Database, writer: OutboxWriter?, event: StoredEvent) throws {
+    static func writeOutbox(_ db: Database, writer: DeliveryPlanner?, event: StoredEvent) throws {
         guard let writer, writer.wants(event.to), let job = try fetchJob(db, id: event.jobID) else { return }
         for entry in writer.entries(event, job) {
-            try db.cachedStatement(sql: """
-                INSERT INTO delivery (event_seq, job_id, endpoint, body, state, next_attempt_at, created_at,
-                    updated_at)
-                VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
-                """)
-                .execute(arguments: [event.seq, event.jobID, entry.endpoint, entry.body, event.at.milliseconds,
-                    event.at.milliseconds, event.at.milliseconds])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO delivery (event_seq, job_id, endpoint, body, state, next_attempt_at, created_at,
+                        updated_at)
+                    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+                    """
+            )
+            .execute(arguments: [
+                event.seq, event.jobID, entry.endpoint, entry.body, event.at.milliseconds,
+                event.at.milliseconds, event.at.milliseconds,
+            ])
         }
     }
 
@@ -96,7 +92,12 @@ extension OpsDatabase {
 
     /// Records an attempt's result: delivered, failed for good, or due again at `nextAttemptAt`.
     public func recordAttempt(
-        deliveryID: Int64, state: StoredDelivery.State, status: Int?, error: String?, nextAttemptAt: Date?, now: Date
+        deliveryID: Int64,
+        state: StoredDelivery.State,
+        status: Int?,
+        error: String?,
+        nextAttemptAt: Date?,
+        now: Date
     ) async throws {
         defer { changes.notify() }
         try await pool.write { db in
@@ -107,17 +108,23 @@ extension OpsDatabase {
                         delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
                     WHERE id = ?
                     """,
-                arguments: [state.rawValue, status, error, nextAttemptAt?.milliseconds, now.milliseconds, state.rawValue,
-                    now.milliseconds, deliveryID])
+                arguments: [
+                    state.rawValue, status, error, nextAttemptAt?.milliseconds, now.milliseconds, state.rawValue,
+                    now.milliseconds, deliveryID,
+                ]
+            )
         }
     }
 
     /// Deliveries, newest first, optionally filtered.
-    public func deliveries(state: StoredDelivery.State?, endpoint: String?, limit: Int) async throws -> [StoredDelivery] {
+    public func deliveries(state: StoredDelivery.State?, endpoint: String?, limit: Int) async throws -> [StoredDelivery]
+    {
         try await pool.read { db in
             let (filter, arguments) = Self.filter([("state = ?", state?.rawValue), ("endpoint = ?", endpoint)])
             return try Row.fetchAll(
-                db, sql: "SELECT * FROM delivery \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments + [limit]
+                db,
+                sql: "SELECT * FROM delivery \(filter) ORDER BY id DESC LIMIT ?",
+                arguments: arguments + [limit]
             ).map(StoredDelivery.init(row:))
         }
     }
@@ -132,7 +139,8 @@ extension OpsDatabase {
                         updated_at = ?
                     WHERE id = ?
                     """,
-                arguments: [now.milliseconds, now.milliseconds, deliveryID])
+                arguments: [now.milliseconds, now.milliseconds, deliveryID]
+            )
             return try Row.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [deliveryID])
                 .map(StoredDelivery.init(row:))
         }
@@ -148,7 +156,8 @@ extension OpsDatabase {
                         INSERT INTO endpoint_state (name, disabled_at, reason) VALUES (?, ?, ?)
                         ON CONFLICT(name) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason
                         """,
-                    arguments: [name, now.milliseconds, reason])
+                    arguments: [name, now.milliseconds, reason]
+                )
             } else {
                 try db.execute(sql: "DELETE FROM endpoint_state WHERE name = ?", arguments: [name])
             }

@@ -56,7 +56,8 @@ enum Schema {
                         message TEXT
                     );
                     CREATE INDEX event_job ON event(job_id, seq);
-                    """)
+                    """
+            )
         }
         migrator.registerMigration("v2 webhook outbox") { db in
             try db.execute(
@@ -87,16 +88,19 @@ enum Schema {
                         disabled_at INTEGER,
                         reason TEXT
                     );
-                    """)
+                    """
+            )
         }
         migrator.registerMigration("v3 unclear submission") { db in
             // Set when a submission of the attempt may have reached Kinsta unrecorded, and while one is on its way;
             // see JobSnapshot. A job stored before this migration is treated as sending: never resent unread.
-            try db.execute(sql: """
-                ALTER TABLE job ADD COLUMN submission_unclear INTEGER NOT NULL DEFAULT 0;
-                ALTER TABLE job ADD COLUMN sending INTEGER NOT NULL DEFAULT 0;
-                UPDATE job SET sending = 1 WHERE state = 'submitting';
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE job ADD COLUMN submission_unclear INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE job ADD COLUMN sending INTEGER NOT NULL DEFAULT 0;
+                    UPDATE job SET sending = 1 WHERE state = 'submitting';
+                    """
+            )
         }
         migrator.registerMigration("v4 operation durations") { db in
             try db.execute(
@@ -112,7 +116,8 @@ enum Schema {
                         at INTEGER NOT NULL
                     );
                     CREATE INDEX operation_duration_kind ON operation_duration(kind, id);
-                    """)
+                    """
+            )
         }
         return migrator
     }

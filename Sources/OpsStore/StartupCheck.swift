@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import GRDB
 
 #if canImport(Glibc)
@@ -76,23 +76,29 @@ enum StartupCheck {
             throw corrupt(path, oneLine(error.message ?? "\(error.resultCode)"))
         } catch {
             throw DatabaseRefusal(
-                reason: .unreadable, path: path,
-                message: "cannot read the database \(path) (\(oneLine("\(error)"))); it was not changed")
+                reason: .unreadable,
+                path: path,
+                message: "cannot read the database \(path) (\(oneLine("\(error)"))); it was not changed"
+            )
         }
         guard unknown.isEmpty else {
             throw DatabaseRefusal(
-                reason: .newerSchema, path: path,
+                reason: .newerSchema,
+                path: path,
                 message: "the database \(path) was written by a newer kinsta-opsd (it has the migration"
                     + " \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) that this version does not know);"
-                    + " it was not changed: run the newer kinsta-opsd, or restore a backup this version wrote")
+                    + " it was not changed: run the newer kinsta-opsd, or restore a backup this version wrote"
+            )
         }
     }
 
     private static func corrupt(_ path: String, _ detail: String) -> DatabaseRefusal {
         DatabaseRefusal(
-            reason: .corrupt, path: path,
+            reason: .corrupt,
+            path: path,
             message: "the database \(path) is damaged or not a kinsta-opsd database (\(detail)); it was not changed:"
-                + " stop here, restore it from a backup, or move it (with any -wal file) aside to start empty")
+                + " stop here, restore it from a backup, or move it (with any -wal file) aside to start empty"
+        )
     }
 
     private static func oneLine(_ text: String) -> String {
@@ -107,7 +113,12 @@ enum StartupCheck {
         return path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
     }
 
-    private static func removeIfCreatedAndEmpty(_ wal: String, existed hadWAL: Bool, _ shm: String, existed hadSHM: Bool) {
+    private static func removeIfCreatedAndEmpty(
+        _ wal: String,
+        existed hadWAL: Bool,
+        _ shm: String,
+        existed hadSHM: Bool
+    ) {
         var status = stat()
         guard !hadWAL, stat(wal, &status) == 0, status.st_size == 0 else { return }
         unlink(wal)

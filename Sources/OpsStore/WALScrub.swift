@@ -11,12 +11,13 @@ extension OpsDatabase {
     /// readers keep it from finishing, the attempt is repeated after the next transition and on the pruner's pass.
     func scrubWALIfNeeded(erased: Bool) async {
         guard erased || walScrubPending.isSet else { return }
-        let done = (try? await pool.writeWithoutTransaction { db -> Bool in
-            try db.execute(sql: "PRAGMA busy_timeout = 100")
-            defer { try? db.execute(sql: "PRAGMA busy_timeout = \(Int(Self.busyTimeout * 1000))") }
-            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-            return (row?[0] as Int?) == 0
-        }) ?? false
+        let done =
+            (try? await pool.writeWithoutTransaction { db -> Bool in
+                try db.execute(sql: "PRAGMA busy_timeout = 100")
+                defer { try? db.execute(sql: "PRAGMA busy_timeout = \(Int(Self.busyTimeout * 1000))") }
+                let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                return (row?[0] as Int?) == 0
+            }) ?? false
         walScrubPending.set(!done)
     }
 

@@ -21,7 +21,12 @@ public enum StandardWebhooks {
 
     /// Verifies a signature header (space-separated `v1,…` entries) in constant time, within ±5 min of `now`.
     public static func verify(
-        id: String, timestamp: Int64, body: Data, signatureHeader: String, secret: WebhookSecret, now: Int64
+        id: String,
+        timestamp: Int64,
+        body: Data,
+        signatureHeader: String,
+        secret: WebhookSecret,
+        now: Int64
     ) -> Bool {
         guard abs(now - timestamp) <= 300 else { return false }
         var content = Data("\(id).\(timestamp).".utf8)
@@ -29,7 +34,9 @@ public enum StandardWebhooks {
         let key = SymmetricKey(data: secret.key)
         for entry in signatureHeader.split(separator: " ") {
             let parts = entry.split(separator: ",", maxSplits: 1)
-            guard parts.count == 2, parts[0] == "v1", let given = Data(base64Encoded: String(parts[1])) else { continue }
+            guard parts.count == 2, parts[0] == "v1", let given = Data(base64Encoded: String(parts[1])) else {
+                continue
+            }
             if HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: content, using: key) { return true }
         }
         return false

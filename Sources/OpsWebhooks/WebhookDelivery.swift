@@ -15,7 +15,11 @@ public struct DeliverySchedule: Sendable, Hashable {
     }
 
     /// Delay before retry number `attempt` (1 = the first retry); `nil` once the schedule is spent.
-    public func delay(afterFailedAttempt attempt: Int, retryAfter: Double?, using rng: inout some RandomNumberGenerator)
+    public func delay(
+        afterFailedAttempt attempt: Int,
+        retryAfter: Double?,
+        using rng: inout some RandomNumberGenerator
+    )
         -> Double?
     {
         guard attempt >= 1, attempt <= delays.count else { return nil }
@@ -98,7 +102,11 @@ public struct HTTPWebhookSender: WebhookSender {
     let timeout: Duration
     let now: @Sendable () -> Date
 
-    public init(http: CurlHTTPClient, timeout: Duration = .seconds(15), now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        http: CurlHTTPClient,
+        timeout: Duration = .seconds(15),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.http = http
         self.timeout = timeout
         self.now = now
@@ -109,13 +117,28 @@ public struct HTTPWebhookSender: WebhookSender {
         headers += endpoint.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) }
         if endpoint.format == .standard, let secret = endpoint.secret {
             let timestamp = Int64(now().timeIntervalSince1970)
-            headers += StandardWebhooks.headers(id: delivery.id, timestamp: timestamp, body: delivery.body, secret: secret)
+            headers += StandardWebhooks.headers(
+                id: delivery.id,
+                timestamp: timestamp,
+                body: delivery.body,
+                secret: secret
+            )
         }
         do {
-            let response = try await http.execute(HTTPRequest(
-                method: "POST", url: endpoint.url, headers: headers, body: delivery.body, timeout: timeout))
-            return DeliveryClassifier.classify(status: response.status, retryAfterHeader: response.header("Retry-After"),
-                now: now())
+            let response = try await http.execute(
+                HTTPRequest(
+                    method: "POST",
+                    url: endpoint.url,
+                    headers: headers,
+                    body: delivery.body,
+                    timeout: timeout
+                )
+            )
+            return DeliveryClassifier.classify(
+                status: response.status,
+                retryAfterHeader: response.header("Retry-After"),
+                now: now()
+            )
         } catch {
             return DeliveryClassifier.classify(transportError: error)
         }

@@ -53,26 +53,36 @@ public struct WebhookEndpoint: Sendable, Hashable {
     public var headers: [String: String]
 
     public init(
-        name: String, url: String, secret: WebhookSecret?, events: Set<JobState>?, format: WebhookFormat,
+        name: String,
+        url: String,
+        secret: WebhookSecret?,
+        events: Set<JobState>?,
+        format: WebhookFormat,
         headers: [String: String] = [:]
     ) throws(WebhookConfigError) {
         guard !name.isEmpty, name.count <= 64,
-            name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || "-_".unicodeScalars.contains($0) })
+            name.unicodeScalars.allSatisfy({
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || "-_".unicodeScalars.contains($0)
+            })
         else {
             throw WebhookConfigError("webhook name \(name) must be 1–64 of a-z, 0-9, '-', '_'")
         }
         guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
-            parsed.host?.isEmpty == false, !url.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            parsed.host?.isEmpty == false,
+            !url.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
             throw WebhookConfigError("webhook \(name): url must be an http(s) URL with a host, not \(url)")
         }
         if format == .standard, secret == nil {
             throw WebhookConfigError("webhook \(name): a standard endpoint needs a secret (whsec_…)")
         }
-        let reserved: Set<String> = ["content-type", "content-length", "host", "webhook-id", "webhook-timestamp",
-            "webhook-signature", "user-agent"]
+        let reserved: Set<String> = [
+            "content-type", "content-length", "host", "webhook-id", "webhook-timestamp",
+            "webhook-signature", "user-agent",
+        ]
         for (header, value) in headers {
-            let invalid = header.isEmpty || header.unicodeScalars.contains { !($0.isASCII && $0.value > 32 && $0 != ":") }
+            let invalid =
+                header.isEmpty || header.unicodeScalars.contains { !($0.isASCII && $0.value > 32 && $0 != ":") }
             guard !invalid, !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
                 throw WebhookConfigError("webhook \(name): header \(header) is not a valid header")
             }
@@ -99,7 +109,8 @@ public struct WebhookEndpoint: Sendable, Hashable {
             guard let state = JobState(rawValue: bare) else {
                 throw WebhookConfigError(
                     "unknown event \(name); events are job.<state>: "
-                        + JobState.allCases.map { "job.\($0.rawValue)" }.joined(separator: ", "))
+                        + JobState.allCases.map { "job.\($0.rawValue)" }.joined(separator: ", ")
+                )
             }
             states.insert(state)
         }

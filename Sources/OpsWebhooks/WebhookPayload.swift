@@ -27,8 +27,16 @@ public struct JobSummary: Sendable, Hashable, Codable {
     static let secretKeys: Set<String> = SecretMask.catalogNames
 
     public init(
-        id: Int64, kind: String, state: String, params: [String: JSONValue], operationID: String?, attempt: Int,
-        createdAt: Date, finishedAt: Date?, lastError: String?, result: JSONValue?
+        id: Int64,
+        kind: String,
+        state: String,
+        params: [String: JSONValue],
+        operationID: String?,
+        attempt: Int,
+        createdAt: Date,
+        finishedAt: Date?,
+        lastError: String?,
+        result: JSONValue?
     ) {
         self.id = id
         self.kind = kind
@@ -60,7 +68,13 @@ public struct WebhookEvent: Sendable, Hashable, Codable {
     }
 
     public init(
-        seq: Int64, at: Date, from: String?, to: String, attempt: Int, operationID: String?, message: String?,
+        seq: Int64,
+        at: Date,
+        from: String?,
+        to: String,
+        attempt: Int,
+        operationID: String?,
+        message: String?,
         job: JobSummary
     ) {
         self.seq = seq
@@ -155,7 +169,8 @@ public enum WebhookPayload {
             default: "⏳"
             }
         let params = event.job.params
-        let target = params["display_name"]?.stringValue ?? params["site_id"]?.stringValue
+        let target =
+            params["display_name"]?.stringValue ?? params["site_id"]?.stringValue
             ?? params["target_env_id"]?.stringValue ?? "job \(event.job.id)"
         let phrase =
             switch event.to {
@@ -173,7 +188,8 @@ public enum WebhookPayload {
         text += " (job \(event.job.id)"
         if let operationID = event.operationID { text += ", operation `\(operationID)`" }
         text += ")"
-        if ["failed", "timed_out", "needs_attention"].contains(event.to), let why = event.job.lastError ?? event.message {
+        if ["failed", "timed_out", "needs_attention"].contains(event.to), let why = event.job.lastError ?? event.message
+        {
             text += "\n> \(cut(why, 500))"
         }
         return (try? CanonicalJSON.encoder().encode(["text": text])) ?? Data("{}".utf8)

@@ -81,10 +81,21 @@ struct DaemonClient: Sendable {
     ///
     /// - Throws: ``CLIError`` for a non-2xx answer (the daemon's message) or a transport failure (unreachable).
     func send(
-        _ method: String, _ path: String, query: [(String, String?)] = [], body: Data? = nil,
-        headers: [HTTPHeader] = [], timeout: Duration = .seconds(30)
+        _ method: String,
+        _ path: String,
+        query: [(String, String?)] = [],
+        body: Data? = nil,
+        headers: [HTTPHeader] = [],
+        timeout: Duration = .seconds(30)
     ) async throws(CLIError) -> HTTPResponse {
-        let response = try await sendAllowingErrors(method, path, query: query, body: body, headers: headers, timeout: timeout)
+        let response = try await sendAllowingErrors(
+            method,
+            path,
+            query: query,
+            body: body,
+            headers: headers,
+            timeout: timeout
+        )
         guard (200..<300).contains(response.status) else {
             throw errorAnswer(status: response.status, body: response.body, route: "\(method) \(path)")
         }
@@ -95,14 +106,23 @@ struct DaemonClient: Sendable {
     ///
     /// - Throws: ``CLIError`` for a transport failure only.
     func sendAllowingErrors(
-        _ method: String, _ path: String, query: [(String, String?)] = [], body: Data? = nil,
-        headers: [HTTPHeader] = [], timeout: Duration = .seconds(30)
+        _ method: String,
+        _ path: String,
+        query: [(String, String?)] = [],
+        body: Data? = nil,
+        headers: [HTTPHeader] = [],
+        timeout: Duration = .seconds(30)
     ) async throws(CLIError) -> HTTPResponse {
         var allHeaders = headers
         if body != nil { allHeaders.append(HTTPHeader("Content-Type", "application/json")) }
         let request = HTTPRequest(
-            method: method, url: url(path, query: query), headers: allHeaders, body: body ?? (method == "POST" ? Data() : nil),
-            timeout: timeout, unixSocketPath: socketPath)
+            method: method,
+            url: url(path, query: query),
+            headers: allHeaders,
+            body: body ?? (method == "POST" ? Data() : nil),
+            timeout: timeout,
+            unixSocketPath: socketPath
+        )
         do {
             return try await http.execute(request)
         } catch {
@@ -113,8 +133,17 @@ struct DaemonClient: Sendable {
     /// Opens a streamed answer (`GET /v1/events?follow=1`).
     ///
     /// - Throws: ``CLIError`` for a transport failure, or for a non-2xx answer (its body is read to give the message).
-    func stream(_ path: String, query: [(String, String?)], timeout: Duration) async throws(CLIError) -> HTTPStreamingResponse {
-        let request = HTTPRequest(method: "GET", url: url(path, query: query), timeout: timeout, unixSocketPath: socketPath)
+    func stream(
+        _ path: String,
+        query: [(String, String?)],
+        timeout: Duration
+    ) async throws(CLIError) -> HTTPStreamingResponse {
+        let request = HTTPRequest(
+            method: "GET",
+            url: url(path, query: query),
+            timeout: timeout,
+            unixSocketPath: socketPath
+        )
         let response: HTTPStreamingResponse
         do {
             response = try await http.stream(request)
@@ -134,14 +163,21 @@ struct DaemonClient: Sendable {
     }
 
     /// `GET path` decoded as `T`, with the raw body for `--json`.
-    func get<T: Decodable>(_ type: T.Type, _ path: String, query: [(String, String?)] = []) async throws(CLIError) -> (value: T, raw: Data) {
+    func get<T: Decodable>(
+        _ type: T.Type,
+        _ path: String,
+        query: [(String, String?)] = []
+    ) async throws(CLIError) -> (value: T, raw: Data) {
         let response = try await send("GET", path, query: query)
         return (try decode(type, from: response.body, route: "GET \(path)"), response.body)
     }
 
     /// `POST path` with an optional JSON body, decoded as `T`, with the status and the raw body.
     func post<T: Decodable>(
-        _ type: T.Type, _ path: String, body: Data? = nil, headers: [HTTPHeader] = []
+        _ type: T.Type,
+        _ path: String,
+        body: Data? = nil,
+        headers: [HTTPHeader] = []
     ) async throws(CLIError) -> (value: T, raw: Data, status: Int) {
         let response = try await send("POST", path, body: body, headers: headers)
         return (try decode(type, from: response.body, route: "POST \(path)"), response.body, response.status)
@@ -163,8 +199,10 @@ struct DaemonClient: Sendable {
         let preview = Format.truncate(Format.oneLine(String(decoding: body.prefix(200), as: UTF8.self)), to: 80)
         let shown = preview.isEmpty ? "an empty body" : "\"\(preview)\""
         return CLIError(
-            message: "kinsta-ops: the answer to \(route) from \(socketPath) is not the JSON kinsta-ops expects (\(detail)); got \(shown)",
-            exitCode: ExitStatus.failure)
+            message:
+                "kinsta-ops: the answer to \(route) from \(socketPath) is not the JSON kinsta-ops expects (\(detail)); got \(shown)",
+            exitCode: ExitStatus.failure
+        )
     }
 
     /// Turns a non-2xx answer into the daemon's own message, or a plain description when the body is not an error.
@@ -176,7 +214,8 @@ struct DaemonClient: Sendable {
         let detail = text.isEmpty ? "" : ": \(text)"
         return CLIError(
             message: "error: the daemon answered HTTP \(status) to \(route)\(detail)",
-            exitCode: (400..<500).contains(status) ? ExitStatus.usage : ExitStatus.failure)
+            exitCode: (400..<500).contains(status) ? ExitStatus.usage : ExitStatus.failure
+        )
     }
 
     /// Maps a failure of the HTTP client to one sentence. Not reaching the daemon at all is exit code 3.
@@ -188,22 +227,28 @@ struct DaemonClient: Sendable {
             }
             return CLIError(
                 message: "kinsta-ops: cannot reach the daemon at \(socketPath): \(error) \(hint)",
-                exitCode: ExitStatus.unreachable)
+                exitCode: ExitStatus.unreachable
+            )
         }
         switch error {
         case .couldNotConnect, .couldNotResolveHost:
             let reason = Self.diagnoseSocket(socketPath).map { ": \($0)" } ?? ""
             return CLIError(
                 message: "kinsta-ops: cannot reach the daemon at \(socketPath)\(reason) \(hint)",
-                exitCode: ExitStatus.unreachable)
+                exitCode: ExitStatus.unreachable
+            )
         case .connectionReset:
             return CLIError(
-                message: "kinsta-ops: the daemon at \(socketPath) closed the connection before answering (is kinsta-opsd restarting?)",
-                exitCode: ExitStatus.unreachable)
+                message:
+                    "kinsta-ops: the daemon at \(socketPath) closed the connection before answering (is kinsta-opsd restarting?)",
+                exitCode: ExitStatus.unreachable
+            )
         case .timedOut:
             return CLIError(
-                message: "kinsta-ops: the daemon at \(socketPath) did not answer within \(Format.duration(timeout)) (is kinsta-opsd stuck?)",
-                exitCode: ExitStatus.unreachable)
+                message:
+                    "kinsta-ops: the daemon at \(socketPath) did not answer within \(Format.duration(timeout)) (is kinsta-opsd stuck?)",
+                exitCode: ExitStatus.unreachable
+            )
         case .cancelled:
             return CLIError(message: "kinsta-ops: cancelled", exitCode: ExitStatus.failure)
         case .responseTooLarge:

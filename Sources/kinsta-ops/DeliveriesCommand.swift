@@ -7,7 +7,9 @@ import OpsProtocol
 /// `kinsta-ops deliveries` — `GET /v1/deliveries`: webhook deliveries, newest first.
 struct DeliveriesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "deliveries", abstract: "List webhook deliveries (pending, delivered, failed), newest first.")
+        commandName: "deliveries",
+        abstract: "List webhook deliveries (pending, delivered, failed), newest first."
+    )
 
     @Option(help: "pending, delivered or failed.") var state: String?
     @Option(help: "Only this endpoint (its name in the configuration).") var endpoint: String?
@@ -18,7 +20,10 @@ struct DeliveriesCommand: AsyncParsableCommand {
         try await global.withClient { client in
             let route = "/\(socketAPIVersion)/deliveries"
             let response = try await client.send(
-                "GET", route, query: [("state", state), ("endpoint", endpoint), ("limit", String(limit))])
+                "GET",
+                route,
+                query: [("state", state), ("endpoint", endpoint), ("limit", String(limit))]
+            )
             if global.json {
                 Console.out(Format.rawJSON(response.body))
                 return
@@ -30,14 +35,19 @@ struct DeliveriesCommand: AsyncParsableCommand {
                 .init("NEXT / DONE"), .init("LAST ERROR", maxWidth: 50),
             ])
             for delivery in list {
-                let when = delivery.deliveredAt.map { Format.relative($0) }
+                let when =
+                    delivery.deliveredAt.map { Format.relative($0) }
                     ?? delivery.nextAttemptAt.map { "next " + Format.when($0) } ?? ""
                 table.append([
                     String(delivery.id), delivery.endpoint, String(delivery.eventSeq), String(delivery.jobID),
                     delivery.state, String(delivery.attempts), when, delivery.lastError ?? "",
                 ])
             }
-            if table.rows.isEmpty { Console.out("no deliveries") } else { for line in table.render() { Console.out(line) } }
+            if table.rows.isEmpty {
+                Console.out("no deliveries")
+            } else {
+                for line in table.render() { Console.out(line) }
+            }
         }
     }
 }
@@ -45,7 +55,9 @@ struct DeliveriesCommand: AsyncParsableCommand {
 /// `kinsta-ops redeliver ID` — queues a delivery again from its first attempt.
 struct RedeliverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "redeliver", abstract: "Send a webhook delivery again (after it failed, or to replay it).")
+        commandName: "redeliver",
+        abstract: "Send a webhook delivery again (after it failed, or to replay it)."
+    )
 
     @Argument(help: "Delivery ID (see kinsta-ops deliveries).") var id: Int64
     @OptionGroup var global: GlobalOptions

@@ -10,7 +10,9 @@ struct GlobalOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "Path of the daemon's Unix socket (default: $KINSTA_OPS_SOCKET, $KINSTA_OPSD_SOCKET, then \(defaultSocketPath)).",
-            valueName: "path"))
+            valueName: "path"
+        )
+    )
     var socket: String?
 
     @Flag(name: .long, help: "Print the daemon's JSON instead of tables (NDJSON for history).")

@@ -27,14 +27,19 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only the events of this job.", valueName: "id"))
     var job: Int64?
 
-    @Option(name: [.customShort("n"), .customLong("lines")], help: ArgumentHelp("Show (at most) this many events: the last N, or the first N after --since.", valueName: "n"))
+    @Option(
+        name: [.customShort("n"), .customLong("lines")],
+        help: ArgumentHelp("Show (at most) this many events: the last N, or the first N after --since.", valueName: "n")
+    )
     var lines: Int?
 
     @Flag(name: [.short, .long], help: "Keep printing new events as they happen (Ctrl-C to stop).")
     var follow = false
 
     func validate() throws {
-        if let since, since < 0 { throw ArgumentParser.ValidationError("--since must be a sequence number (0 or more)") }
+        if let since, since < 0 {
+            throw ArgumentParser.ValidationError("--since must be a sequence number (0 or more)")
+        }
         if let job, job < 1 { throw ArgumentParser.ValidationError("--job must be a job ID (at least 1)") }
         if let lines, lines < 1 { throw ArgumentParser.ValidationError("-n must be at least 1") }
     }
@@ -68,7 +73,10 @@ struct HistoryCommand: AsyncParsableCommand {
         while true {
             let limit = lines.map { String($0 - collected.count) }
             let response = try await client.send(
-                "GET", eventsPath, query: [("after", String(after)), ("job", jobQuery), ("limit", limit)])
+                "GET",
+                eventsPath,
+                query: [("after", String(after)), ("job", jobQuery), ("limit", limit)]
+            )
             let page = try EventLine.parse(response.body, client: client, route: "GET \(eventsPath)")
                 .filter { $0.event.seq > after }
             collected += page
@@ -112,8 +120,10 @@ struct EventPrinter: Sendable {
     private var widths: [Int] = []
 
     static let table = Table([
-        .init("SEQ", alignment: .right, minWidth: 5), .init("TIME", minWidth: 8), .init("JOB", alignment: .right, minWidth: 4),
-        .init("KIND", minWidth: JobKind.allCases.map(\.rawValue.count).max() ?? 0), .init("FROM → TO", minWidth: 21, maxWidth: 33),
+        .init("SEQ", alignment: .right, minWidth: 5), .init("TIME", minWidth: 8),
+        .init("JOB", alignment: .right, minWidth: 4),
+        .init("KIND", minWidth: JobKind.allCases.map(\.rawValue.count).max() ?? 0),
+        .init("FROM → TO", minWidth: 21, maxWidth: 33),
         .init("MESSAGE", maxWidth: 120),
     ])
 

@@ -12,7 +12,9 @@ struct JobsCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Only jobs in this state (queued, running, failed, needs_attention, …).", valueName: "state"))
+    @Option(
+        help: ArgumentHelp("Only jobs in this state (queued, running, failed, needs_attention, …).", valueName: "state")
+    )
     var state: String?
 
     @Option(help: ArgumentHelp("Only jobs of this kind (site.create, backup.restore, …).", valueName: "kind"))
@@ -32,7 +34,8 @@ struct JobsCommand: AsyncParsableCommand {
     func run() async throws {
         try await global.withClient { client in
             let query: [(String, String?)] = [
-                ("state", state), ("kind", kind), ("limit", limit.map(String.init)), ("before", before.map(String.init)),
+                ("state", state), ("kind", kind), ("limit", limit.map(String.init)),
+                ("before", before.map(String.init)),
             ]
             let (list, raw) = try await client.get(JobListView.self, "/\(socketAPIVersion)/jobs", query: query)
             if global.json {

@@ -8,14 +8,22 @@ import OpsProtocol
 /// (it holds the key), like the Slack bot's `/site_id`, `/environment_id`, `/backups` and `/downloadable_backups`.
 enum KinstaRead {
     /// GETs a read-through route and returns Kinsta's JSON (or prints it raw with `--json`).
-    static func fetch(_ global: GlobalOptions, _ path: String, query: [(String, String?)] = []) async throws -> JSONValue? {
+    static func fetch(
+        _ global: GlobalOptions,
+        _ path: String,
+        query: [(String, String?)] = []
+    ) async throws -> JSONValue? {
         try await global.withClient { client in
             let response = try await client.send("GET", "/\(socketAPIVersion)/kinsta" + path, query: query)
             if global.json {
                 Console.out(Format.rawJSON(response.body))
                 return nil
             }
-            return try client.decode(JSONValue.self, from: response.body, route: "GET /\(socketAPIVersion)/kinsta\(path)")
+            return try client.decode(
+                JSONValue.self,
+                from: response.body,
+                route: "GET /\(socketAPIVersion)/kinsta\(path)"
+            )
         }
     }
 
@@ -56,7 +64,9 @@ enum KinstaRead {
 
 struct SitesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sites", abstract: "List the company's sites: name → site ID (like the Slack bot's /site_id).")
+        commandName: "sites",
+        abstract: "List the company's sites: name → site ID (like the Slack bot's /site_id)."
+    )
 
     @Option(help: "Company ID (default: the daemon's configured company).") var company: String?
     @Option(help: "Show only sites whose name contains this text.") var name: String?
@@ -76,7 +86,9 @@ struct SitesCommand: AsyncParsableCommand {
 
 struct EnvironmentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "environments", abstract: "List a site's environments (like the Slack bot's /environment_id).")
+        commandName: "environments",
+        abstract: "List a site's environments (like the Slack bot's /environment_id)."
+    )
 
     @Argument(help: "Site ID.") var site: String
     @OptionGroup var global: GlobalOptions
@@ -97,7 +109,9 @@ struct EnvironmentsCommand: AsyncParsableCommand {
 
 struct BackupsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "backups", abstract: "List an environment's backups (restore one with submit backup.restore).")
+        commandName: "backups",
+        abstract: "List an environment's backups (restore one with submit backup.restore)."
+    )
 
     @Argument(help: "Environment ID.") var environment: String
     @OptionGroup var global: GlobalOptions
@@ -105,8 +119,10 @@ struct BackupsCommand: AsyncParsableCommand {
     func run() async throws {
         let path = "/environments/\(DaemonClient.percentEncode(environment))/backups"
         guard let body = try await KinstaRead.fetch(global, path) else { return }
-        var table = Table([.init("BACKUP ID", alignment: .right), .init("TYPE"), .init("CREATED"), .init("NAME", maxWidth: 40),
-            .init("NOTE", maxWidth: 40)])
+        var table = Table([
+            .init("BACKUP ID", alignment: .right), .init("TYPE"), .init("CREATED"), .init("NAME", maxWidth: 40),
+            .init("NOTE", maxWidth: 40),
+        ])
         for backup in KinstaRead.array(body["environment"]?["backups"]) {
             table.append([
                 KinstaRead.text(backup["id"]), KinstaRead.text(backup["type"]), KinstaRead.date(backup["created_at"]),
@@ -119,7 +135,9 @@ struct BackupsCommand: AsyncParsableCommand {
 
 struct DownloadableBackupsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "downloadable-backups", abstract: "List an environment's downloadable backups, with link and expiry.")
+        commandName: "downloadable-backups",
+        abstract: "List an environment's downloadable backups, with link and expiry."
+    )
 
     @Argument(help: "Environment ID.") var environment: String
     @OptionGroup var global: GlobalOptions

@@ -22,7 +22,9 @@ struct RetryCommand: AsyncParsableCommand {
     func run() async throws {
         try await global.withClient { client in
             let (job, raw, _) = try await client.post(JobView.self, "/\(socketAPIVersion)/jobs/\(id)/retry")
-            Console.out(global.json ? Format.rawJSON(raw) : "job \(job.id) \(job.state) (\(job.kind), attempt \(job.attempt))")
+            Console.out(
+                global.json ? Format.rawJSON(raw) : "job \(job.id) \(job.state) (\(job.kind), attempt \(job.attempt))"
+            )
         }
     }
 }

@@ -66,8 +66,12 @@ struct SubmitCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(
-        help: ArgumentHelp("The job kind: \(JobKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "kind"),
-        completion: .list(JobKind.allCases.map(\.rawValue)))
+        help: ArgumentHelp(
+            "The job kind: \(JobKind.allCases.map(\.rawValue).joined(separator: ", ")).",
+            valueName: "kind"
+        ),
+        completion: .list(JobKind.allCases.map(\.rawValue))
+    )
     var kind: String
 
     // MARK: Kinsta's parameters, one flag each
@@ -78,7 +82,12 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: paramHelp("admin_email")) var adminEmail: String?
     @Option(help: paramHelp("admin_password", extra: "visible in `ps`; prefer --admin-password-file"))
     var adminPassword: String?
-    @Option(help: ArgumentHelp("Read the WordPress admin password from the first line of this file (- for stdin).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Read the WordPress admin password from the first line of this file (- for stdin).",
+            valueName: "path"
+        )
+    )
     var adminPasswordFile: String?
     @Option(help: paramHelp("admin_user")) var adminUser: String?
     @Option(help: paramHelp("site_title")) var siteTitle: String?
@@ -97,13 +106,21 @@ struct SubmitCommand: AsyncParsableCommand {
 
     // MARK: Everything else
 
-    @Option(name: .customLong("param"), help: ArgumentHelp("Set any parameter by Kinsta's name (repeatable).", valueName: "name=value"))
+    @Option(
+        name: .customLong("param"),
+        help: ArgumentHelp("Set any parameter by Kinsta's name (repeatable).", valueName: "name=value")
+    )
     var rawParams: [String] = []
 
     @Option(help: ArgumentHelp("A free-text note kept with the job.", valueName: "text"))
     var note: String?
 
-    @Option(help: ArgumentHelp("Submitting again with the same key and body returns the original job instead of a new one.", valueName: "key"))
+    @Option(
+        help: ArgumentHelp(
+            "Submitting again with the same key and body returns the original job instead of a new one.",
+            valueName: "key"
+        )
+    )
     var idempotencyKey: String?
 
     @Flag(help: "Wait for the job to finish, like `kinsta-ops wait` (same exit codes).")
@@ -134,7 +151,12 @@ struct SubmitCommand: AsyncParsableCommand {
                 throw CLIError(message: "kinsta-ops: cannot encode the request: \(error)", exitCode: ExitStatus.failure)
             }
             let headers = idempotencyKey.map { [HTTPHeader("Idempotency-Key", $0)] } ?? []
-            let (job, raw, status) = try await client.post(JobView.self, "/\(socketAPIVersion)/jobs", body: body, headers: headers)
+            let (job, raw, status) = try await client.post(
+                JobView.self,
+                "/\(socketAPIVersion)/jobs",
+                body: body,
+                headers: headers
+            )
             if !global.json {
                 let replay = status == 200 ? " — already submitted with this idempotency key" : ""
                 Console.out("job \(job.id) \(job.state) (\(job.kind))\(replay)")
@@ -249,14 +271,17 @@ struct SubmitCommand: AsyncParsableCommand {
             throw ArgumentParser.ValidationError("--param needs NAME=VALUE, got '\(entry)'")
         }
         let name = String(entry[..<equals]).trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty else { throw ArgumentParser.ValidationError("--param needs a name before '=', got '\(entry)'") }
+        guard !name.isEmpty else {
+            throw ArgumentParser.ValidationError("--param needs a name before '=', got '\(entry)'")
+        }
         let text = String(entry[entry.index(after: equals)...])
         return (name, scalar(text))
     }
 
     /// `true`/`false` → boolean, a JSON number → number, a JSON string in quotes → that string, else the text.
     static func scalar(_ text: String) -> JSONValue {
-        let looksLikeJSON = text == "true" || text == "false" || text.hasPrefix("\"")
+        let looksLikeJSON =
+            text == "true" || text == "false" || text.hasPrefix("\"")
             || text.first.map { $0 == "-" || $0.isASCII && $0.isNumber } == true
         guard looksLikeJSON, let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
             return .string(text)

@@ -45,7 +45,12 @@ struct WaitCommand: AsyncParsableCommand {
 
 /// How long and how often to wait; shared by `wait` and `submit --wait`.
 struct WaitOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Give up after this many seconds (exit 124); the job goes on in the daemon.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Give up after this many seconds (exit 124); the job goes on in the daemon.",
+            valueName: "seconds"
+        )
+    )
     var timeout: Double?
 
     @Option(help: ArgumentHelp("Seconds between polls of the daemon (at least 0.2).", valueName: "seconds"))
@@ -135,12 +140,17 @@ struct JobWaiter {
                     if json, let lastJob { Console.out(Format.rawJSON(lastJob.raw)) }
                     let state = lastState.map { " (still \($0))" } ?? ""
                     Console.error(
-                        "kinsta-ops: gave up waiting for job \(jobID) after \(Format.duration(clock.now - start))\(state); it goes on in the daemon")
+                        "kinsta-ops: gave up waiting for job \(jobID) after \(Format.duration(clock.now - start))\(state); it goes on in the daemon"
+                    )
                     return ExitStatus.waitTimeout
                 }
                 if live, let job = lastJob?.view {
                     let status = statusLine(
-                        job, frame: frame, elapsed: clock.now - start, unreachable: unreachableSince != nil)
+                        job,
+                        frame: frame,
+                        elapsed: clock.now - start,
+                        unreachable: unreachableSince != nil
+                    )
                     Console.raw("\r\u{1B}[2K" + Format.truncate(status, to: max(20, Terminal.width() - 1)))
                     Console.flush()
                     frame += 1
@@ -174,7 +184,9 @@ struct JobWaiter {
     /// The live line: spinner, state, elapsed, Kinsta polls, next check, last error.
     func statusLine(_ job: JobView, frame: Int, elapsed: Duration, unreachable: Bool) -> String {
         let spin = Self.spinner[frame % Self.spinner.count]
-        var parts = ["\(spin) job \(job.id) \(job.state)", Format.duration(elapsed), Format.count(job.pollCount, "poll")]
+        var parts = [
+            "\(spin) job \(job.id) \(job.state)", Format.duration(elapsed), Format.count(job.pollCount, "poll"),
+        ]
         if unreachable {
             parts.append("daemon unreachable, retrying…")
         } else if let next = job.nextActionAt, next > Date() {

@@ -11,7 +11,8 @@ struct KinstaOpsd: AsyncParsableCommand {
         abstract: "Carries Kinsta hosting jobs to their end: submit, poll, record, report.",
         version: DaemonVersion.current,
         subcommands: [Run.self, CheckConfig.self],
-        defaultSubcommand: Run.self)
+        defaultSubcommand: Run.self
+    )
 }
 
 struct ConfigOption: ParsableArguments {
@@ -56,7 +57,9 @@ struct Run: AsyncParsableCommand {
 /// Validates the configuration and prints the effective settings, secrets redacted.
 struct CheckConfig: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check-config", abstract: "Validate the configuration and print the effective settings.")
+        commandName: "check-config",
+        abstract: "Validate the configuration and print the effective settings."
+    )
 
     @OptionGroup var options: ConfigOption
 

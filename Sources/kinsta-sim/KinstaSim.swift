@@ -13,7 +13,8 @@ struct KinstaSim: AsyncParsableCommand {
         discussion: """
             Once listening it prints one line, `kinsta-sim listening on http://127.0.0.1:PORT/v2`. \
             Admin routes without auth: /_sim/requests, /_sim/operations, /_sim/state.
-            """)
+            """
+    )
 
     @Option(help: "Address to bind (loopback only unless --allow-non-loopback).") var host = "127.0.0.1"
     @Option(help: "Port; 0 picks a free one.") var port = 0
@@ -25,11 +26,15 @@ struct KinstaSim: AsyncParsableCommand {
     @Option(help: "Probability (0–1) that an operation ends in 500 failed.") var failureRate = 0.0
     @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
     @Option(help: "Sites that exist at start.") var seedSites = 2
-    @Option(name: .customLong("transient-500-rate"),
-        help: "Chaos: probability that /operations answers 500 while the operation still runs.")
+    @Option(
+        name: .customLong("transient-500-rate"),
+        help: "Chaos: probability that /operations answers 500 while the operation still runs."
+    )
     var transient500Rate = 0.0
-    @Option(name: .customLong("late-404-rate"),
-        help: "Chaos: probability that /operations answers 404 while the operation runs (a late 404).")
+    @Option(
+        name: .customLong("late-404-rate"),
+        help: "Chaos: probability that /operations answers 404 while the operation runs (a late 404)."
+    )
     var late404Rate = 0.0
     @Option(help: "Chaos: probability that any request answers 502/503 with an HTML body.") var serverErrorRate = 0.0
     @Option(help: "Chaos: probability that a successful answer's body is not JSON.") var garbageRate = 0.0
@@ -37,13 +42,20 @@ struct KinstaSim: AsyncParsableCommand {
     @Option(help: "Chaos: how long a stalled request is held.") var stallSeconds = 5.0
     @Option(help: "Chaos: more requests than this a minute answer 429 (0: no limit).") var rateLimit = 0
     @Option(help: "Chaos: Retry-After seconds sent with a 429.") var retryAfter: Int?
-    @Flag(help: "Chaos: refuse work on a site or environment that has an operation running (\"environment is blocked\").")
+    @Flag(
+        help: "Chaos: refuse work on a site or environment that has an operation running (\"environment is blocked\")."
+    )
     var refuseBlocked = false
-    @Option(help: "Chaos (with --refuse-blocked): probability that work on a site or environment is refused as blocked anyway.")
+    @Option(
+        help:
+            "Chaos (with --refuse-blocked): probability that work on a site or environment is refused as blocked anyway."
+    )
     var blockedRate = 0.0
     @Option(help: "Chaos: probability that a submit Kinsta took answers 500 or a proxy's 502/504 instead of its 202.")
     var beganErrorRate = 0.0
-    @Flag(help: "Chaos: echo each request's Authorization header and body in answers (and a submit's in its operation's).")
+    @Flag(
+        help: "Chaos: echo each request's Authorization header and body in answers (and a submit's in its operation's)."
+    )
     var echoSecrets = false
     @Option(help: "Chaos: hold every submit (POST, DELETE) this many seconds before taking it.")
     var submitDelay = 0.0
@@ -54,27 +66,50 @@ struct KinstaSim: AsyncParsableCommand {
         guard allowNonLoopback || ["127.0.0.1", "::1", "localhost"].contains(host) else {
             throw ValidationError("refusing to bind \(host): the simulator is for loopback (use --allow-non-loopback)")
         }
-        for (name, rate) in [("--failure-rate", failureRate), ("--transient-500-rate", transient500Rate),
+        for (name, rate) in [
+            ("--failure-rate", failureRate), ("--transient-500-rate", transient500Rate),
             ("--late-404-rate", late404Rate), ("--server-error-rate", serverErrorRate), ("--garbage-rate", garbageRate),
-            ("--stall-rate", stallRate), ("--began-error-rate", beganErrorRate)]
-        {
+            ("--stall-rate", stallRate), ("--began-error-rate", beganErrorRate),
+        ] {
             guard (0...1).contains(rate) else { throw ValidationError("\(name) must be from 0 to 1") }
         }
-        guard submitDelay >= 0, submitDelay <= 600 else { throw ValidationError("--submit-delay must be from 0 to 600") }
-        guard window >= 0, durationScale >= 0 else { throw ValidationError("--window and --duration-scale must be ≥ 0") }
+        guard submitDelay >= 0, submitDelay <= 600 else {
+            throw ValidationError("--submit-delay must be from 0 to 600")
+        }
+        guard window >= 0, durationScale >= 0 else {
+            throw ValidationError("--window and --duration-scale must be ≥ 0")
+        }
     }
 
     func run() async throws {
         var logger = Logger(label: "kinsta-sim")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let simulator = KinstaSimulator(configuration: SimulatorConfiguration(
-            apiKey: apiKey, companyID: company, startupWindowMax: window, durationScale: durationScale,
-            failureRate: failureRate, seed: seed, seedSites: seedSites,
-            chaos: SimulatorChaos(
-                transient500Rate: transient500Rate, late404Rate: late404Rate, serverErrorRate: serverErrorRate,
-                garbageRate: garbageRate, stallRate: stallRate, stallSeconds: stallSeconds, rateLimitPerMinute: rateLimit,
-                retryAfter: retryAfter, refuseBlocked: refuseBlocked, blockedRate: blockedRate,
-                beganErrorRate: beganErrorRate, echoSecrets: echoSecrets, submitDelay: submitDelay)))
+        let simulator = KinstaSimulator(
+            configuration: SimulatorConfiguration(
+                apiKey: apiKey,
+                companyID: company,
+                startupWindowMax: window,
+                durationScale: durationScale,
+                failureRate: failureRate,
+                seed: seed,
+                seedSites: seedSites,
+                chaos: SimulatorChaos(
+                    transient500Rate: transient500Rate,
+                    late404Rate: late404Rate,
+                    serverErrorRate: serverErrorRate,
+                    garbageRate: garbageRate,
+                    stallRate: stallRate,
+                    stallSeconds: stallSeconds,
+                    rateLimitPerMinute: rateLimit,
+                    retryAfter: retryAfter,
+                    refuseBlocked: refuseBlocked,
+                    blockedRate: blockedRate,
+                    beganErrorRate: beganErrorRate,
+                    echoSecrets: echoSecrets,
+                    submitDelay: submitDelay
+                )
+            )
+        )
         let host = self.host
         let portFile = self.portFile
         let app = simulator.application(host: host, port: port, logger: logger) { bound in

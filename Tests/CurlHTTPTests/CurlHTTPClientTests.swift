@@ -194,7 +194,8 @@ struct CurlHTTPClientTests {
             HTTPHeader("X-Bad\r\nInjected", "yes"),
             HTTPHeader("X-Bad: yes", "no"),
             HTTPHeader("", "empty name"),
-        ])
+        ]
+    )
     func headerInjection(header: HTTPHeader) async throws {
         let client = CurlHTTPClient()
         let request = CurlRequest(url: "http://127.0.0.1:9/", headers: [header])
@@ -216,7 +217,8 @@ struct CurlHTTPClientTests {
             ("GE T", "http://127.0.0.1/"),
             ("GET\r\n", "http://127.0.0.1/"),
             ("GET", "http://[::1/"),
-        ])
+        ]
+    )
     func invalidRequests(method: String, url: String) async throws {
         let client = CurlHTTPClient()
         let error = await #expect(throws: HTTPClientError.self) {

@@ -20,7 +20,8 @@ struct CurlHTTPStreamingTests {
             for try await chunk in response.body {
                 if firstChunkBeforeLastLine == nil {
                     firstChunkBeforeLastLine = !server.events.ndjsonLastLineWritten.load(
-                        ordering: .sequentiallyConsistent)
+                        ordering: .sequentiallyConsistent
+                    )
                 }
                 received.append(chunk)
             }

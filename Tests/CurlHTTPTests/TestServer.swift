@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// `CurlHTTP.HTTPRequest`, spelled out because Hummingbird re-exports HTTPTypes' type of the same name.

@@ -19,8 +19,12 @@ enum AtRest {
         environment["KINSTA_OPSD_STATE_DIR"] = work.appendingPathComponent("state").path
         environment["KINSTA_OPSD_SOCKET"] = work.appendingPathComponent("s.sock").path
         environment.removeValue(forKey: "NOTIFY_SOCKET")
-        return try ChildProcess(BuiltProducts.executable("kinsta-opsd"), ["--config", configPath],
-            environment: environment, name: "kinsta-opsd")
+        return try ChildProcess(
+            BuiltProducts.executable("kinsta-opsd"),
+            ["--config", configPath],
+            environment: environment,
+            name: "kinsta-opsd"
+        )
     }
 
     /// Runs the daemon to its end: its exit status and its non-empty output lines. A daemon that does not refuse (it
@@ -45,7 +49,9 @@ enum AtRest {
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0, !shouldListen || listen(fd, 8) == 0 else {
             close(fd)

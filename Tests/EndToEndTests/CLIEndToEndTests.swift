@@ -24,9 +24,13 @@ import Glibc
             work = try shortTemporaryDirectory("ko-cli")
             sim = try ChildProcess(
                 BuiltProducts.executable("kinsta-sim"),
-                ["--port", "0", "--window", "1", "--duration-scale", "0.01", "--failure-rate", "\(failureRate)",
-                    "--seed", "4", "--api-key", "cli-key"],
-                environment: ProcessInfo.processInfo.environment, name: "kinsta-sim")
+                [
+                    "--port", "0", "--window", "1", "--duration-scale", "0.01", "--failure-rate", "\(failureRate)",
+                    "--seed", "4", "--api-key", "cli-key",
+                ],
+                environment: ProcessInfo.processInfo.environment,
+                name: "kinsta-sim"
+            )
             let line = try await withTimeout(30, "kinsta-sim") { [sim] in
                 try await sim.waitForLine { $0.hasPrefix("kinsta-sim listening on ") }
             }
@@ -34,7 +38,8 @@ import Glibc
             simRoot = base.replacingOccurrences(of: "/v2", with: "")
             socket = work.appendingPathComponent("s.sock").path
             configPath = work.appendingPathComponent("c.toml").path
-            try "[kinsta]\nrequests_per_minute = 6000\nrequest_burst = 100\n[polling]\nadaptive = false\nfirst_poll_seconds = 0.2\ninterval_seconds = 0.2\nmax_interval_seconds = 0.5\nconfirm_seconds = 1\n"
+            try
+                "[kinsta]\nrequests_per_minute = 6000\nrequest_burst = 100\n[polling]\nadaptive = false\nfirst_poll_seconds = 0.2\ninterval_seconds = 0.2\nmax_interval_seconds = 0.5\nconfirm_seconds = 1\n"
                 .write(toFile: configPath, atomically: true, encoding: .utf8)
             var environment = ProcessInfo.processInfo.environment
             environment["KINSTA_API_KEY"] = "cli-key"
@@ -49,16 +54,23 @@ import Glibc
 
         func startDaemon() async throws -> ChildProcess {
             let daemon = try ChildProcess(
-                BuiltProducts.executable("kinsta-opsd"), ["--config", configPath], environment: environment,
-                name: "kinsta-opsd")
+                BuiltProducts.executable("kinsta-opsd"),
+                ["--config", configPath],
+                environment: environment,
+                name: "kinsta-opsd"
+            )
             _ = try await withTimeout(30, "kinsta-opsd") { try await daemon.waitForListening() }
             return daemon
         }
 
         /// Runs `kinsta-ops args…` to completion: (exit status, stdout+stderr lines).
         func ops(_ arguments: [String]) async throws -> (status: Int32, output: [String]) {
-            let cli = try ChildProcess(BuiltProducts.executable("kinsta-ops"), arguments, environment: environment,
-                name: "kinsta-ops")
+            let cli = try ChildProcess(
+                BuiltProducts.executable("kinsta-ops"),
+                arguments,
+                environment: environment,
+                name: "kinsta-ops"
+            )
             let status = await cli.waitForExit()
             await cli.waitForOutputEnd()
             return (status, cli.output)
@@ -81,8 +93,10 @@ import Glibc
         defer { daemon.signal(SIGKILL) }
 
         // submit --wait: exit 0 once succeeded
-        let submitted = try await stack.ops(["submit", "site.create_plain", "--display-name", "CLI One", "--region",
-            "us-central1", "--wait"])
+        let submitted = try await stack.ops([
+            "submit", "site.create_plain", "--display-name", "CLI One", "--region",
+            "us-central1", "--wait",
+        ])
         #expect(submitted.status == 0, "\(submitted.output)")
         // jobs: a table with a header and the job
         let jobs = try await stack.ops(["jobs"])
@@ -121,8 +135,10 @@ import Glibc
         let stack = try await Stack(failureRate: 1)
         let daemon = try await stack.startDaemon()
         defer { daemon.signal(SIGKILL) }
-        let result = try await stack.ops(["submit", "site.create_plain", "--display-name", "Doomed", "--region", "us",
-            "--wait"])
+        let result = try await stack.ops([
+            "submit", "site.create_plain", "--display-name", "Doomed", "--region", "us",
+            "--wait",
+        ])
         #expect(result.status == 1, "\(result.output)")
     }
 
@@ -132,8 +148,11 @@ import Glibc
         var daemon = try await stack.startDaemon()
         _ = try await stack.ops(["submit", "site.create_plain", "--display-name", "Before", "--region", "us"])
         let tail = try ChildProcess(
-            BuiltProducts.executable("kinsta-ops"), ["history", "-f", "--json", "--since", "0"],
-            environment: stack.environment, name: "history -f")
+            BuiltProducts.executable("kinsta-ops"),
+            ["history", "-f", "--json", "--since", "0"],
+            environment: stack.environment,
+            name: "history -f"
+        )
         defer { tail.signal(SIGKILL) }
         _ = try await withTimeout(30, "the first event") { try await tail.waitForLine { $0.contains(#""seq":1,"#) } }
 
@@ -161,6 +180,8 @@ import Glibc
 extension JSONValue {
     /// The `seq` of each NDJSON event line among `lines` (other lines, such as notes on stderr, are skipped).
     static func lines(_ lines: [String]) throws -> [Int64] {
-        try lines.filter { $0.hasPrefix("{") }.map { try WireJSON.decoder().decode(EventView.self, from: Data($0.utf8)).seq }
+        try lines.filter { $0.hasPrefix("{") }.map {
+            try WireJSON.decoder().decode(EventView.self, from: Data($0.utf8)).seq
+        }
     }
 }

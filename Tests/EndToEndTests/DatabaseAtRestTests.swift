@@ -25,10 +25,15 @@ import CDispatch  // where this target's Glibc `stat` fields come from (see Sour
         case .truncated, .newerMigration:
             let database = try OpsDatabase(path: path)
             for index in 0..<(fault == .truncated ? 200 : 3) {
-                let params = try ValidatedParams(kind: .siteCreatePlain,
-                    raw: ["display_name": .string("Site \(index)"), "region": "us-central1"], defaultCompany: "c")
-                _ = try await database.insert(NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
-                    now: Date())
+                let params = try ValidatedParams(
+                    kind: .siteCreatePlain,
+                    raw: ["display_name": .string("Site \(index)"), "region": "us-central1"],
+                    defaultCompany: "c"
+                )
+                _ = try await database.insert(
+                    NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                    now: Date()
+                )
             }
             if fault == .newerMigration {
                 try await database.executeForTesting("INSERT INTO grdb_migrations (identifier) VALUES ('v9 future')")
@@ -50,7 +55,9 @@ import CDispatch  // where this target's Glibc `stat` fields come from (see Sour
         let path = state.appendingPathComponent("kinsta-opsd.sqlite").path
         try await Self.plant(fault, at: path)
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
-        let names = try FileManager.default.contentsOfDirectory(atPath: state.path).filter { $0.hasPrefix("kinsta-opsd.sqlite") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: state.path).filter {
+            $0.hasPrefix("kinsta-opsd.sqlite")
+        }
 
         let (status, lines) = try await AtRest.refusal(work)
 
@@ -63,7 +70,11 @@ import CDispatch  // where this target's Glibc `stat` fields come from (see Sour
         #expect(AtRest.status(work.appendingPathComponent("s.sock").path) == nil)
         // And the database is unchanged, byte for byte, with no -wal or -shm added
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: state.path).filter { $0.hasPrefix("kinsta-opsd.sqlite") }
-            .sorted() == names.sorted())
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: state.path).filter {
+                $0.hasPrefix("kinsta-opsd.sqlite")
+            }
+            .sorted() == names.sorted()
+        )
     }
 }

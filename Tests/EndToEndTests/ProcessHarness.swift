@@ -40,8 +40,8 @@ final class ChildProcess: Sendable {
         let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
         }
         var child: pid_t = 0
         let result = posix_spawn(&child, executable.path, &actions, nil, argv, envp)
@@ -185,7 +185,11 @@ struct E2EError: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, failing with `what` if it takes longer than `seconds` (so a broken daemon fails the test, not hangs it).
-func withTimeout<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T)
+func withTimeout<T: Sendable>(
+    _ seconds: Double,
+    _ what: String,
+    _ body: @escaping @Sendable () async throws -> T
+)
     async throws -> T
 {
     try await withThrowingTaskGroup(of: T?.self) { group in

@@ -28,9 +28,13 @@ import Glibc
         // Given the simulator, with a start-up 404 window, jobs of a few seconds and some failures
         let sim = try ChildProcess(
             BuiltProducts.executable("kinsta-sim"),
-            ["--port", "0", "--window", "2", "--duration-scale", "0.03", "--failure-rate", "0.25", "--seed", "11",
-                "--api-key", Self.apiKey],
-            environment: ProcessInfo.processInfo.environment, name: "kinsta-sim")
+            [
+                "--port", "0", "--window", "2", "--duration-scale", "0.03", "--failure-rate", "0.25", "--seed", "11",
+                "--api-key", Self.apiKey,
+            ],
+            environment: ProcessInfo.processInfo.environment,
+            name: "kinsta-sim"
+        )
         defer { sim.signal(SIGKILL) }
         let listening = try await withTimeout(30, "kinsta-sim to listen") {
             try await sim.waitForLine { $0.hasPrefix("kinsta-sim listening on ") }
@@ -48,30 +52,30 @@ import Glibc
         // And the daemon, configured by the environment plus a file with fast polling
         let configPath = work.appendingPathComponent("opsd.toml").path
         try """
-            [kinsta]
-            requests_per_minute = 6000
-            request_burst = 100
-            [polling]
-            # The simulator runs minutes in seconds: the fixed schedule below, not the learning one (priors in minutes).
-            adaptive = false
-            startup_window_seconds = 10
-            first_poll_seconds = 0.3
-            interval_seconds = 0.3
-            max_interval_seconds = 1
-            error_backoff_seconds = 0.3
-            error_backoff_max_seconds = 2
-            confirm_seconds = 2
+        [kinsta]
+        requests_per_minute = 6000
+        request_burst = 100
+        [polling]
+        # The simulator runs minutes in seconds: the fixed schedule below, not the learning one (priors in minutes).
+        adaptive = false
+        startup_window_seconds = 10
+        first_poll_seconds = 0.3
+        interval_seconds = 0.3
+        max_interval_seconds = 1
+        error_backoff_seconds = 0.3
+        error_backoff_max_seconds = 2
+        confirm_seconds = 2
 
-            [[webhooks]]
-            name = "std"
-            url = "\(simRoot)/_sim/webhooks/std"
-            secret = "\(Self.webhookSecret)"
+        [[webhooks]]
+        name = "std"
+        url = "\(simRoot)/_sim/webhooks/std"
+        secret = "\(Self.webhookSecret)"
 
-            [[webhooks]]
-            name = "slack"
-            url = "\(simRoot)/_sim/webhooks/slack"
-            format = "slack"
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        [[webhooks]]
+        name = "slack"
+        url = "\(simRoot)/_sim/webhooks/slack"
+        format = "slack"
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
         let socket = work.appendingPathComponent("s.sock").path
         var environment = ProcessInfo.processInfo.environment
         environment["KINSTA_API_KEY"] = Self.apiKey
@@ -84,8 +88,11 @@ import Glibc
         let daemonEnvironment = environment
         let startDaemon = { @Sendable () async throws -> ChildProcess in
             let daemon = try ChildProcess(
-                BuiltProducts.executable("kinsta-opsd"), ["--config", configPath], environment: daemonEnvironment,
-                name: "kinsta-opsd")
+                BuiltProducts.executable("kinsta-opsd"),
+                ["--config", configPath],
+                environment: daemonEnvironment,
+                name: "kinsta-opsd"
+            )
             _ = try await withTimeout(30, "kinsta-opsd to listen") {
                 try await daemon.waitForListening()
             }
@@ -96,16 +103,28 @@ import Glibc
 
         // When one job of each kind is submitted over the socket
         let submissions: [SubmitJobRequest] = [
-            SubmitJobRequest(kind: "site.create", params: [
-                "display_name": "E2E WordPress", "region": "us-central1", "admin_email": "admin@example.com",
-                "admin_password": .string(Self.password), "admin_user": "admin", "site_title": "E2E",
-            ]),
-            SubmitJobRequest(kind: "site.create_plain", params: ["display_name": "E2E Plain", "region": "europe-west1"]),
-            SubmitJobRequest(kind: "site.clone", params: ["display_name": "E2E Clone", "source_env_id": .string(envID)]),
+            SubmitJobRequest(
+                kind: "site.create",
+                params: [
+                    "display_name": "E2E WordPress", "region": "us-central1", "admin_email": "admin@example.com",
+                    "admin_password": .string(Self.password), "admin_user": "admin", "site_title": "E2E",
+                ]
+            ),
+            SubmitJobRequest(
+                kind: "site.create_plain",
+                params: ["display_name": "E2E Plain", "region": "europe-west1"]
+            ),
+            SubmitJobRequest(
+                kind: "site.clone",
+                params: ["display_name": "E2E Clone", "source_env_id": .string(envID)]
+            ),
             SubmitJobRequest(kind: "site.delete", params: ["site_id": try #require(firstSite["id"])]),
-            SubmitJobRequest(kind: "backup.restore", params: [
-                "target_env_id": .string(envID), "backup_id": backupID, "notified_user_id": "user-1",
-            ]),
+            SubmitJobRequest(
+                kind: "backup.restore",
+                params: [
+                    "target_env_id": .string(envID), "backup_id": backupID, "notified_user_id": "user-1",
+                ]
+            ),
         ]
         var jobIDs: [Int64] = []
         for submission in submissions {
@@ -140,7 +159,9 @@ import Glibc
             }
         }
         let list = try WireJSON.decoder().decode(
-            JobListView.self, from: try await http.execute(socketRequest(socket, "GET", "/v1/jobs?limit=10")).body)
+            JobListView.self,
+            from: try await http.execute(socketRequest(socket, "GET", "/v1/jobs?limit=10")).body
+        )
         for job in list.jobs {
             #expect(["succeeded", "failed"].contains(job.state), "job \(job.id) \(job.kind) ended \(job.state)")
         }
@@ -152,7 +173,9 @@ import Glibc
             return (method == "POST" || method == "DELETE") && !path.contains("/operations")
         }
         #expect(submitted.count == 5, "submissions: \(submitted)")
-        let bySubmission = Dictionary(grouping: submitted) { "\($0["method"]?.stringValue ?? "") \($0["path"]?.stringValue ?? "")" }
+        let bySubmission = Dictionary(grouping: submitted) {
+            "\($0["method"]?.stringValue ?? "") \($0["path"]?.stringValue ?? "")"
+        }
         #expect(bySubmission.values.allSatisfy { $0.count == 1 })
 
         // And the history the two follow streams saw is gap-free, each event once
@@ -165,13 +188,17 @@ import Glibc
         let eventCount = all.count
         let received = try await eventually(20, "every delivery") {
             let list = try await getJSON(http, simRoot + "/_sim/webhooks").array ?? []
-            let ids = Set(list.filter { $0["endpoint"] == "std" }.compactMap { $0["headers"]?["webhook-id"]?.stringValue })
+            let ids = Set(
+                list.filter { $0["endpoint"] == "std" }.compactMap { $0["headers"]?["webhook-id"]?.stringValue }
+            )
             let slack = list.filter { $0["endpoint"] == "slack" }.count
             return ids.count == eventCount && slack >= eventCount ? list : nil
         }
         let standard = received.filter { $0["endpoint"] == "std" }
-        #expect(Set(standard.compactMap { $0["headers"]?["webhook-id"]?.stringValue })
-            == Set(all.map { "msg_\($0.seq)_std" }))
+        #expect(
+            Set(standard.compactMap { $0["headers"]?["webhook-id"]?.stringValue })
+                == Set(all.map { "msg_\($0.seq)_std" })
+        )
         for delivery in standard.prefix(5) {
             let body = Data((delivery["body"]?.stringValue ?? "").utf8)
             var headers: [String: String] = [:]
@@ -216,7 +243,11 @@ final class EventLog: Sendable {
 
 /// Follows `/v1/events?follow=1` from `after` until `done(log)` holds; a stream that ends (daemon killed) just returns.
 func follow(
-    _ http: CurlHTTPClient, _ socket: String, after: Int64, into log: EventLog, until done: @Sendable (EventLog) -> Bool
+    _ http: CurlHTTPClient,
+    _ socket: String,
+    after: Int64,
+    into log: EventLog,
+    until done: @Sendable (EventLog) -> Bool
 ) async throws {
     let response = try await http.stream(socketRequest(socket, "GET", "/v1/events?follow=1&after=\(after)"))
     var pending = Data()
@@ -240,13 +271,22 @@ func eventsAfter(_ http: CurlHTTPClient, _ socket: String, _ after: Int64) async
     return try body.split(separator: 0x0A).map { try WireJSON.decoder().decode(EventView.self, from: Data($0)) }
 }
 
-func socketRequest(_ socket: String, _ method: String, _ path: String, body: SubmitJobRequest? = nil) throws
+func socketRequest(
+    _ socket: String,
+    _ method: String,
+    _ path: String,
+    body: SubmitJobRequest? = nil
+) throws
     -> HTTPRequest
 {
     HTTPRequest(
-        method: method, url: "http://localhost" + path,
+        method: method,
+        url: "http://localhost" + path,
         headers: body == nil ? [] : [HTTPHeader("Content-Type", "application/json")],
-        body: try body.map { try WireJSON.encoder().encode($0) }, timeout: .seconds(10), unixSocketPath: socket)
+        body: try body.map { try WireJSON.encoder().encode($0) },
+        timeout: .seconds(10),
+        unixSocketPath: socket
+    )
 }
 
 func getJSON(_ http: CurlHTTPClient, _ url: String) async throws -> JSONValue {
@@ -256,7 +296,11 @@ func getJSON(_ http: CurlHTTPClient, _ url: String) async throws -> JSONValue {
 }
 
 /// Asks `probe` again every 50 ms until it returns a value (for another process's work to show), failing after `seconds`.
-func eventually<T: Sendable>(_ seconds: Double, _ what: String, _ probe: @escaping @Sendable () async throws -> T?)
+func eventually<T: Sendable>(
+    _ seconds: Double,
+    _ what: String,
+    _ probe: @escaping @Sendable () async throws -> T?
+)
     async throws -> T
 {
     try await withTimeout(seconds, what) {

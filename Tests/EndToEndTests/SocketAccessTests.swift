@@ -19,8 +19,12 @@ import Glibc
         let socket = work.appendingPathComponent("s.sock").path
         environment["KINSTA_OPSD_SOCKET"] = socket
         environment.removeValue(forKey: "NOTIFY_SOCKET")
-        let process = try ChildProcess(BuiltProducts.executable("kinsta-opsd"), ["--config", configPath],
-            environment: environment, name: "kinsta-opsd")
+        let process = try ChildProcess(
+            BuiltProducts.executable("kinsta-opsd"),
+            ["--config", configPath],
+            environment: environment,
+            name: "kinsta-opsd"
+        )
         _ = try await withTimeout(30, "kinsta-opsd") { try await process.waitForListening() }
         return (process, socket)
     }
@@ -35,7 +39,9 @@ import Glibc
         let process = try ChildProcess(
             URL(fileURLWithPath: "/usr/bin/setpriv"),
             ["--reuid=65534", "--regid=65534", "--clear-groups", cli.path, "jobs", "--socket", socket],
-            environment: ProcessInfo.processInfo.environment, name: "kinsta-ops as nobody")
+            environment: ProcessInfo.processInfo.environment,
+            name: "kinsta-ops as nobody"
+        )
         let status = await process.waitForExit()
         await process.waitForOutputEnd()
         return (status, process.output)
@@ -87,7 +93,9 @@ import Glibc
         let member = try ChildProcess(
             URL(fileURLWithPath: "/usr/bin/setpriv"),
             ["--reuid=65534", "--regid=65534", "--clear-groups", cli.path, "health", "--socket", socket],
-            environment: ProcessInfo.processInfo.environment, name: "kinsta-ops as nogroup")
+            environment: ProcessInfo.processInfo.environment,
+            name: "kinsta-ops as nogroup"
+        )
         #expect(await member.waitForExit() == 0)
     }
 
@@ -100,7 +108,10 @@ import Glibc
         let work = try shortTemporaryDirectory("ko-acl")
         defer { try? FileManager.default.removeItem(at: work) }
         // Anyone may connect (0666), but only uid 4242 (and root, and the daemon's user) may use it
-        let (daemon, socket) = try await daemon(work, config: "[daemon]\nsocket_mode = \"0666\"\nallowed_uids = [4242]\n")
+        let (daemon, socket) = try await daemon(
+            work,
+            config: "[daemon]\nsocket_mode = \"0666\"\nallowed_uids = [4242]\n"
+        )
         defer { daemon.signal(SIGKILL) }
         let (status, output) = try await opsAsNobody(socket)
         #expect(status == 2, "\(output)")

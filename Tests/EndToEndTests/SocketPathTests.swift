@@ -52,8 +52,11 @@ import CDispatch  // where this target's Glibc `stat` fields come from (see Sour
         let socket = work.appendingPathComponent("s.sock").path
         #expect(symlink(victim, socket) == 0)
         // When the daemon would give its socket to nogroup, 0666
-        try await expectRefusal(work, config: "[daemon]\nsocket_mode = \"0666\"\nsocket_group = \"nogroup\"\n",
-            saying: "symbolic link")
+        try await expectRefusal(
+            work,
+            config: "[daemon]\nsocket_mode = \"0666\"\nsocket_group = \"nogroup\"\n",
+            saying: "symbolic link"
+        )
         // Then the victim keeps its owner, group, mode and bytes, and the symlink is still there
         let after = try #require(AtRest.status(victim))
         #expect(after.st_uid == 65534 && after.st_gid == 0)

@@ -69,7 +69,8 @@ final class NotifyListener: Sendable {
 }
 
 @Suite(.serialized) struct SystemdTests {
-    func startDaemon(_ work: URL, listener: NotifyListener, extra: [String: String] = [:]) async throws -> ChildProcess {
+    func startDaemon(_ work: URL, listener: NotifyListener, extra: [String: String] = [:]) async throws -> ChildProcess
+    {
         var environment = ProcessInfo.processInfo.environment
         environment["KINSTA_API_KEY"] = "k"
         environment["KINSTA_API_BASE_URL"] = "http://127.0.0.1:1/v2"
@@ -79,7 +80,12 @@ final class NotifyListener: Sendable {
         environment["WATCHDOG_USEC"] = "300000"
         environment.removeValue(forKey: "WATCHDOG_PID")
         for (key, value) in extra { environment[key] = value }
-        return try ChildProcess(BuiltProducts.executable("kinsta-opsd"), [], environment: environment, name: "kinsta-opsd")
+        return try ChildProcess(
+            BuiltProducts.executable("kinsta-opsd"),
+            [],
+            environment: environment,
+            name: "kinsta-opsd"
+        )
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -118,7 +124,9 @@ final class NotifyListener: Sendable {
         let daemon = try await startDaemon(work, listener: listener, extra: ["KINSTA_OPSD_FAILPOINT": "stall-poller"])
         defer { daemon.signal(SIGKILL) }
         _ = try await listener.waitFor("READY=1")
-        _ = try await withTimeout(20, "the stall") { try await daemon.waitForLine { $0.contains("failpoint stall-poller") } }
+        _ = try await withTimeout(20, "the stall") {
+            try await daemon.waitForLine { $0.contains("failpoint stall-poller") }
+        }
         let pingsAtStall = listener.all.filter { $0.text.contains("WATCHDOG=1") }.count
         // The socket still answers, but no ping comes for over three watchdog intervals: systemd would restart it
         #expect(SocketProbe.canConnect(work.appendingPathComponent("s.sock").path))
@@ -199,7 +207,9 @@ enum SocketProbe {
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         } == 0
     }
 }

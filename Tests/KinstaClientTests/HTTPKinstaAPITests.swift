@@ -17,10 +17,17 @@ final class SimTime: Sendable {
 /// The real client over HTTP against the simulator in-process on a random loopback port, time moved by hand.
 @Suite struct HTTPKinstaAPITests {
     static let configuration = SimulatorConfiguration(
-        apiKey: "test-key", startupWindowMax: 10, durationScale: 1, failureRate: 0, seed: 3, seedSites: 2)
+        apiKey: "test-key",
+        startupWindowMax: 10,
+        durationScale: 1,
+        failureRate: 0,
+        seed: 3,
+        seedSites: 2
+    )
 
     func withAPI<T: Sendable>(
-        key: String = "test-key", failureRate: Double = 0,
+        key: String = "test-key",
+        failureRate: Double = 0,
         _ body: @escaping @Sendable (HTTPKinstaAPI, KinstaSimulator, SimTime) async throws -> T
     ) async throws -> T {
         let time = SimTime()
@@ -32,14 +39,19 @@ final class SimTime: Sendable {
         return try await withRunningSimulator(simulator) { base in
             let api = HTTPKinstaAPI(
                 configuration: KinstaConfiguration(baseURL: base + "/", apiKey: key, requestTimeout: .seconds(5)),
-                http: http, logger: Logger(label: "test"))
+                http: http,
+                logger: Logger(label: "test")
+            )
             return try await body(api, simulator, time)
         }
     }
 
     static func plainCall(_ name: String) throws -> KinstaCall {
-        try ValidatedParams(kind: .siteCreatePlain, raw: ["display_name": .string(name), "region": "us-central1"],
-            defaultCompany: configuration.companyID).submitCall
+        try ValidatedParams(
+            kind: .siteCreatePlain,
+            raw: ["display_name": .string(name), "region": "us-central1"],
+            defaultCompany: configuration.companyID
+        ).submitCall
     }
 
     @Test func operationGoesFromNotVisibleToRunningToFinished() async throws {
@@ -66,10 +78,11 @@ final class SimTime: Sendable {
                 Issue.record("list failed")
                 return
             }
-            let names = list["company"]?["sites"].flatMap { value -> [String]? in
-                if case .array(let sites) = value { return sites.compactMap { $0["display_name"]?.stringValue } }
-                return nil
-            } ?? []
+            let names =
+                list["company"]?["sites"].flatMap { value -> [String]? in
+                    if case .array(let sites) = value { return sites.compactMap { $0["display_name"]?.stringValue } }
+                    return nil
+                } ?? []
             #expect(names.contains("Client A"))
             #expect(await api.read("/sites/\(siteID)") != .notFound(message: "Site not found"))
             // And the operation ID went over the wire with its ':' as it is, as every public client sends it
@@ -152,8 +165,14 @@ final class SimTime: Sendable {
         let http = CurlHTTPClient()
         defer { http.shutdown() }
         let api = HTTPKinstaAPI(
-            configuration: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k", requestTimeout: .seconds(2)),
-            http: http, logger: Logger(label: "test"))
+            configuration: KinstaConfiguration(
+                baseURL: "http://127.0.0.1:1/v2",
+                apiKey: "k",
+                requestTimeout: .seconds(2)
+            ),
+            http: http,
+            logger: Logger(label: "test")
+        )
         guard case .notSent = await api.submit(try Self.plainCall("X")) else {
             Issue.record("a refused connection must count as not sent")
             return

@@ -38,8 +38,10 @@ import Testing
 
     @Test func duplicateMembersAreNotJSONForPollsAndReads() {
         let poll = Data(#"{"status":200,"status":202,"data":null}"#.utf8)
-        #expect(KinstaAnswer.pollOutcome(status: 200, body: poll, retryAfter: nil)
-            == .transient(reason: "Kinsta answered HTTP 200 with a body that is not its JSON"))
+        #expect(
+            KinstaAnswer.pollOutcome(status: 200, body: poll, retryAfter: nil)
+                == .transient(reason: "Kinsta answered HTTP 200 with a body that is not its JSON")
+        )
         let read = Data(#"{"site":{"id":"a","id":"b"}}"#.utf8)
         guard case .failure(let failure) = KinstaAnswer.read(status: 200, body: read, retryAfter: nil) else {
             Issue.record("a read answer with a member twice must not be taken")
@@ -49,8 +51,10 @@ import Testing
     }
 
     @Test func colonStaysAsItIs() {
-        #expect(OperationID.pollPath("sites:add-8dc99dce-2b41-4d28-a4b1-d1b1d0a1b6d3")
-            == "/operations/sites:add-8dc99dce-2b41-4d28-a4b1-d1b1d0a1b6d3")
+        #expect(
+            OperationID.pollPath("sites:add-8dc99dce-2b41-4d28-a4b1-d1b1d0a1b6d3")
+                == "/operations/sites:add-8dc99dce-2b41-4d28-a4b1-d1b1d0a1b6d3"
+        )
     }
 
     static let hostilePaths: [String] = [

@@ -12,12 +12,20 @@ import Testing
     static let key = "echo-test-key-9f8e"
     static let password = "W0rdpress\"pass/é"
 
-    func withEchoingAPI(_ body: @escaping @Sendable (HTTPKinstaAPI, SecretRegistry, SimTime) async throws -> Void)
+    func withEchoingAPI(
+        _ body: @escaping @Sendable (HTTPKinstaAPI, SecretRegistry, SimTime) async throws -> Void
+    )
         async throws
     {
         let time = SimTime()
         var configuration = SimulatorConfiguration(
-            apiKey: Self.key, startupWindowMax: 0, durationScale: 1, failureRate: 1, seed: 3, seedSites: 2)
+            apiKey: Self.key,
+            startupWindowMax: 0,
+            durationScale: 1,
+            failureRate: 1,
+            seed: 3,
+            seedSites: 2
+        )
         configuration.chaos.echoSecrets = true
         let simulator = KinstaSimulator(configuration: configuration, now: { time.now })
         let http = CurlHTTPClient()
@@ -26,16 +34,23 @@ import Testing
         try await withRunningSimulator(simulator) { base in
             let api = HTTPKinstaAPI(
                 configuration: KinstaConfiguration(baseURL: base + "/", apiKey: Self.key, requestTimeout: .seconds(5)),
-                http: http, logger: Logger(label: "test"), secrets: registry)
+                http: http,
+                logger: Logger(label: "test"),
+                secrets: registry
+            )
             try await body(api, registry, time)
         }
     }
 
     static func createCall(_ name: String, company: String = SimulatorConfiguration().companyID) throws -> KinstaCall {
-        try ValidatedParams(kind: .siteCreate, raw: [
-            "display_name": .string(name), "region": "us-central1", "admin_email": "a@example.com",
-            "admin_password": .string(password), "admin_user": "admin", "site_title": "T",
-        ], defaultCompany: company).submitCall
+        try ValidatedParams(
+            kind: .siteCreate,
+            raw: [
+                "display_name": .string(name), "region": "us-central1", "admin_email": "a@example.com",
+                "admin_password": .string(password), "admin_user": "admin", "site_title": "T",
+            ],
+            defaultCompany: company
+        ).submitCall
     }
 
     func leaks(_ text: String) -> Bool {

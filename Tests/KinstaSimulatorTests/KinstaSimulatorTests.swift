@@ -8,14 +8,25 @@ import Testing
 @Suite struct KinstaSimulatorTests {
     static let configuration = SimulatorConfiguration(apiKey: "k", seed: 9, seedSites: 2)
 
-    static func post(_ http: CurlHTTPClient, _ url: String, _ json: String, key: String = "k") async throws -> HTTPResponse {
-        try await http.execute(HTTPRequest(
-            method: "POST", url: url, headers: [HTTPHeader("Authorization", "Bearer \(key)")], body: Data(json.utf8)))
+    static func post(
+        _ http: CurlHTTPClient,
+        _ url: String,
+        _ json: String,
+        key: String = "k"
+    ) async throws -> HTTPResponse {
+        try await http.execute(
+            HTTPRequest(
+                method: "POST",
+                url: url,
+                headers: [HTTPHeader("Authorization", "Bearer \(key)")],
+                body: Data(json.utf8)
+            )
+        )
     }
 
     static func createBody(_ name: String) -> String {
-        #"{"company":"\#(configuration.companyID)","display_name":"\#(name)","region":"us","admin_email":"a@b.co","# +
-            #""admin_password":"hunter2","admin_user":"u","site_title":"t","wp_language":"en_US"}"#
+        #"{"company":"\#(configuration.companyID)","display_name":"\#(name)","region":"us","admin_email":"a@b.co","#
+            + #""admin_password":"hunter2","admin_user":"u","site_title":"t","wp_language":"en_US"}"#
     }
 
     @Test func requiresTheBearerKey() async throws {
@@ -57,7 +68,9 @@ import Testing
             #expect(log.count == 1)
             #expect(log[0].body?.contains("hunter2") == false)
             #expect(log[0].body?.contains("[redacted]") == true)
-            let admin = try await http.execute(HTTPRequest(url: base.replacingOccurrences(of: "/v2", with: "/_sim/requests")))
+            let admin = try await http.execute(
+                HTTPRequest(url: base.replacingOccurrences(of: "/v2", with: "/_sim/requests"))
+            )
             #expect(!String(decoding: admin.body, as: UTF8.self).contains("hunter2"))
         }
     }
@@ -76,9 +89,12 @@ import Testing
 
 /// The chaos flags: the real API's misbehaviour, on demand.
 @Suite struct SimulatorChaosTests {
-    static func simulator(_ chaos: SimulatorChaos, now: @escaping @Sendable () -> Date = { Date() }) -> KinstaSimulator {
-        KinstaSimulator(configuration: SimulatorConfiguration(apiKey: "k", startupWindowMax: 0, seed: 9, chaos: chaos),
-            now: now)
+    static func simulator(_ chaos: SimulatorChaos, now: @escaping @Sendable () -> Date = { Date() }) -> KinstaSimulator
+    {
+        KinstaSimulator(
+            configuration: SimulatorConfiguration(apiKey: "k", startupWindowMax: 0, seed: 9, chaos: chaos),
+            now: now
+        )
     }
 
     static func get(_ http: CurlHTTPClient, _ url: String) async throws -> HTTPResponse {
@@ -126,10 +142,17 @@ import Testing
         let sim = Self.simulator(SimulatorChaos(transient500Rate: 0.5, late404Rate: 0.5), now: { time.withLock { $0 } })
         try await withRunningSimulator(sim) { base in
             let body = #"{"company":"\#(sim.configuration.companyID)","display_name":"C","region":"us"}"#
-            let submit = try await http.execute(HTTPRequest(
-                method: "POST", url: base + "/sites/plain", headers: [HTTPHeader("Authorization", "Bearer k")],
-                body: Data(body.utf8)))
-            let id = try #require((try JSONSerialization.jsonObject(with: submit.body) as? [String: Any])?["operation_id"] as? String)
+            let submit = try await http.execute(
+                HTTPRequest(
+                    method: "POST",
+                    url: base + "/sites/plain",
+                    headers: [HTTPHeader("Authorization", "Bearer k")],
+                    body: Data(body.utf8)
+                )
+            )
+            let id = try #require(
+                (try JSONSerialization.jsonObject(with: submit.body) as? [String: Any])?["operation_id"] as? String
+            )
             time.withLock { $0 = $0.addingTimeInterval(1) }
             var seen: Set<Int> = []
             for _ in 0..<20 { seen.insert(try await Self.get(http, base + "/operations/\(id)").status) }
@@ -143,14 +166,28 @@ import Testing
     @Test func workOnABusyTargetIsRefusedAsBlocked() async throws {
         let http = CurlHTTPClient()
         defer { http.shutdown() }
-        let sim = Self.simulator(SimulatorChaos(refuseBlocked: true), now: { Date(timeIntervalSince1970: 1_800_000_000) })
+        let sim = Self.simulator(
+            SimulatorChaos(refuseBlocked: true),
+            now: { Date(timeIntervalSince1970: 1_800_000_000) }
+        )
         try await withRunningSimulator(sim) { base in
-            let state = try JSONSerialization.jsonObject(
-                with: try await http.execute(HTTPRequest(url: base.replacingOccurrences(of: "/v2", with: "/_sim/state"))).body)
+            let state =
+                try JSONSerialization.jsonObject(
+                    with: try await http.execute(
+                        HTTPRequest(url: base.replacingOccurrences(of: "/v2", with: "/_sim/state"))
+                    ).body
+                )
                 as? [String: Any]
             let site = try #require((state?["sites"] as? [[String: Any]])?.first?["id"] as? String)
-            let delete = { try await http.execute(HTTPRequest(
-                method: "DELETE", url: base + "/sites/\(site)", headers: [HTTPHeader("Authorization", "Bearer k")])) }
+            let delete = {
+                try await http.execute(
+                    HTTPRequest(
+                        method: "DELETE",
+                        url: base + "/sites/\(site)",
+                        headers: [HTTPHeader("Authorization", "Bearer k")]
+                    )
+                )
+            }
             #expect(try await delete().status == 202)
             let second = try await delete()
             #expect(second.status == 400)
@@ -161,15 +198,27 @@ import Testing
     @Test func blockedRateRefusesIdleTargetsToo() async throws {
         let http = CurlHTTPClient()
         defer { http.shutdown() }
-        let sim = Self.simulator(SimulatorChaos(refuseBlocked: true, blockedRate: 1), now: { Date(timeIntervalSince1970: 1_800_000_000) })
+        let sim = Self.simulator(
+            SimulatorChaos(refuseBlocked: true, blockedRate: 1),
+            now: { Date(timeIntervalSince1970: 1_800_000_000) }
+        )
         try await withRunningSimulator(sim) { base in
-            let state = try JSONSerialization.jsonObject(
-                with: try await http.execute(HTTPRequest(url: base.replacingOccurrences(of: "/v2", with: "/_sim/state"))).body)
+            let state =
+                try JSONSerialization.jsonObject(
+                    with: try await http.execute(
+                        HTTPRequest(url: base.replacingOccurrences(of: "/v2", with: "/_sim/state"))
+                    ).body
+                )
                 as? [String: Any]
             let site = try #require((state?["sites"] as? [[String: Any]])?.first?["id"] as? String)
             // Nothing runs on the site, yet someone else holds it
-            let refused = try await http.execute(HTTPRequest(
-                method: "DELETE", url: base + "/sites/\(site)", headers: [HTTPHeader("Authorization", "Bearer k")]))
+            let refused = try await http.execute(
+                HTTPRequest(
+                    method: "DELETE",
+                    url: base + "/sites/\(site)",
+                    headers: [HTTPHeader("Authorization", "Bearer k")]
+                )
+            )
             #expect(refused.status == 400)
             #expect(String(decoding: refused.body, as: UTF8.self).contains("blocked by another process"))
         }

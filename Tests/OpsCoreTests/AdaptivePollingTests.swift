@@ -139,8 +139,11 @@ import Testing
         // Given site creations that really take 95–105 s
         let prior = DurationModel(prior: JobKind.siteCreate.spec.typicalDuration)
         let learned = DurationModel(
-            prior: JobKind.siteCreate.spec.typicalDuration, durations: (0..<100).map { 95 + Double($0 % 11) })
-        let before = schedule(prior), after = schedule(learned)
+            prior: JobKind.siteCreate.spec.typicalDuration,
+            durations: (0..<100).map { 95 + Double($0 % 11) }
+        )
+        let before = schedule(prior)
+        let after = schedule(learned)
         // Then more polls fall in 90–110 s than under the prior, and fewer are spent before 90 s
         #expect(after.filter { $0 >= 90 && $0 <= 110 }.count > before.filter { $0 >= 90 && $0 <= 110 }.count)
         #expect(after.filter { $0 < 90 }.count <= before.filter { $0 < 90 }.count)
@@ -149,10 +152,13 @@ import Testing
         let durations = stride(from: 95.0, through: 105, by: 0.25).map { $0 }
         func average(_ times: [Double]) -> (polls: Double, lag: Double) {
             let costs = durations.map { cost(times, duration: $0) }
-            return (Double(costs.map(\.polls).reduce(0, +)) / Double(costs.count),
-                costs.map(\.lag).reduce(0, +) / Double(costs.count))
+            return (
+                Double(costs.map(\.polls).reduce(0, +)) / Double(costs.count),
+                costs.map(\.lag).reduce(0, +) / Double(costs.count)
+            )
         }
-        let costBefore = average(before), costAfter = average(after)
+        let costBefore = average(before)
+        let costAfter = average(after)
         #expect(costAfter.polls <= costBefore.polls + 0.75)
         #expect(costAfter.lag < costBefore.lag / 2)
     }
@@ -171,8 +177,14 @@ import Testing
 
     func accepted(_ kind: JobKind, at accepted: Date, deadline: Date) -> JobSnapshot {
         JobSnapshot(
-            kind: kind, state: .accepted, operationID: "op-1", acceptedAt: accepted, deadline: deadline,
-            pendingAction: .poll, nextActionAt: accepted)
+            kind: kind,
+            state: .accepted,
+            operationID: "op-1",
+            acceptedAt: accepted,
+            deadline: deadline,
+            pendingAction: .poll,
+            nextActionAt: accepted
+        )
     }
 
     @Test func startupWindow404IsStillFreeAndTheNextPollComesFromTheModel() throws {
@@ -197,8 +209,13 @@ import Testing
         let machine = JobMachine(policy: PollPolicy(adaptive: adaptive))
         var rng = SplitMix64(seed: 1)
         // A deadline 5 s after acceptance: the model's first poll would be much later
-        let job = JobSnapshot(kind: kind, state: .submitting, deadline: t0.addingTimeInterval(5), pendingAction: .submit,
-            nextActionAt: t0)
+        let job = JobSnapshot(
+            kind: kind,
+            state: .submitting,
+            deadline: t0.addingTimeInterval(5),
+            pendingAction: .submit,
+            nextActionAt: t0
+        )
         let after = try machine.step(job, .submitted(.accepted(operationID: "op")), now: t0, using: &rng).after
         #expect(try #require(after.nextActionAt) <= t0.addingTimeInterval(5))
     }
@@ -207,8 +224,13 @@ import Testing
         let t0 = Date(timeIntervalSince1970: 1_000_000)
         let machine = JobMachine(policy: PollPolicy(pollBackoff: Backoff(base: 2, multiplier: 1.5, cap: 20, jitter: 0)))
         var rng = SplitMix64(seed: 1)
-        let job = JobSnapshot(kind: .siteClone, state: .submitting, deadline: t0.addingTimeInterval(1800),
-            pendingAction: .submit, nextActionAt: t0)
+        let job = JobSnapshot(
+            kind: .siteClone,
+            state: .submitting,
+            deadline: t0.addingTimeInterval(1800),
+            pendingAction: .submit,
+            nextActionAt: t0
+        )
         let after = try machine.step(job, .submitted(.accepted(operationID: "op")), now: t0, using: &rng).after
         #expect(after.nextActionAt == t0.addingTimeInterval(3))
     }
@@ -219,7 +241,8 @@ import Testing
         let t0 = Date(timeIntervalSince1970: 1_000_000)
         let policy = PollPolicy(
             adaptive: adaptive,
-            durations: [.siteCreate: DurationModel(prior: 60...300, durations: (0..<100).map { 95 + Double($0 % 11) })])
+            durations: [.siteCreate: DurationModel(prior: 60...300, durations: (0..<100).map { 95 + Double($0 % 11) })]
+        )
         let now = t0.addingTimeInterval(100)
         let submit = JobSnapshot(kind: .siteCreate, state: .submitting, pendingAction: .submit, nextActionAt: now)
         // Both asked 10 s ago: one accepted 100 s ago (right at its likely end), one 20 s ago (far from it)
@@ -247,13 +270,20 @@ import Testing
         // is Φ((ln x − 4.61) / 0.08)
         let centre = 4.61
         let model = DurationModel(
-            prior: 60...300, durations: [exp(centre)], priorWeight: 1, bandwidth: 0.08, tailWeight: 0)
+            prior: 60...300,
+            durations: [exp(centre)],
+            priorWeight: 1,
+            bandwidth: 0.08,
+            tailWeight: 0
+        )
         let z = (log(seconds) - centre) / 0.08
         let cdf = 0.5 * (1 + erf(z / 2.0.squareRoot()))
         let density = exp(-0.5 * z * z) / (0.08 * (2 * Double.pi).squareRoot() * seconds)
         #expect(abs(model.cdf(seconds) - cdf) < 1e-3, "cdf \(model.cdf(seconds)) against \(cdf)")
-        #expect(abs(model.density(seconds) - density) <= 0.01 * density + 1e-9,
-            "density \(model.density(seconds)) against \(density)")
+        #expect(
+            abs(model.density(seconds) - density) <= 0.01 * density + 1e-9,
+            "density \(model.density(seconds)) against \(density)"
+        )
     }
 
     @Test func cdfIsMonotoneAndBounded() {

@@ -19,9 +19,16 @@ import Testing
         Invalid(kind: .siteCreatePlain, params: ["region": "us"], field: "display_name"),
         Invalid(kind: .siteCreatePlain, params: ["display_name": "  ", "region": "us"], field: "display_name"),
         Invalid(kind: .siteCreatePlain, params: ["display_name": "a\u{7}b", "region": "us"], field: "display_name"),
-        Invalid(kind: .siteCreatePlain, params: ["display_name": .string(String(repeating: "x", count: 256)), "region": "us"],
-            field: "display_name"),
-        Invalid(kind: .siteCreatePlain, params: ["display_name": "A", "region": "us", "colour": "red"], field: "colour"),
+        Invalid(
+            kind: .siteCreatePlain,
+            params: ["display_name": .string(String(repeating: "x", count: 256)), "region": "us"],
+            field: "display_name"
+        ),
+        Invalid(
+            kind: .siteCreatePlain,
+            params: ["display_name": "A", "region": "us", "colour": "red"],
+            field: "colour"
+        ),
         Invalid(kind: .siteCreatePlain, params: ["display_name": 5, "region": "us"], field: "display_name"),
         Invalid(kind: .siteDelete, params: ["site_id": "../x"], field: "site_id"),
         Invalid(kind: .siteDelete, params: ["site_id": "a/b"], field: "site_id"),
@@ -29,18 +36,34 @@ import Testing
         Invalid(kind: .siteCreate, params: create.merging(["admin_email": "nope"]) { $1 }, field: "admin_email"),
         Invalid(kind: .siteCreate, params: create.merging(["woocommerce": "true"]) { $1 }, field: "woocommerce"),
         Invalid(kind: .siteCreate, params: create.merging(["install_mode": "clone"]) { $1 }, field: "install_mode"),
-        Invalid(kind: .siteCreate, params: create.merging(["is_subdomain_multisite": true]) { $1 },
-            field: "is_subdomain_multisite"),
-        Invalid(kind: .backupRestore, params: ["target_env_id": "e", "backup_id": "12", "notified_user_id": "u"],
-            field: "backup_id"),
-        Invalid(kind: .backupRestore, params: ["target_env_id": "e", "backup_id": -1, "notified_user_id": "u"],
-            field: "backup_id"),
-        Invalid(kind: .backupRestore, params: ["target_env_id": "e", "backup_id": 1.5, "notified_user_id": "u"],
-            field: "backup_id"),
+        Invalid(
+            kind: .siteCreate,
+            params: create.merging(["is_subdomain_multisite": true]) { $1 },
+            field: "is_subdomain_multisite"
+        ),
+        Invalid(
+            kind: .backupRestore,
+            params: ["target_env_id": "e", "backup_id": "12", "notified_user_id": "u"],
+            field: "backup_id"
+        ),
+        Invalid(
+            kind: .backupRestore,
+            params: ["target_env_id": "e", "backup_id": -1, "notified_user_id": "u"],
+            field: "backup_id"
+        ),
+        Invalid(
+            kind: .backupRestore,
+            params: ["target_env_id": "e", "backup_id": 1.5, "notified_user_id": "u"],
+            field: "backup_id"
+        ),
         Invalid(kind: .backupRestore, params: ["target_env_id": "e", "backup_id": 1], field: "notified_user_id"),
-        Invalid(kind: .backupRestore,
-            params: ["target_env_id": "e", "backup_id": 1, "notified_user_id": "u", "env_display_name_of_backup": "Live"],
-            field: "notified_user_id"),
+        Invalid(
+            kind: .backupRestore,
+            params: [
+                "target_env_id": "e", "backup_id": 1, "notified_user_id": "u", "env_display_name_of_backup": "Live",
+            ],
+            field: "notified_user_id"
+        ),
     ]
 
     @Test(arguments: invalid)
@@ -53,11 +76,18 @@ import Testing
     }
 
     @Test func companyComesFromConfigurationOrMustBeGiven() throws {
-        let params = try ValidatedParams(kind: .siteCreatePlain, raw: ["display_name": "A", "region": "us"],
-            defaultCompany: "c1")
+        let params = try ValidatedParams(
+            kind: .siteCreatePlain,
+            raw: ["display_name": "A", "region": "us"],
+            defaultCompany: "c1"
+        )
         #expect(params.values["company"] == "c1")
         #expect(throws: ValidationError.self) {
-            _ = try ValidatedParams(kind: .siteCreatePlain, raw: ["display_name": "A", "region": "us"], defaultCompany: nil)
+            _ = try ValidatedParams(
+                kind: .siteCreatePlain,
+                raw: ["display_name": "A", "region": "us"],
+                defaultCompany: nil
+            )
         }
     }
 
@@ -81,18 +111,49 @@ import Testing
     }
 
     static let calls: [CallRow] = [
-        CallRow(kind: .siteCreatePlain, params: ["display_name": "A", "region": "us"], method: "POST",
-            path: "/sites/plain", bodyKeys: ["company", "display_name", "region"], target: "site-name:A"),
-        CallRow(kind: .siteClone, params: ["display_name": "B", "source_env_id": "env-1"], method: "POST",
-            path: "/sites/clone", bodyKeys: ["company", "display_name", "source_env_id"], target: "site-name:B"),
-        CallRow(kind: .siteDelete, params: ["site_id": "site:1"], method: "DELETE", path: "/sites/site%3A1",
-            bodyKeys: nil, target: "site:site:1"),
-        CallRow(kind: .backupRestore, params: ["target_env_id": "env-2", "backup_id": 7, "notified_user_id": "u"],
-            method: "POST", path: "/sites/environments/env-2/backups/restore",
-            bodyKeys: ["backup_id", "notified_user_id"], target: "env:env-2"),
-        CallRow(kind: .siteCreate, params: create, method: "POST", path: "/sites",
-            bodyKeys: ["company", "display_name", "region", "admin_email", "admin_password", "admin_user", "site_title",
-                "wp_language", "install_mode"], target: "site-name:Site"),
+        CallRow(
+            kind: .siteCreatePlain,
+            params: ["display_name": "A", "region": "us"],
+            method: "POST",
+            path: "/sites/plain",
+            bodyKeys: ["company", "display_name", "region"],
+            target: "site-name:A"
+        ),
+        CallRow(
+            kind: .siteClone,
+            params: ["display_name": "B", "source_env_id": "env-1"],
+            method: "POST",
+            path: "/sites/clone",
+            bodyKeys: ["company", "display_name", "source_env_id"],
+            target: "site-name:B"
+        ),
+        CallRow(
+            kind: .siteDelete,
+            params: ["site_id": "site:1"],
+            method: "DELETE",
+            path: "/sites/site%3A1",
+            bodyKeys: nil,
+            target: "site:site:1"
+        ),
+        CallRow(
+            kind: .backupRestore,
+            params: ["target_env_id": "env-2", "backup_id": 7, "notified_user_id": "u"],
+            method: "POST",
+            path: "/sites/environments/env-2/backups/restore",
+            bodyKeys: ["backup_id", "notified_user_id"],
+            target: "env:env-2"
+        ),
+        CallRow(
+            kind: .siteCreate,
+            params: create,
+            method: "POST",
+            path: "/sites",
+            bodyKeys: [
+                "company", "display_name", "region", "admin_email", "admin_password", "admin_user", "site_title",
+                "wp_language", "install_mode",
+            ],
+            target: "site-name:Site"
+        ),
     ]
 
     @Test(arguments: calls)
@@ -106,8 +167,11 @@ import Testing
     }
 
     @Test func backupIDStaysANumber() throws {
-        let params = try ValidatedParams(kind: .backupRestore,
-            raw: ["target_env_id": "e", "backup_id": 123, "notified_user_id": "u"], defaultCompany: nil)
+        let params = try ValidatedParams(
+            kind: .backupRestore,
+            raw: ["target_env_id": "e", "backup_id": 123, "notified_user_id": "u"],
+            defaultCompany: nil
+        )
         #expect(params.submitCall.body?["backup_id"] == .integer(123))
     }
 

@@ -4,8 +4,10 @@ import Testing
 
 /// The schedules the doc comments tabulate, checked row by row.
 @Suite struct PollPolicyTests {
-    @Test(arguments: [(0, 2.0), (1, 3.0), (2, 4.5), (3, 6.75), (4, 10.125), (5, 15.1875), (6, 20.0), (7, 20.0), (500, 20.0),
-        (Int.max, 20.0)])
+    @Test(arguments: [
+        (0, 2.0), (1, 3.0), (2, 4.5), (3, 6.75), (4, 10.125), (5, 15.1875), (6, 20.0), (7, 20.0), (500, 20.0),
+        (Int.max, 20.0),
+    ])
     func pollBackoffTable(attempt: Int, seconds: Double) {
         #expect(PollPolicy().pollBackoff.nominalDelay(afterAttempt: attempt) == seconds)
     }

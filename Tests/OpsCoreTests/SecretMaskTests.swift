@@ -24,21 +24,30 @@ import Testing
             "echo": .object(["key-123/abc": .array([.string("x pa\"ss w0rd y"), .integer(3)])]),
         ])
         let masked = mask.mask(value)
-        #expect(masked == .object([
-            "message": "you sent Authorization: Bearer [redacted]",
-            "echo": .object(["[redacted]": .array([.string("x [redacted] y"), .integer(3)])]),
-        ]))
+        #expect(
+            masked
+                == .object([
+                    "message": "you sent Authorization: Bearer [redacted]",
+                    "echo": .object(["[redacted]": .array([.string("x [redacted] y"), .integer(3)])]),
+                ])
+        )
     }
 
     @Test func secretMembersAreMaskedByNameEvenWhenTheValueIsNotKnown() {
         // A job's password is erased once Kinsta accepts it; an echo of it later is caught by its member's name
         let mask = SecretMask([String]())
-        #expect(mask.mask(#"body: {"display_name":"A","admin_password":"s3cr3t!","x":1}"#)
-            == #"body: {"display_name":"A","admin_password":"[redacted]","x":1}"#)
-        #expect(mask.mask(#"escaped: {\"admin_password\":\"s3cr3t!\"}"#) == #"escaped: {\"admin_password\":\"[redacted]\"}"#)
+        #expect(
+            mask.mask(#"body: {"display_name":"A","admin_password":"s3cr3t!","x":1}"#)
+                == #"body: {"display_name":"A","admin_password":"[redacted]","x":1}"#
+        )
+        #expect(
+            mask.mask(#"escaped: {\"admin_password\":\"s3cr3t!\"}"#) == #"escaped: {\"admin_password\":\"[redacted]\"}"#
+        )
         #expect(mask.mask("form: admin_password=s3cr3t%21&x=1") == "form: admin_password=[redacted]&x=1")
-        #expect(mask.mask(.object(["admin_password": "s3cr3t!", "admin_user": "bob"]))
-            == .object(["admin_password": "[redacted]", "admin_user": "bob"]))
+        #expect(
+            mask.mask(.object(["admin_password": "s3cr3t!", "admin_user": "bob"]))
+                == .object(["admin_password": "[redacted]", "admin_user": "bob"])
+        )
     }
 
     @Test func registryHoldsJobSecretsUntilReleased() {

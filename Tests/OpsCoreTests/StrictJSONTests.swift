@@ -77,13 +77,17 @@ import Testing
     }
 
     @Test func parseBuildsTheValue() throws {
-        let text = #"{"a":[1,-2.5,true,false,null,"x"],"b":{"c":"caf\u00e9 \ud83d\ude80 \"q\" \\ \/ \n\t"},"d":[],"e":{}}"#
+        let text =
+            #"{"a":[1,-2.5,true,false,null,"x"],"b":{"c":"caf\u00e9 \ud83d\ude80 \"q\" \\ \/ \n\t"},"d":[],"e":{}}"#
         let value = try StrictJSON.parse(Array(text.utf8))
-        #expect(value == .object([
-            "a": .array([.integer(1), .number(-2.5), .bool(true), .bool(false), .null, .string("x")]),
-            "b": .object(["c": .string("caf\u{E9} \u{1F680} \"q\" \\ / \n\t")]),
-            "d": .array([]), "e": .object([:]),
-        ]))
+        #expect(
+            value
+                == .object([
+                    "a": .array([.integer(1), .number(-2.5), .bool(true), .bool(false), .null, .string("x")]),
+                    "b": .object(["c": .string("caf\u{E9} \u{1F680} \"q\" \\ / \n\t")]),
+                    "d": .array([]), "e": .object([:]),
+                ])
+        )
     }
 
     @Test func numbersKeepTheirIntegerForm() throws {

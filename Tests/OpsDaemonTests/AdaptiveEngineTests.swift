@@ -20,10 +20,15 @@ import Testing
 
     func insert(_ database: OpsDatabase, _ name: String, at now: Date) async throws -> StoredJob {
         let params = try ValidatedParams(
-            kind: .siteCreatePlain, raw: Self.plain.merging(["display_name": .string(name)]) { $1 },
-            defaultCompany: "company-1")
-        guard case .created(let job) = try await database.insert(
-            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: now)
+            kind: .siteCreatePlain,
+            raw: Self.plain.merging(["display_name": .string(name)]) { $1 },
+            defaultCompany: "company-1"
+        )
+        guard
+            case .created(let job) = try await database.insert(
+                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                now: now
+            )
         else { throw EngineTestError("not created") }
         return job
     }
@@ -35,7 +40,11 @@ import Testing
         let counter = Mutex(0)
         var script = ScriptedKinstaAPI.Script()
         script.submit = { _ in
-            let id = "sites:add-plain-\(counter.withLock { $0 += 1; return $0 })"
+            let number = counter.withLock { count in
+                count += 1
+                return count
+            }
+            let id = "sites:add-plain-\(number)"
             acceptedAt.withLock { $0[id] = clock.now() }
             return .accepted(operationID: id)
         }
@@ -46,8 +55,14 @@ import Testing
         let api = ScriptedKinstaAPI(script)
         let db = try database()
         let engine = JobEngine(
-            database: db, api: api, policy: PollPolicy(adaptive: AdaptivePolling(jitter: 0)), clock: clock,
-            logger: Logger(label: "test"), maxInFlight: 1, seed: 1)
+            database: db,
+            api: api,
+            policy: PollPolicy(adaptive: AdaptivePolling(jitter: 0)),
+            clock: clock,
+            logger: Logger(label: "test"),
+            maxInFlight: 1,
+            seed: 1
+        )
         try await engine.recover()
 
         // When 30 jobs run one after another
@@ -85,8 +100,13 @@ import Testing
         func accepted(_ name: String, at time: Date) async throws -> StoredJob {
             var job = try await insert(db, name, at: time)
             for input in [JobInput.begin, .submitted(.accepted(operationID: "op-\(name)"))] {
-                job = try #require(try await db.apply(
-                    try setup.step(job.snapshot, input, now: time, using: &rng), to: job, now: time))
+                job = try #require(
+                    try await db.apply(
+                        try setup.step(job.snapshot, input, now: time, using: &rng),
+                        to: job,
+                        now: time
+                    )
+                )
             }
             return job
         }
@@ -105,9 +125,15 @@ import Testing
         let api = ScriptedKinstaAPI(script)
         let learned = DurationModel(prior: 30...120, durations: (0..<50).map { 95 + Double($0 % 11) })
         let engine = JobEngine(
-            database: db, api: api,
+            database: db,
+            api: api,
             policy: PollPolicy(adaptive: AdaptivePolling(jitter: 0), durations: [.siteCreatePlain: learned]),
-            clock: clock, logger: Logger(label: "test"), maxInFlight: 10, seed: 1, budget: budget)
+            clock: clock,
+            logger: Logger(label: "test"),
+            maxInFlight: 10,
+            seed: 1,
+            budget: budget
+        )
 
         // When the engine runs a step at each token
         var perStep: [Int] = []

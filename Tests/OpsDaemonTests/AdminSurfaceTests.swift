@@ -12,7 +12,9 @@ import Testing
 /// resume-without-gap promise. The daemon runs in-process against the in-process simulator; `max_in_flight` 0
 /// keeps submitted jobs queued, so the only Kinsta traffic is the test's own reads.
 @Suite struct AdminSurfaceTests {
-    func withDaemon(_ body: @escaping @Sendable (SocketAPITests.Running, KinstaSimulator) async throws -> Void)
+    func withDaemon(
+        _ body: @escaping @Sendable (SocketAPITests.Running, KinstaSimulator) async throws -> Void
+    )
         async throws
     {
         let simulator = KinstaSimulator(configuration: SimulatorConfiguration(apiKey: "k", seed: 5))
@@ -22,12 +24,19 @@ import Testing
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let configuration = DaemonConfiguration(
                 kinsta: KinstaConfiguration(baseURL: base, apiKey: "k", requestTimeout: .seconds(5)),
-                companyID: simulator.configuration.companyID, stateDirectory: directory + "/state",
-                socketPath: directory + "/s.sock", maxInFlight: 0)
+                companyID: simulator.configuration.companyID,
+                stateDirectory: directory + "/state",
+                socketPath: directory + "/s.sock",
+                maxInFlight: 0
+            )
             let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
             let daemon = Daemon(
-                configuration: configuration, clock: ManualClock(), signals: [], logger: .quiet,
-                onReady: { readyContinuation.yield() })
+                configuration: configuration,
+                clock: ManualClock(),
+                signals: [],
+                logger: .quiet,
+                onReady: { readyContinuation.yield() }
+            )
             let http = CurlHTTPClient()
             defer { http.shutdown() }
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -41,7 +50,10 @@ import Testing
 
     @Test func kinstaReadsComeThroughTheDaemon() async throws {
         try await withDaemon { api, _ in
-            let sites = try JSONDecoder().decode(JSONValue.self, from: try await api.send("GET", "/v1/kinsta/sites").body)
+            let sites = try JSONDecoder().decode(
+                JSONValue.self,
+                from: try await api.send("GET", "/v1/kinsta/sites").body
+            )
             guard case .array(let list)? = sites["company"]?["sites"], let first = list.first,
                 let siteID = first["id"]?.stringValue
             else {
@@ -49,8 +61,11 @@ import Testing
                 return
             }
             let environments = try JSONDecoder().decode(
-                JSONValue.self, from: try await api.send("GET", "/v1/kinsta/sites/\(siteID)/environments").body)
-            guard case .array(let envs)? = environments["site"]?["environments"], let envID = envs.first?["id"]?.stringValue
+                JSONValue.self,
+                from: try await api.send("GET", "/v1/kinsta/sites/\(siteID)/environments").body
+            )
+            guard case .array(let envs)? = environments["site"]?["environments"],
+                let envID = envs.first?["id"]?.stringValue
             else {
                 Issue.record("no environments")
                 return
@@ -132,10 +147,18 @@ import Testing
 
     /// Reads `/v1/events?follow=1&after=` until `done` holds for the seqs seen, skipping heartbeats.
     static func follow(
-        _ api: SocketAPITests.Running, after: Int64, until done: ([Int64]) -> Bool, into seen: inout [Int64]
+        _ api: SocketAPITests.Running,
+        after: Int64,
+        until done: ([Int64]) -> Bool,
+        into seen: inout [Int64]
     ) async throws {
-        let stream = try await api.http.stream(HTTPRequest(
-            url: "http://localhost/v1/events?follow=1&after=\(after)", timeout: .seconds(10), unixSocketPath: api.socket))
+        let stream = try await api.http.stream(
+            HTTPRequest(
+                url: "http://localhost/v1/events?follow=1&after=\(after)",
+                timeout: .seconds(10),
+                unixSocketPath: api.socket
+            )
+        )
         #expect(stream.header("Content-Length") == nil)
         var pending = Data()
         for try await chunk in stream.body {

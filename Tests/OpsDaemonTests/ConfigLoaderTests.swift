@@ -1,8 +1,8 @@
 import Foundation
 import KinstaClient
-import OpsWebhooks
 import OpsCore
 import OpsDaemon
+import OpsWebhooks
 import Testing
 
 /// The configuration: TOML file, environment, credentials; every mistake named with its key and line.
@@ -20,10 +20,12 @@ import Testing
     let env = ["KINSTA_API_KEY": "key-from-env"]
 
     @Test func environmentAloneIsEnough() throws {
-        let loader = ConfigLoader(environment: env.merging([
-            "KINSTA_API_BASE_URL": "http://127.0.0.1:9/v2", "KINSTA_COMPANY_ID": "c1",
-            "KINSTA_OPSD_STATE_DIR": "/tmp/state", "KINSTA_OPSD_SOCKET": "/tmp/x.sock",
-        ]) { $1 })
+        let loader = ConfigLoader(
+            environment: env.merging([
+                "KINSTA_API_BASE_URL": "http://127.0.0.1:9/v2", "KINSTA_COMPANY_ID": "c1",
+                "KINSTA_OPSD_STATE_DIR": "/tmp/state", "KINSTA_OPSD_SOCKET": "/tmp/x.sock",
+            ]) { $1 }
+        )
         // No file at the default path: all defaults plus the environment
         let configuration = try loader.load(path: nil)
         #expect(configuration.kinsta.baseURL == "http://127.0.0.1:9/v2")
@@ -44,7 +46,8 @@ import Testing
     }
 
     @Test func fileSettingsApplyAndEnvironmentWins() throws {
-        let path = try file("""
+        let path = try file(
+            """
             [kinsta]
             api_base_url = "http://file.example/v2"
             company_id = "from-file"
@@ -53,7 +56,8 @@ import Testing
             jitter = 0
             [deadlines]
             site_delete = 120
-            """)
+            """
+        )
         let configuration = try ConfigLoader(environment: env.merging(["KINSTA_COMPANY_ID": "from-env"]) { $1 })
             .load(path: path)
         #expect(configuration.kinsta.baseURL == "http://file.example/v2")
@@ -69,17 +73,27 @@ import Testing
         #expect(defaults == AdaptivePolling())
         #expect(defaults.enabled && defaults.minSpacing == 3 && defaults.maxSpacing == 20 && defaults.history == 500)
         // And each key sets its field; `adaptive = false` brings back the fixed schedule
-        let path = try file("""
+        let path = try file(
+            """
             [polling]
             adaptive = false
             adaptive_min_interval_seconds = 5
             adaptive_max_interval_seconds = 15
             adaptive_tradeoff = 2
             adaptive_history = 100
-            """)
+            """
+        )
         let set = try ConfigLoader(environment: env).load(path: path)
-        #expect(set.pollPolicy.adaptive == AdaptivePolling(
-            enabled: false, minSpacing: 5, maxSpacing: 15, tradeoff: 2, history: 100))
+        #expect(
+            set.pollPolicy.adaptive
+                == AdaptivePolling(
+                    enabled: false,
+                    minSpacing: 5,
+                    maxSpacing: 15,
+                    tradeoff: 2,
+                    history: 100
+                )
+        )
         #expect(set.redactedSummary.contains("adaptive = false"))
         #expect(set.redactedSummary.contains("adaptive_max_interval_seconds = 15.0"))
     }
@@ -100,9 +114,14 @@ import Testing
         Mistake(text: "[daemon\nlog_level = 1\n", mentions: [":1:"]),
         Mistake(text: "[daemon]\nlog_level = \"loud\"\n", mentions: ["log_level", "loud"]),
         Mistake(text: "[polling]\nadaptive = \"yes\"\n", mentions: ["polling.adaptive", "true or false", "line 2"]),
-        Mistake(text: "[polling]\nadaptive_max_interval_seconds = 0\n", mentions: ["adaptive_max_interval_seconds", "from 0.1"]),
-        Mistake(text: "[polling]\nadaptive_min_interval_seconds = 30\nadaptive_max_interval_seconds = 20\n",
-            mentions: ["adaptive_min_interval_seconds", "above", "line 2"]),
+        Mistake(
+            text: "[polling]\nadaptive_max_interval_seconds = 0\n",
+            mentions: ["adaptive_max_interval_seconds", "from 0.1"]
+        ),
+        Mistake(
+            text: "[polling]\nadaptive_min_interval_seconds = 30\nadaptive_max_interval_seconds = 20\n",
+            mentions: ["adaptive_min_interval_seconds", "above", "line 2"]
+        ),
         Mistake(text: "[polling]\nadaptive_spacing = 3\n", mentions: ["polling.adaptive_spacing", "line 2"]),
     ]
 
@@ -125,10 +144,15 @@ import Testing
         // A systemd credential beats everything
         let credentials = FileManager.default.temporaryDirectory.appendingPathComponent("cred-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
-        try "key-from-credential\n".write(to: credentials.appendingPathComponent("kinsta-api-key"), atomically: true,
-            encoding: .utf8)
-        let withCredential = try ConfigLoader(environment: env.merging(["CREDENTIALS_DIRECTORY": credentials.path]) { $1 })
-            .load(path: nil)
+        try "key-from-credential\n".write(
+            to: credentials.appendingPathComponent("kinsta-api-key"),
+            atomically: true,
+            encoding: .utf8
+        )
+        let withCredential = try ConfigLoader(
+            environment: env.merging(["CREDENTIALS_DIRECTORY": credentials.path]) { $1 }
+        )
+        .load(path: nil)
         #expect(withCredential.kinsta.apiKey == "key-from-credential")
         #expect(!withCredential.redactedSummary.contains("key-from-credential"))
 
@@ -145,7 +169,8 @@ import Testing
 
 @Suite struct WebhookConfigTests {
     @Test func webhooksAreReadAndMistakesNamed() throws {
-        let good = try ConfigLoaderTests().file("""
+        let good = try ConfigLoaderTests().file(
+            """
             [[webhooks]]
             name = "std"
             url = "https://receiver.example/hook"
@@ -157,7 +182,8 @@ import Testing
             name = "slack"
             url = "https://hooks.slack.example/T/B/x"
             format = "slack"
-            """)
+            """
+        )
         let configuration = try ConfigLoader(environment: ["KINSTA_API_KEY": "k"]).load(path: good)
         #expect(configuration.webhooks.map(\.name) == ["std", "slack"])
         #expect(configuration.webhooks[0].events == [.succeeded, .failed])
@@ -168,9 +194,15 @@ import Testing
         #expect(configuration.redactedSummary.contains("https://hooks.slack.example/[redacted]"))
 
         let mistakes = [
-            ("[[webhooks]]\nname = \"a\"\nurl = \"ftp://x\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n", "url"),
+            (
+                "[[webhooks]]\nname = \"a\"\nurl = \"ftp://x\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+                "url"
+            ),
             ("[[webhooks]]\nurl = \"https://x.example\"\nsecret = \"nope\"\n", "line 3"),
-            ("[[webhooks]]\nurl = \"https://x.example\"\nformat = \"slack\"\nevents = [\"job.exploded\"]\n", "job.exploded"),
+            (
+                "[[webhooks]]\nurl = \"https://x.example\"\nformat = \"slack\"\nevents = [\"job.exploded\"]\n",
+                "job.exploded"
+            ),
             ("[[webhooks]]\nurl = \"https://x.example\"\nformat = \"slack\"\nretries = 3\n", "retries"),
         ]
         for (text, mention) in mistakes {

@@ -1,11 +1,12 @@
 import Foundation
 import KinstaClient
 import Logging
-@testable import OpsDaemon
 import OpsProtocol
 import OpsServer
 import Synchronization
 import Testing
+
+@testable import OpsDaemon
 
 #if canImport(Glibc)
 import Glibc
@@ -48,7 +49,9 @@ import Glibc
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
-                if let marker, String(decoding: received, as: UTF8.self).contains(marker) { return (String(decoding: received, as: UTF8.self), false) }
+                if let marker, String(decoding: received, as: UTF8.self).contains(marker) {
+                    return (String(decoding: received, as: UTF8.self), false)
+                }
                 let count = recv(fd, &buffer, buffer.count, 0)
                 if count <= 0 { return (String(decoding: received, as: UTF8.self), count == 0) }
                 received += buffer[0..<count]
@@ -61,13 +64,22 @@ import Glibc
         let directory = String(cString: mkdtemp(&template)!)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = DaemonConfiguration(
-            kinsta: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k"), companyID: "company-1",
-            stateDirectory: directory + "/state", socketPath: directory + "/s.sock", maxInFlight: 0,
-            maxConnections: maxConnections)
+            kinsta: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k"),
+            companyID: "company-1",
+            stateDirectory: directory + "/state",
+            socketPath: directory + "/s.sock",
+            maxInFlight: 0,
+            maxConnections: maxConnections
+        )
         let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
         let daemon = Daemon(
-            configuration: configuration, clock: ManualClock(), api: ScriptedKinstaAPI(), signals: [],
-            logger: .quiet, onReady: { readyContinuation.yield() })
+            configuration: configuration,
+            clock: ManualClock(),
+            api: ScriptedKinstaAPI(),
+            signals: [],
+            logger: .quiet,
+            onReady: { readyContinuation.yield() }
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await daemon.run() }
             for await _ in ready { break }
@@ -136,8 +148,10 @@ import Glibc
 
     @Test func capStaysUnderTheOpenFileLimit() {
         #expect(FileLimit.connectionCap(configured: 512, softLimit: 4096) == 512)
-        #expect(FileLimit.connectionCap(configured: 512, softLimit: 256)
-            == 256 - Int(FileLimit.reserve) - FileLimit.refusedAllowance)
+        #expect(
+            FileLimit.connectionCap(configured: 512, softLimit: 256)
+                == 256 - Int(FileLimit.reserve) - FileLimit.refusedAllowance
+        )
         #expect(FileLimit.connectionCap(configured: 512, softLimit: 100) == 25)
     }
 }

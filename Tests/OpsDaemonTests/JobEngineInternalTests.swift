@@ -1,9 +1,10 @@
 import Foundation
 import Logging
 import OpsCore
-@testable import OpsDaemon
 import OpsStore
 import Testing
+
+@testable import OpsDaemon
 
 /// Engine internals that the public API cannot reach: the claim → perform race found by the end-to-end test.
 @Suite struct JobEngineInternalTests {
@@ -34,8 +35,11 @@ import Testing
     ])
     func journalLinesCarryThePriority(level: Logger.Level, prefix: String) {
         let line = StderrLogHandler.format(
-            level: level, message: "job state changed", metadata: ["job.id": "7", "message": "Kinsta said: no"],
-            journal: true)
+            level: level,
+            message: "job state changed",
+            metadata: ["job.id": "7", "message": "Kinsta said: no"],
+            journal: true
+        )
         #expect(line.hasPrefix(prefix + "\(level.rawValue) job state changed"))
         #expect(line.contains(#"job.id=7"#))
         #expect(line.contains(#"message="Kinsta said: no""#))

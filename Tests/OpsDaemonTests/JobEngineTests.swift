@@ -11,7 +11,8 @@ import Testing
 @Suite struct JobEngineTests {
     let policy = PollPolicy(
         pollBackoff: Backoff(base: 2, multiplier: 1.5, cap: 20, jitter: 0),
-        errorBackoff: Backoff(base: 2, multiplier: 2, cap: 300, jitter: 0))
+        errorBackoff: Backoff(base: 2, multiplier: 2, cap: 300, jitter: 0)
+    )
 
     struct Harness {
         let directory: URL
@@ -22,8 +23,11 @@ import Testing
 
         func submit(_ kind: JobKind, _ raw: [String: JSONValue]) async throws -> StoredJob {
             let params = try ValidatedParams(kind: kind, raw: raw, defaultCompany: "company-1")
-            guard case .created(let job) = try await database.insert(
-                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: clock.now())
+            guard
+                case .created(let job) = try await database.insert(
+                    NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                    now: clock.now()
+                )
             else { throw EngineTestError("not created") }
             return job
         }
@@ -48,8 +52,14 @@ import Testing
 
         /// A new engine on the same database: what a restarted daemon has.
         func restarted(api: ScriptedKinstaAPI) -> JobEngine {
-            JobEngine(database: database, api: api, policy: engine.policyForTesting, clock: clock,
-                logger: Logger(label: "test"), seed: 2)
+            JobEngine(
+                database: database,
+                api: api,
+                policy: engine.policyForTesting,
+                clock: clock,
+                logger: Logger(label: "test"),
+                seed: 2
+            )
         }
     }
 
@@ -59,8 +69,15 @@ import Testing
         let database = try OpsDatabase(path: directory.appendingPathComponent("db.sqlite").path)
         let clock = ManualClock()
         let api = ScriptedKinstaAPI(script)
-        let engine = JobEngine(database: database, api: api, policy: policy, clock: clock,
-            logger: Logger(label: "test"), maxInFlight: maxInFlight, seed: 1)
+        let engine = JobEngine(
+            database: database,
+            api: api,
+            policy: policy,
+            clock: clock,
+            logger: Logger(label: "test"),
+            maxInFlight: maxInFlight,
+            seed: 1
+        )
         return Harness(directory: directory, database: database, clock: clock, api: api, engine: engine)
     }
 
@@ -70,7 +87,9 @@ import Testing
         // Given Kinsta hides the operation for two polls, reports it running twice, then finished
         var script = ScriptedKinstaAPI.Script()
         script.submit = { _ in .accepted(operationID: "sites:add-plain-1") }
-        script.poll = { _, index in [.notFound, .notFound, .inProgress, .inProgress][safe: index] ?? .finished(data: ["idSite": "s-1"]) }
+        script.poll = { _, index in
+            [.notFound, .notFound, .inProgress, .inProgress][safe: index] ?? .finished(data: ["idSite": "s-1"])
+        }
         let h = try harness(script)
         let job = try await h.submit(.siteCreatePlain, Self.plain)
         let start = h.clock.now()
@@ -127,8 +146,14 @@ import Testing
         script.submit = { call in .accepted(operationID: "op:\(call.path)") }
         script.poll = { _, index in index < 3 ? .inProgress : .finished(data: nil) }
         let h = try harness(script, maxInFlight: 2)
-        let first = try await h.submit(.backupRestore, ["target_env_id": "env-1", "backup_id": 1, "notified_user_id": "u"])
-        let second = try await h.submit(.backupRestore, ["target_env_id": "env-1", "backup_id": 2, "notified_user_id": "u"])
+        let first = try await h.submit(
+            .backupRestore,
+            ["target_env_id": "env-1", "backup_id": 1, "notified_user_id": "u"]
+        )
+        let second = try await h.submit(
+            .backupRestore,
+            ["target_env_id": "env-1", "backup_id": 2, "notified_user_id": "u"]
+        )
         let other = try await h.submit(.siteDelete, ["site_id": "s-2"])
         let third = try await h.submit(.siteDelete, ["site_id": "s-3"])
 
@@ -142,10 +167,13 @@ import Testing
 
         // And in the end every job finished, and the two restores never overlapped
         try await h.engine.run(until: h.clock.now().addingTimeInterval(3600), on: h.clock)
-        let a = try await h.job(first.id), b = try await h.job(second.id)
+        let a = try await h.job(first.id)
+        let b = try await h.job(second.id)
         #expect([a.state, b.state, try await h.job(third.id).state] == [.succeeded, .succeeded, .succeeded])
-        let secondSubmitted = try #require(try await h.database.events(after: 0, jobID: b.id, limit: 9)
-            .first { $0.to == .submitting }).at
+        let secondSubmitted = try #require(
+            try await h.database.events(after: 0, jobID: b.id, limit: 9)
+                .first { $0.to == .submitting }
+        ).at
         #expect(secondSubmitted >= (try #require(a.finishedAt)))
     }
 
@@ -215,8 +243,14 @@ import Testing
         let api = ScriptedKinstaAPI(script)
         var policy = h.engine.policyForTesting
         policy.settleGraces[.siteCreatePlain] = 7200
-        let engine = JobEngine(database: h.database, api: api, policy: policy, clock: h.clock,
-            logger: Logger(label: "test"), seed: 2)
+        let engine = JobEngine(
+            database: h.database,
+            api: api,
+            policy: policy,
+            clock: h.clock,
+            logger: Logger(label: "test"),
+            seed: 2
+        )
         try await engine.recover()
         try await engine.run(until: h.clock.now().addingTimeInterval(1800), on: h.clock)
         let done = try await h.job(job.id)
@@ -233,11 +267,18 @@ import Testing
         script.submit = { _ in .serverError(status: 500, message: "Error occurred while creating a site") }
         script.read = { _ in
             clock.now() >= appearsAt
-                ? .ok(["company": ["sites": [["id": "s-5", "display_name": "Alpha"]]]]) : .ok(["company": ["sites": []]])
+                ? .ok(["company": ["sites": [["id": "s-5", "display_name": "Alpha"]]]])
+                : .ok(["company": ["sites": []]])
         }
         let api = ScriptedKinstaAPI(script)
-        let engine = JobEngine(database: h.database, api: api, policy: policy, clock: h.clock,
-            logger: Logger(label: "test"), seed: 2)
+        let engine = JobEngine(
+            database: h.database,
+            api: api,
+            policy: policy,
+            clock: h.clock,
+            logger: Logger(label: "test"),
+            seed: 2
+        )
         let job = try await h.submit(.siteCreatePlain, Self.plain)
         try await engine.run(until: clock.now().addingTimeInterval(900), on: clock)
         // Then it was sent once, and settled by reading
@@ -257,7 +298,8 @@ import Testing
         var script = ScriptedKinstaAPI.Script()
         script.read = { _ in
             clock.now() >= appearsAt
-                ? .ok(["company": ["sites": [["id": "s-9", "display_name": "Alpha"]]]]) : .ok(["company": ["sites": []]])
+                ? .ok(["company": ["sites": [["id": "s-9", "display_name": "Alpha"]]]])
+                : .ok(["company": ["sites": []]])
         }
         let api = ScriptedKinstaAPI(script)
         let engine = h.restarted(api: api)
@@ -342,11 +384,21 @@ extension Array {
             return .notFound(message: "Could not find data or the user does not have permissions to retrieve it")
         }
         let api = ScriptedKinstaAPI(script)
-        let engine = JobEngine(database: database, api: api, policy: policy, clock: clock,
-            logger: Logger(label: "test"), seed: 1, company: company)
+        let engine = JobEngine(
+            database: database,
+            api: api,
+            policy: policy,
+            clock: clock,
+            logger: Logger(label: "test"),
+            seed: 1,
+            company: company
+        )
         let params = try ValidatedParams(kind: .siteDelete, raw: ["site_id": "s-1"], defaultCompany: nil)
-        guard case .created(let job) = try await database.insert(
-            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: clock.now())
+        guard
+            case .created(let job) = try await database.insert(
+                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                now: clock.now()
+            )
         else { throw EngineTestError("not created") }
         try await engine.run(until: clock.now().addingTimeInterval(120), on: clock)
         return try #require(try await database.job(id: job.id))

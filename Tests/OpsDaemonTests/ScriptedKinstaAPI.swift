@@ -10,7 +10,9 @@ final class ScriptedKinstaAPI: KinstaAPI {
         var submit: @Sendable (KinstaCall) -> SubmitOutcome = { _ in .accepted(operationID: "sites:add-\(UUID())") }
         /// Answer to the n-th poll (0-based) of an operation.
         var poll: @Sendable (String, Int) -> PollOutcome = { _, _ in .finished(data: nil) }
-        var read: @Sendable (String) -> KinstaRead = { _ in .failure(.init(status: 500, message: "x", isTransient: true)) }
+        var read: @Sendable (String) -> KinstaRead = { _ in
+            .failure(.init(status: 500, message: "x", isTransient: true))
+        }
     }
 
     enum Call: Hashable {

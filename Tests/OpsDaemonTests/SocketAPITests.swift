@@ -18,13 +18,24 @@ import Glibc
         let socket: String
         let http: CurlHTTPClient
 
-        func send(_ method: String, _ path: String, body: String? = nil, headers: [HTTPHeader]? = nil) async throws
+        func send(
+            _ method: String,
+            _ path: String,
+            body: String? = nil,
+            headers: [HTTPHeader]? = nil
+        ) async throws
             -> HTTPResponse
         {
-            try await http.execute(HTTPRequest(
-                method: method, url: "http://localhost" + path,
-                headers: headers ?? (body == nil ? [] : [HTTPHeader("Content-Type", "application/json")]),
-                body: body.map { Data($0.utf8) }, timeout: .seconds(10), unixSocketPath: socket))
+            try await http.execute(
+                HTTPRequest(
+                    method: method,
+                    url: "http://localhost" + path,
+                    headers: headers ?? (body == nil ? [] : [HTTPHeader("Content-Type", "application/json")]),
+                    body: body.map { Data($0.utf8) },
+                    timeout: .seconds(10),
+                    unixSocketPath: socket
+                )
+            )
         }
 
         func error(_ response: HTTPResponse) throws -> ErrorView.Body {
@@ -43,12 +54,21 @@ import Glibc
         let directory = String(cString: mkdtemp(&template)!)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = DaemonConfiguration(
-            kinsta: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k"), companyID: "company-1",
-            stateDirectory: directory + "/state", socketPath: directory + "/s.sock", maxInFlight: 0)
+            kinsta: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k"),
+            companyID: "company-1",
+            stateDirectory: directory + "/state",
+            socketPath: directory + "/s.sock",
+            maxInFlight: 0
+        )
         let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
         let daemon = Daemon(
-            configuration: configuration, clock: ManualClock(), api: ScriptedKinstaAPI(), signals: [],
-            logger: .quiet, onReady: { readyContinuation.yield() })
+            configuration: configuration,
+            clock: ManualClock(),
+            api: ScriptedKinstaAPI(),
+            signals: [],
+            logger: .quiet,
+            onReady: { readyContinuation.yield() }
+        )
         let http = CurlHTTPClient()
         defer { http.shutdown() }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -70,7 +90,10 @@ import Glibc
             #expect(job.params["company"] == "company-1")
             #expect(job.submittedBy?.uid == getuid())
             #expect(job.submittedBy?.pid == getpid())
-            let shown = try WireJSON.decoder().decode(JobView.self, from: try await api.send("GET", "/v1/jobs/\(job.id)").body)
+            let shown = try WireJSON.decoder().decode(
+                JobView.self,
+                from: try await api.send("GET", "/v1/jobs/\(job.id)").body
+            )
             #expect(shown.events?.map(\.to) == ["queued"])
             let events = try await api.send("GET", "/v1/events?after=0")
             #expect(events.header("Content-Type") == "application/x-ndjson")
@@ -82,7 +105,8 @@ import Glibc
 
     @Test func passwordsNeverComeBack() async throws {
         try await withDaemon { api in
-            let body = #"{"kind":"site.create","params":{"display_name":"W","region":"us","admin_email":"a@b.co","#
+            let body =
+                #"{"kind":"site.create","params":{"display_name":"W","region":"us","admin_email":"a@b.co","#
                 + #""admin_password":"hunter2-secret","admin_user":"u","site_title":"t"}}"#
             let created = try await api.send("POST", "/v1/jobs", body: body)
             #expect(created.status == 201)
@@ -109,26 +133,61 @@ import Glibc
         BadRequest(body: #"{"kind":"site.create_plain"}"#, status: 400, code: "invalid_json"),
         BadRequest(body: #"{"kind":5,"params":{}}"#, status: 400, code: "invalid_json", field: "kind"),
         BadRequest(body: #"{"kind":"site.delete","params":[]}"#, status: 400, code: "invalid_json", field: "params"),
-        BadRequest(body: #"{"kind":"site.delete","params":{"site_id":"s-1"},"note":7}"#, status: 400,
-            code: "invalid_json", field: "note"),
+        BadRequest(
+            body: #"{"kind":"site.delete","params":{"site_id":"s-1"},"note":7}"#,
+            status: 400,
+            code: "invalid_json",
+            field: "note"
+        ),
         BadRequest(body: #"["site.delete"]"#, status: 400, code: "invalid_json"),
-        BadRequest(body: #"{"kind":"site.delete","kind":"site.clone","params":{"site_id":"s-1"}}"#, status: 400,
-            code: "invalid_json"),
+        BadRequest(
+            body: #"{"kind":"site.delete","kind":"site.clone","params":{"site_id":"s-1"}}"#,
+            status: 400,
+            code: "invalid_json"
+        ),
         BadRequest(body: #"{"kind":"site.explode","params":{}}"#, status: 422, code: "unknown_kind", field: "kind"),
-        BadRequest(body: #"{"kind":"site.create_plain","params":{"region":"us"}}"#, status: 422,
-            code: "invalid_params", field: "display_name"),
-        BadRequest(body: #"{"kind":"site.delete","params":{"site_id":"../../etc"}}"#, status: 422,
-            code: "invalid_params", field: "site_id"),
-        BadRequest(body: #"{"kind":"site.create_plain","params":{"display_name":"A","region":"us","evil":1}}"#,
-            status: 422, code: "invalid_params", field: "evil"),
-        BadRequest(body: #"{"kind":"backup.restore","params":{"target_env_id":"e","backup_id":"12","notified_user_id":"u"}}"#,
-            status: 422, code: "invalid_params", field: "backup_id"),
+        BadRequest(
+            body: #"{"kind":"site.create_plain","params":{"region":"us"}}"#,
+            status: 422,
+            code: "invalid_params",
+            field: "display_name"
+        ),
+        BadRequest(
+            body: #"{"kind":"site.delete","params":{"site_id":"../../etc"}}"#,
+            status: 422,
+            code: "invalid_params",
+            field: "site_id"
+        ),
+        BadRequest(
+            body: #"{"kind":"site.create_plain","params":{"display_name":"A","region":"us","evil":1}}"#,
+            status: 422,
+            code: "invalid_params",
+            field: "evil"
+        ),
+        BadRequest(
+            body: #"{"kind":"backup.restore","params":{"target_env_id":"e","backup_id":"12","notified_user_id":"u"}}"#,
+            status: 422,
+            code: "invalid_params",
+            field: "backup_id"
+        ),
         BadRequest(body: "\u{FF}\u{FE}", status: 400, code: "invalid_json"),
-        BadRequest(body: #"{"kind":"site.delete","params":{"site_id":"s-1"}}"# + "\u{0}", status: 400, code: "invalid_json"),
-        BadRequest(body: #"{"kind":"backup.restore","params":{"target_env_id":"e","backup_id":0,"notified_user_id":"u"}}"#,
-            status: 422, code: "invalid_params", field: "backup_id"),
-        BadRequest(body: #"{"kind":"site.delete","params":{"site_id":"s-1"},"notes":"typo"}"#, status: 400,
-            code: "bad_request", field: "notes"),
+        BadRequest(
+            body: #"{"kind":"site.delete","params":{"site_id":"s-1"}}"# + "\u{0}",
+            status: 400,
+            code: "invalid_json"
+        ),
+        BadRequest(
+            body: #"{"kind":"backup.restore","params":{"target_env_id":"e","backup_id":0,"notified_user_id":"u"}}"#,
+            status: 422,
+            code: "invalid_params",
+            field: "backup_id"
+        ),
+        BadRequest(
+            body: #"{"kind":"site.delete","params":{"site_id":"s-1"},"notes":"typo"}"#,
+            status: 400,
+            code: "bad_request",
+            field: "notes"
+        ),
         BadRequest(body: SocketAPITests.plain, contentType: "text/plain", status: 415, code: "unsupported_media_type"),
         BadRequest(body: String(repeating: "x", count: 70_000), status: 413, code: "body_too_large"),
         BadRequest(method: "GET", path: "/v1/jobs/abc", status: 400, code: "bad_request", field: "id"),
@@ -145,8 +204,11 @@ import Glibc
     func badInputGetsAJSONErrorAndChangesNothing(_ row: BadRequest) async throws {
         try await withDaemon { api in
             let response = try await api.send(
-                row.method, row.path, body: row.body,
-                headers: row.body == nil ? [] : [HTTPHeader("Content-Type", row.contentType)])
+                row.method,
+                row.path,
+                body: row.body,
+                headers: row.body == nil ? [] : [HTTPHeader("Content-Type", row.contentType)]
+            )
             #expect(response.status == row.status, "\(String(decoding: response.body, as: UTF8.self))")
             let error = try api.error(response)
             #expect(error.code == row.code)
@@ -176,7 +238,9 @@ import Glibc
     @Test func cancelOnlyWhileQueued() async throws {
         try await withDaemon { api in
             let job = try WireJSON.decoder().decode(
-                JobView.self, from: try await api.send("POST", "/v1/jobs", body: Self.plain).body)
+                JobView.self,
+                from: try await api.send("POST", "/v1/jobs", body: Self.plain).body
+            )
             let cancelled = try await api.send("POST", "/v1/jobs/\(job.id)/cancel")
             #expect(cancelled.status == 200)
             #expect(try WireJSON.decoder().decode(JobView.self, from: cancelled.body).state == "cancelled")
@@ -211,10 +275,17 @@ import Glibc
         try await withDaemon { api in
             let directory = (api.socket as NSString).deletingLastPathComponent
             let configuration = DaemonConfiguration(
-                kinsta: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k"), companyID: nil,
-                stateDirectory: directory + "/state", socketPath: api.socket)
-            let second = Daemon(configuration: configuration, api: ScriptedKinstaAPI(), signals: [],
-                logger: .quiet)
+                kinsta: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k"),
+                companyID: nil,
+                stateDirectory: directory + "/state",
+                socketPath: api.socket
+            )
+            let second = Daemon(
+                configuration: configuration,
+                api: ScriptedKinstaAPI(),
+                signals: [],
+                logger: .quiet
+            )
             await #expect(throws: DaemonError.self) { try await second.run() }
             // And the first still answers on its socket
             let health = try await api.send("GET", "/v1/health")

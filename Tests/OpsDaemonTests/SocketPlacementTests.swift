@@ -1,6 +1,7 @@
 import Foundation
-@testable import OpsDaemon
 import Testing
+
+@testable import OpsDaemon
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,9 @@ import CDispatch  // where this target's Glibc `stat` fields come from (see Sour
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0, Glibc.listen(fd, 4) == 0 else { throw PlacementTestError("cannot listen at \(path)") }
         return fd

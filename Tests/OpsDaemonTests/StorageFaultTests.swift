@@ -12,7 +12,8 @@ import Testing
 @Suite struct StorageFaultTests {
     let policy = PollPolicy(
         pollBackoff: Backoff(base: 2, multiplier: 1.5, cap: 20, jitter: 0),
-        errorBackoff: Backoff(base: 2, multiplier: 2, cap: 300, jitter: 0))
+        errorBackoff: Backoff(base: 2, multiplier: 2, cap: 300, jitter: 0)
+    )
 
     /// Kinsta, as a test drives it: the submit call can break storage while it is "at Kinsta".
     final class FaultingKinsta: KinstaAPI {
@@ -46,9 +47,15 @@ import Testing
 
     func newJob(_ database: OpsDatabase, clock: ManualClock) async throws -> StoredJob {
         let params = try ValidatedParams(
-            kind: .siteCreatePlain, raw: ["display_name": "Alpha", "region": "us-central1"], defaultCompany: "c-1")
-        guard case .created(let job) = try await database.insert(
-            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: clock.now())
+            kind: .siteCreatePlain,
+            raw: ["display_name": "Alpha", "region": "us-central1"],
+            defaultCompany: "c-1"
+        )
+        guard
+            case .created(let job) = try await database.insert(
+                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                now: clock.now()
+            )
         else { throw StorageTestError() }
         return job
     }
@@ -59,9 +66,17 @@ import Testing
         let database = try scratch()
         let clock = ManualClock()
         let api = FaultingKinsta(
-            duringSubmit: { try? await database.setWritesFailForTesting(true) }, sites: { [] })
-        let engine = JobEngine(database: database, api: api, policy: policy, clock: clock,
-            logger: Logger(label: "test"), seed: 1)
+            duringSubmit: { try? await database.setWritesFailForTesting(true) },
+            sites: { [] }
+        )
+        let engine = JobEngine(
+            database: database,
+            api: api,
+            policy: policy,
+            clock: clock,
+            logger: Logger(label: "test"),
+            seed: 1
+        )
         let job = try await newJob(database, clock: clock)
 
         // When the disk fills while the POST is at Kinsta
@@ -71,7 +86,7 @@ import Testing
         // Then nothing more goes to Kinsta while commits fail, however often the engine turns
         for _ in 0..<5 {
             clock.advance(by: 10)
-            try? await engine.runDue()
+            _ = try? await engine.runDue()
         }
         #expect(api.submitted.withLock { $0.count } == 1)
         #expect(try await database.job(id: job.id)?.state == .submitting)
@@ -92,17 +107,30 @@ import Testing
         let clock = ManualClock()
         let api = FaultingKinsta(
             duringSubmit: { try? await database.setWritesFailForTesting(true) },
-            sites: { [["id": "s-1", "display_name": "Alpha"]] })
-        let engine = JobEngine(database: database, api: api, policy: policy, clock: clock,
-            logger: Logger(label: "test"), seed: 1)
+            sites: { [["id": "s-1", "display_name": "Alpha"]] }
+        )
+        let engine = JobEngine(
+            database: database,
+            api: api,
+            policy: policy,
+            clock: clock,
+            logger: Logger(label: "test"),
+            seed: 1
+        )
         let job = try await newJob(database, clock: clock)
         try await engine.runDue()
         #expect(api.submitted.withLock { $0.count } == 1)
 
         // When space comes back only after the daemon restarted (the held answer is gone with the process)
         try await database.setWritesFailForTesting(false)
-        let restarted = JobEngine(database: database, api: api, policy: policy, clock: clock,
-            logger: Logger(label: "test"), seed: 2)
+        let restarted = JobEngine(
+            database: database,
+            api: api,
+            policy: policy,
+            clock: clock,
+            logger: Logger(label: "test"),
+            seed: 2
+        )
         try await restarted.recover()
         try await restarted.run(until: clock.now().addingTimeInterval(60), on: clock)
 
@@ -118,8 +146,14 @@ import Testing
         let database = try scratch()
         let clock = ManualClock()
         let api = FaultingKinsta(duringSubmit: {}, sites: { [] })
-        let engine = JobEngine(database: database, api: api, policy: policy, clock: clock,
-            logger: Logger(label: "test"), seed: 1)
+        let engine = JobEngine(
+            database: database,
+            api: api,
+            policy: policy,
+            clock: clock,
+            logger: Logger(label: "test"),
+            seed: 1
+        )
         let job = try await newJob(database, clock: clock)
         try await engine.admit()
         let admitted = try #require(try await database.job(id: job.id))

@@ -44,22 +44,33 @@ import Testing
             clock = ManualClock()
             start = clock.now()
             registry = WebhookRegistry(endpoints)
-            database.setOutboxWriter(registry.outboxWriter())
+            database.setDeliveryPlanner(registry.deliveryPlanner())
         }
 
         func dispatcher(_ receiver: ScriptedReceiver) -> WebhookDispatcher {
             WebhookDispatcher(
-                database: database, registry: registry, sender: receiver,
-                schedule: DeliverySchedule(delays: DeliverySchedule.standard.delays, jitter: 0), clock: clock,
-                logger: Logger(label: "test"), seed: 1)
+                database: database,
+                registry: registry,
+                sender: receiver,
+                schedule: DeliverySchedule(delays: DeliverySchedule.standard.delays, jitter: 0),
+                clock: clock,
+                logger: Logger(label: "test"),
+                seed: 1
+            )
         }
 
         /// Stores a job (one event: queued) and returns its id.
         func submit(_ name: String) async throws -> Int64 {
-            let params = try ValidatedParams(kind: .siteCreatePlain, raw: ["display_name": .string(name), "region": "us"],
-                defaultCompany: "c")
-            guard case .created(let job) = try await database.insert(
-                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: clock.now())
+            let params = try ValidatedParams(
+                kind: .siteCreatePlain,
+                raw: ["display_name": .string(name), "region": "us"],
+                defaultCompany: "c"
+            )
+            guard
+                case .created(let job) = try await database.insert(
+                    NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                    now: clock.now()
+                )
             else { throw FixtureError() }
             return job.id
         }
@@ -77,15 +88,25 @@ import Testing
     struct FixtureError: Error {}
 
     @Test func anOutageIsRiddenOutOnTheScheduleAndNothingIsLostOrReordered() async throws {
-        let endpoint = try WebhookEndpoint(name: "std", url: "https://receiver.invalid/hook", secret: Self.secret,
-            events: nil, format: .standard)
+        let endpoint = try WebhookEndpoint(
+            name: "std",
+            url: "https://receiver.invalid/hook",
+            secret: Self.secret,
+            events: nil,
+            format: .standard
+        )
         let fixture = try Fixture(endpoints: [endpoint])
         // Given three events while the receiver answers 500 three times, then a timeout, then recovers
         let receiver = ScriptedReceiver(
-            [.retry(status: 500, reason: "HTTP 500", retryAfter: nil), .retry(status: 500, reason: "HTTP 500", retryAfter: nil),
-                .retry(status: 500, reason: "HTTP 500", retryAfter: nil), .retry(status: nil, reason: "timed out", retryAfter: nil),
-                .delivered(status: 200)],
-            clock: fixture.clock)
+            [
+                .retry(status: 500, reason: "HTTP 500", retryAfter: nil),
+                .retry(status: 500, reason: "HTTP 500", retryAfter: nil),
+                .retry(status: 500, reason: "HTTP 500", retryAfter: nil),
+                .retry(status: nil, reason: "timed out", retryAfter: nil),
+                .delivered(status: 200),
+            ],
+            clock: fixture.clock
+        )
         for name in ["A", "B", "C"] { _ = try await fixture.submit(name) }
         let dispatcher = fixture.dispatcher(receiver)
 
@@ -107,10 +128,18 @@ import Testing
     }
 
     @Test func theScheduleEndsInFailedAndRedeliverStartsAgain() async throws {
-        let endpoint = try WebhookEndpoint(name: "std", url: "https://receiver.invalid/hook", secret: Self.secret,
-            events: nil, format: .standard)
+        let endpoint = try WebhookEndpoint(
+            name: "std",
+            url: "https://receiver.invalid/hook",
+            secret: Self.secret,
+            events: nil,
+            format: .standard
+        )
         let fixture = try Fixture(endpoints: [endpoint])
-        let receiver = ScriptedReceiver([.retry(status: 503, reason: "HTTP 503", retryAfter: nil)], clock: fixture.clock)
+        let receiver = ScriptedReceiver(
+            [.retry(status: 503, reason: "HTTP 503", retryAfter: nil)],
+            clock: fixture.clock
+        )
         _ = try await fixture.submit("A")
         let dispatcher = fixture.dispatcher(receiver)
         try await fixture.drive(dispatcher, "std", until: fixture.start.addingTimeInterval(3 * 86_400))
@@ -128,14 +157,26 @@ import Testing
     }
 
     @Test func a410DisablesOnlyThatEndpointAndRetryAfterIsHonoured() async throws {
-        let gone = try WebhookEndpoint(name: "gone", url: "https://a.invalid/h", secret: Self.secret, events: nil,
-            format: .standard)
-        let slack = try WebhookEndpoint(name: "slack", url: "https://hooks.slack.invalid/x", secret: nil,
-            events: [.queued], format: .slack)
+        let gone = try WebhookEndpoint(
+            name: "gone",
+            url: "https://a.invalid/h",
+            secret: Self.secret,
+            events: nil,
+            format: .standard
+        )
+        let slack = try WebhookEndpoint(
+            name: "slack",
+            url: "https://hooks.slack.invalid/x",
+            secret: nil,
+            events: [.queued],
+            format: .slack
+        )
         let fixture = try Fixture(endpoints: [gone, slack])
         let goneReceiver = ScriptedReceiver([.disableEndpoint(reason: "410")], clock: fixture.clock)
         let slackReceiver = ScriptedReceiver(
-            [.retry(status: 429, reason: "HTTP 429", retryAfter: 42), .delivered(status: 200)], clock: fixture.clock)
+            [.retry(status: 429, reason: "HTTP 429", retryAfter: 42), .delivered(status: 200)],
+            clock: fixture.clock
+        )
         _ = try await fixture.submit("A")
         // Each endpoint has its own loop; one's trouble never holds the other
         #expect(try await fixture.dispatcher(goneReceiver).step("gone") == nil)
@@ -149,7 +190,9 @@ import Testing
         _ = try await slackDispatcher.step("slack")
         #expect(try await fixture.database.deliveries(state: .delivered, endpoint: "slack", limit: 10).count == 1)
         // The Slack body is Slack's shape
-        let body = try #require(try await fixture.database.deliveries(state: nil, endpoint: "slack", limit: 1).first?.body)
+        let body = try #require(
+            try await fixture.database.deliveries(state: nil, endpoint: "slack", limit: 1).first?.body
+        )
         #expect(String(decoding: body, as: UTF8.self).hasPrefix(#"{"text":"#))
     }
 }

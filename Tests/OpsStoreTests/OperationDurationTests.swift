@@ -11,29 +11,49 @@ import Testing
 
     /// Stores a job and applies `steps` to it, each at its seconds after `start`.
     func run(
-        _ database: OpsDatabase, _ params: ValidatedParams, _ steps: [(JobInput, Double)]
+        _ database: OpsDatabase,
+        _ params: ValidatedParams,
+        _ steps: [(JobInput, Double)]
     ) async throws -> StoredJob {
         var rng = SplitMix64(seed: 1)
-        guard case .created(var job) = try await database.insert(
-            NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: start)
+        guard
+            case .created(var job) = try await database.insert(
+                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
         else { throw TestFailure("not created") }
         for (input, seconds) in steps {
             let at = start.addingTimeInterval(seconds)
-            job = try #require(try await database.apply(
-                try machine.step(job.snapshot, input, now: at, using: &rng), to: job, now: at))
+            job = try #require(
+                try await database.apply(
+                    try machine.step(job.snapshot, input, now: at, using: &rng),
+                    to: job,
+                    now: at
+                )
+            )
         }
         return job
     }
 
     /// Runs one plain-site job from insert to the poll that answers `answer`, `seconds` after acceptance.
     func finish(
-        _ database: OpsDatabase, name: String, after seconds: Double, answer: PollOutcome = .finished(data: nil)
+        _ database: OpsDatabase,
+        name: String,
+        after seconds: Double,
+        answer: PollOutcome = .finished(data: nil)
     ) async throws -> StoredJob {
         let params = try ValidatedParams(
-            kind: .siteCreatePlain, raw: ["display_name": .string(name), "region": "us"], defaultCompany: "c")
-        return try await run(database, params, [
-            (.begin, 0), (.submitted(.accepted(operationID: "op-\(name)")), 0), (.polled(answer), seconds),
-        ])
+            kind: .siteCreatePlain,
+            raw: ["display_name": .string(name), "region": "us"],
+            defaultCompany: "c"
+        )
+        return try await run(
+            database,
+            params,
+            [
+                (.begin, 0), (.submitted(.accepted(operationID: "op-\(name)")), 0), (.polled(answer), seconds),
+            ]
+        )
     }
 
     @Test func successByPollRecordsItsDuration() async throws {
@@ -50,24 +70,38 @@ import Testing
     @Test func theEndIsPlacedBetweenTheLastRunningAnswerAndTheFinishedOne() async throws {
         let db = try TemporaryDatabase()
         let params = try ValidatedParams(
-            kind: .siteClone, raw: ["display_name": "c", "source_env_id": "env-1"], defaultCompany: "c")
+            kind: .siteClone,
+            raw: ["display_name": "c", "source_env_id": "env-1"],
+            defaultCompany: "c"
+        )
         // Running at 200 s, finished at 204 s: the end is taken as 202 s, not 204 s (no lag learned)
-        _ = try await run(db.database, params, [
-            (.begin, 0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.inProgress), 200),
-            (.polled(.finished(data: nil)), 204),
-        ])
+        _ = try await run(
+            db.database,
+            params,
+            [
+                (.begin, 0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.inProgress), 200),
+                (.polled(.finished(data: nil)), 204),
+            ]
+        )
         #expect(try await db.database.operationDurations(of: .siteClone) == [202])
     }
 
     @Test func aStartupWindow404IsALookToo() async throws {
         let db = try TemporaryDatabase()
         let params = try ValidatedParams(
-            kind: .siteCreatePlain, raw: ["display_name": "w", "region": "us"], defaultCompany: "c")
+            kind: .siteCreatePlain,
+            raw: ["display_name": "w", "region": "us"],
+            defaultCompany: "c"
+        )
         // Not visible yet at 10 s, finished at 50 s: the end lies in (10, 50], taken at its middle
-        _ = try await run(db.database, params, [
-            (.begin, 0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.notFound), 10),
-            (.polled(.finished(data: nil)), 50),
-        ])
+        _ = try await run(
+            db.database,
+            params,
+            [
+                (.begin, 0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.notFound), 10),
+                (.polled(.finished(data: nil)), 50),
+            ]
+        )
         #expect(try await db.database.operationDurations(of: .siteCreatePlain) == [30])
     }
 

@@ -9,16 +9,22 @@ import Testing
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
     func params(_ name: String = "Site A") throws -> ValidatedParams {
-        try ValidatedParams(kind: .siteCreatePlain, raw: ["display_name": .string(name), "region": "us-central1"],
-            defaultCompany: "company-1")
+        try ValidatedParams(
+            kind: .siteCreatePlain,
+            raw: ["display_name": .string(name), "region": "us-central1"],
+            defaultCompany: "company-1"
+        )
     }
 
     func createParams() throws -> ValidatedParams {
         try ValidatedParams(
             kind: .siteCreate,
-            raw: ["display_name": "WP", "region": "us-central1", "admin_email": "a@b.co", "admin_password": "s3cret!",
-                "admin_user": "admin", "site_title": "WP"],
-            defaultCompany: "company-1")
+            raw: [
+                "display_name": "WP", "region": "us-central1", "admin_email": "a@b.co", "admin_password": "s3cret!",
+                "admin_user": "admin", "site_title": "WP",
+            ],
+            defaultCompany: "company-1"
+        )
     }
 
     func created(_ result: OpsDatabase.InsertResult) throws -> StoredJob {
@@ -29,9 +35,17 @@ import Testing
     @Test func newJobIsQueuedWithItsFirstEvent() async throws {
         let db = try TemporaryDatabase()
         // When a job is inserted
-        let job = try created(try await db.database.insert(
-            NewJob(params: try params(), note: "hello", submitter: Peer(uid: 1000, gid: 1000, pid: 42),
-                idempotencyKey: nil), now: start))
+        let job = try created(
+            try await db.database.insert(
+                NewJob(
+                    params: try params(),
+                    note: "hello",
+                    submitter: Peer(uid: 1000, gid: 1000, pid: 42),
+                    idempotencyKey: nil
+                ),
+                now: start
+            )
+        )
         // Then it is queued, with its submitter, and the history holds one event from nothing to queued
         #expect(job.state == .queued)
         #expect(job.submitter == Peer(uid: 1000, gid: 1000, pid: 42))
@@ -45,8 +59,10 @@ import Testing
 
     @Test func fileIsOwnerOnly() async throws {
         let db = try TemporaryDatabase()
-        _ = try await db.database.insert(NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil),
-            now: start)
+        _ = try await db.database.insert(
+            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil),
+            now: start
+        )
         let attributes = try FileManager.default.attributesOfItem(atPath: db.path)
         let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
         #expect(mode & 0o077 == 0, "database mode is \(String(mode, radix: 8))")
@@ -58,8 +74,12 @@ import Testing
         var rng = SplitMix64(seed: 1)
         // Given three jobs, each begun and accepted
         for index in 0..<3 {
-            var job = try created(try await db.database.insert(
-                NewJob(params: try params("Site \(index)"), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+            var job = try created(
+                try await db.database.insert(
+                    NewJob(params: try params("Site \(index)"), note: nil, submitter: nil, idempotencyKey: nil),
+                    now: start
+                )
+            )
             for input in [JobInput.begin, .submitted(.accepted(operationID: "op-\(index)"))] {
                 let transition = try machine.step(job.snapshot, input, now: start, using: &rng)
                 job = try #require(try await db.database.apply(transition, to: job, now: start))
@@ -83,8 +103,14 @@ import Testing
         // original comes back) and a different one (refused)
         var submissions: [NewJob] = []
         for index in 0..<40 {
-            submissions.append(NewJob(params: try params("Batch \(index)"), note: nil, submitter: nil,
-                idempotencyKey: index == 0 ? "key-0" : nil))
+            submissions.append(
+                NewJob(
+                    params: try params("Batch \(index)"),
+                    note: nil,
+                    submitter: nil,
+                    idempotencyKey: index == 0 ? "key-0" : nil
+                )
+            )
         }
         let same = NewJob(params: try params("Batch 0"), note: nil, submitter: nil, idempotencyKey: "key-0")
         let different = NewJob(params: try params("Other"), note: nil, submitter: nil, idempotencyKey: "key-0")
@@ -122,8 +148,12 @@ import Testing
         let db = try TemporaryDatabase()
         let machine = JobMachine(policy: PollPolicy())
         var rng = SplitMix64(seed: 1)
-        var job = try created(try await db.database.insert(
-            NewJob(params: try params("Unclear"), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+        var job = try created(
+            try await db.database.insert(
+                NewJob(params: try params("Unclear"), note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
+        )
         for input in [JobInput.begin, .submitted(.ambiguous(reason: "reset"))] {
             let transition = try machine.step(job.snapshot, input, now: start, using: &rng)
             job = try #require(try await db.database.apply(transition, to: job, now: start))
@@ -139,8 +169,12 @@ import Testing
         let db = try TemporaryDatabase()
         let machine = JobMachine(policy: PollPolicy())
         var rng = SplitMix64(seed: 1)
-        let job = try created(try await db.database.insert(
-            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+        let job = try created(
+            try await db.database.insert(
+                NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
+        )
         // Given an admin cancelled the job after the engine read it
         let cancel = try machine.step(job.snapshot, .cancel, now: start, using: &rng)
         #expect(try await db.database.apply(cancel, to: job, now: start) != nil)
@@ -157,13 +191,19 @@ import Testing
         let db = try TemporaryDatabase()
         let machine = JobMachine(policy: PollPolicy())
         var rng = SplitMix64(seed: 1)
-        let job = try created(try await db.database.insert(
-            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+        let job = try created(
+            try await db.database.insert(
+                NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
+        )
         // Given a transition whose update is made to fail inside the transaction (a trigger aborts the event insert)
-        try await db.database.executeForTesting("""
+        try await db.database.executeForTesting(
+            """
             CREATE TRIGGER fail_event BEFORE INSERT ON event WHEN NEW.to_state = 'submitting'
             BEGIN SELECT RAISE(ABORT, 'injected'); END
-            """)
+            """
+        )
         let begin = try machine.step(job.snapshot, .begin, now: start, using: &rng)
         await #expect(throws: (any Error).self) { try await db.database.apply(begin, to: job, now: start) }
         // Then the job row is unchanged too: the update rolled back with the failed event
@@ -177,12 +217,21 @@ import Testing
         let db = try TemporaryDatabase()
         let machine = JobMachine(policy: PollPolicy())
         var rng = SplitMix64(seed: 1)
-        var job = try created(try await db.database.insert(
-            NewJob(params: try createParams(), note: nil, submitter: nil, idempotencyKey: nil), now: start))
+        var job = try created(
+            try await db.database.insert(
+                NewJob(params: try createParams(), note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
+        )
         #expect(job.params.values["admin_password"] == "s3cret!")
         for input in [JobInput.begin, .submitted(.accepted(operationID: "sites:add-1"))] {
-            job = try #require(try await db.database.apply(
-                try machine.step(job.snapshot, input, now: start, using: &rng), to: job, now: start))
+            job = try #require(
+                try await db.database.apply(
+                    try machine.step(job.snapshot, input, now: start, using: &rng),
+                    to: job,
+                    now: start
+                )
+            )
         }
         #expect(job.params.values["admin_password"] == nil)
         #expect(job.params.values["admin_user"] == "admin")
@@ -198,10 +247,19 @@ import Testing
         let db = try TemporaryDatabase()
         let machine = JobMachine(policy: PollPolicy())
         var rng = SplitMix64(seed: 1)
-        var job = try created(try await db.database.insert(
-            NewJob(params: try createParams(), note: nil, submitter: nil, idempotencyKey: nil), now: start))
-        job = try #require(try await db.database.apply(
-            try machine.step(job.snapshot, .begin, now: start, using: &rng), to: job, now: start))
+        var job = try created(
+            try await db.database.insert(
+                NewJob(params: try createParams(), note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
+        )
+        job = try #require(
+            try await db.database.apply(
+                try machine.step(job.snapshot, .begin, now: start, using: &rng),
+                to: job,
+                now: start
+            )
+        )
         // Given a reader in the middle of a read transaction on the WAL
         let (entered, enteredSignal) = AsyncStream<Void>.makeStream()
         let release = DispatchSemaphore(value: 0)
@@ -214,9 +272,18 @@ import Testing
         }
         for await _ in entered { break }
         // When the job is accepted (its password erased) while the reader holds the WAL
-        job = try #require(try await db.database.apply(
-            try machine.step(job.snapshot, .submitted(.accepted(operationID: "sites:add-1")), now: start, using: &rng),
-            to: job, now: start))
+        job = try #require(
+            try await db.database.apply(
+                try machine.step(
+                    job.snapshot,
+                    .submitted(.accepted(operationID: "sites:add-1")),
+                    now: start,
+                    using: &rng
+                ),
+                to: job,
+                now: start
+            )
+        )
         #expect(job.params.values["admin_password"] == nil)
         // Then the scrub could not finish: it is pending, and the WAL still has the insert's copy
         #expect(db.database.walScrubIsPending)
@@ -224,10 +291,17 @@ import Testing
         release.signal()
         try await reader.value
         // And the next transition of any job finishes it: the password is gone from both files
-        let other = try created(try await db.database.insert(
-            NewJob(params: try params("Other"), note: nil, submitter: nil, idempotencyKey: nil), now: start))
-        _ = try await db.database.apply(try machine.step(other.snapshot, .begin, now: start, using: &rng), to: other,
-            now: start)
+        let other = try created(
+            try await db.database.insert(
+                NewJob(params: try params("Other"), note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
+        )
+        _ = try await db.database.apply(
+            try machine.step(other.snapshot, .begin, now: start, using: &rng),
+            to: other,
+            now: start
+        )
         #expect(!db.database.walScrubIsPending)
         for file in [db.path, db.path + "-wal"] {
             #expect(!Self.fileContains(file, "s3cret!"), "password found in \(file)")
@@ -241,17 +315,25 @@ import Testing
 
     @Test func idempotencyKeyReturnsTheFirstJobOrConflicts() async throws {
         let db = try TemporaryDatabase()
-        let first = try created(try await db.database.insert(
-            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: "deploy-42"), now: start))
+        let first = try created(
+            try await db.database.insert(
+                NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: "deploy-42"),
+                now: start
+            )
+        )
         // Same key, same request → the original job
         let again = try await db.database.insert(
-            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: "deploy-42"), now: start)
+            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: "deploy-42"),
+            now: start
+        )
         guard case .existing(let existing) = again else { throw TestFailure("expected the existing job") }
         #expect(existing.id == first.id)
         // Same key, different request → conflict naming the first job
         await #expect(throws: StoreError.self) {
             _ = try await db.database.insert(
-                NewJob(params: try params("Other"), note: nil, submitter: nil, idempotencyKey: "deploy-42"), now: start)
+                NewJob(params: try params("Other"), note: nil, submitter: nil, idempotencyKey: "deploy-42"),
+                now: start
+            )
         }
         #expect(try await db.database.jobs(state: nil, kind: nil, before: nil, limit: 10).count == 1)
     }
@@ -260,7 +342,9 @@ import Testing
         let db = try TemporaryDatabase()
         for index in 0..<5 {
             _ = try await db.database.insert(
-                NewJob(params: try params("S\(index)"), note: nil, submitter: nil, idempotencyKey: nil), now: start)
+                NewJob(params: try params("S\(index)"), note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
         }
         let page = try await db.database.jobs(state: nil, kind: nil, before: nil, limit: 2)
         #expect(page.map(\.id) == [5, 4])
@@ -272,8 +356,10 @@ import Testing
 
     @Test func reopeningKeepsEverythingAndChecksClean() async throws {
         let db = try TemporaryDatabase()
-        _ = try await db.database.insert(NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil),
-            now: start)
+        _ = try await db.database.insert(
+            NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil),
+            now: start
+        )
         let reopened = try OpsDatabase(path: db.path)
         #expect(try await reopened.jobs(state: nil, kind: nil, before: nil, limit: 10).count == 1)
         #expect(try await reopened.integrityCheck() == ["ok"])
@@ -311,21 +397,35 @@ final class TemporaryDatabase {
         let old = Date(timeIntervalSince1970: 1_700_000_000)
         let recent = old.addingTimeInterval(100 * 86_400)
         func insert(_ name: String, at: Date) async throws -> StoredJob {
-            let params = try ValidatedParams(kind: .siteCreatePlain, raw: ["display_name": .string(name), "region": "us"],
-                defaultCompany: "c")
-            guard case .created(let job) = try await db.database.insert(
-                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil), now: at) else {
+            let params = try ValidatedParams(
+                kind: .siteCreatePlain,
+                raw: ["display_name": .string(name), "region": "us"],
+                defaultCompany: "c"
+            )
+            guard
+                case .created(let job) = try await db.database.insert(
+                    NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                    now: at
+                )
+            else {
                 throw TestFailure("not created")
             }
             return job
         }
         // Given an old cancelled job, an old job still queued, and a recent cancelled one
         let oldDone = try await insert("old-done", at: old)
-        _ = try await db.database.apply(try machine.step(oldDone.snapshot, .cancel, now: old, using: &rng), to: oldDone, now: old)
+        _ = try await db.database.apply(
+            try machine.step(oldDone.snapshot, .cancel, now: old, using: &rng),
+            to: oldDone,
+            now: old
+        )
         let oldQueued = try await insert("old-queued", at: old)
         let recentDone = try await insert("recent-done", at: recent)
         _ = try await db.database.apply(
-            try machine.step(recentDone.snapshot, .cancel, now: recent, using: &rng), to: recentDone, now: recent)
+            try machine.step(recentDone.snapshot, .cancel, now: recent, using: &rng),
+            to: recentDone,
+            now: recent
+        )
         let before = try await db.database.events(after: 0, limit: 100)
 
         // When jobs that ended more than 90 days before `recent` are pruned, in batches of one

@@ -20,10 +20,14 @@ import Testing
         let database = try OpsDatabase(path: path)
         for index in 0..<jobs {
             let params = try ValidatedParams(
-                kind: .siteCreatePlain, raw: ["display_name": .string("Site \(index)"), "region": "us-central1"],
-                defaultCompany: "company-1")
-            _ = try await database.insert(NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
-                now: start)
+                kind: .siteCreatePlain,
+                raw: ["display_name": .string("Site \(index)"), "region": "us-central1"],
+                defaultCompany: "company-1"
+            )
+            _ = try await database.insert(
+                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
         }
         try database.closeForTesting()
     }
@@ -59,7 +63,9 @@ import Testing
         // Given a database a newer version migrated (one more applied migration row)
         do {
             let database = try OpsDatabase(path: path)
-            try await database.executeForTesting("INSERT INTO grdb_migrations (identifier) VALUES ('v99 from the future')")
+            try await database.executeForTesting(
+                "INSERT INTO grdb_migrations (identifier) VALUES ('v99 from the future')"
+            )
             try database.closeForTesting()
         }
         // Then this version refuses it, naming the migration, and changes nothing
@@ -97,8 +103,18 @@ import Testing
         // Given a database still open elsewhere with a commit only in its WAL (as a kill leaves it)
         let first = try OpsDatabase(path: path)
         _ = try await first.insert(
-            NewJob(params: try ValidatedParams(kind: .siteCreatePlain, raw: ["display_name": "In WAL", "region": "us"],
-                defaultCompany: "c"), note: nil, submitter: nil, idempotencyKey: nil), now: start)
+            NewJob(
+                params: try ValidatedParams(
+                    kind: .siteCreatePlain,
+                    raw: ["display_name": "In WAL", "region": "us"],
+                    defaultCompany: "c"
+                ),
+                note: nil,
+                submitter: nil,
+                idempotencyKey: nil
+            ),
+            now: start
+        )
         // Then the check reads through the WAL and lets it open, with every job
         let second = try OpsDatabase(path: path)
         #expect(try await second.jobs(state: nil, kind: nil, before: nil, limit: 10).count == 4)

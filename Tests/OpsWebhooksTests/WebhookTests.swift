@@ -16,37 +16,88 @@ import Testing
     @Test func signatureMatchesTheSpecificationExample() {
         let body = Data(#"{"test": 2432232314}"#.utf8)
         let signature = StandardWebhooks.signature(
-            id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330, body: body, secret: Self.secret)
+            id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            timestamp: 1_614_265_330,
+            body: body,
+            secret: Self.secret
+        )
         #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
-        #expect(StandardWebhooks.verify(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330, body: body,
-            signatureHeader: "v1,bogus " + signature, secret: Self.secret, now: 1_614_265_330))
-        #expect(!StandardWebhooks.verify(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
-            body: Data(#"{"test": 2432232315}"#.utf8), signatureHeader: signature, secret: Self.secret, now: 1_614_265_330))
-        #expect(!StandardWebhooks.verify(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330, body: body,
-            signatureHeader: signature, secret: Self.secret, now: 1_614_265_330 + 301))
+        #expect(
+            StandardWebhooks.verify(
+                id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                timestamp: 1_614_265_330,
+                body: body,
+                signatureHeader: "v1,bogus " + signature,
+                secret: Self.secret,
+                now: 1_614_265_330
+            )
+        )
+        #expect(
+            !StandardWebhooks.verify(
+                id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                timestamp: 1_614_265_330,
+                body: Data(#"{"test": 2432232315}"#.utf8),
+                signatureHeader: signature,
+                secret: Self.secret,
+                now: 1_614_265_330
+            )
+        )
+        #expect(
+            !StandardWebhooks.verify(
+                id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                timestamp: 1_614_265_330,
+                body: body,
+                signatureHeader: signature,
+                secret: Self.secret,
+                now: 1_614_265_330 + 301
+            )
+        )
         let other = try! WebhookSecret("whsec_" + Data(repeating: 7, count: 24).base64EncodedString())
-        #expect(!StandardWebhooks.verify(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330, body: body,
-            signatureHeader: signature, secret: other, now: 1_614_265_330))
+        #expect(
+            !StandardWebhooks.verify(
+                id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                timestamp: 1_614_265_330,
+                body: body,
+                signatureHeader: signature,
+                secret: other,
+                now: 1_614_265_330
+            )
+        )
         #expect("\(Self.secret)" == "whsec_[redacted]")
     }
 
     static func event(to: String = "succeeded", message: String? = "Kinsta finished the operation") -> WebhookEvent {
         let created = Date(timeIntervalSince1970: 1_800_000_000)
         return WebhookEvent(
-            seq: 42, at: created.addingTimeInterval(192), from: "running", to: to, attempt: 1,
-            operationID: "sites:add-1234", message: message,
+            seq: 42,
+            at: created.addingTimeInterval(192),
+            from: "running",
+            to: to,
+            attempt: 1,
+            operationID: "sites:add-1234",
+            message: message,
             job: JobSummary(
-                id: 7, kind: "site.create", state: to,
+                id: 7,
+                kind: "site.create",
+                state: to,
                 params: ["display_name": "Client A", "region": "us-central1", "admin_password": "hunter2"],
-                operationID: "sites:add-1234", attempt: 1, createdAt: created, finishedAt: created.addingTimeInterval(192),
-                lastError: to == "failed" ? "Kinsta reports the operation failed: disk full" : nil, result: nil))
+                operationID: "sites:add-1234",
+                attempt: 1,
+                createdAt: created,
+                finishedAt: created.addingTimeInterval(192),
+                lastError: to == "failed" ? "Kinsta reports the operation failed: disk full" : nil,
+                result: nil
+            )
+        )
     }
 
     @Test func standardBodyHasTheDocumentedShapeAndNoSecret() throws {
         let body = WebhookPayload.standard(Self.event())
         let json = try JSONDecoder().decode(JSONValue.self, from: body)
         #expect(json["type"] == "job.succeeded")
-        #expect(json["timestamp"] == "2026-11-23T01:03:12.000Z" || json["timestamp"]?.stringValue?.hasSuffix("Z") == true)
+        #expect(
+            json["timestamp"] == "2026-11-23T01:03:12.000Z" || json["timestamp"]?.stringValue?.hasSuffix("Z") == true
+        )
         #expect(json["data"]?["job"]?["id"] == .integer(7))
         #expect(json["data"]?["event"]?["seq"] == .integer(42))
         #expect(json["data"]?["event"]?["from"] == "running")
@@ -61,20 +112,27 @@ import Testing
     @Test func slackTextSnapshot() throws {
         let body = try JSONDecoder().decode([String: String].self, from: WebhookPayload.slack(Self.event()))
         #expect(body["text"] == "✅ site.create *Client A* succeeded after 3m 12s (job 7, operation `sites:add-1234`)")
-        let failed = try JSONDecoder().decode([String: String].self, from: WebhookPayload.slack(Self.event(to: "failed")))
-        #expect(failed["text"] == "❌ site.create *Client A* failed after 3m 12s (job 7, operation `sites:add-1234`)"
-            + "\n> Kinsta reports the operation failed: disk full")
+        let failed = try JSONDecoder().decode(
+            [String: String].self,
+            from: WebhookPayload.slack(Self.event(to: "failed"))
+        )
+        #expect(
+            failed["text"] == "❌ site.create *Client A* failed after 3m 12s (job 7, operation `sites:add-1234`)"
+                + "\n> Kinsta reports the operation failed: disk full"
+        )
     }
 
-    @Test(arguments: [
-        (200, nil, DeliveryOutcome.delivered(status: 200)), (204, nil, .delivered(status: 204)),
-        (410, nil, .disableEndpoint(reason: "the receiver answered 410 Gone")),
-        (429, "30", .retry(status: 429, reason: "HTTP 429", retryAfter: 30)),
-        (500, nil, .retry(status: 500, reason: "HTTP 500", retryAfter: nil)),
-        (503, "soon", .retry(status: 503, reason: "HTTP 503", retryAfter: nil)),
-        (404, nil, .retry(status: 404, reason: "HTTP 404", retryAfter: nil)),
-        (301, nil, .retry(status: 301, reason: "HTTP 301 (redirects are not followed)", retryAfter: nil)),
-    ] as [(Int, String?, DeliveryOutcome)])
+    @Test(
+        arguments: [
+            (200, nil, DeliveryOutcome.delivered(status: 200)), (204, nil, .delivered(status: 204)),
+            (410, nil, .disableEndpoint(reason: "the receiver answered 410 Gone")),
+            (429, "30", .retry(status: 429, reason: "HTTP 429", retryAfter: 30)),
+            (500, nil, .retry(status: 500, reason: "HTTP 500", retryAfter: nil)),
+            (503, "soon", .retry(status: 503, reason: "HTTP 503", retryAfter: nil)),
+            (404, nil, .retry(status: 404, reason: "HTTP 404", retryAfter: nil)),
+            (301, nil, .retry(status: 301, reason: "HTTP 301 (redirects are not followed)", retryAfter: nil)),
+        ] as [(Int, String?, DeliveryOutcome)]
+    )
     func answersMapToOutcomes(status: Int, retryAfter: String?, expected: DeliveryOutcome) {
         #expect(DeliveryClassifier.classify(status: status, retryAfterHeader: retryAfter) == expected)
     }
@@ -82,8 +140,10 @@ import Testing
     @Test func scheduleIsTheDocumentedOneWithJitter() {
         var rng = SplitMix64(seed: 9)
         let exact = DeliverySchedule(delays: DeliverySchedule.standard.delays, jitter: 0)
-        #expect((1...7).map { exact.delay(afterFailedAttempt: $0, retryAfter: nil, using: &rng) }
-            == [5, 300, 1800, 7200, 18_000, 36_000, 36_000])
+        #expect(
+            (1...7).map { exact.delay(afterFailedAttempt: $0, retryAfter: nil, using: &rng) }
+                == [5, 300, 1800, 7200, 18_000, 36_000, 36_000]
+        )
         #expect(exact.delay(afterFailedAttempt: 8, retryAfter: nil, using: &rng) == nil)
         for attempt in 1...7 {
             for _ in 0..<200 {
@@ -108,13 +168,24 @@ import Testing
             _ = try WebhookEndpoint(name: "a", url: "https://x.example", secret: nil, events: nil, format: .standard)
         }
         #expect(throws: WebhookConfigError.self) {
-            _ = try WebhookEndpoint(name: "a", url: "https://x.example", secret: Self.secret, events: nil,
-                format: .standard, headers: ["X-Evil": "a\r\nInjected: 1"])
+            _ = try WebhookEndpoint(
+                name: "a",
+                url: "https://x.example",
+                secret: Self.secret,
+                events: nil,
+                format: .standard,
+                headers: ["X-Evil": "a\r\nInjected: 1"]
+            )
         }
         #expect(throws: WebhookConfigError.self) { _ = try WebhookEndpoint.parseEvents(["job.exploded"]) }
         #expect(try WebhookEndpoint.parseEvents(["job.failed", "succeeded"]) == [.failed, .succeeded])
-        let slack = try WebhookEndpoint(name: "ops-slack", url: "https://hooks.slack.invalid/T/B/x", secret: nil,
-            events: [.failed], format: .slack)
+        let slack = try WebhookEndpoint(
+            name: "ops-slack",
+            url: "https://hooks.slack.invalid/T/B/x",
+            secret: nil,
+            events: [.failed],
+            format: .slack
+        )
         #expect(slack.wants(.failed))
         #expect(!slack.wants(.running))
     }
@@ -152,8 +223,11 @@ import Testing
             var logger = Logger(label: "receiver")
             logger.logLevel = .critical
             let app = Application(
-                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+                router: router,
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
+                logger: logger
+            )
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
                     try await app.run()
@@ -173,8 +247,14 @@ import Testing
         let http = CurlHTTPClient()
         defer { http.shutdown() }
         try await receiver.run { base in
-            let endpoint = try WebhookEndpoint(name: "std", url: base + "/hook", secret: Self.secret, events: nil,
-                format: .standard, headers: ["X-Team": "ops"])
+            let endpoint = try WebhookEndpoint(
+                name: "std",
+                url: base + "/hook",
+                secret: Self.secret,
+                events: nil,
+                format: .standard,
+                headers: ["X-Team": "ops"]
+            )
             let sender = HTTPWebhookSender(http: http)
             for (index, state) in ["accepted", "succeeded", "failed"].enumerated() {
                 let body = WebhookPayload.standard(Self.event(to: state))
@@ -244,15 +324,22 @@ import Testing
             }
             // The other answers come at once; a roomy deadline keeps a loaded machine from turning them into timeouts.
             let sender = HTTPWebhookSender(http: http, timeout: .seconds(10))
-            #expect(await sender.deliver(delivery, to: try endpoint("/moved"))
-                == .retry(status: 302, reason: "HTTP 302 (redirects are not followed)", retryAfter: nil))
+            #expect(
+                await sender.deliver(delivery, to: try endpoint("/moved"))
+                    == .retry(status: 302, reason: "HTTP 302 (redirects are not followed)", retryAfter: nil)
+            )
             receiver.answer.withLock { $0 = 410 }
             guard case .disableEndpoint = await sender.deliver(delivery, to: try endpoint("/hook")) else {
                 Issue.record("410 must disable the endpoint")
                 return
             }
-            let refused = try WebhookEndpoint(name: "e", url: "http://127.0.0.1:1/hook", secret: Self.secret,
-                events: nil, format: .standard)
+            let refused = try WebhookEndpoint(
+                name: "e",
+                url: "http://127.0.0.1:1/hook",
+                secret: Self.secret,
+                events: nil,
+                format: .standard
+            )
             guard case .retry(nil, _, _) = await sender.deliver(delivery, to: refused) else {
                 Issue.record("a refused connection must be retried")
                 return
