@@ -175,15 +175,26 @@ public struct JobListView: Codable, Sendable, Hashable {
 /// Every error answer: `{"error": {"code", "message", "field"?}}`.
 public struct ErrorView: Codable, Sendable, Hashable, Error {
     public struct Body: Codable, Sendable, Hashable {
-        /// Stable, machine-readable: `invalid_json`, `invalid_params`, `unknown_kind`, `not_found`, `conflict`,
-        /// `body_too_large`, `unsupported_media_type`, `unavailable`, `too_many_connections` (the socket's
-        /// connection cap, answered 503 with `Retry-After: 1`), `internal`.
+        /// Stable, machine-readable, as sent: `invalid_json`, `unknown_kind`, `invalid_params`, `idempotency_conflict`,
+        /// `not_found`, `conflict`, `bad_request`, `method_not_allowed`, `body_too_large`, `unsupported_media_type`,
+        /// `internal`, `malformed_request`, `storage_unavailable`, `too_many_connections` (the socket's connection cap,
+        /// answered 503 with `Retry-After: 1`), `unavailable`, `kinsta_not_found`, `kinsta_unavailable`,
+        /// `kinsta_error`, `forbidden` (``ErrorCode`` says when each is sent). Kept as the raw string, so a code
+        /// of a newer daemon still decodes; ``knownCode`` is the same code as this build knows it.
         public var code: String
         public var message: String
         public var field: String?
 
-        public init(code: String, message: String, field: String? = nil) {
-            self.code = code
+        /// ``code`` as an ``ErrorCode``; `nil` for a code this build does not know (a newer daemon's).
+        public var knownCode: ErrorCode? { ErrorCode(rawValue: code) }
+
+        public init(code: ErrorCode, message: String, field: String? = nil) {
+            self.init(rawCode: code.rawValue, message: message, field: field)
+        }
+
+        /// A body with a code as read off the wire, known or not.
+        public init(rawCode: String, message: String, field: String? = nil) {
+            self.code = rawCode
             self.message = message
             self.field = field
         }
@@ -191,7 +202,7 @@ public struct ErrorView: Codable, Sendable, Hashable, Error {
 
     public var error: Body
 
-    public init(code: String, message: String, field: String? = nil) {
+    public init(code: ErrorCode, message: String, field: String? = nil) {
         self.error = Body(code: code, message: message, field: field)
     }
 }

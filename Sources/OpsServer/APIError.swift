@@ -11,7 +11,7 @@ public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var view: ErrorView
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String, field: String? = nil) {
+    public init(_ status: HTTPResponse.Status, code: ErrorCode, _ message: String, field: String? = nil) {
         self.status = status
         self.view = ErrorView(code: code, message: message, field: field)
     }
@@ -21,11 +21,11 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     static func badRequest(_ message: String, field: String? = nil) -> APIError {
-        APIError(.badRequest, code: "bad_request", message, field: field)
+        APIError(.badRequest, code: .badRequest, message, field: field)
     }
 
     static func notFound(_ message: String) -> APIError {
-        APIError(.notFound, code: "not_found", message)
+        APIError(.notFound, code: .notFound, message)
     }
 }
 
@@ -53,7 +53,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             storage?.recordFailure(error, now: now())
             return Response.json(
                 ErrorView(
-                    code: "storage_unavailable",
+                    code: .storageUnavailable,
                     message: "the daemon cannot write its database now ("
                         + (StorageHealth.storageFault(error) ?? "storage fault")
                         + "); nothing was stored: send again later"
@@ -63,24 +63,24 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPParserError {
             // The body could not be read: cut short, or broken chunking. Nothing of it is used.
             return Response.json(
-                ErrorView(code: "malformed_request", message: "the request body could not be read (\(error))"),
+                ErrorView(code: .malformedRequest, message: "the request body could not be read (\(error))"),
                 status: .badRequest
             )
         } catch let error as any HTTPResponseError {
             let status = error.status
-            let (code, message): (String, String) =
+            let (code, message): (ErrorCode, String) =
                 switch status.code {
-                case 404: ("not_found", "no such route: \(request.method) \(request.uri.path)")
-                case 405: ("method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)")
-                case 413: ("body_too_large", "request body is larger than \(SocketAPI.maxBodyBytes / 1024) KiB")
-                case 400..<500: ("bad_request", "the request could not be read")
-                default: ("internal", "the daemon could not answer this request")
+                case 404: (.notFound, "no such route: \(request.method) \(request.uri.path)")
+                case 405: (.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
+                case 413: (.bodyTooLarge, "request body is larger than \(SocketAPI.maxBodyBytes / 1024) KiB")
+                case 400..<500: (.badRequest, "the request could not be read")
+                default: (.internal, "the daemon could not answer this request")
                 }
             return Response.json(ErrorView(code: code, message: message), status: status)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(String(describing: type(of: error)))"])
             return Response.json(
-                ErrorView(code: "internal", message: "the daemon could not answer this request"),
+                ErrorView(code: .internal, message: "the daemon could not answer this request"),
                 status: .internalServerError
             )
         }

@@ -131,7 +131,7 @@ public final class ConnectionLimitHandler: ChannelDuplexHandler, RemovableChanne
         guard !answered else { return }
         answered = true
         let view = ErrorView(
-            code: "too_many_connections",
+            code: .tooManyConnections,
             message:
                 "the daemon serves at most \(limiter.maximum) connections at once; try again shortly"
         )

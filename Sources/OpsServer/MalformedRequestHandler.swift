@@ -37,7 +37,7 @@ public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChann
             answer(
                 context,
                 status: .methodNotAllowed,
-                code: "method_not_allowed",
+                code: .methodNotAllowed,
                 message: "CONNECT is not served on this socket"
             )
             return
@@ -79,13 +79,14 @@ public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChann
         answer(
             context,
             status: .badRequest,
-            code: "malformed_request",
+            code: .malformedRequest,
             message: "the bytes sent are not an HTTP/1.1 request (\(error))"
         )
     }
 
     /// Writes one JSON error and closes the connection (once per connection).
-    private func answer(_ context: ChannelHandlerContext, status: HTTPResponse.Status, code: String, message: String) {
+    private func answer(_ context: ChannelHandlerContext, status: HTTPResponse.Status, code: ErrorCode, message: String)
+    {
         guard !answered else { return }
         answered = true
         let view = ErrorView(code: code, message: message)

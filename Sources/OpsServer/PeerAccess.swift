@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import OpsProtocol
 import OpsStore
 
 #if canImport(Glibc)
@@ -63,7 +64,7 @@ struct AccessMiddleware: RouterMiddleware {
             )
             throw APIError(
                 .forbidden,
-                code: "forbidden",
+                code: .forbidden,
                 "uid \(peer?.uid.description ?? "?") may not use this daemon (see allowed_uids / allowed_groups)"
             )
         }

@@ -16,7 +16,7 @@ extension SocketAPI {
             guard let company, !company.isEmpty else {
                 throw APIError(
                     .unprocessableContent,
-                    code: "invalid_params",
+                    code: .invalidParams,
                     "no company: pass ?company= or configure kinsta.company_id",
                     field: "company"
                 )
@@ -44,18 +44,18 @@ extension SocketAPI {
 
     private func passThrough(_ path: String) async throws -> Response {
         guard let kinsta else {
-            throw APIError(.serviceUnavailable, code: "unavailable", "this daemon has no Kinsta client")
+            throw APIError(.serviceUnavailable, code: .unavailable, "this daemon has no Kinsta client")
         }
         switch await kinsta.read(path) {
         case .ok(let body):
             return Response.json(body)
         case .notFound(let message):
-            throw APIError(.notFound, code: "kinsta_not_found", "Kinsta: \(message)")
+            throw APIError(.notFound, code: .kinstaNotFound, "Kinsta: \(message)")
         case .failure(let failure):
             if failure.isTransient {
-                throw APIError(.serviceUnavailable, code: "kinsta_unavailable", failure.description)
+                throw APIError(.serviceUnavailable, code: .kinstaUnavailable, failure.description)
             }
-            throw APIError(.badGateway, code: "kinsta_error", failure.description)
+            throw APIError(.badGateway, code: .kinstaError, failure.description)
         }
     }
 

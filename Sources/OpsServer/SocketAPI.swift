@@ -102,7 +102,7 @@ public struct SocketAPI: Sendable {
         guard contentType.hasPrefix("application/json") else {
             throw APIError(
                 .unsupportedMediaType,
-                code: "unsupported_media_type",
+                code: .unsupportedMediaType,
                 "send the job as JSON with Content-Type: application/json"
             )
         }
@@ -113,13 +113,13 @@ public struct SocketAPI: Sendable {
         do {
             json = try StrictJSON.parse(buffer.readableBytesView)
         } catch {
-            throw APIError(.badRequest, code: "invalid_json", "the body is not JSON: \(error)")
+            throw APIError(.badRequest, code: .invalidJSON, "the body is not JSON: \(error)")
         }
         let submission = try Self.submission(from: json)
         guard let kind = JobKind(rawValue: submission.kind) else {
             throw APIError(
                 .unprocessableContent,
-                code: "unknown_kind",
+                code: .unknownKind,
                 "unknown kind \(submission.kind); kinds are \(JobKind.allCases.map(\.rawValue).joined(separator: ", "))",
                 field: "kind"
             )
@@ -127,7 +127,7 @@ public struct SocketAPI: Sendable {
         if let note = submission.note, note.count > 1000 {
             throw APIError(
                 .unprocessableContent,
-                code: "invalid_params",
+                code: .invalidParams,
                 "note is longer than 1000 characters",
                 field: "note"
             )
@@ -136,7 +136,7 @@ public struct SocketAPI: Sendable {
         do {
             params = try ValidatedParams(kind: kind, raw: submission.params, defaultCompany: defaultCompany)
         } catch {
-            throw APIError(.unprocessableContent, code: "invalid_params", error.message, field: error.field)
+            throw APIError(.unprocessableContent, code: .invalidParams, error.message, field: error.field)
         }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
         if let key, key.isEmpty || key.count > 255 {
@@ -150,7 +150,7 @@ public struct SocketAPI: Sendable {
                 now: now()
             )
         } catch let error as StoreError where error.code == .idempotencyConflict {
-            throw APIError(.conflict, code: "idempotency_conflict", error.message, field: "Idempotency-Key")
+            throw APIError(.conflict, code: .idempotencyConflict, error.message, field: "Idempotency-Key")
         }
         database.storage.recordSuccess()
         switch result {
@@ -233,7 +233,7 @@ public struct SocketAPI: Sendable {
             onJobsChanged()
             return Response.json(JobView(job))
         } catch let refused as TransitionRefused {
-            throw APIError(.conflict, code: "conflict", refused.message)
+            throw APIError(.conflict, code: .conflict, refused.message)
         }
     }
 
@@ -307,19 +307,19 @@ public struct SocketAPI: Sendable {
         guard case .object(let fields) = json else {
             throw APIError(
                 .badRequest,
-                code: "invalid_json",
+                code: .invalidJSON,
                 "the body is not valid JSON of the form {\"kind\": …, \"params\": {…}, \"note\"?: …}"
             )
         }
         func wrongType(_ field: String) -> APIError {
-            APIError(.badRequest, code: "invalid_json", "\(field) has the wrong type", field: field)
+            APIError(.badRequest, code: .invalidJSON, "\(field) has the wrong type", field: field)
         }
         guard let kindValue = fields["kind"] else {
-            throw APIError(.badRequest, code: "invalid_json", "the body needs kind")
+            throw APIError(.badRequest, code: .invalidJSON, "the body needs kind")
         }
         guard case .string(let kind) = kindValue else { throw wrongType("kind") }
         guard let paramsValue = fields["params"] else {
-            throw APIError(.badRequest, code: "invalid_json", "the body needs params")
+            throw APIError(.badRequest, code: .invalidJSON, "the body needs params")
         }
         guard case .object(let params) = paramsValue else { throw wrongType("params") }
         var note: String?
