@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "kinsta-opsd",
             dependencies: [
-                "OpsDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "OpsDaemon", "OpsCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -119,18 +119,10 @@ public enum KinstaAnswer {
         }
     }
 
-    /// `Retry-After` as seconds: delta-seconds or an HTTP date. Unreadable or absurd values count as absent.
+    /// `Retry-After` as seconds: delta-seconds or an HTTP date, at most an hour (``RetryAfter/seconds(_:now:cap:)``).
+    /// Unreadable values count as absent.
     public static func parseRetryAfter(_ value: String?, now: Date = Date()) -> Double? {
-        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Double(value), seconds.isFinite, seconds >= 0 {
-            return min(seconds, 3600)
-        }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: value) else { return nil }
-        return min(max(0, date.timeIntervalSince(now)), 3600)
+        RetryAfter.seconds(value, now: now, cap: 3600)
     }
 
     /// A sentence for a transport failure; never contains the URL's query, headers or body.

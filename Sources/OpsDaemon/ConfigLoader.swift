@@ -150,7 +150,7 @@ public struct ConfigLoader: Sendable {
                 apiKey: apiKey,
                 requestTimeout: .milliseconds(Int64(timeout * 1000)),
                 caFile: caFile,
-                userAgent: "kinsta-opsd/\(DaemonVersion.current)"
+                userAgent: "kinsta-opsd/\(OpsVersion.current)"
             ),
             companyID: company,
             stateDirectory: stateDir,
@@ -511,9 +511,4 @@ final class ConfigFile {
     private static func format(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(value)
     }
-}
-
-/// The daemon's version, shown by `--version` and `/v1/health`.
-public enum DaemonVersion {
-    public static let current = "0.1.0"
 }

@@ -133,7 +133,7 @@ public struct Daemon: Sendable {
             database: database,
             machine: JobMachine(policy: configuration.pollPolicy),
             defaultCompany: configuration.companyID,
-            version: DaemonVersion.current,
+            version: OpsVersion.current,
             startedAt: clock.now(),
             now: { clock.now() },
             onJobsChanged: {},

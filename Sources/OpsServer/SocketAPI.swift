@@ -73,7 +73,7 @@ public struct SocketAPI: Sendable {
         router.middlewares.add(MetricsMiddleware<PeerContext>())
         router.middlewares.add(ErrorMiddleware<PeerContext>(storage: database.storage, now: now))
         router.middlewares.add(AccessMiddleware(access: access))
-        let v1 = router.group("v1")
+        let v1 = router.group(RouterPath(socketAPIVersion))
         v1.post("jobs", use: submit)
         v1.get("jobs", use: listJobs)
         v1.get("jobs/:id", use: showJob)

@@ -338,7 +338,7 @@ public struct OpsDatabase: Sendable {
                 sql: """
                     DELETE FROM job WHERE id IN (
                         SELECT id FROM job
-                        WHERE state IN ('succeeded', 'failed', 'timed_out', 'cancelled', 'needs_attention')
+                        WHERE state IN \(StateSQL.terminal)
                           AND finished_at < ?
                         ORDER BY finished_at LIMIT ?)
                     """,
@@ -491,7 +491,7 @@ public struct OpsDatabase: Sendable {
             // Nothing waits: the targets in flight (thousands, on a busy daemon) need not be read.
             guard !queued.isEmpty else { return ([], [], 0) }
             let busy = try String.fetchAll(
-                db.cachedStatement(sql: "SELECT target FROM job WHERE state IN ('submitting', 'accepted', 'running')")
+                db.cachedStatement(sql: "SELECT target FROM job WHERE state IN \(StateSQL.inFlight)")
             )
             return (queued, Set(busy), busy.count)
         }
@@ -501,7 +501,7 @@ public struct OpsDatabase: Sendable {
     public func inFlightCount() async throws -> Int {
         try await pool.read { db in
             try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT count(*) FROM job WHERE state IN ('submitting', 'accepted', 'running')")
+                db.cachedStatement(sql: "SELECT count(*) FROM job WHERE state IN \(StateSQL.inFlight)")
             )
                 ?? 0
         }

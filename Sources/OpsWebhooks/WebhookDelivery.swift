@@ -49,23 +49,13 @@ public enum DeliveryClassifier {
         case 410: return .disableEndpoint(reason: "the receiver answered 410 Gone")
         default:
             let reason = (300...399).contains(status) ? "HTTP \(status) (redirects are not followed)" : "HTTP \(status)"
-            return .retry(status: status, reason: reason, retryAfter: retryAfter(retryAfterHeader, now: now))
+            return .retry(status: status, reason: reason, retryAfter: RetryAfter.seconds(retryAfterHeader, now: now))
         }
     }
 
     public static func classify(transportError error: any Error) -> DeliveryOutcome {
         let reason = (error as? HTTPClientError)?.description ?? "\(type(of: error))"
         return .retry(status: nil, reason: reason, retryAfter: nil)
-    }
-
-    static func retryAfter(_ value: String?, now: Date) -> Double? {
-        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Double(value), seconds.isFinite, seconds >= 0 { return seconds }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: value).map { max(0, $0.timeIntervalSince(now)) }
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OpsCore
 
 /// `kinsta-ops`: the admin's and scripts' command line to `kinsta-opsd`, over its Unix socket only.
 ///
@@ -19,7 +20,7 @@ struct KinstaOps: AsyncParsableCommand {
             2 usage error or request refused (4xx), 3 daemon unreachable, 4 job timed out, 5 job needs attention, \
             6 job cancelled, 124 --timeout of wait expired.
             """,
-        version: "kinsta-ops 0.1.0",
+        version: "kinsta-ops \(OpsVersion.current)",
         subcommands: [
             SubmitCommand.self, JobsCommand.self, ShowCommand.self, WaitCommand.self, HistoryCommand.self,
             CancelCommand.self, RetryCommand.self, HealthCommand.self, SitesCommand.self, EnvironmentsCommand.self,

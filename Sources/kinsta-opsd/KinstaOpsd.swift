@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import OpsCore
 import OpsDaemon
 
 /// `kinsta-opsd`: the daemon. Parses flags, loads the configuration and runs ``Daemon``; nothing else lives here.
@@ -9,7 +10,7 @@ struct KinstaOpsd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kinsta-opsd",
         abstract: "Carries Kinsta hosting jobs to their end: submit, poll, record, report.",
-        version: DaemonVersion.current,
+        version: OpsVersion.current,
         subcommands: [Run.self, CheckConfig.self],
         defaultSubcommand: Run.self
     )
