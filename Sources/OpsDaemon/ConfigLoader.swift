@@ -46,102 +46,101 @@ public struct ConfigLoader: Sendable {
     }
 
     private func build(_ file: ConfigFile) throws -> DaemonConfiguration {
+        typealias Key = ConfigKeys
         let env = { (name: String) -> String? in
             guard let value = environment[name], !value.isEmpty else { return nil }
             return value
         }
         // [kinsta]
         let baseURL =
-            try env("KINSTA_API_BASE_URL") ?? (file.string("kinsta", "api_base_url")) ?? "https://api.kinsta.com/v2"
+            try env("KINSTA_API_BASE_URL") ?? file.read(Key.apiBaseURL)
         guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-            throw ConfigError("kinsta.api_base_url must be an http(s) URL, not \(baseURL)")
+            throw ConfigError("\(Key.apiBaseURL.dotted) must be an http(s) URL, not \(baseURL)")
         }
         let company =
-            try env("KINSTA_COMPANY_ID") ?? (file.string("kinsta", "company_id")).flatMap { $0.isEmpty ? nil : $0 }
-        let timeout = try file.number("kinsta", "request_timeout_seconds", in: 1...300) ?? 30
-        let caFile = (try file.string("kinsta", "ca_file")).flatMap { $0.isEmpty ? nil : $0 }
-        let perMinute = try file.number("kinsta", "requests_per_minute", in: 1...100_000) ?? 60
-        let burst = try file.number("kinsta", "request_burst", in: 1...10_000) ?? 10
+            try env("KINSTA_COMPANY_ID") ?? (file.read(Key.companyID)).flatMap { $0.isEmpty ? nil : $0 }
+        let timeout = try file.read(Key.requestTimeout)
+        let caFile = (try file.read(Key.caFile)).flatMap { $0.isEmpty ? nil : $0 }
+        let perMinute = try file.read(Key.requestsPerMinute)
+        let burst = try file.read(Key.requestBurst)
         let (apiKey, keySource, keyWarnings) = try apiKey(file)
 
         // [daemon]
         let stateDir =
-            try env("KINSTA_OPSD_STATE_DIR") ?? (file.string("daemon", "state_dir"))
+            try env("KINSTA_OPSD_STATE_DIR") ?? (file.read(Key.stateDir))
             ?? env("STATE_DIRECTORY")?.split(separator: ":").first.map(String.init) ?? "/var/lib/kinsta-opsd"
         let runtimeDir = env("RUNTIME_DIRECTORY")?.split(separator: ":").first.map(String.init) ?? "/run/kinsta-opsd"
         let socket =
-            try env("KINSTA_OPSD_SOCKET") ?? (file.string("daemon", "socket")) ?? runtimeDir + "/kinsta-opsd.sock"
+            try env("KINSTA_OPSD_SOCKET") ?? (file.read(Key.socket)) ?? runtimeDir + "/kinsta-opsd.sock"
         guard socket.utf8.count < 108 else {
-            throw ConfigError("daemon.socket is \(socket.utf8.count) bytes long; a Unix socket path must be under 108")
+            throw ConfigError(
+                "\(Key.socket.dotted) is \(socket.utf8.count) bytes long; a Unix socket path must be under 108"
+            )
         }
-        let modeText = try file.string("daemon", "socket_mode") ?? "0660"
+        let modeText = try file.read(Key.socketMode)
         guard let mode = UInt16(modeText, radix: 8), mode <= 0o777 else {
             throw ConfigError(
-                "daemon.socket_mode must be an octal mode such as \"0660\"\(file.at("daemon", "socket_mode"))"
+                "\(Key.socketMode.dotted) must be an octal mode such as \"0660\"\(file.at(Key.socketMode))"
             )
         }
-        let group = (try file.string("daemon", "socket_group")).flatMap { $0.isEmpty ? nil : $0 }
-        let levelText = try env("KINSTA_OPSD_LOG_LEVEL") ?? (file.string("daemon", "log_level")) ?? "info"
+        let group = (try file.read(Key.socketGroup)).flatMap { $0.isEmpty ? nil : $0 }
+        let levelText = try env("KINSTA_OPSD_LOG_LEVEL") ?? file.read(Key.logLevel)
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
             throw ConfigError(
-                "log_level must be one of trace, debug, info, notice, warning, error, critical, not \(levelText)"
+                "\(Key.logLevel.name) must be one of trace, debug, info, notice, warning, error, critical, not \(levelText)"
             )
         }
-        let maxInFlight = try Int(file.number("daemon", "max_in_flight", in: 1...10_000) ?? 8)
-        let maxRequests = try Int(file.number("daemon", "max_concurrent_requests", in: 1...256) ?? 8)
-        let grace = try file.number("daemon", "shutdown_grace_seconds", in: 0...600) ?? 20
-        let idle = try file.number("daemon", "client_idle_timeout_seconds", in: 1...3600) ?? 30
-        let maxConnections = try Int(file.number("daemon", "max_connections", in: 1...100_000) ?? 512)
-        let allowedUIDs = try file.integers("daemon", "allowed_uids").map { UInt32($0) }
+        let maxInFlight = try Int(file.read(Key.maxInFlight))
+        let maxRequests = try Int(file.read(Key.maxConcurrentRequests))
+        let grace = try file.read(Key.shutdownGrace)
+        let idle = try file.read(Key.clientIdleTimeout)
+        let maxConnections = try Int(file.read(Key.maxConnections))
+        let allowedUIDs = try file.read(Key.allowedUIDs).map { UInt32($0) }
         var allowedGroups: [UInt32] = []
-        for name in try file.strings("daemon", "allowed_groups") {
+        for name in try file.read(Key.allowedGroups) {
             guard let entry = getgrnam(name) else {
-                throw ConfigError("daemon.allowed_groups: no group named \(name)\(file.at("daemon", "allowed_groups"))")
+                throw ConfigError("\(Key.allowedGroups.dotted): no group named \(name)\(file.at(Key.allowedGroups))")
             }
             allowedGroups.append(entry.pointee.gr_gid)
         }
 
         // [polling] and [deadlines]
-        let defaults = PollPolicy()
-        let jitter = try file.number("polling", "jitter", in: 0...0.9) ?? defaults.pollBackoff.jitter
+        let jitter = try file.read(Key.jitter)
         var deadlines: [JobKind: Double] = [:]
         for kind in JobKind.allCases {
-            if let seconds = try file.number("deadlines", Self.deadlineKey(kind), in: 10...7 * 86_400) {
+            if let seconds = try file.read(Key.deadline(kind)) {
                 deadlines[kind] = seconds
             }
         }
         var graces: [JobKind: Double] = [:]
         for kind in JobKind.allCases {
-            if let seconds = try file.number("settle_grace", Self.deadlineKey(kind), in: 1...7 * 86_400) {
+            if let seconds = try file.read(Key.settleGrace(kind)) {
                 graces[kind] = seconds
             }
         }
         let policy = PollPolicy(
-            startupWindow: try file.number("polling", "startup_window_seconds", in: 0...3600) ?? defaults.startupWindow,
-            firstPollDelay: try file.number("polling", "first_poll_seconds", in: 0...600) ?? defaults.firstPollDelay,
+            startupWindow: try file.read(Key.startupWindow),
+            firstPollDelay: try file.read(Key.firstPoll),
             pollBackoff: Backoff(
-                base: try file.number("polling", "interval_seconds", in: 0.1...600) ?? defaults.pollBackoff.base,
-                multiplier: try file.number("polling", "multiplier", in: 1...10) ?? defaults.pollBackoff.multiplier,
-                cap: try file.number("polling", "max_interval_seconds", in: 0.1...3600) ?? defaults.pollBackoff.cap,
+                base: try file.read(Key.interval),
+                multiplier: try file.read(Key.multiplier),
+                cap: try file.read(Key.maxInterval),
                 jitter: jitter
             ),
             errorBackoff: Backoff(
-                base: try file.number("polling", "error_backoff_seconds", in: 0.1...600) ?? defaults.errorBackoff.base,
+                base: try file.read(Key.errorBackoff),
                 multiplier: 2,
-                cap: try file.number("polling", "error_backoff_max_seconds", in: 1...86_400)
-                    ?? defaults.errorBackoff.cap,
+                cap: try file.read(Key.errorBackoffMax),
                 jitter: jitter
             ),
-            confirmations: Int(
-                try file.number("polling", "confirmations", in: 1...20) ?? Double(defaults.confirmations)
-            ),
-            confirmSpan: try file.number("polling", "confirm_seconds", in: 0...86_400) ?? defaults.confirmSpan,
+            confirmations: Int(try file.read(Key.confirmations)),
+            confirmSpan: try file.read(Key.confirmSpan),
             deadlines: deadlines,
             adaptive: try adaptivePolling(file),
             settleGraces: graces
         )
 
-        let retention = try file.number("retention", "days", in: 1...3650) ?? 90
+        let retention = try file.read(Key.retentionDays)
         let (webhooks, webhookWarnings) = try file.webhooks()
         try file.rejectUnknownKeys()
         return DaemonConfiguration(
@@ -177,23 +176,21 @@ public struct ConfigLoader: Sendable {
 
     /// `[polling] adaptive*` keys: the learning schedule, on unless the file says otherwise.
     private func adaptivePolling(_ file: ConfigFile) throws -> AdaptivePolling {
-        let defaults = AdaptivePolling()
-        let minSpacing =
-            try file.number("polling", "adaptive_min_interval_seconds", in: 0.1...600) ?? defaults.minSpacing
-        let maxSpacing =
-            try file.number("polling", "adaptive_max_interval_seconds", in: 0.1...3600) ?? defaults.maxSpacing
+        typealias Key = ConfigKeys
+        let minSpacing = try file.read(Key.adaptiveMinInterval)
+        let maxSpacing = try file.read(Key.adaptiveMaxInterval)
         guard minSpacing <= maxSpacing else {
             throw ConfigError(
-                "polling.adaptive_min_interval_seconds (\(minSpacing)) is above adaptive_max_interval_seconds "
-                    + "(\(maxSpacing))\(file.at("polling", "adaptive_min_interval_seconds"))"
+                "\(Key.adaptiveMinInterval.dotted) (\(minSpacing)) is above \(Key.adaptiveMaxInterval.name) "
+                    + "(\(maxSpacing))\(file.at(Key.adaptiveMinInterval))"
             )
         }
         return AdaptivePolling(
-            enabled: try file.bool("polling", "adaptive") ?? defaults.enabled,
+            enabled: try file.read(Key.adaptive),
             minSpacing: minSpacing,
             maxSpacing: maxSpacing,
-            tradeoff: try file.number("polling", "adaptive_tradeoff", in: 0.1...10) ?? defaults.tradeoff,
-            history: Int(try file.number("polling", "adaptive_history", in: 10...100_000) ?? Double(defaults.history))
+            tradeoff: try file.read(Key.adaptiveTradeoff),
+            history: Int(try file.read(Key.adaptiveHistory))
         )
     }
 
@@ -204,9 +201,11 @@ public struct ConfigLoader: Sendable {
             let path = directory + "/kinsta-api-key"
             if let key = try Self.readKey(path) { return (key, "systemd credential kinsta-api-key", []) }
         }
-        if let path = try file.string("kinsta", "api_key_file"), !path.isEmpty {
+        if let path = try file.read(ConfigKeys.apiKeyFile), !path.isEmpty {
             guard let key = try Self.readKey(path) else {
-                throw ConfigError("kinsta.api_key_file \(path) does not exist\(file.at("kinsta", "api_key_file"))")
+                throw ConfigError(
+                    "\(ConfigKeys.apiKeyFile.dotted) \(path) does not exist\(file.at(ConfigKeys.apiKeyFile))"
+                )
             }
             var warnings: [String] = []
             let attributes = try? FileManager.default.attributesOfItem(atPath: path)
@@ -218,7 +217,7 @@ public struct ConfigLoader: Sendable {
             return (key, "api_key_file \(path)", warnings)
         }
         if let key = environment["KINSTA_API_KEY"], !key.isEmpty { return (key, "KINSTA_API_KEY", []) }
-        if let key = try file.string("kinsta", "api_key"), !key.isEmpty {
+        if let key = try file.read(ConfigKeys.apiKey), !key.isEmpty {
             if let mode = file.mode, mode & 0o077 != 0 {
                 throw ConfigError(
                     "\(file.path) holds api_key but is readable by others (mode 0\(String(mode & 0o777, radix: 8))); "
@@ -250,27 +249,8 @@ public struct ConfigLoader: Sendable {
 
 /// A parsed TOML file that remembers which keys were read, so anything left over is an unknown key.
 final class ConfigFile {
-    /// Tables and their known keys.
-    static let schema: [String: Set<String>] = [
-        "kinsta": [
-            "api_base_url", "company_id", "api_key", "api_key_file", "request_timeout_seconds", "ca_file",
-            "requests_per_minute", "request_burst",
-        ],
-        "daemon": [
-            "state_dir", "socket", "socket_mode", "socket_group", "log_level", "max_in_flight",
-            "max_concurrent_requests", "shutdown_grace_seconds", "client_idle_timeout_seconds", "allowed_uids",
-            "allowed_groups", "max_connections",
-        ],
-        "polling": [
-            "startup_window_seconds", "first_poll_seconds", "interval_seconds", "max_interval_seconds",
-            "multiplier", "jitter", "confirmations", "confirm_seconds", "error_backoff_seconds",
-            "error_backoff_max_seconds", "adaptive", "adaptive_min_interval_seconds", "adaptive_max_interval_seconds",
-            "adaptive_tradeoff", "adaptive_history",
-        ],
-        "deadlines": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
-        "settle_grace": Set(JobKind.allCases.map(ConfigLoader.deadlineKey)),
-        "retention": ["days"],
-    ]
+    /// Tables and their known keys: ``ConfigKeys/all``.
+    static let schema = ConfigKeys.schema
 
     let path: String
     let root: TOMLTable
@@ -304,6 +284,21 @@ final class ConfigFile {
         lines["\(table).\(key)"].map { " (\(path) line \($0))" } ?? ""
     }
 
+    func at<Value>(_ key: ConfigKey<Value>) -> String { at(key.table, key.name) }
+
+    /// A key as the table describes it: its type and range checked, its default when absent.
+    func read(_ key: ConfigKey<String>) throws -> String { try string(key.table, key.name) ?? key.defaultValue }
+    func read(_ key: ConfigKey<String?>) throws -> String? { try string(key.table, key.name) ?? key.defaultValue }
+    func read(_ key: ConfigKey<Bool>) throws -> Bool { try bool(key.table, key.name) ?? key.defaultValue }
+    func read(_ key: ConfigKey<Double>) throws -> Double {
+        try number(key.table, key.name, in: key.range) ?? key.defaultValue
+    }
+    func read(_ key: ConfigKey<Double?>) throws -> Double? {
+        try number(key.table, key.name, in: key.range) ?? key.defaultValue
+    }
+    func read(_ key: ConfigKey<[Int]>) throws -> [Int] { try integers(key.table, key.name) }
+    func read(_ key: ConfigKey<[String]>) throws -> [String] { try strings(key.table, key.name) }
+
     private func value(_ table: String, _ key: String) throws -> (any TOMLValueConvertible)? {
         guard let entry = root[table] else { return nil }
         guard let section = entry.table else {
@@ -312,7 +307,7 @@ final class ConfigFile {
         return section[key]
     }
 
-    func string(_ table: String, _ key: String) throws -> String? {
+    private func string(_ table: String, _ key: String) throws -> String? {
         guard let value = try value(table, key) else { return nil }
         guard let text = value.string else {
             throw ConfigError("\(table).\(key) must be a string\(at(table, key))")
@@ -320,13 +315,13 @@ final class ConfigFile {
         return text
     }
 
-    func bool(_ table: String, _ key: String) throws -> Bool? {
+    private func bool(_ table: String, _ key: String) throws -> Bool? {
         guard let value = try value(table, key) else { return nil }
         guard let flag = value.bool else { throw ConfigError("\(table).\(key) must be true or false\(at(table, key))") }
         return flag
     }
 
-    func number(_ table: String, _ key: String, in range: ClosedRange<Double>) throws -> Double? {
+    private func number(_ table: String, _ key: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let value = try value(table, key) else { return nil }
         guard let number = value.double ?? value.int.map(Double.init) else {
             throw ConfigError("\(table).\(key) must be a number\(at(table, key))")
@@ -340,7 +335,7 @@ final class ConfigFile {
         return number
     }
 
-    func integers(_ table: String, _ key: String) throws -> [Int] {
+    private func integers(_ table: String, _ key: String) throws -> [Int] {
         guard let value = try value(table, key) else { return [] }
         guard let array = value.array else {
             throw ConfigError("\(table).\(key) must be an array of numbers\(at(table, key))")
@@ -353,7 +348,7 @@ final class ConfigFile {
         }
     }
 
-    func strings(_ table: String, _ key: String) throws -> [String] {
+    private func strings(_ table: String, _ key: String) throws -> [String] {
         guard let value = try value(table, key) else { return [] }
         guard let array = value.array else {
             throw ConfigError("\(table).\(key) must be an array of strings\(at(table, key))")

@@ -1,0 +1,360 @@
+import OpsCore
+
+/// What a key of the configuration file holds; a number carries the range it must be in.
+enum ConfigValueType: Sendable, Hashable {
+    case string
+    case bool
+    case number(ClosedRange<Double>)
+    /// An array of whole numbers ≥ 0.
+    case integers
+    /// An array of strings.
+    case strings
+}
+
+/// One key of the configuration file, described once: table, name, type (with its range), default and help. The
+/// schema of known keys is made of these (``ConfigKeys/all``) and ``ConfigFile/read(_:)`` reads them, so a key's
+/// spelling, range and default live here only. `Value` is what an absent key reads as: a `nil` default leaves the
+/// choice to the caller (an environment variable, a value derived from another).
+struct ConfigKey<Value: Sendable>: Sendable {
+    let table: String
+    let name: String
+    let type: ConfigValueType
+    let defaultValue: Value
+    let help: String
+
+    /// The key without its value type, for the schema.
+    var info: ConfigKeyInfo { ConfigKeyInfo(table: table, name: name, type: type, help: help) }
+}
+
+/// A key of the schema: where it lives and what it holds.
+struct ConfigKeyInfo: Sendable, Hashable {
+    let table: String
+    let name: String
+    let type: ConfigValueType
+    let help: String
+}
+
+extension ConfigKey where Value == String {
+    static func string(_ table: String, _ name: String, default value: String, _ help: String) -> Self {
+        Self(table: table, name: name, type: .string, defaultValue: value, help: help)
+    }
+}
+
+extension ConfigKey where Value == String? {
+    static func string(_ table: String, _ name: String, _ help: String) -> Self {
+        Self(table: table, name: name, type: .string, defaultValue: nil, help: help)
+    }
+}
+
+extension ConfigKey where Value == Bool {
+    static func bool(_ table: String, _ name: String, default value: Bool, _ help: String) -> Self {
+        Self(table: table, name: name, type: .bool, defaultValue: value, help: help)
+    }
+}
+
+extension ConfigKey where Value == Double {
+    static func number(
+        _ table: String,
+        _ name: String,
+        in range: ClosedRange<Double>,
+        default value: Double,
+        _ help: String
+    ) -> Self {
+        Self(table: table, name: name, type: .number(range), defaultValue: value, help: help)
+    }
+}
+
+extension ConfigKey where Value == Double? {
+    static func number(_ table: String, _ name: String, in range: ClosedRange<Double>, _ help: String) -> Self {
+        Self(table: table, name: name, type: .number(range), defaultValue: nil, help: help)
+    }
+}
+
+extension ConfigKey where Value == [Int] {
+    static func integers(_ table: String, _ name: String, _ help: String) -> Self {
+        Self(table: table, name: name, type: .integers, defaultValue: [], help: help)
+    }
+}
+
+extension ConfigKey where Value == [String] {
+    static func strings(_ table: String, _ name: String, _ help: String) -> Self {
+        Self(table: table, name: name, type: .strings, defaultValue: [], help: help)
+    }
+}
+
+/// Every key of the configuration file (`[[webhooks]]` entries are read apart: they are a list of tables). The
+/// shipped `config/kinsta-opsd.toml` shows each with its default.
+enum ConfigKeys {
+    // MARK: [kinsta]
+
+    static let apiBaseURL = ConfigKey<String>.string(
+        "kinsta",
+        "api_base_url",
+        default: "https://api.kinsta.com/v2",
+        "API base URL (env KINSTA_API_BASE_URL)"
+    )
+    static let companyID = ConfigKey<String?>.string(
+        "kinsta",
+        "company_id",
+        "company ID for jobs that name none; empty for none (env KINSTA_COMPANY_ID)"
+    )
+    static let apiKey = ConfigKey<String?>.string("kinsta", "api_key", "the API key inline (file mode 0600 only)")
+    static let apiKeyFile = ConfigKey<String?>.string("kinsta", "api_key_file", "a file holding the API key")
+    static let requestTimeout = ConfigKey<Double>.number(
+        "kinsta",
+        "request_timeout_seconds",
+        in: 1...300,
+        default: 30,
+        "total deadline of one request to Kinsta"
+    )
+    static let caFile = ConfigKey<String?>.string("kinsta", "ca_file", "CA bundle instead of the system's")
+    static let requestsPerMinute = ConfigKey<Double>.number(
+        "kinsta",
+        "requests_per_minute",
+        in: 1...100_000,
+        default: 60,
+        "request budget to Kinsta, per sliding minute"
+    )
+    static let requestBurst = ConfigKey<Double>.number(
+        "kinsta",
+        "request_burst",
+        in: 1...10_000,
+        default: 10,
+        "requests of the budget at once"
+    )
+
+    // MARK: [daemon]
+
+    static let stateDir = ConfigKey<String?>.string(
+        "daemon",
+        "state_dir",
+        "database and lock file (env KINSTA_OPSD_STATE_DIR; default $STATE_DIRECTORY, else /var/lib/kinsta-opsd)"
+    )
+    static let socket = ConfigKey<String?>.string(
+        "daemon",
+        "socket",
+        "the Unix socket (env KINSTA_OPSD_SOCKET; default $RUNTIME_DIRECTORY/kinsta-opsd.sock)"
+    )
+    static let socketMode = ConfigKey<String>.string(
+        "daemon",
+        "socket_mode",
+        default: "0660",
+        "mode of the socket file, octal"
+    )
+    static let socketGroup = ConfigKey<String?>.string(
+        "daemon",
+        "socket_group",
+        "group owning the socket; empty for the daemon's"
+    )
+    static let logLevel = ConfigKey<String>.string(
+        "daemon",
+        "log_level",
+        default: "info",
+        "trace … critical (env KINSTA_OPSD_LOG_LEVEL)"
+    )
+    static let maxInFlight = ConfigKey<Double>.number(
+        "daemon",
+        "max_in_flight",
+        in: 1...10_000,
+        default: 8,
+        "Kinsta operations in flight at once"
+    )
+    static let maxConcurrentRequests = ConfigKey<Double>.number(
+        "daemon",
+        "max_concurrent_requests",
+        in: 1...256,
+        default: 8,
+        "requests to Kinsta under way at once"
+    )
+    static let shutdownGrace = ConfigKey<Double>.number(
+        "daemon",
+        "shutdown_grace_seconds",
+        in: 0...600,
+        default: 20,
+        "how long a stopping daemon waits for requests under way"
+    )
+    static let clientIdleTimeout = ConfigKey<Double>.number(
+        "daemon",
+        "client_idle_timeout_seconds",
+        in: 1...3600,
+        default: 30,
+        "how long a client may stay without sending a whole request"
+    )
+    static let maxConnections = ConfigKey<Double>.number(
+        "daemon",
+        "max_connections",
+        in: 1...100_000,
+        default: 512,
+        "socket connections served at once"
+    )
+    static let allowedUIDs = ConfigKey<[Int]>.integers("daemon", "allowed_uids", "users who may use the socket")
+    static let allowedGroups = ConfigKey<[String]>.strings(
+        "daemon",
+        "allowed_groups",
+        "groups (names) whose members may use the socket"
+    )
+
+    // MARK: [polling]
+
+    static let pollDefaults = PollPolicy()
+    static let adaptiveDefaults = AdaptivePolling()
+
+    static let startupWindow = ConfigKey<Double>.number(
+        "polling",
+        "startup_window_seconds",
+        in: 0...3600,
+        default: pollDefaults.startupWindow,
+        "after acceptance, how long a 404 means not visible yet"
+    )
+    static let firstPoll = ConfigKey<Double>.number(
+        "polling",
+        "first_poll_seconds",
+        in: 0...600,
+        default: pollDefaults.firstPollDelay,
+        "from acceptance to the first poll"
+    )
+    static let interval = ConfigKey<Double>.number(
+        "polling",
+        "interval_seconds",
+        in: 0.1...600,
+        default: pollDefaults.pollBackoff.base,
+        "first spacing of polls"
+    )
+    static let maxInterval = ConfigKey<Double>.number(
+        "polling",
+        "max_interval_seconds",
+        in: 0.1...3600,
+        default: pollDefaults.pollBackoff.cap,
+        "longest spacing of polls"
+    )
+    static let multiplier = ConfigKey<Double>.number(
+        "polling",
+        "multiplier",
+        in: 1...10,
+        default: pollDefaults.pollBackoff.multiplier,
+        "growth of the spacing"
+    )
+    static let jitter = ConfigKey<Double>.number(
+        "polling",
+        "jitter",
+        in: 0...0.9,
+        default: pollDefaults.pollBackoff.jitter,
+        "random spread of every delay, each way"
+    )
+    static let confirmations = ConfigKey<Double>.number(
+        "polling",
+        "confirmations",
+        in: 1...20,
+        default: Double(pollDefaults.confirmations),
+        "sightings of a 500 or a late 404 before it is believed"
+    )
+    static let confirmSpan = ConfigKey<Double>.number(
+        "polling",
+        "confirm_seconds",
+        in: 0...86_400,
+        default: pollDefaults.confirmSpan,
+        "the span those sightings must stretch over"
+    )
+    static let errorBackoff = ConfigKey<Double>.number(
+        "polling",
+        "error_backoff_seconds",
+        in: 0.1...600,
+        default: pollDefaults.errorBackoff.base,
+        "first backoff after transient trouble"
+    )
+    static let errorBackoffMax = ConfigKey<Double>.number(
+        "polling",
+        "error_backoff_max_seconds",
+        in: 1...86_400,
+        default: pollDefaults.errorBackoff.cap,
+        "longest backoff after transient trouble"
+    )
+    static let adaptive = ConfigKey<Bool>.bool(
+        "polling",
+        "adaptive",
+        default: adaptiveDefaults.enabled,
+        "the learning schedule"
+    )
+    static let adaptiveMinInterval = ConfigKey<Double>.number(
+        "polling",
+        "adaptive_min_interval_seconds",
+        in: 0.1...600,
+        default: adaptiveDefaults.minSpacing,
+        "shortest gap between adaptive polls"
+    )
+    static let adaptiveMaxInterval = ConfigKey<Double>.number(
+        "polling",
+        "adaptive_max_interval_seconds",
+        in: 0.1...3600,
+        default: adaptiveDefaults.maxSpacing,
+        "longest gap between adaptive polls (the lag cap)"
+    )
+    static let adaptiveTradeoff = ConfigKey<Double>.number(
+        "polling",
+        "adaptive_tradeoff",
+        in: 0.1...10,
+        default: adaptiveDefaults.tradeoff,
+        "scales every adaptive gap"
+    )
+    static let adaptiveHistory = ConfigKey<Double>.number(
+        "polling",
+        "adaptive_history",
+        in: 10...100_000,
+        default: Double(adaptiveDefaults.history),
+        "observed durations kept per kind"
+    )
+
+    // MARK: [deadlines], [settle_grace], [retention]
+
+    /// `[deadlines] <kind>`: seconds from the start of an attempt to `timed_out`; absent, the kind's own.
+    static func deadline(_ kind: JobKind) -> ConfigKey<Double?> {
+        .number("deadlines", ConfigLoader.deadlineKey(kind), in: 10...7 * 86_400, "deadline of \(kind.rawValue)")
+    }
+
+    /// `[settle_grace] <kind>`: seconds an unclear create waits for a trace at Kinsta; absent, the kind's own.
+    static func settleGrace(_ kind: JobKind) -> ConfigKey<Double?> {
+        .number(
+            "settle_grace",
+            ConfigLoader.deadlineKey(kind),
+            in: 1...7 * 86_400,
+            "settle grace of \(kind.rawValue)"
+        )
+    }
+
+    static let retentionDays = ConfigKey<Double>.number(
+        "retention",
+        "days",
+        in: 1...3650,
+        default: 90,
+        "days an ended job is kept"
+    )
+
+    /// The table: every key the file may hold, in the order the shipped file shows them.
+    static let all: [ConfigKeyInfo] =
+        [
+            apiBaseURL.info, companyID.info, apiKeyFile.info, apiKey.info, requestTimeout.info, caFile.info,
+            requestsPerMinute.info, requestBurst.info,
+            stateDir.info, socket.info, socketMode.info, socketGroup.info, logLevel.info, maxInFlight.info,
+            maxConcurrentRequests.info, shutdownGrace.info, clientIdleTimeout.info, maxConnections.info,
+            allowedUIDs.info, allowedGroups.info,
+            startupWindow.info, firstPoll.info, interval.info, maxInterval.info, multiplier.info, jitter.info,
+            confirmations.info, confirmSpan.info, errorBackoff.info, errorBackoffMax.info, adaptive.info,
+            adaptiveMinInterval.info, adaptiveMaxInterval.info, adaptiveTradeoff.info, adaptiveHistory.info,
+        ]
+        + JobKind.allCases.map { deadline($0).info } + JobKind.allCases.map { settleGrace($0).info }
+        + [retentionDays.info]
+
+    /// Tables and their known keys, from ``all``.
+    static let schema: [String: Set<String>] = Dictionary(grouping: all, by: \.table).mapValues { Set($0.map(\.name)) }
+}
+
+extension ConfigKey {
+    /// `table.name`, as error messages name the key.
+    var dotted: String { "\(table).\(name)" }
+
+    /// The range of a number key.
+    var range: ClosedRange<Double> {
+        guard case .number(let range) = type else { preconditionFailure("\(dotted) is not a number") }
+        return range
+    }
+}

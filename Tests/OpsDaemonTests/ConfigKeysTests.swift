@@ -1,0 +1,64 @@
+import Foundation
+import OpsCore
+import Testing
+
+@testable import OpsDaemon
+
+/// The table of configuration keys against itself and the shipped example file.
+@Suite struct ConfigKeysTests {
+    /// `table.key` for each key line of the shipped file; `commented` takes `# key = …` lines too.
+    static func shippedKeys(commented: Bool) throws -> Set<String> {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/kinsta-opsd.toml")
+        var table = ""
+        var keys: Set<String> = []
+        for raw in try String(contentsOf: shipped, encoding: .utf8).split(separator: "\n") {
+            var line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("[") && !line.hasPrefix("[[") {
+                table = String(line.dropFirst().prefix { $0 != "]" })
+                continue
+            }
+            if line.hasPrefix("# ") {
+                guard commented else { continue }
+                line = String(line.dropFirst(2))
+            }
+            let name = line.prefix { $0.isLowercase || $0 == "_" }
+            if !name.isEmpty, line.dropFirst(name.count).hasPrefix(" = ") { keys.insert("\(table).\(name)") }
+        }
+        return keys
+    }
+
+    @Test func everyKeyIsOnceInItsTable() {
+        let names = ConfigKeys.all.map { "\($0.table).\($0.name)" }
+        #expect(Set(names).count == names.count)
+        #expect(
+            ConfigKeys.schema.keys.sorted() == [
+                "daemon", "deadlines", "kinsta", "polling", "retention", "settle_grace",
+            ]
+        )
+    }
+
+    @Test func theShippedFileShowsTheKeysOfTheTable() throws {
+        let table = Set(ConfigKeys.all.map { "\($0.table).\($0.name)" })
+        // Every key the file sets is known.
+        #expect(try Self.shippedKeys(commented: false).subtracting(table).isEmpty)
+        // Every key is shown, set or commented out ([settle_grace] lists only the kinds that have a grace).
+        let shown = try Self.shippedKeys(commented: true)
+        #expect(table.filter { !$0.hasPrefix("settle_grace.") }.subtracting(shown).sorted() == [])
+    }
+
+    @Test func numberDefaultsAreInTheirRange() {
+        let numbers: [ConfigKey<Double>] = [
+            ConfigKeys.requestTimeout, ConfigKeys.requestsPerMinute, ConfigKeys.requestBurst, ConfigKeys.maxInFlight,
+            ConfigKeys.maxConcurrentRequests, ConfigKeys.shutdownGrace, ConfigKeys.clientIdleTimeout,
+            ConfigKeys.maxConnections, ConfigKeys.startupWindow, ConfigKeys.firstPoll, ConfigKeys.interval,
+            ConfigKeys.maxInterval, ConfigKeys.multiplier, ConfigKeys.jitter, ConfigKeys.confirmations,
+            ConfigKeys.confirmSpan, ConfigKeys.errorBackoff, ConfigKeys.errorBackoffMax,
+            ConfigKeys.adaptiveMinInterval, ConfigKeys.adaptiveMaxInterval, ConfigKeys.adaptiveTradeoff,
+            ConfigKeys.adaptiveHistory, ConfigKeys.retentionDays,
+        ]
+        for key in numbers {
+            #expect(key.range.contains(key.defaultValue), "\(key.dotted)")
+        }
+    }
+}
