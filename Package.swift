@@ -139,6 +139,17 @@ let package = Package(
         // glibc's malloc_trim, for giving freed heap back once the last connection left.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
+        // MARK: Test support: what tests and the benchmark share (the manual clock, the virtual-time driver, the
+        // scripted Kinsta, scratch databases, the in-process daemon). In no product: only test targets and the
+        // benchmark depend on it, so none of it reaches the daemon.
+        .target(
+            name: "OpsTestSupport",
+            dependencies: [
+                "OpsDaemon", "OpsCore", "OpsStore", "KinstaClient", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
         .testTarget(name: "OpsCoreTests", dependencies: ["OpsCore"], swiftSettings: swiftSettings),
         .testTarget(
@@ -150,7 +161,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "OpsStoreTests", dependencies: ["OpsCore", "OpsStore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OpsStoreTests",
+            dependencies: ["OpsCore", "OpsStore", "OpsTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CurlHTTPTests",
             dependencies: [
@@ -178,7 +193,7 @@ let package = Package(
             name: "OpsDaemonTests",
             dependencies: [
                 "OpsDaemon", "OpsCore", "OpsProtocol", "OpsServer", "OpsStore", "KinstaClient", "KinstaSimulator",
-                "CurlHTTP", "OpsWebhooks", .product(name: "Logging", package: "swift-log"),
+                "CurlHTTP", "OpsWebhooks", "OpsTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -204,7 +219,7 @@ if Context.environment["ENABLE_OPSD_BENCHMARKS"] != nil {
         .executableTarget(
             name: "kinsta-opsd-bench",
             dependencies: [
-                "OpsCore", "OpsStore", "OpsDaemon", "KinstaClient", "KinstaSimulator", "CurlHTTP",
+                "OpsCore", "OpsStore", "OpsDaemon", "OpsTestSupport", "KinstaClient", "KinstaSimulator", "CurlHTTP",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -112,19 +112,6 @@ enum Format {
     }
 }
 
-/// A fresh temporary directory under /tmp (short, so Unix socket paths fit), removed on `remove()`.
-struct ScratchDirectory {
-    let path: String
-
-    init(_ prefix: String) throws {
-        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw BenchError("cannot create a temporary directory") }
-        path = String(cString: made)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

@@ -4,9 +4,10 @@ import KinstaSimulator
 import Logging
 import OpsDaemon
 import OpsStore
+import OpsTestSupport
 
 /// What a virtual-time run of the real engine stands on: a manual clock, the simulator on that clock behind loopback
-/// HTTP, a scratch database and a quiet logger.
+/// HTTP, a scratch database (OpsTestSupport's `TemporaryDatabase`) and a quiet logger.
 struct EngineRig: Sendable {
     let clock: ManualClock
     let simulator: KinstaSimulator
@@ -23,14 +24,13 @@ func withEngineRig<T: Sendable>(
 ) async throws -> T {
     let clock = ManualClock()
     let simulator = KinstaSimulator(configuration: configuration, now: { clock.now() })
-    let scratch = try ScratchDirectory(name)
-    defer { scratch.remove() }
+    let scratch = try TemporaryDatabase(name)
     let http = CurlHTTPClient()
     defer { http.shutdown() }
     return try await withRunningSimulator(simulator) { base in
         var logger = Logger(label: "bench.engine")
         logger.logLevel = .critical
-        let database = try OpsDatabase(path: scratch.path + "/db.sqlite")
+        let database = scratch.database
         return try await body(
             EngineRig(
                 clock: clock,

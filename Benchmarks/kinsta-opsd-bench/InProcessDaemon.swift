@@ -6,52 +6,21 @@ import Logging
 import OpsCore
 import OpsDaemon
 
-/// The real daemon (`Daemon`: store, engine, webhooks, the socket server on a real Unix socket) run in this
-/// process on the system clock, stopped by cancellation.
-struct InProcessDaemon {
-    let task: Task<Void, any Error>
-    let socketPath: String
-    /// Seconds from `run()` to READY (the socket accepts with its mode set).
-    let secondsToReady: Double
-
-    static func start(
-        stateDirectory: String,
-        api: (any KinstaAPI)?,
-        kinstaBaseURL: String = "http://127.0.0.1:9/v2/",
-        maxInFlight: Int = 8,
-        companyID: String = SimulatorConfiguration().companyID
-    ) async throws -> InProcessDaemon {
-        let socketPath = stateDirectory + "/s.sock"
-        var logger = Logger(label: "bench.daemon")
-        logger.logLevel = .critical
-        let configuration = DaemonConfiguration(
-            kinsta: KinstaConfiguration(baseURL: kinstaBaseURL, apiKey: Workload.apiKey, requestTimeout: .seconds(10)),
-            companyID: companyID,
-            stateDirectory: stateDirectory,
-            socketPath: socketPath,
-            socketMode: 0o600,
-            logLevel: .critical,
-            maxInFlight: maxInFlight,
-            pollPolicy: PollPolicy(adaptive: AdaptivePolling())
+extension DaemonConfiguration {
+    /// The benchmark's in-process daemon (`InProcessDaemon`, OpsTestSupport): its own key, nothing logged, the
+    /// adaptive schedule, the socket owner-only, and optionally a state directory filled beforehand.
+    mutating func bench(stateDirectory: String? = nil, maxInFlight: Int = 8) {
+        kinsta = KinstaConfiguration(
+            baseURL: "http://127.0.0.1:9/v2/",
+            apiKey: Workload.apiKey,
+            requestTimeout: .seconds(10)
         )
-        let (ready, continuation) = AsyncStream<Date>.makeStream()
-        let started = Date()
-        let daemon = Daemon(
-            configuration: configuration,
-            api: api,
-            signals: [],
-            logger: logger,
-            onReady: { continuation.yield(Date()) }
-        )
-        let task = Task { try await daemon.run() }
-        var iterator = ready.makeAsyncIterator()
-        guard let at = await iterator.next() else { throw BenchError("the daemon never became ready") }
-        return InProcessDaemon(task: task, socketPath: socketPath, secondsToReady: at.timeIntervalSince(started))
-    }
-
-    func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        companyID = SimulatorConfiguration().companyID
+        if let stateDirectory { self.stateDirectory = stateDirectory }
+        socketMode = 0o600
+        logLevel = .critical
+        self.maxInFlight = maxInFlight
+        pollPolicy = PollPolicy(adaptive: AdaptivePolling())
     }
 }
 

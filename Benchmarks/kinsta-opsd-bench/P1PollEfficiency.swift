@@ -6,6 +6,7 @@ import Logging
 import OpsCore
 import OpsDaemon
 import OpsStore
+import OpsTestSupport
 
 /// P1: requests per operation and detection lag, for 1,000 operations arriving one every 10 s.
 ///

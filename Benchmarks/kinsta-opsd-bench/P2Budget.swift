@@ -6,6 +6,7 @@ import Logging
 import OpsCore
 import OpsDaemon
 import OpsStore
+import OpsTestSupport
 
 /// P2: 500 operations submitted at once through the real engine with the daemon's request budget (60/min, burst
 /// 10), against a simulator that answers 429 past 60 requests in any sliding minute.

@@ -2,6 +2,7 @@ import CurlHTTP
 import Foundation
 import GRDB
 import OpsCore
+import OpsTestSupport
 
 /// P3: durable enqueue. Jobs submitted over the real Unix socket to the real daemon (in this process: store,
 /// engine, socket server; Kinsta is a stand-in that accepts everything), each answered 201 only after its fsynced
@@ -18,10 +19,13 @@ struct P3Enqueue {
         out(
             "\nP3: \(count) submissions over the socket, \(clients) clients; raw SQLite alongside, \(rounds) rounds each ..."
         )
-        let scratch = try ScratchDirectory("bench-p3")
-        defer { scratch.remove() }
-        let raw = try RawSQLite(path: scratch.path + "/raw.sqlite")
-        let daemon = try await InProcessDaemon.start(stateDirectory: scratch.path + "/state", api: IdleKinstaAPI())
+        let scratch = try TemporaryDirectory.make("bench-p3")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let raw = try RawSQLite(path: scratch + "/raw.sqlite")
+        let daemon = try await InProcessDaemon.start(
+            api: IdleKinstaAPI(),
+            configure: { $0.bench(stateDirectory: scratch + "/state") }
+        )
         let http = CurlHTTPClient()
         defer { http.shutdown() }
         let client = SocketClient(http: http, socketPath: daemon.socketPath)
@@ -57,7 +61,7 @@ struct P3Enqueue {
             notes: [
                 "daemon/raw rate = \(Format.number(daemonRate / rawRate, 2)) (target ≥ 0.5); daemon p99 = "
                     + "\(Format.number(Stats.percentile(daemonLatencies, 99), 1)) ms (target < 20)",
-                "same disk: both under \(scratch.path); \(rounds) alternating rounds of \(batch)",
+                "same disk: both under \(scratch); \(rounds) alternating rounds of \(batch)",
             ]
         )
     }

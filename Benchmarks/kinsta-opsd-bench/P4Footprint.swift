@@ -6,6 +6,7 @@ import KinstaSimulator
 import Logging
 import OpsCore
 import OpsStore
+import OpsTestSupport
 
 /// P4: footprint of the real `kinsta-opsd` process (spawned from the same build directory as this benchmark)
 /// against a `kinsta-sim` process: RSS idle, and RSS and CPU with 10,000 operations in flight (polled under the
@@ -31,24 +32,24 @@ struct P4Footprint {
             return
         }
         out("\nP4: spawning \(daemonPath) against kinsta-sim; \(inFlight) in flight, \(Int(window)) s window ...")
-        let scratch = try ScratchDirectory("bench-p4")
-        defer { scratch.remove() }
+        let scratch = try TemporaryDirectory.make("bench-p4")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
         let sim = try Child.spawn(
             simPath,
             [
-                "--port", "0", "--port-file", scratch.path + "/sim.port", "--api-key", Workload.apiKey, "--window", "5",
+                "--port", "0", "--port-file", scratch + "/sim.port", "--api-key", Workload.apiKey, "--window", "5",
                 "--duration-scale", "100", "--seed", "\(options.seed)", "--seed-sites", "2", "--log-level", "error",
             ],
             environment: [:]
         )
         defer { sim.stop() }
-        let port = try await Self.waitForFile(scratch.path + "/sim.port").trimmingCharacters(
+        let port = try await Self.waitForFile(scratch + "/sim.port").trimmingCharacters(
             in: .whitespacesAndNewlines
         )
         let base = "http://127.0.0.1:\(port)/v2"
 
         // Idle: an empty state directory.
-        let idle = try await startDaemon(daemonPath, state: scratch.path + "/idle", base: base, maxInFlight: 8)
+        let idle = try await startDaemon(daemonPath, state: scratch + "/idle", base: base, maxInFlight: 8)
         try await Task.sleep(for: .seconds(3))
         let idleRSS = Proc.rssKiB(idle.child.pid)
         let idleMemory = Proc.memory(idle.child.pid)
@@ -61,12 +62,12 @@ struct P4Footprint {
         // libraries that bring full Foundation. Measured like the idle daemon: 3 s after the first health answer.
         var floors: [[String]] = []
         try "[daemon]\nlog_level = \"error\"\n".write(
-            toFile: scratch.path + "/floor.toml",
+            toFile: scratch + "/floor.toml",
             atomically: true,
             encoding: .utf8
         )
         for (label, path, arguments) in [
-            ("stack floor: same libraries, no daemon logic", floorPath, ["--config", scratch.path + "/floor.toml"]),
+            ("stack floor: same libraries, no daemon logic", floorPath, ["--config", scratch + "/floor.toml"]),
             ("stack floor without Foundation (no GRDB, no TOMLKit)", leanFloorPath, []),
         ] {
             let name = URL(fileURLWithPath: path).lastPathComponent
@@ -74,11 +75,11 @@ struct P4Footprint {
             let child = try Child.spawn(
                 path,
                 arguments + [
-                    "--socket", scratch.path + "/\(name).sock", "--database", scratch.path + "/\(name).sqlite",
+                    "--socket", scratch + "/\(name).sock", "--database", scratch + "/\(name).sqlite",
                 ],
                 environment: [:]
             )
-            let ready = try await Self.waitForHealth(child, socket: scratch.path + "/\(name).sock", since: started)
+            let ready = try await Self.waitForHealth(child, socket: scratch + "/\(name).sock", since: started)
             try await Task.sleep(for: .seconds(3))
             let memory = Proc.memory(child.pid)
             floors.append([
@@ -104,7 +105,7 @@ struct P4Footprint {
             }
             operationIDs.append(id)
         }
-        let state = scratch.path + "/busy"
+        let state = scratch + "/busy"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         try await Self.storeRunning(operationIDs, path: state + "/kinsta-opsd.sqlite")
         let busy = try await startDaemon(daemonPath, state: state, base: base, maxInFlight: inFlight)

@@ -2,6 +2,7 @@ import CurlHTTP
 import Foundation
 import OpsCore
 import OpsStore
+import OpsTestSupport
 
 /// P5: scale of history. A database with 100,000 jobs (10,000 of them in flight) and 1,000,000 events, served by
 /// the real daemon over its Unix socket: p99 of `GET /v1/events?after=` pages and of filtered job lists, and the
@@ -15,9 +16,9 @@ struct P5History {
 
     func run() async throws {
         out("\nP5: \(jobs) jobs, \(jobs * eventsPerJob) events, \(inFlight) in flight ...")
-        let scratch = try ScratchDirectory("bench-p5")
-        defer { scratch.remove() }
-        let stateDirectory = scratch.path + "/state"
+        let scratch = try TemporaryDirectory.make("bench-p5")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let stateDirectory = scratch + "/state"
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         let fill = Date()
         try await Self.fill(
@@ -29,9 +30,8 @@ struct P5History {
         let fillSeconds = Date().timeIntervalSince(fill)
 
         let daemon = try await InProcessDaemon.start(
-            stateDirectory: stateDirectory,
             api: IdleKinstaAPI(),
-            maxInFlight: inFlight * 2
+            configure: { $0.bench(stateDirectory: stateDirectory, maxInFlight: inFlight * 2) }
         )
         let http = CurlHTTPClient()
         defer { http.shutdown() }

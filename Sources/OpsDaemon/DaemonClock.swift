@@ -1,8 +1,7 @@
 public import Foundation
-import Synchronization
 
 /// The daemon's only source of time. The engine reads `now()` and waits with `sleep(until:)`; tests and benchmarks
-/// pass a ``ManualClock`` and move time by hand, so no test sleeps to wait for a poll.
+/// pass a `ManualClock` (in OpsTestSupport) and move time by hand, so no test sleeps to wait for a poll.
 public protocol DaemonClock: Sendable {
     func now() -> Date
     /// Returns at `deadline` (at once if it passed); throws `CancellationError` when the task is cancelled.
@@ -18,70 +17,5 @@ public struct SystemClock: DaemonClock {
     public func sleep(until deadline: Date) async throws {
         let seconds = deadline.timeIntervalSinceNow
         if seconds > 0 { try await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded(.up)))) }
-    }
-}
-
-/// Time that moves only when told. Sleepers wake when `advance` reaches their deadline.
-public final class ManualClock: DaemonClock {
-    private struct Sleeper {
-        var deadline: Date
-        var continuation: CheckedContinuation<Void, any Error>
-    }
-
-    private struct State {
-        var now: Date
-        var sleepers: [Int: Sleeper] = [:]
-        var nextID = 0
-    }
-
-    private let state: Mutex<State>
-
-    public init(start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
-        state = Mutex(State(now: start))
-    }
-
-    public func now() -> Date { state.withLock { $0.now } }
-
-    /// Moves time forward to `date` (never back) and wakes the sleepers that are due.
-    public func advance(to date: Date) {
-        let due = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-            state.now = max(state.now, date)
-            let ready = state.sleepers.filter { $0.value.deadline <= state.now }
-            for id in ready.keys { state.sleepers.removeValue(forKey: id) }
-            return ready.values.map(\.continuation)
-        }
-        for continuation in due { continuation.resume() }
-    }
-
-    /// Whether a task is sleeping on this clock (tests use it to know a task reached its wait).
-    public var hasSleepers: Bool { state.withLock { !$0.sleepers.isEmpty } }
-
-    /// The earliest deadline a task is sleeping until, if any.
-    public var earliestSleeper: Date? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
-
-    /// Moves time forward by `seconds`.
-    public func advance(by seconds: Double) {
-        advance(to: now().addingTimeInterval(seconds))
-    }
-
-    public func sleep(until deadline: Date) async throws {
-        let id = state.withLock { state -> Int in
-            state.nextID += 1
-            return state.nextID
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if deadline <= state.now || Task.isCancelled { return true }
-                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-            try Task.checkCancellation()
-        } onCancel: {
-            let sleeper = state.withLock { $0.sleepers.removeValue(forKey: id) }
-            sleeper?.continuation.resume(throwing: CancellationError())
-        }
     }
 }

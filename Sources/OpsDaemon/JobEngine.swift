@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 public import KinstaClient
 public import Logging
 public import OpsCore
@@ -147,7 +147,8 @@ public final class JobEngine: Sendable {
     }
 
     /// Admits what it can, then executes every action due now (concurrently, bounded) and waits for them all.
-    /// Tests and benchmarks drive time with this; the service loop uses the same pieces without waiting.
+    /// Tests and benchmarks drive time with this (OpsTestSupport's `run(until:on:)`); the service loop uses the same
+    /// pieces without waiting.
     @discardableResult
     public func runDue() async throws -> Int {
         try await admit()
@@ -156,29 +157,6 @@ public final class JobEngine: Sendable {
             for job in due { group.addTask { await self.perform(job) } }
         }
         return due.count
-    }
-
-    /// Runs every action due up to `end`, moving the manual clock from one due time to the next: an hour of Kinsta
-    /// time passes in as long as the calls take.
-    ///
-    /// A call that must wait on the clock (a request budget paused by a 429) would wait for ever, since only this
-    /// loop moves the clock; a watcher moves the clock to the earliest such wait whenever one appears.
-    public func run(until end: Date, on clock: ManualClock) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(20))
-                    if let wake = clock.earliestSleeper, wake <= end { clock.advance(to: wake) }
-                }
-            }
-            defer { group.cancelAll() }
-            while true {
-                while try await runDue() > 0 {}
-                guard let next = try await nextWake(), next <= end else { break }
-                clock.advance(to: max(next, clock.now()))
-            }
-            clock.advance(to: end)
-        }
     }
 
     /// Due jobs not already being worked on, marked busy: the most urgent first (``PollPolicy/claimPriority``),
@@ -219,7 +197,7 @@ public final class JobEngine: Sendable {
 
     /// The earliest time something is due that is not already under way, or, when something is due but the
     /// budget has no token, when the next token comes.
-    func nextWake() async throws -> Date? {
+    package func nextWake() async throws -> Date? {
         let under = busy.withLock { $0 }
         let next: Date?
         if under.isEmpty {

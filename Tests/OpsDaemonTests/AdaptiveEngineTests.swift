@@ -4,6 +4,7 @@ import Logging
 import OpsCore
 import OpsDaemon
 import OpsStore
+import OpsTestSupport
 import Synchronization
 import Testing
 
@@ -13,9 +14,7 @@ import Testing
     static let plain: [String: JSONValue] = ["region": "us-central1"]
 
     func database() throws -> OpsDatabase {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("adaptive-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return try OpsDatabase(path: directory.appendingPathComponent("db.sqlite").path)
+        try TemporaryDatabase.make()
     }
 
     func insert(_ database: OpsDatabase, _ name: String, at now: Date) async throws -> StoredJob {

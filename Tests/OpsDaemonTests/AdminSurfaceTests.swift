@@ -2,10 +2,10 @@ import CurlHTTP
 import Foundation
 import KinstaClient
 import KinstaSimulator
-import Logging
 import OpsCore
 import OpsDaemon
 import OpsProtocol
+import OpsTestSupport
 import Testing
 
 /// The admin's surface over the real socket: Kinsta reads through the daemon, `/metrics`, and the follow stream's
@@ -19,32 +19,20 @@ import Testing
     {
         let simulator = KinstaSimulator(configuration: SimulatorConfiguration(apiKey: "k", seed: 5))
         try await withRunningSimulator(simulator) { base in
-            var template = Array("/tmp/ko-adm-XXXXXX".utf8CString)
-            let directory = String(cString: mkdtemp(&template)!)
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            let configuration = DaemonConfiguration(
-                kinsta: KinstaConfiguration(baseURL: base, apiKey: "k", requestTimeout: .seconds(5)),
-                companyID: simulator.configuration.companyID,
-                stateDirectory: directory + "/state",
-                socketPath: directory + "/s.sock",
-                maxInFlight: 0
-            )
-            let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
-            let daemon = Daemon(
-                configuration: configuration,
-                clock: ManualClock(),
-                signals: [],
-                logger: .quiet,
-                onReady: { readyContinuation.yield() }
-            )
             let http = CurlHTTPClient()
             defer { http.shutdown() }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await daemon.run() }
-                for await _ in ready { break }
-                try await body(SocketAPITests.Running(socket: configuration.socketPath, http: http), simulator)
-                group.cancelAll()
-            }
+            try await InProcessDaemon.with(
+                clock: ManualClock(),
+                api: nil,
+                configure: {
+                    $0.kinsta = KinstaConfiguration(baseURL: base, apiKey: "k", requestTimeout: .seconds(5))
+                    $0.companyID = simulator.configuration.companyID
+                    $0.maxInFlight = 0
+                },
+                { daemon in
+                    try await body(SocketAPITests.Running(socket: daemon.socketPath, http: http), simulator)
+                }
+            )
         }
     }
 

@@ -1,8 +1,7 @@
 import Foundation
-import KinstaClient
-import Logging
 import OpsProtocol
 import OpsServer
+import OpsTestSupport
 import Synchronization
 import Testing
 
@@ -60,32 +59,17 @@ import Glibc
     }
 
     func withDaemon(maxConnections: Int, _ body: @escaping @Sendable (String) async throws -> Void) async throws {
-        var template = Array("/tmp/ko-cap-XXXXXX".utf8CString)
-        let directory = String(cString: mkdtemp(&template)!)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let configuration = DaemonConfiguration(
-            kinsta: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k"),
-            companyID: "company-1",
-            stateDirectory: directory + "/state",
-            socketPath: directory + "/s.sock",
-            maxInFlight: 0,
-            maxConnections: maxConnections
-        )
-        let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
-        let daemon = Daemon(
-            configuration: configuration,
+        try await InProcessDaemon.with(
             clock: ManualClock(),
             api: ScriptedKinstaAPI(),
-            signals: [],
-            logger: .quiet,
-            onReady: { readyContinuation.yield() }
+            configure: {
+                $0.maxInFlight = 0
+                $0.maxConnections = maxConnections
+            },
+            { daemon in
+                try await body(daemon.socketPath)
+            }
         )
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await daemon.run() }
-            for await _ in ready { break }
-            try await body(configuration.socketPath)
-            group.cancelAll()
-        }
     }
 
     static let follow = "GET /v1/events?follow=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OpsCore
 import OpsStore
+import OpsTestSupport
 import Testing
 
 @testable import OpsDaemon

@@ -4,6 +4,7 @@ import Logging
 import OpsCore
 import OpsDaemon
 import OpsStore
+import OpsTestSupport
 import Synchronization
 import Testing
 
@@ -15,7 +16,6 @@ import Testing
     )
 
     struct Harness {
-        let directory: URL
         let database: OpsDatabase
         let clock: ManualClock
         let api: ScriptedKinstaAPI
@@ -64,9 +64,7 @@ import Testing
     }
 
     func harness(_ script: ScriptedKinstaAPI.Script = .init(), maxInFlight: Int = 8) throws -> Harness {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engine-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let database = try OpsDatabase(path: directory.appendingPathComponent("db.sqlite").path)
+        let database = try TemporaryDatabase.make()
         let clock = ManualClock()
         let api = ScriptedKinstaAPI(script)
         let engine = JobEngine(
@@ -78,7 +76,7 @@ import Testing
             maxInFlight: maxInFlight,
             seed: 1
         )
-        return Harness(directory: directory, database: database, clock: clock, api: api, engine: engine)
+        return Harness(database: database, clock: clock, api: api, engine: engine)
     }
 
     static let plain: [String: JSONValue] = ["display_name": "Alpha", "region": "us-central1"]
@@ -370,9 +368,7 @@ extension Array {
     let policy = PollPolicy(errorBackoff: Backoff(base: 2, multiplier: 2, cap: 300, jitter: 0))
 
     func settle(listed: Bool, company: String? = "company-1", list: KinstaRead? = nil) async throws -> StoredJob {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("delete-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let database = try OpsDatabase(path: directory.appendingPathComponent("db.sqlite").path)
+        let database = try TemporaryDatabase.make()
         let clock = ManualClock()
         var script = ScriptedKinstaAPI.Script()
         // The first DELETE's answer is lost (a timeout); the site then reads 404

@@ -1,10 +1,10 @@
 import CurlHTTP
 import Foundation
 import KinstaClient
-import Logging
 import OpsCore
 import OpsDaemon
 import OpsProtocol
+import OpsTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -50,33 +50,16 @@ import Glibc
 
     /// Runs a daemon with nothing admitted (`max_in_flight` 0), so jobs stay queued for the test.
     func withDaemon(_ body: @escaping @Sendable (Running) async throws -> Void) async throws {
-        var template = Array("/tmp/ko-api-XXXXXX".utf8CString)
-        let directory = String(cString: mkdtemp(&template)!)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let configuration = DaemonConfiguration(
-            kinsta: KinstaConfiguration(baseURL: "http://127.0.0.1:1/v2", apiKey: "k"),
-            companyID: "company-1",
-            stateDirectory: directory + "/state",
-            socketPath: directory + "/s.sock",
-            maxInFlight: 0
-        )
-        let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
-        let daemon = Daemon(
-            configuration: configuration,
-            clock: ManualClock(),
-            api: ScriptedKinstaAPI(),
-            signals: [],
-            logger: .quiet,
-            onReady: { readyContinuation.yield() }
-        )
         let http = CurlHTTPClient()
         defer { http.shutdown() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await daemon.run() }
-            for await _ in ready { break }
-            try await body(Running(socket: configuration.socketPath, http: http))
-            group.cancelAll()
-        }
+        try await InProcessDaemon.with(
+            clock: ManualClock(),
+            api: ScriptedKinstaAPI(),
+            configure: { $0.maxInFlight = 0 },
+            { daemon in
+                try await body(Running(socket: daemon.socketPath, http: http))
+            }
+        )
     }
 
     static let plain = #"{"kind":"site.create_plain","params":{"display_name":"A","region":"us-central1"}}"#
@@ -291,14 +274,5 @@ import Glibc
             let health = try await api.send("GET", "/v1/health")
             #expect(health.status == 200)
         }
-    }
-}
-
-extension Logger {
-    /// For in-process daemons in tests: only what is critical.
-    static var quiet: Logger {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
     }
 }

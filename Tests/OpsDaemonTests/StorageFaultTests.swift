@@ -4,6 +4,7 @@ import Logging
 import OpsCore
 import OpsDaemon
 import OpsStore
+import OpsTestSupport
 import Synchronization
 import Testing
 
@@ -40,9 +41,7 @@ import Testing
     }
 
     func scratch() throws -> OpsDatabase {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return try OpsDatabase(path: directory.appendingPathComponent("db.sqlite").path)
+        try TemporaryDatabase.make()
     }
 
     func newJob(_ database: OpsDatabase, clock: ManualClock) async throws -> StoredJob {

@@ -3,6 +3,7 @@ import Logging
 import OpsCore
 import OpsDaemon
 import OpsStore
+import OpsTestSupport
 import OpsWebhooks
 import Synchronization
 import Testing
@@ -38,9 +39,7 @@ import Testing
         let start: Date
 
         init(endpoints: [WebhookEndpoint]) throws {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wh-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            database = try OpsDatabase(path: directory.appendingPathComponent("db.sqlite").path)
+            database = try TemporaryDatabase.make()
             clock = ManualClock()
             start = clock.now()
             registry = WebhookRegistry(endpoints)

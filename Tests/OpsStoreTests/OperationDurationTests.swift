@@ -1,6 +1,7 @@
 import Foundation
 import OpsCore
 import OpsStore
+import OpsTestSupport
 import Testing
 
 /// The adaptive schedule's history: a success seen by a poll records its duration in the same transaction, and the
@@ -114,10 +115,8 @@ import Testing
     }
 
     @Test func onlyTheNewestAreKeptPerKind() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("durations-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try OpsDatabase(path: directory.appendingPathComponent("db.sqlite").path, durationHistory: 3)
+        let db = try TemporaryDatabase(durationHistory: 3)
+        let database = db.database
         for index in 1...5 {
             _ = try await finish(database, name: "s\(index)", after: Double(index * 10))
         }

@@ -1,6 +1,7 @@
 import Foundation
 import OpsCore
 import OpsStore
+import OpsTestSupport
 import Testing
 
 /// Store tests on a temporary database file: durability rules, the history without gaps (nothing is pruned here),
@@ -369,24 +370,6 @@ import Testing
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A database in a fresh temporary directory, removed at the end of the test.
-final class TemporaryDatabase {
-    let directory: URL
-    let path: String
-    let database: OpsDatabase
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("opsstore-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        path = directory.appendingPathComponent("test.sqlite").path
-        database = try OpsDatabase(path: path)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: directory)
-    }
 }
 
 @Suite struct RetentionTests {

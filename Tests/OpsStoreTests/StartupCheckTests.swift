@@ -1,6 +1,7 @@
 import Foundation
 import OpsCore
 import OpsStore
+import OpsTestSupport
 import Testing
 
 /// A file the store must not open for writing is refused, by name, and left exactly as it was found.
@@ -9,8 +10,7 @@ import Testing
 
     /// A directory holding a real database of `jobs` jobs, closed (so its WAL is checkpointed and removed).
     func realDatabase(jobs: Int = 40) async throws -> (URL, String) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("startup-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = URL(fileURLWithPath: try TemporaryDirectory.make("startup"), isDirectory: true)
         let path = directory.appendingPathComponent("db.sqlite").path
         try await Self.fill(path, jobs: jobs, at: start)
         return (directory, path)
@@ -78,8 +78,7 @@ import Testing
     }
 
     @Test func aFileThatIsNotADatabaseIsRefusedUnchanged() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("startup-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = URL(fileURLWithPath: try TemporaryDirectory.make("startup"), isDirectory: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("db.sqlite").path
         var rng = SplitMix64(seed: 7)
