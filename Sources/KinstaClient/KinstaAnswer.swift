@@ -166,6 +166,6 @@ public enum KinstaAnswer {
     }
 
     static func encode(_ value: JSONValue) -> Data {
-        (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
+        (try? CanonicalJSON.encoder().encode(value)) ?? Data("{}".utf8)
     }
 }

@@ -136,7 +136,6 @@ public struct Daemon: Sendable {
             version: OpsVersion.current,
             startedAt: clock.now(),
             now: { clock.now() },
-            onJobsChanged: {},
             healthExtras: {
                 var extras: [String: JSONValue] = [
                     "request_budget": .object(budget.snapshot),

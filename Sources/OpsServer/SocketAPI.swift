@@ -23,8 +23,6 @@ public struct SocketAPI: Sendable {
     public let version: String
     public let startedAt: Date
     public let now: @Sendable () -> Date
-    /// Called after a job was stored (or changed by an admin), to wake the engine.
-    public let onJobsChanged: @Sendable () -> Void
     /// Extra facts for `/v1/health` (the engine's view of Kinsta).
     public let healthExtras: @Sendable () async -> [String: JSONValue]
     /// Kinsta, for the read-through routes (`nil`: they answer 503).
@@ -44,7 +42,6 @@ public struct SocketAPI: Sendable {
         version: String,
         startedAt: Date,
         now: @escaping @Sendable () -> Date,
-        onJobsChanged: @escaping @Sendable () -> Void,
         healthExtras: @escaping @Sendable () async -> [String: JSONValue] = { [:] },
         kinsta: (any KinstaAPI)? = nil,
         metricsText: (@Sendable () async -> String)? = nil,
@@ -62,7 +59,6 @@ public struct SocketAPI: Sendable {
         self.version = version
         self.startedAt = startedAt
         self.now = now
-        self.onJobsChanged = onJobsChanged
         self.healthExtras = healthExtras
         self.logger = logger
     }
@@ -163,7 +159,6 @@ public struct SocketAPI: Sendable {
                     "peer.pid": "\(peer?.pid.description ?? "-")",
                 ]
             )
-            onJobsChanged()
             return Response.json(JobView(job), status: .created)
         case .existing(let job):
             return Response.json(JobView(job), status: .ok)
@@ -230,7 +225,6 @@ public struct SocketAPI: Sendable {
                     "peer.uid": "\(peer?.uid.description ?? "-")",
                 ]
             )
-            onJobsChanged()
             return Response.json(JobView(job))
         } catch let refused as TransitionRefused {
             throw APIError(.conflict, code: .conflict, refused.message)
