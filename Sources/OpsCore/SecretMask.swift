@@ -22,20 +22,14 @@ public struct SecretMask: @unchecked Sendable, Hashable {
     /// Names of members whose values are secret wherever they appear (`admin_password`): a second layer for echoes of
     /// values the daemon no longer holds (a job's secrets are erased once Kinsta accepts it).
     public let names: Set<String>
-    private let namePatterns: [Regex<AnyRegexOutput>]
+    private let namePatterns: [(name: String, pattern: Regex<AnyRegexOutput>)]
 
     /// - Parameters:
     ///   - secrets: the secret values; empty ones are ignored.
     ///   - names: member names whose values are masked in JSON and in `"name": "value"` text.
     public init(_ secrets: some Sequence<String>, names: Set<String> = SecretMask.catalogNames) {
         self.names = names
-        namePatterns = names.sorted().compactMap { name in
-            let quoted = name.filter { $0.isLetter || $0.isNumber || $0 == "_" }
-            guard !quoted.isEmpty else { return nil }
-            // "admin_password": "…" (any JSON string value, escapes included), also inside an escaped JSON text
-            // (\"admin_password\":\"…\"), and admin_password=… in a form or query.
-            return try? Regex(#"(\\?"\#(quoted)\\?"\s*:\s*\\?")((?:[^"\\]|\\[^"])*)(\\?")|(\#(quoted)=)([^&\s"]*)"#)
-        }
+        namePatterns = names == Self.catalogNames ? Self.catalogPatterns : Self.patterns(for: names)
         let secrets = Set(secrets.filter { !$0.isEmpty })
         var forms = Set<String>()
         for secret in secrets {
@@ -54,6 +48,24 @@ public struct SecretMask: @unchecked Sendable, Hashable {
     public static let catalogNames: Set<String> = Set(
         JobKind.allCases.flatMap { $0.spec.parameters.filter(\.secret).map(\.name) }
     )
+
+    /// The catalog's patterns, compiled once (a mask is rebuilt whenever a job's secrets are held or let go).
+    /// Never mutated after it is made; `Regex` is a value type that is not declared `Sendable`.
+    nonisolated(unsafe) private static let catalogPatterns = patterns(for: catalogNames)
+
+    /// One pattern per name: `"name": "…"` (any JSON string value, escapes included), also inside an escaped JSON
+    /// text (`\"name\":\"…\"`), and `name=…` in a form or query.
+    private static func patterns(for names: Set<String>) -> [(name: String, pattern: Regex<AnyRegexOutput>)] {
+        names.sorted().compactMap { name in
+            let quoted = name.filter { $0.isLetter || $0.isNumber || $0 == "_" }
+            guard !quoted.isEmpty,
+                let pattern = try? Regex(
+                    #"(\\?"\#(quoted)\\?"\s*:\s*\\?")((?:[^"\\]|\\[^"])*)(\\?")|(\#(quoted)=)([^&\s"]*)"#
+                )
+            else { return nil }
+            return (name, pattern)
+        }
+    }
 
     public var isEmpty: Bool { needles.isEmpty && names.isEmpty }
 
@@ -79,7 +91,7 @@ public struct SecretMask: @unchecked Sendable, Hashable {
         for needle in needles where result.contains(needle) {
             result = result.replacing(needle, with: Self.placeholder)
         }
-        for (name, pattern) in zip(names.sorted(), namePatterns) where result.contains(name) {
+        for (name, pattern) in namePatterns where result.contains(name) {
             result = result.replacing(pattern) { match in
                 if let prefix = match.output[1].substring {
                     return prefix + Self.placeholder + (match.output[3].substring ?? "")

@@ -231,9 +231,7 @@ public final class JobEngine: Sendable {
         if let pending = unrecorded.withLock({ $0[job.id] }), pending.version == job.version {
             // Kinsta answered this job's submission but the answer could not be committed: commit it now, and act
             // on nothing else (sending again could create a second site).
-            if (try? await commit(pending.input, to: job)) != nil {
-                _ = unrecorded.withLock { $0.removeValue(forKey: job.id) }
-            }
+            await commitHeld(pending.input, to: job)
             return
         }
         if let due = job.snapshot.nextActionAt { metrics?.actionLag(clock.now().timeIntervalSince(due)) }
@@ -298,13 +296,21 @@ public final class JobEngine: Sendable {
     /// same for a job it claims); the poller runs this first once storage may take writes again.
     func commitUnrecorded() async {
         for (id, pending) in unrecorded.withLock({ $0 }) {
-            guard let job = try? await database.job(id: id), job.version == pending.version else {
-                if (try? await database.job(id: id)) != nil { _ = unrecorded.withLock { $0.removeValue(forKey: id) } }
+            let stored: StoredJob?
+            do { stored = try await database.job(id: id) } catch { continue }  // storage still failing: keep it
+            guard let job = stored, job.version == pending.version else {
+                // The job is gone or moved on (an admin, a restart's reconciliation): the answer no longer applies.
+                _ = unrecorded.withLock { $0.removeValue(forKey: id) }
                 continue
             }
-            guard (try? await commit(pending.input, to: job)) != nil else { continue }
-            _ = unrecorded.withLock { $0.removeValue(forKey: id) }
+            await commitHeld(pending.input, to: job)
         }
+    }
+
+    /// Commits a held answer to the job as read at the version it answers, and lets it go once committed.
+    private func commitHeld(_ input: JobInput, to job: StoredJob) async {
+        guard (try? await commit(input, to: job)) != nil else { return }
+        _ = unrecorded.withLock { $0.removeValue(forKey: job.id) }
     }
 
     /// How many submission answers wait for storage.

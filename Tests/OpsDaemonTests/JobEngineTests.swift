@@ -51,11 +51,11 @@ import Testing
         }
 
         /// A new engine on the same database: what a restarted daemon has.
-        func restarted(api: ScriptedKinstaAPI) -> JobEngine {
+        func restarted(api: ScriptedKinstaAPI, policy: PollPolicy? = nil) -> JobEngine {
             JobEngine(
                 database: database,
                 api: api,
-                policy: engine.policyForTesting,
+                policy: policy ?? engine.policyForTesting,
                 clock: clock,
                 logger: Logger(label: "test"),
                 seed: 2
@@ -241,14 +241,7 @@ import Testing
         let api = ScriptedKinstaAPI(script)
         var policy = h.engine.policyForTesting
         policy.settleGraces[.siteCreatePlain] = 7200
-        let engine = JobEngine(
-            database: h.database,
-            api: api,
-            policy: policy,
-            clock: h.clock,
-            logger: Logger(label: "test"),
-            seed: 2
-        )
+        let engine = h.restarted(api: api, policy: policy)
         try await engine.recover()
         try await engine.run(until: h.clock.now().addingTimeInterval(1800), on: h.clock)
         let done = try await h.job(job.id)
@@ -269,14 +262,7 @@ import Testing
                 : .ok(["company": ["sites": []]])
         }
         let api = ScriptedKinstaAPI(script)
-        let engine = JobEngine(
-            database: h.database,
-            api: api,
-            policy: policy,
-            clock: h.clock,
-            logger: Logger(label: "test"),
-            seed: 2
-        )
+        let engine = h.restarted(api: api)
         let job = try await h.submit(.siteCreatePlain, Self.plain)
         try await engine.run(until: clock.now().addingTimeInterval(900), on: clock)
         // Then it was sent once, and settled by reading

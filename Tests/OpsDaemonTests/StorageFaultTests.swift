@@ -61,6 +61,10 @@ import Testing
 
     struct StorageTestError: Error {}
 
+    func makeEngine(_ database: OpsDatabase, _ api: FaultingKinsta, clock: ManualClock, seed: UInt64) -> JobEngine {
+        JobEngine(database: database, api: api, policy: policy, clock: clock, logger: Logger(label: "test"), seed: seed)
+    }
+
     @Test func anAnswerThatCouldNotBeCommittedIsCommittedLaterNeverSentAgain() async throws {
         let database = try scratch()
         let clock = ManualClock()
@@ -68,14 +72,7 @@ import Testing
             duringSubmit: { try? await database.setWritesFailForTesting(true) },
             sites: { [] }
         )
-        let engine = JobEngine(
-            database: database,
-            api: api,
-            policy: policy,
-            clock: clock,
-            logger: Logger(label: "test"),
-            seed: 1
-        )
+        let engine = makeEngine(database, api, clock: clock, seed: 1)
         let job = try await newJob(database, clock: clock)
 
         // When the disk fills while the POST is at Kinsta
@@ -108,28 +105,14 @@ import Testing
             duringSubmit: { try? await database.setWritesFailForTesting(true) },
             sites: { [["id": "s-1", "display_name": "Alpha"]] }
         )
-        let engine = JobEngine(
-            database: database,
-            api: api,
-            policy: policy,
-            clock: clock,
-            logger: Logger(label: "test"),
-            seed: 1
-        )
+        let engine = makeEngine(database, api, clock: clock, seed: 1)
         let job = try await newJob(database, clock: clock)
         try await engine.runDue()
         #expect(api.submitted.withLock { $0.count } == 1)
 
         // When space comes back only after the daemon restarted (the held answer is gone with the process)
         try await database.setWritesFailForTesting(false)
-        let restarted = JobEngine(
-            database: database,
-            api: api,
-            policy: policy,
-            clock: clock,
-            logger: Logger(label: "test"),
-            seed: 2
-        )
+        let restarted = makeEngine(database, api, clock: clock, seed: 2)
         try await restarted.recover()
         try await restarted.run(until: clock.now().addingTimeInterval(60), on: clock)
 
@@ -145,14 +128,7 @@ import Testing
         let database = try scratch()
         let clock = ManualClock()
         let api = FaultingKinsta(duringSubmit: {}, sites: { [] })
-        let engine = JobEngine(
-            database: database,
-            api: api,
-            policy: policy,
-            clock: clock,
-            logger: Logger(label: "test"),
-            seed: 1
-        )
+        let engine = makeEngine(database, api, clock: clock, seed: 1)
         let job = try await newJob(database, clock: clock)
         try await engine.admit()
         let admitted = try #require(try await database.job(id: job.id))
