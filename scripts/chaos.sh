@@ -64,7 +64,7 @@ for i in range(1, total + 1):
             print(f"{i} site.clone --display-name Chaos-{i} --source-env-id {env['id']}")
         else:
             print(f"{i} backup.restore --target-env-id {env['id']} --backup-id {env['backups'][0]['id']} "
-                  f"--notified-user-id chaos-user")
+                  f"--notified-user-id 54fb80af-576c-4fdc-ba4f-b596c83f15a1")
 PY
 printf 'Chaos-admin-pw-1\n' >"$work/password"; chmod 600 "$work/password"
 

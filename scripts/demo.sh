@@ -87,7 +87,7 @@ submit site.create --display-name "Demo WordPress" --region us-central1 --admin-
 submit site.create_plain --display-name "Demo Plain" --region europe-west1
 submit site.clone --display-name "Demo Clone" --source-env-id "$env_to_clone"
 submit site.delete --site-id "$site_to_delete"
-submit backup.restore --target-env-id "$env_to_restore" --backup-id "$backup" --notified-user-id demo-user
+submit backup.restore --target-env-id "$env_to_restore" --backup-id "$backup" --notified-user-id 54fb80af-576c-4fdc-ba4f-b596c83f15a1
 
 echo "==> waiting for each job to reach a final state" >&2
 for id in "${ids[@]}"; do ops wait "$id" || true; done

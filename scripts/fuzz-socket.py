@@ -37,7 +37,7 @@ VALID = {
     "site.create": {"display_name": "Fuzz", "region": "us-central1", "admin_email": "a@example.com",
                     "admin_user": "admin", "admin_password": "pw-123456789", "site_title": "Fuzz"},
     "site.clone": {"display_name": "Fuzz", "source_env_id": "env-1"},
-    "backup.restore": {"target_env_id": "env-1", "backup_id": 1, "notified_user_id": "u-1"},
+    "backup.restore": {"target_env_id": "env-1", "backup_id": 1, "notified_user_id": "54fb80af-576c-4fdc-ba4f-b596c83f15a1"},
 }
 
 

@@ -156,7 +156,11 @@ struct P1PollEfficiency {
                 clock.advance(to: event.at)
                 let now = clock.now()
                 if event.submit {
-                    guard case .accepted(let id) = await api.submit(jobs[event.index].submitCall) else { continue }
+                    guard
+                        case .accepted(let id) = await api.submit(
+                            jobs[event.index].submitCall(job: Int64(event.index), attempt: 1)
+                        )
+                    else { continue }
                     var operation = Tracked(id: id, acceptedAt: now)
                     let next: Date
                     switch peer {

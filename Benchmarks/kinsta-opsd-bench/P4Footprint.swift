@@ -99,7 +99,7 @@ struct P4Footprint {
                 kind: .siteCreatePlain,
                 raw: ["display_name": .string("p4-\(index)"), "region": "us-central1"],
                 defaultCompany: SimulatorConfiguration().companyID
-            ).submitCall
+            ).submitCall(job: 1, attempt: 1)
             guard case .accepted(let id) = await api.submit(call) else {
                 throw BenchError("simulator refused a submit")
             }

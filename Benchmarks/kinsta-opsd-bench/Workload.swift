@@ -71,8 +71,10 @@ struct Workload {
                 nextEnvironment -= 1
                 raw = [
                     "target_env_id": .string(target.environmentID), "backup_id": .integer(Int64(target.backupIDs[0])),
-                    "notified_user_id": "bench-user",
+                    "notified_user_id": "6b1f7a36-0c1e-4b8e-9d35-1f2a3b4c5d6e",
                 ]
+            default:
+                preconditionFailure("\(kind.rawValue) is not in the benchmark's mix")
             }
             return try ValidatedParams(kind: kind, raw: raw, defaultCompany: company)
         }

@@ -57,6 +57,41 @@ public struct KinstaSite: Sendable, Hashable {
     }
 }
 
+/// An environment as the reads that settle jobs see it.
+public struct KinstaEnvironment: Sendable, Hashable {
+    public var id: String
+    public var displayName: String?
+
+    public init(id: String, displayName: String?) {
+        self.id = id
+        self.displayName = displayName
+    }
+}
+
+/// A backup of an environment: `id` is a number, `note` holds a manual backup's tag.
+public struct KinstaBackup: Sendable, Hashable {
+    public var id: Int64
+    public var note: String?
+    public var type: String?
+
+    public init(id: Int64, note: String?, type: String?) {
+        self.id = id
+        self.note = note
+        self.type = type
+    }
+}
+
+/// A domain of an environment.
+public struct KinstaDomain: Sendable, Hashable {
+    public var id: String
+    public var name: String
+
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+}
+
 /// What a typed read found.
 public enum KinstaLookup<Value: Sendable & Hashable>: Sendable, Hashable {
     case found(Value)
@@ -80,6 +115,78 @@ extension KinstaAPI {
                     site["id"]?.stringValue.map { KinstaSite(id: $0, displayName: site["display_name"]?.stringValue) }
                 }
             )
+        case .notFound(let message): return .notFound(message: message)
+        case .failure(let failure): return .failure(failure)
+        }
+    }
+
+    /// Which site each of the company's environments belongs to: `GET /sites?company=…&include_environments=true`,
+    /// `company.sites[].environments[].id`.
+    public func environmentSites(ofCompany company: String) async -> KinstaLookup<[String: String]> {
+        let path = "/sites?company=" + KinstaCall.percentEncodePathSegment(company) + "&include_environments=true"
+        return Self.lookup(await read(path)) { body in
+            guard case .array(let sites)? = body["company"]?["sites"] else { return nil }
+            var map: [String: String] = [:]
+            for site in sites {
+                guard let siteID = site["id"]?.stringValue, case .array(let environments)? = site["environments"]
+                else { continue }
+                for environment in environments {
+                    if let id = environment["id"]?.stringValue { map[id] = siteID }
+                }
+            }
+            return map
+        }
+    }
+
+    /// A site's environments: `GET /sites/{id}/environments`, `site.environments[]`.
+    public func environments(ofSite site: String) async -> KinstaLookup<[KinstaEnvironment]> {
+        Self.lookup(await read("/sites/" + KinstaCall.percentEncodePathSegment(site) + "/environments")) { body in
+            guard case .array(let list)? = body["site"]?["environments"] else { return nil }
+            return list.compactMap { environment in
+                environment["id"]?.stringValue.map {
+                    KinstaEnvironment(id: $0, displayName: environment["display_name"]?.stringValue)
+                }
+            }
+        }
+    }
+
+    /// An environment's backups: `GET /sites/environments/{id}/backups`, `environment.backups[]`.
+    public func backups(ofEnvironment environment: String) async -> KinstaLookup<[KinstaBackup]> {
+        let path = "/sites/environments/" + KinstaCall.percentEncodePathSegment(environment) + "/backups"
+        return Self.lookup(await read(path)) { body in
+            guard case .array(let list)? = body["environment"]?["backups"] else { return nil }
+            return list.compactMap { backup in
+                let id: Int64?
+                switch backup["id"] {
+                case .integer(let number)?: id = number
+                case .number(let number)? where number == number.rounded() && abs(number) < 9e15: id = Int64(number)
+                default: id = nil
+                }
+                return id.map {
+                    KinstaBackup(id: $0, note: backup["note"]?.stringValue, type: backup["type"]?.stringValue)
+                }
+            }
+        }
+    }
+
+    /// An environment's domains: `GET /sites/environments/{id}/domains`, `environment.site_domains[]`.
+    public func domains(ofEnvironment environment: String) async -> KinstaLookup<[KinstaDomain]> {
+        let path = "/sites/environments/" + KinstaCall.percentEncodePathSegment(environment) + "/domains"
+        return Self.lookup(await read(path)) { body in
+            guard case .array(let list)? = body["environment"]?["site_domains"] else { return nil }
+            return list.compactMap { domain in
+                guard let id = domain["id"]?.stringValue, let name = domain["name"]?.stringValue else { return nil }
+                return KinstaDomain(id: id, name: name)
+            }
+        }
+    }
+
+    /// Maps a read to a lookup, `parse` giving `nil` for a body of another shape than documented.
+    static func lookup<Value>(_ answer: KinstaRead, _ parse: (JSONValue) -> Value?) -> KinstaLookup<Value> {
+        switch answer {
+        case .ok(let body):
+            guard let value = parse(body) else { return .unreadable("the answer had an unexpected shape") }
+            return .found(value)
         case .notFound(let message): return .notFound(message: message)
         case .failure(let failure): return .failure(failure)
         }

@@ -169,7 +169,7 @@ public struct JobMachine: Sendable {
             job.nextActionAt = clamp(now.addingTimeInterval(policy.nextPollDelay(for: job, now: now, using: &rng)), job)
             change.message = "Kinsta accepted the job as operation \(operationID)"
             change.eraseSecrets = true
-        case .rejected(let status, let message) where job.submissionUnclear && job.kind.spec.reconcile.canRead:
+        case .rejected(let status, let message) where job.submissionUnclear && job.kind.spec.settle.canRead:
             // A repeat of a submission whose first answer was lost, refused: a delete's site is not found, a create's
             // display name is "already used". The first one may have done the job: read Kinsta, do not believe it.
             retryLater(

@@ -8,9 +8,9 @@ public struct ValidatedParams: Sendable, Hashable {
     /// - Parameters:
     ///   - kind: the job kind.
     ///   - raw: parameters as the caller sent them.
-    ///   - defaultCompany: the configured company ID, used for `company` when absent.
+    ///   - defaults: what the configuration fills in (the company, the user a restore notifies) and decides.
     /// - Throws: ``ValidationError`` naming the first field at fault (unknown, missing, wrong type or form).
-    public init(kind: JobKind, raw: [String: JSONValue], defaultCompany: String?) throws(ValidationError) {
+    public init(kind: JobKind, raw: [String: JSONValue], defaults: ParamDefaults) throws(ValidationError) {
         let spec = kind.spec
         let known = Set(spec.parameters.map(\.name))
         if let unknown = raw.keys.sorted().first(where: { !known.contains($0) }) {
@@ -24,8 +24,8 @@ public struct ValidatedParams: Sendable, Hashable {
             var value = raw[param.name]
             if value == nil || value == .null {
                 value = param.defaultValue
-                if param.defaultsToCompany, let defaultCompany, !defaultCompany.isEmpty {
-                    value = .string(defaultCompany)
+                if let configured = param.configured?.value(in: defaults), !configured.isEmpty {
+                    value = .string(configured)
                 }
             }
             guard let value, value != .null else {
@@ -37,9 +37,14 @@ public struct ValidatedParams: Sendable, Hashable {
             }
             values[param.name] = try param.validate(value)
         }
-        try spec.check(values)
+        try spec.check(values, defaults)
         self.kind = kind
         self.values = values
+    }
+
+    /// Validates raw parameters with only the company configured.
+    public init(kind: JobKind, raw: [String: JSONValue], defaultCompany: String?) throws(ValidationError) {
+        try self.init(kind: kind, raw: raw, defaults: ParamDefaults(company: defaultCompany))
     }
 
     /// Rebuilds validated parameters from storage without checking them again.
@@ -68,18 +73,40 @@ public struct ValidatedParams: Sendable, Hashable {
         values.filter { name, _ in !(kind.spec.parameters.first { $0.name == name }?.secret ?? false) }
     }
 
-    /// The key of the site or environment the job occupies (see ``JobKindSpec/target``).
-    public var target: String { kind.spec.target(values) }
+    /// The keys of what the job occupies (``JobKindSpec/targets``), e.g. `site:…`, `env:…`.
+    public var targets: [String] {
+        var keys: [String] = []
+        for target in kind.spec.targets {
+            let key = target.key(values)
+            if !keys.contains(key) { keys.append(key) }
+        }
+        return keys
+    }
 
-    /// The Kinsta call that submits this job.
-    public var submitCall: KinstaCall {
+    /// ``targets`` as the store keeps them: one key a line.
+    public var target: String { targets.joined(separator: "\n") }
+
+    /// The Kinsta call that submits attempt `attempt` of job `job`.
+    public func submitCall(job: Int64, attempt: Int) -> KinstaCall {
         let spec = kind.spec
         let path = KinstaCall.fill(spec.pathTemplate) { name in
-            KinstaCall.percentEncodePathSegment(values[name]?.stringValue ?? "")
+            KinstaCall.percentEncodePathSegment(values[name].map(JSONValue.plainText) ?? "")
         }
-        let bodyValues = values.filter { !spec.pathParameters.contains($0.key) }
-        let hasBody = spec.method != "DELETE" && spec.method != "GET"
-        return KinstaCall(method: spec.method, path: path, body: hasBody ? bodyValues : nil)
+        var body: [String: JSONValue] = [:]
+        for param in spec.parameters where !spec.pathParameters.contains(param.name) {
+            guard let value = values[param.name] else { continue }
+            if case .list(_, let wrap?) = param.type, case .array(let items) = value {
+                body[param.name] = .array(items.map { .object([wrap: $0]) })
+            } else {
+                body[param.name] = value
+            }
+        }
+        if case .backupTagged(_, let tag) = spec.settle {
+            body[tag] = .string(JobKindSpec.backupTag(values[tag]?.stringValue, job: job, attempt: attempt))
+        }
+        // A DELETE without body parameters sends no body; the others send their object, if empty.
+        let sendsBody = spec.method != "DELETE" || !body.isEmpty
+        return KinstaCall(method: spec.method, path: path, body: sendsBody ? body : nil)
     }
 }
 

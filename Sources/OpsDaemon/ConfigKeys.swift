@@ -98,6 +98,17 @@ enum ConfigKeys {
         "company_id",
         "company ID for jobs that name none; empty for none (env KINSTA_COMPANY_ID)"
     )
+    static let notifiedUserID = ConfigKey<String?>.string(
+        "kinsta",
+        "notified_user_id",
+        "user (UUID) Kinsta notifies of a restore that names none; empty for none (env KINSTA_NOTIFIED_USER_ID)"
+    )
+    static let restoreBody = ConfigKey<String>.string(
+        "kinsta",
+        "restore_body",
+        default: "current",
+        "\"current\" ({backup_id, notified_user_id}) or \"legacy\" ({backup_id, env_display_name_of_backup})"
+    )
     static let apiKey = ConfigKey<String?>.string("kinsta", "api_key", "the API key inline (file mode 0600 only)")
     static let apiKeyFile = ConfigKey<String?>.string("kinsta", "api_key_file", "a file holding the API key")
     static let requestTimeout = ConfigKey<Double>.number(
@@ -332,7 +343,8 @@ enum ConfigKeys {
     /// The table: every key the file may hold, in the order the shipped file shows them.
     static let all: [ConfigKeyInfo] =
         [
-            apiBaseURL.info, companyID.info, apiKeyFile.info, apiKey.info, requestTimeout.info, caFile.info,
+            apiBaseURL.info, companyID.info, notifiedUserID.info, restoreBody.info, apiKeyFile.info, apiKey.info,
+            requestTimeout.info, caFile.info,
             requestsPerMinute.info, requestBurst.info,
             stateDir.info, socket.info, socketMode.info, socketGroup.info, logLevel.info, maxInFlight.info,
             maxConcurrentRequests.info, shutdownGrace.info, clientIdleTimeout.info, maxConnections.info,

@@ -59,6 +59,17 @@ public struct ConfigLoader: Sendable {
         }
         let company =
             try env("KINSTA_COMPANY_ID") ?? (file.read(Key.companyID)).flatMap { $0.isEmpty ? nil : $0 }
+        let notifiedUser =
+            try env("KINSTA_NOTIFIED_USER_ID") ?? (file.read(Key.notifiedUserID)).flatMap { $0.isEmpty ? nil : $0 }
+        if let notifiedUser, !ParamSpec.isUUID(notifiedUser) {
+            throw ConfigError(
+                "\(Key.notifiedUserID.dotted) must be a UUID (`kinsta-ops users` lists them), not \(notifiedUser)"
+            )
+        }
+        let restoreBody = try file.read(Key.restoreBody)
+        guard ["current", "legacy"].contains(restoreBody) else {
+            throw ConfigError("\(Key.restoreBody.dotted) must be \"current\" or \"legacy\", not \(restoreBody)")
+        }
         let timeout = try file.read(Key.requestTimeout)
         let caFile = (try file.read(Key.caFile)).flatMap { $0.isEmpty ? nil : $0 }
         let perMinute = try file.read(Key.requestsPerMinute)
@@ -143,7 +154,7 @@ public struct ConfigLoader: Sendable {
         let retention = try file.read(Key.retentionDays)
         let (webhooks, webhookWarnings) = try file.webhooks()
         try file.rejectUnknownKeys()
-        return DaemonConfiguration(
+        var configuration = DaemonConfiguration(
             kinsta: KinstaConfiguration(
                 baseURL: baseURL,
                 apiKey: apiKey,
@@ -172,6 +183,9 @@ public struct ConfigLoader: Sendable {
             requestBurst: burst,
             apiKeySource: keySource
         )
+        configuration.notifiedUserID = notifiedUser
+        configuration.legacyRestoreBody = restoreBody == "legacy"
+        return configuration
     }
 
     /// `[polling] adaptive*` keys: the learning schedule, on unless the file says otherwise.

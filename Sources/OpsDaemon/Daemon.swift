@@ -115,6 +115,7 @@ public struct Daemon: Sendable {
         // The engine takes each call's token itself (a submit's before its sending mark); the read-through routes go
         // through the same budget.
         let api = BudgetedKinstaAPI(wrapped: kinsta, budget: budget)
+        let environments = EnvironmentDirectory()
         let engine = JobEngine(
             database: database,
             api: kinsta,
@@ -126,7 +127,8 @@ public struct Daemon: Sendable {
             metrics: metrics,
             budget: budget,
             secrets: secrets,
-            company: configuration.companyID
+            company: configuration.companyID,
+            environments: environments
         )
         let clock = self.clock
         let socketAPI = SocketAPI(
@@ -158,6 +160,7 @@ public struct Daemon: Sendable {
             metricsText: { await metrics.render(database: database) },
             access: PeerAccess(uids: configuration.allowedUIDs, gids: configuration.allowedGroups),
             webhookNames: { webhooks.endpoints.map(\.name) },
+            paramDefaults: configuration.paramDefaults,
             logger: logger
         )
         let socketPath = configuration.socketPath
@@ -204,6 +207,15 @@ public struct Daemon: Sendable {
                         engine: engine,
                         idleWake: 60,
                         heartbeat: SystemdHeartbeat(notifier: notifier)
+                    )
+                ),
+                .init(
+                    service: EnvironmentDirectoryService(
+                        directory: environments,
+                        api: api,
+                        company: configuration.companyID,
+                        clock: clock,
+                        logger: logger
                     )
                 ),
                 .init(

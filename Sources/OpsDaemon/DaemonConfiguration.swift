@@ -9,6 +9,14 @@ public struct DaemonConfiguration: Sendable {
     public var kinsta: KinstaConfiguration
     /// Filled into `company` when a job leaves it out.
     public var companyID: String?
+    /// Filled into a restore's `notified_user_id` when it names none.
+    public var notifiedUserID: String?
+    /// A restore sends the older body (`env_display_name_of_backup`).
+    public var legacyRestoreBody = false
+    /// What the configuration fills into or decides for job parameters.
+    public var paramDefaults: ParamDefaults {
+        ParamDefaults(company: companyID, notifiedUserID: notifiedUserID, legacyRestoreBody: legacyRestoreBody)
+    }
     /// Where the SQLite database and the lock file live.
     public var stateDirectory: String
     public var socketPath: String
@@ -113,6 +121,8 @@ public struct DaemonConfiguration: Sendable {
             "[kinsta]",
             "api_base_url = \"\(kinsta.baseURL)\"",
             "company_id = \"\(companyID ?? "")\"",
+            "notified_user_id = \"\(notifiedUserID ?? "")\"",
+            "restore_body = \"\(legacyRestoreBody ? "legacy" : "current")\"",
             "api_key = [redacted] (from \(apiKeySource))",
             "request_timeout_seconds = \(kinsta.requestTimeout.components.seconds)",
             "ca_file = \"\(kinsta.caFile ?? "")\"",

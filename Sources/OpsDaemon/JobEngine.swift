@@ -37,6 +37,9 @@ public final class JobEngine: Sendable {
     let secrets: SecretRegistry?
     /// The configured company: where a delete is confirmed (the sites list the key can read).
     let company: String?
+    /// Which site each environment belongs to, so a site job and a job on one of its environments never run
+    /// together.
+    public let environments: EnvironmentDirectory
 
     public init(
         database: OpsDatabase,
@@ -50,8 +53,10 @@ public final class JobEngine: Sendable {
         metrics: DaemonMetrics? = nil,
         budget: RequestBudget? = nil,
         secrets: SecretRegistry? = nil,
-        company: String? = nil
+        company: String? = nil,
+        environments: EnvironmentDirectory = EnvironmentDirectory()
     ) {
+        self.environments = environments
         self.secrets = secrets
         self.company = company
         self.metrics = metrics
@@ -134,12 +139,16 @@ public final class JobEngine: Sendable {
         // would otherwise be read and decoded each time).
         guard try await database.inFlightCount() < maxInFlight else { return 0 }
         let view = try await database.admissionView(limit: 256)
-        var busyTargets = view.busyTargets
+        var occupancy = Occupancy(busy: view.busyTargets, siteOf: environments.siteOf)
         var inFlight = view.inFlight
         var admitted = 0
-        for job in view.queued where inFlight < maxInFlight && !busyTargets.contains(job.target) {
+        for job in view.queued where inFlight < maxInFlight {
+            let keys = Occupancy.keys(of: job.target)
+            environments.learn(from: job.params)
+            if occupancy.needsUnknownEnvironment(keys) { environments.requestRefresh() }
+            guard !occupancy.conflicts(keys) else { continue }
             guard try await commit(.begin, to: job) != nil else { continue }
-            busyTargets.insert(job.target)
+            occupancy.insert(keys)
             inFlight += 1
             admitted += 1
         }
@@ -264,7 +273,7 @@ public final class JobEngine: Sendable {
             }
             job = sent
             Failpoint.hit("before-submit")
-            let outcome = await api.submit(job.params.submitCall)
+            let outcome = await api.submit(job.params.submitCall(job: job.id, attempt: job.snapshot.attempt))
             if case .rateLimited(let retryAfter) = outcome {
                 budget?.rateLimited(retryAfter: retryAfter)
             } else {
@@ -274,7 +283,8 @@ public final class JobEngine: Sendable {
             input = .submitted(outcome)
         case .poll?:
             guard let operationID = job.snapshot.operationID else { return }
-            let outcome = await budgeted.operationStatus(operationID)
+            var outcome = await budgeted.operationStatus(operationID)
+            if case .finished(let data) = outcome { outcome = .finished(data: await completeOutputs(job, data: data)) }
             input = .polled(outcome)
         case .reconcile?:
             input = .reconciled(await reconcile(job))
@@ -348,6 +358,7 @@ public final class JobEngine: Sendable {
         }
         guard let stored = applied else { return nil }
         if stored.state.isTerminal { secrets?.release(job: stored.id) }
+        if stored.state == .succeeded { environments.learn(from: stored.params, outputs: stored.outputs) }
         log(transition, job: stored)
         if transition.observedDuration(at: now, lastAskedAt: job.updatedAt) != nil {
             // The store kept the duration with the success: learn from it before the next schedule is made.
@@ -363,90 +374,6 @@ public final class JobEngine: Sendable {
             }
         }
         return stored
-    }
-
-    // MARK: - Reconciliation
-
-    /// Reads Kinsta's resources to learn whether the job's effect is in place (see ``ReconcileStrategy``).
-    func reconcile(_ job: StoredJob) async -> ReconcileOutcome {
-        let values = job.params.values
-        switch job.kind.spec.reconcile {
-        case .siteNamed(let param):
-            let name = values[param]?.stringValue ?? ""
-            let company = values["company"]?.stringValue ?? ""
-            switch await budgeted.sites(ofCompany: company) {
-            case .found(let sites):
-                if let site = sites.first(where: { $0.displayName == name }) {
-                    return .done(
-                        detail: "a site named \(name) exists (\(site.id))",
-                        result: .object(["idSite": .string(site.id)])
-                    )
-                }
-                return .notDone(detail: "no site named \(name) exists")
-            case .unreadable(let reason):
-                return .retryLater(reason: reason, retryAfter: nil)
-            case .notFound(let message):
-                return .undetermined(reason: "Kinsta does not know company \(company): \(message)")
-            case .failure(let failure):
-                return failure.isTransient
-                    ? .retryLater(reason: failure.description, retryAfter: failure.retryAfter)
-                    : .undetermined(reason: "could not list sites: \(failure.description)")
-            }
-        case .siteGone(let param):
-            let id = values[param]?.stringValue ?? ""
-            switch await budgeted.site(id) {
-            case .found, .unreadable:
-                return .notDone(detail: "site \(id) still exists")
-            case .notFound:
-                // Kinsta's 404 also means "the key may not read it": the site is gone only if the company's sites
-                // list, which the key can read, does not hold it either.
-                return await confirmGone(site: id)
-            case .failure(let failure):
-                return failure.isTransient
-                    ? .retryLater(reason: failure.description, retryAfter: failure.retryAfter)
-                    : .undetermined(reason: "could not read site \(id): \(failure.description)")
-            }
-        case .none:
-            return .undetermined(
-                reason: "Kinsta offers no read that shows whether a \(job.kind.rawValue) took effect; "
-                    + "check the environment in MyKinsta, then retry the job or leave it"
-            )
-        }
-    }
-
-    /// After `GET /sites/{id}` answered 404: the site is gone if the company's sites list (a read the key can do)
-    /// no longer holds it; still listed means the key may not read the site, which no read settles.
-    func confirmGone(site id: String) async -> ReconcileOutcome {
-        guard let company, !company.isEmpty else {
-            return .undetermined(
-                reason: "site \(id) answers 404, which also means the key may not read it, and no "
-                    + "company is configured (company_id) to confirm it from the sites list; check MyKinsta"
-            )
-        }
-        switch await budgeted.sites(ofCompany: company) {
-        case .found(let sites):
-            if sites.contains(where: { $0.id == id }) {
-                return .undetermined(
-                    reason: "site \(id) answers 404 but is still in the company's sites list: the "
-                        + "key may not read it. Check the key's permissions and the site in MyKinsta"
-                )
-            }
-            return .done(detail: "site \(id) is gone (404, and not in the company's sites list)", result: nil)
-        case .unreadable(let reason):
-            return .retryLater(reason: reason, retryAfter: nil)
-        case .notFound(let message):
-            return .undetermined(
-                reason: "site \(id) answers 404, and the key cannot read company \(company)'s sites "
-                    + "(\(message)) to confirm it is gone"
-            )
-        case .failure(let failure):
-            return failure.isTransient
-                ? .retryLater(reason: failure.description, retryAfter: failure.retryAfter)
-                : .undetermined(
-                    reason: "could not list the company's sites to confirm site \(id) is gone: "
-                        + failure.description
-                )
-        }
     }
 
     // MARK: - Observability

@@ -96,9 +96,13 @@ public struct JobView: Codable, Sendable, Hashable {
     public var submittedBy: PeerView?
     /// The job's history, on `GET /v1/jobs/{id}` only.
     public var events: [EventView]?
+    /// What the job learned once it succeeded, under its kind's output names (`site_id`, `backup_id`, …).
+    public var outputs: [String: JSONValue]?
+    /// Everything the job occupies while in flight (`site:…`, `env:…`); ``target`` joins them.
+    public var targets: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, state, params, note, target, attempt, result, deadline, events
+        case id, kind, state, params, note, target, targets, attempt, result, outputs, deadline, events
         case operationID = "operation_id"
         case lastError = "last_error"
         case pollCount = "poll_count"
@@ -279,5 +283,111 @@ public struct DeliveryView: Codable, Sendable, Hashable {
         self.lastError = lastError
         self.createdAt = createdAt
         self.deliveredAt = deliveredAt
+    }
+}
+
+/// `GET /v1/kinds`: the catalog of job kinds, generated from the daemon's declarations.
+public struct KindCatalogView: Codable, Sendable, Hashable {
+    public var kinds: [KindView]
+
+    public init(kinds: [KindView]) { self.kinds = kinds }
+}
+
+/// One kind: its Kinsta call, parameters, what it occupies and learns, and how an unclear submission is settled.
+public struct KindView: Codable, Sendable, Hashable {
+    public var name: String
+    public var summary: String
+    public var method: String
+    public var path: String
+    /// The HTTP status Kinsta answers with the operation ID (202, or 200 for a few).
+    public var acceptedStatus: Int
+    public var params: [KindParamView]
+    public var outputs: [KindOutputView]
+    public var targets: [String]
+    public var settle: String
+    public var repeatIsHarmless: Bool
+    public var deadlineSeconds: Int
+    public var typicalSeconds: [Double]
+
+    enum CodingKeys: String, CodingKey {
+        case name, summary, method, path, params, outputs, targets, settle
+        case acceptedStatus = "accepted_status"
+        case repeatIsHarmless = "repeat_is_harmless"
+        case deadlineSeconds = "deadline_seconds"
+        case typicalSeconds = "typical_seconds"
+    }
+
+    public init(
+        name: String,
+        summary: String,
+        method: String,
+        path: String,
+        acceptedStatus: Int,
+        params: [KindParamView],
+        outputs: [KindOutputView],
+        targets: [String],
+        settle: String,
+        repeatIsHarmless: Bool,
+        deadlineSeconds: Int,
+        typicalSeconds: [Double]
+    ) {
+        self.name = name
+        self.summary = summary
+        self.method = method
+        self.path = path
+        self.acceptedStatus = acceptedStatus
+        self.params = params
+        self.outputs = outputs
+        self.targets = targets
+        self.settle = settle
+        self.repeatIsHarmless = repeatIsHarmless
+        self.deadlineSeconds = deadlineSeconds
+        self.typicalSeconds = typicalSeconds
+    }
+}
+
+/// One parameter of a kind.
+public struct KindParamView: Codable, Sendable, Hashable {
+    public var name: String
+    /// `string`, `id`, `uuid`, `email`, `boolean`, `integer`, `a|b|c` (one of), `[T]` (a list), `wp-command`.
+    public var type: String
+    public var required: Bool
+    public var secret: Bool
+    public var `default`: JSONValue?
+    /// Filled from the configuration when absent (`company_id`, `notified_user_id`).
+    public var configured: String?
+    /// Where it goes: `path` or `body`.
+    public var location: String
+    public var help: String
+
+    public init(
+        name: String,
+        type: String,
+        required: Bool,
+        secret: Bool,
+        default: JSONValue?,
+        configured: String?,
+        location: String,
+        help: String
+    ) {
+        self.name = name
+        self.type = type
+        self.required = required
+        self.secret = secret
+        self.default = `default`
+        self.configured = configured
+        self.location = location
+        self.help = help
+    }
+}
+
+/// One output of a kind.
+public struct KindOutputView: Codable, Sendable, Hashable {
+    public var name: String
+    public var help: String
+
+    public init(name: String, help: String) {
+        self.name = name
+        self.help = help
     }
 }

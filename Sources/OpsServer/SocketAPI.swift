@@ -19,7 +19,9 @@ public struct SocketAPI: Sendable {
     public let database: OpsDatabase
     public let machine: JobMachine
     /// The configured company, filled into `company` when a job omits it.
-    public let defaultCompany: String?
+    public var defaultCompany: String? { paramDefaults.company }
+    /// What the configuration fills into or decides for job parameters.
+    public let paramDefaults: ParamDefaults
     public let version: String
     public let startedAt: Date
     public let now: @Sendable () -> Date
@@ -47,15 +49,16 @@ public struct SocketAPI: Sendable {
         metricsText: (@Sendable () async -> String)? = nil,
         access: PeerAccess = PeerAccess(uids: [], gids: []),
         webhookNames: @escaping @Sendable () -> [String] = { [] },
+        paramDefaults: ParamDefaults? = nil,
         logger: Logger
     ) {
+        self.paramDefaults = paramDefaults ?? ParamDefaults(company: defaultCompany)
         self.webhookNames = webhookNames
         self.metricsText = metricsText
         self.access = access
         self.kinsta = kinsta
         self.database = database
         self.machine = machine
-        self.defaultCompany = defaultCompany
         self.version = version
         self.startedAt = startedAt
         self.now = now
@@ -75,6 +78,7 @@ public struct SocketAPI: Sendable {
         v1.get("jobs/:id", use: showJob)
         v1.post("jobs/:id/cancel") { request, context in try await act(.cancel, request, context) }
         v1.post("jobs/:id/retry") { request, context in try await act(.retry, request, context) }
+        v1.get("kinds") { _, _ in Response.json(KindCatalogView(kinds: JobCatalog.specs.map(KindView.init))) }
         v1.get("events", use: events)
         v1.get("health", use: health)
         addKinstaRoutes(to: v1)
@@ -116,7 +120,7 @@ public struct SocketAPI: Sendable {
             throw APIError(
                 .unprocessableContent,
                 code: .unknownKind,
-                "unknown kind \(submission.kind); kinds are \(JobKind.allCases.map(\.rawValue).joined(separator: ", "))",
+                "unknown kind \(submission.kind); `kinsta-ops kinds` (GET /v1/kinds) lists the \(JobKind.allCases.count)",
                 field: "kind"
             )
         }
@@ -130,7 +134,7 @@ public struct SocketAPI: Sendable {
         }
         let params: ValidatedParams
         do {
-            params = try ValidatedParams(kind: kind, raw: submission.params, defaultCompany: defaultCompany)
+            params = try ValidatedParams(kind: kind, raw: submission.params, defaults: paramDefaults)
         } catch {
             throw APIError(.unprocessableContent, code: .invalidParams, error.message, field: error.field)
         }

@@ -27,6 +27,42 @@ extension JobView {
             submittedBy: job.submitter.map { PeerView(uid: $0.uid, gid: $0.gid, pid: $0.pid) },
             events: events.map { $0.map(EventView.init) }
         )
+        let keys = Occupancy.keys(of: job.target)
+        target = keys.joined(separator: " ")
+        targets = keys
+        if job.state == .succeeded { outputs = job.outputs }
+    }
+}
+
+extension KindView {
+    /// A kind as `GET /v1/kinds` shows it.
+    init(_ spec: JobKindSpec) {
+        let inPath = spec.pathParameters
+        self.init(
+            name: spec.name,
+            summary: spec.summary,
+            method: spec.method,
+            path: spec.pathTemplate,
+            acceptedStatus: spec.acceptedStatus,
+            params: spec.parameters.map { param in
+                KindParamView(
+                    name: param.name,
+                    type: param.typeName,
+                    required: param.required,
+                    secret: param.secret,
+                    default: param.defaultValue,
+                    configured: param.configured.map { $0 == .company ? "company_id" : $0.rawValue },
+                    location: inPath.contains(param.name) ? "path" : "body",
+                    help: param.help
+                )
+            },
+            outputs: spec.outputs.map { KindOutputView(name: $0.name, help: $0.help) },
+            targets: spec.targets.map(\.summary),
+            settle: spec.settle.summary,
+            repeatIsHarmless: spec.resubmitIsHarmless,
+            deadlineSeconds: spec.defaultDeadline,
+            typicalSeconds: [spec.typicalDuration.lowerBound, spec.typicalDuration.upperBound]
+        )
     }
 }
 

@@ -107,3 +107,8 @@ extension Date {
         self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 }
+
+extension StoredJob {
+    /// What the job learned, under its kind's output names (``JobKindSpec/outputs``): empty until it succeeded.
+    public var outputs: [String: JSONValue] { state == .succeeded ? kind.spec.outputs(from: result) : [:] }
+}

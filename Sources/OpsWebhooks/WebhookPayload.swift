@@ -13,9 +13,11 @@ public struct JobSummary: Sendable, Hashable, Codable {
     public var finishedAt: Date?
     public var lastError: String?
     public var result: JSONValue?
+    /// What the job learned once it succeeded, under its kind's output names (`site_id`, `backup_id`, …).
+    public var outputs: [String: JSONValue]?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, state, params, attempt, result
+        case id, kind, state, params, attempt, result, outputs
         case operationID = "operation_id"
         case createdAt = "created_at"
         case finishedAt = "finished_at"
@@ -48,6 +50,9 @@ public struct JobSummary: Sendable, Hashable, Codable {
         self.finishedAt = finishedAt
         self.lastError = lastError
         self.result = result
+        if state == JobState.succeeded.rawValue, let spec = JobKind(rawValue: kind)?.spec, !spec.outputs.isEmpty {
+            outputs = spec.outputs(from: result)
+        }
     }
 }
 
@@ -169,9 +174,8 @@ public enum WebhookPayload {
             default: "⏳"
             }
         let params = event.job.params
-        let target =
-            params["display_name"]?.stringValue ?? params["site_id"]?.stringValue
-            ?? params["target_env_id"]?.stringValue ?? "job \(event.job.id)"
+        let subject = JobKind(rawValue: event.job.kind)?.spec.subject
+        let target = subject.flatMap { params[$0]?.stringValue } ?? "job \(event.job.id)"
         let phrase =
             switch event.to {
             case "succeeded": "succeeded"

@@ -116,8 +116,8 @@ enum Format {
 
     /// What a job works on, for tables: the new site's name, else the site or environment ID, else the daemon's key.
     static func target(of job: JobView) -> String {
-        for name in ["display_name", "site_id", "target_env_id", "source_env_id"] {
-            if let value = job.params[name], value != .null { return plain(value) }
+        if let subject = JobKind(rawValue: job.kind)?.spec.subject, let value = job.params[subject], value != .null {
+            return plain(value)
         }
         return job.target
     }

@@ -22,7 +22,8 @@ struct KinstaOps: AsyncParsableCommand {
             """,
         version: "kinsta-ops \(OpsVersion.current)",
         subcommands: [
-            SubmitCommand.self, JobsCommand.self, ShowCommand.self, WaitCommand.self, HistoryCommand.self,
+            SubmitCommand.self, KindsCommand.self, JobsCommand.self, ShowCommand.self, WaitCommand.self,
+            HistoryCommand.self,
             CancelCommand.self, RetryCommand.self, HealthCommand.self, SitesCommand.self, EnvironmentsCommand.self,
             BackupsCommand.self, DownloadableBackupsCommand.self, DeliveriesCommand.self, RedeliverCommand.self,
         ]
@@ -30,6 +31,14 @@ struct KinstaOps: AsyncParsableCommand {
 
     /// Parses the command line, runs the chosen command and exits with its code.
     static func main() async {
+        // `submit KIND --help`: the kind's own flags, which the parser does not know (they come from the catalog).
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.count >= 3, arguments[0] == "submit", let kind = JobKind(rawValue: arguments[1]),
+            arguments.dropFirst(2).prefix(while: { $0 != "--" }).contains(where: { $0 == "--help" || $0 == "-h" })
+        {
+            Console.out(SubmitCommand.help(for: kind))
+            Foundation.exit(ExitStatus.success)
+        }
         do {
             var command = try await asyncParseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

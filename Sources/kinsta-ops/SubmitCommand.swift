@@ -12,10 +12,12 @@ import Musl
 import Darwin
 #endif
 
-/// `kinsta-ops submit KIND …` — `POST /v1/jobs` with a ``SubmitJobRequest``.
+/// `kinsta-ops submit KIND [--PARAM VALUE …]` — `POST /v1/jobs` with a ``SubmitJobRequest``.
 ///
-/// Parameters are not checked here beyond their syntax: whatever is given is sent, and the daemon, which owns the
-/// kinds' rules, answers 422 naming the field at fault.
+/// The flags after the kind come from the kind's declaration in the catalog (``JobCatalog``): one per parameter, in
+/// kebab case. `kinsta-ops submit KIND --help` lists that kind's flags only. Values are converted to the parameter's
+/// JSON type here; everything else is left to the daemon, which owns the kinds' rules and answers 422 naming the
+/// field at fault.
 struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
@@ -23,88 +25,75 @@ struct SubmitCommand: AsyncParsableCommand {
         discussion: discussion
     )
 
-    /// The help text after the options: every kind with its parameters, and how to pass the admin password.
+    /// The help text after the options: every kind with its summary, and how parameters are given.
     static var discussion: String {
-        let indent = 21
-        let kinds = JobKind.allCases.map { kind in
-            let names = kind.spec.parameters.map {
-                $0.name + ($0.required && !$0.defaultsToCompany && $0.defaultValue == nil ? "*" : "")
-            }
-            // Wrapped here with a hanging indent: the help renderer would wrap at column 0.
-            var lines = ["  " + kind.rawValue.padding(toLength: indent - 2, withPad: " ", startingAt: 0)]
-            for (index, name) in names.enumerated() {
-                let item = name + (index < names.count - 1 ? "," : "")
-                if lines[lines.count - 1].count + item.count + 1 > 78 {
-                    lines.append(String(repeating: " ", count: indent))
-                }
-                let current = lines[lines.count - 1]
-                lines[lines.count - 1] = current + (current.count > indent ? " " : "") + item
-            }
-            return lines.joined(separator: "\n")
+        let width = (JobKind.allCases.map(\.rawValue.count).max() ?? 0) + 2
+        let kinds = JobCatalog.specs.map {
+            "  " + $0.name.padding(toLength: width, withPad: " ", startingAt: 0) + $0.summary
         }
         return """
-            Kinds and their parameters (Kinsta's names; * = required; company defaults to the daemon's configured \
-            company):
+            Kinds (`kinsta-ops submit KIND --help` shows a kind's flags; `kinsta-ops kinds` describes them all):
             \(kinds.joined(separator: "\n"))
 
-            Each parameter has a flag of the same name in kebab case (--display-name, --backup-id, …); \
-            --param NAME=VALUE sets any parameter by Kinsta's name. A VALUE of true, false or a number is sent as \
-            such (--param backup_id=123 sends 123); anything else is sent as a string; a JSON string in quotes \
-            forces a string (--param 'display_name="2024"'). The daemon checks the parameters and names the one at \
-            fault.
+            Each parameter of the kind has a flag of its name in kebab case (--display-name, --env-id, …); a boolean \
+            is --flag or --no-flag; a list repeats its flag. --param NAME=VALUE sets any parameter by Kinsta's name: \
+            a VALUE of true, false or a number is sent as such, anything else as a string, and a JSON string in \
+            quotes forces a string (--param 'display_name="2024"').
 
-            The WordPress admin password (site.create): --admin-password is visible to other users in `ps`, so \
-            prefer --admin-password-file PATH (first line; - reads standard input) or the environment variable \
-            KINSTA_ADMIN_PASSWORD. When none is given and standard input is a terminal, kinsta-ops asks for it \
-            without echo.
+            Secrets (admin_password, an SFTP password, an SSL key) are visible to other users in `ps` when given as \
+            flags: prefer --NAME-file PATH (first line; - reads standard input; an SSL key's whole file), or, for the \
+            WordPress admin password, the environment variable KINSTA_ADMIN_PASSWORD. A required secret that is not \
+            given is asked for without echo when standard input is a terminal.
 
             Prints `job ID STATE (KIND)`, or the job's JSON with --json. With --wait, then waits like \
             `kinsta-ops wait ID` and exits with its code.
             """
     }
 
+    /// `kinsta-ops submit KIND --help`: the kind's own flags.
+    static func help(for kind: JobKind) -> String {
+        let spec = kind.spec
+        var lines = [
+            "\(spec.name): \(spec.summary)",
+            "",
+            "USAGE: kinsta-ops submit \(spec.name) [<flags>] [--note <text>] [--idempotency-key <key>] [--wait]",
+            "",
+            "Kinsta call: \(spec.method) \(spec.pathTemplate)",
+            "Occupies: \(spec.targets.map(\.summary).joined(separator: ", "))",
+            "If its answer is lost: \(spec.settle.summary)",
+        ]
+        if !spec.outputs.isEmpty {
+            lines.append("Outputs: " + spec.outputs.map { "\($0.name) (\($0.help))" }.joined(separator: ", "))
+        }
+        lines += ["", "FLAGS (* = required):"]
+        for param in spec.parameters {
+            let flag = KindFlags.flag(param)
+            var text = param.help
+            if let value = param.defaultValue { text += " [default: \(KindFlags.plain(value))]" }
+            if param.configured != nil { text += " [default: from the configuration]" }
+            let mark = param.required && param.defaultValue == nil && param.configured == nil ? "*" : " "
+            lines.append("  \(mark) " + flag.padding(toLength: 40, withPad: " ", startingAt: 0) + " " + text)
+            if param.secret {
+                lines.append(
+                    "    --\(KindFlags.kebab(param.name))-file <path>".padding(
+                        toLength: 43,
+                        withPad: " ",
+                        startingAt: 0
+                    )
+                        + " Read it from a file (- for stdin)"
+                )
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
     @OptionGroup var global: GlobalOptions
 
     @Argument(
-        help: ArgumentHelp(
-            "The job kind: \(JobKind.allCases.map(\.rawValue).joined(separator: ", ")).",
-            valueName: "kind"
-        ),
+        help: ArgumentHelp("The job kind (`kinsta-ops kinds` lists them).", valueName: "kind"),
         completion: .list(JobKind.allCases.map(\.rawValue))
     )
     var kind: String
-
-    // MARK: Kinsta's parameters, one flag each
-
-    @Option(help: paramHelp("company")) var company: String?
-    @Option(help: paramHelp("display_name")) var displayName: String?
-    @Option(help: paramHelp("region")) var region: String?
-    @Option(help: paramHelp("admin_email")) var adminEmail: String?
-    @Option(help: paramHelp("admin_password", extra: "visible in `ps`; prefer --admin-password-file"))
-    var adminPassword: String?
-    @Option(
-        help: ArgumentHelp(
-            "Read the WordPress admin password from the first line of this file (- for stdin).",
-            valueName: "path"
-        )
-    )
-    var adminPasswordFile: String?
-    @Option(help: paramHelp("admin_user")) var adminUser: String?
-    @Option(help: paramHelp("site_title")) var siteTitle: String?
-    @Option(help: paramHelp("wp_language")) var wpLanguage: String?
-    @Flag(inversion: .prefixedNo, help: paramHelp("is_multisite")) var isMultisite: Bool?
-    @Flag(inversion: .prefixedNo, help: paramHelp("is_subdomain_multisite")) var isSubdomainMultisite: Bool?
-    @Flag(inversion: .prefixedNo, help: paramHelp("woocommerce")) var woocommerce: Bool?
-    @Flag(inversion: .prefixedNo, help: paramHelp("wordpressseo")) var wordpressseo: Bool?
-    @Option(help: paramHelp("install_mode")) var installMode: String?
-    @Option(help: paramHelp("source_env_id")) var sourceEnvId: String?
-    @Option(help: paramHelp("site_id")) var siteId: String?
-    @Option(help: paramHelp("target_env_id")) var targetEnvId: String?
-    @Option(help: paramHelp("backup_id")) var backupId: Int64?
-    @Option(help: paramHelp("notified_user_id")) var notifiedUserId: String?
-    @Option(help: paramHelp("env_display_name_of_backup")) var envDisplayNameOfBackup: String?
-
-    // MARK: Everything else
 
     @Option(
         name: .customLong("param"),
@@ -128,11 +117,12 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @OptionGroup var waiting: WaitOptions
 
+    /// The kind's own flags (`--display-name X`, `--woocommerce`), read against its declaration in ``run()``.
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var kindArguments: [String] = []
+
     func validate() throws {
         for entry in rawParams { _ = try Self.parseParam(entry) }
-        if adminPassword != nil && adminPasswordFile != nil {
-            throw ArgumentParser.ValidationError("give --admin-password or --admin-password-file, not both")
-        }
         if waiting.timeout != nil && !wait {
             throw ArgumentParser.ValidationError("--timeout needs --wait")
         }
@@ -142,8 +132,8 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let params = try collectParams()
         let code = try await global.withClient { client in
-            let params = try collectParams()
             let body: Data
             do {
                 body = try WireJSON.encoder().encode(SubmitJobRequest(kind: kind, params: params, note: note))
@@ -170,98 +160,83 @@ struct SubmitCommand: AsyncParsableCommand {
         if code != ExitStatus.success { throw ExitCode(code) }
     }
 
-    /// The parameters to send: named flags, then `--param` entries (a different value for the same name is a usage
-    /// error), then the admin password from its file, the environment or a prompt.
+    /// The parameters to send: the kind's flags, then `--param` entries (a different value for the same name is a
+    /// usage error), then secrets from the environment or a prompt.
     ///
-    /// - Throws: ``CLIError`` (exit 2) for conflicting values or an unreadable password file.
+    /// - Throws: ``CLIError`` (exit 2) for an unknown kind or flag, a value of the wrong form, conflicting values or
+    ///   an unreadable secret file.
     func collectParams() throws(CLIError) -> [String: JSONValue] {
-        var params: [String: JSONValue] = [:]
-        var sources: [String: String] = [:]
-        func set(_ name: String, _ value: JSONValue, from source: String) throws(CLIError) {
-            if let existing = params[name], existing != value, let previous = sources[name] {
-                throw CLIError.usage("\(source) conflicts with \(previous)")
-            }
-            params[name] = value
-            sources[name] = source
+        guard let kind = JobKind(rawValue: kind) else {
+            throw CLIError.usage("unknown kind \(self.kind); `kinsta-ops kinds` lists them")
         }
-        for (name, value) in namedParams() {
-            try set(name, value, from: "--" + name.replacingOccurrences(of: "_", with: "-"))
-        }
+        var params = try KindFlags(kind: kind).parse(kindArguments)
         for entry in rawParams {
             guard let (name, value) = try? Self.parseParam(entry) else { continue }  // checked in validate()
-            try set(name, value, from: "--param \(name)")
+            if let existing = params[name], existing != value {
+                throw CLIError.usage("--param \(name) conflicts with --\(KindFlags.kebab(name))")
+            }
+            params[name] = value
         }
-        if let file = adminPasswordFile {
-            try set("admin_password", .string(try Self.readPasswordFile(file)), from: "--admin-password-file")
-        } else if params["admin_password"] == nil, let secret = try secretFromEnvironmentOrPrompt(params: params) {
-            params["admin_password"] = .string(secret)
+        for param in kind.spec.parameters where param.secret && params[param.name] == nil {
+            if let secret = try secretFromEnvironmentOrPrompt(param, params: params) {
+                params[param.name] = .string(secret)
+            }
         }
         return params
     }
 
-    /// The flags named after Kinsta's parameters that were given, as `(name, value)`.
-    func namedParams() -> [(String, JSONValue)] {
-        let texts: [(String, String?)] = [
-            ("company", company), ("display_name", displayName), ("region", region), ("admin_email", adminEmail),
-            ("admin_password", adminPassword), ("admin_user", adminUser), ("site_title", siteTitle),
-            ("wp_language", wpLanguage), ("install_mode", installMode), ("source_env_id", sourceEnvId),
-            ("site_id", siteId), ("target_env_id", targetEnvId), ("notified_user_id", notifiedUserId),
-            ("env_display_name_of_backup", envDisplayNameOfBackup),
-        ]
-        let flags: [(String, Bool?)] = [
-            ("is_multisite", isMultisite), ("is_subdomain_multisite", isSubdomainMultisite),
-            ("woocommerce", woocommerce), ("wordpressseo", wordpressseo),
-        ]
-        var out = texts.compactMap { name, value in value.map { (name, JSONValue.string($0)) } }
-        out += flags.compactMap { name, value in value.map { (name, JSONValue.bool($0)) } }
-        if let backupId { out.append(("backup_id", .integer(backupId))) }
-        return out
-    }
-
-    /// The admin password for a kind that takes one: `KINSTA_ADMIN_PASSWORD`, else a no-echo prompt (twice) when
-    /// the kind requires it and stdin is a terminal; `nil` otherwise (the daemon then says what is missing).
-    private func secretFromEnvironmentOrPrompt(params: [String: JSONValue]) throws(CLIError) -> String? {
-        guard let spec = JobKind(rawValue: kind)?.spec.parameters.first(where: { $0.name == "admin_password" }) else {
-            return nil
-        }
-        if let value = ProcessInfo.processInfo.environment["KINSTA_ADMIN_PASSWORD"], !value.isEmpty {
+    /// A secret the flags did not give: `KINSTA_ADMIN_PASSWORD` for the WordPress admin password, else a no-echo
+    /// prompt (twice) when the kind requires it and stdin is a terminal; `nil` otherwise (the daemon then says what
+    /// is missing).
+    private func secretFromEnvironmentOrPrompt(
+        _ param: ParamSpec,
+        params: [String: JSONValue]
+    ) throws(CLIError)
+        -> String?
+    {
+        if param.name == "admin_password", let value = ProcessInfo.processInfo.environment["KINSTA_ADMIN_PASSWORD"],
+            !value.isEmpty
+        {
             return value
         }
-        guard spec.required, Terminal.isTTY(STDIN_FILENO) else { return nil }
-        let site = params["display_name"]?.stringValue.map { " for \($0)" } ?? ""
-        guard let first = Terminal.readSecret(prompt: "WordPress admin password\(site): "), !first.isEmpty else {
-            throw CLIError.usage("no admin password given")
+        guard param.required, Terminal.isTTY(STDIN_FILENO) else { return nil }
+        let subject = params[JobKind(rawValue: kind)?.spec.subject ?? ""]?.stringValue.map { " for \($0)" } ?? ""
+        let label = param.name == "admin_password" ? "WordPress admin password" : param.name
+        guard let first = Terminal.readSecret(prompt: "\(label)\(subject): "), !first.isEmpty else {
+            throw CLIError.usage("no \(param.name) given")
         }
         guard let second = Terminal.readSecret(prompt: "Retype it: "), second == first else {
-            throw CLIError.usage("the two passwords do not match")
+            throw CLIError.usage("the two values do not match")
         }
         return first
     }
 
-    /// The first line of `path` (`-` = stdin), without its line break.
-    static func readPasswordFile(_ path: String) throws(CLIError) -> String {
+    /// The first line of `path` (`-` = stdin), without its line break; with `wholeFile`, all of it (an SSL key).
+    static func readSecretFile(_ path: String, flag: String, wholeFile: Bool = false) throws(CLIError) -> String {
         let text: String
         if path == "-" {
             guard let line = readLine(strippingNewline: true) else {
-                throw CLIError.usage("--admin-password-file -: nothing on standard input")
+                throw CLIError.usage("\(flag) -: nothing on standard input")
             }
             text = line
         } else {
             // Read through a handle, so pipes and process substitutions (`<(pass show …)`) work too.
             guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw CLIError.usage("cannot read --admin-password-file \(path)")
+                throw CLIError.usage("cannot read \(flag) \(path)")
             }
             defer { try? handle.close() }
             do {
                 text = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
             } catch {
-                throw CLIError.usage("cannot read --admin-password-file \(path)")
+                throw CLIError.usage("cannot read \(flag) \(path)")
             }
         }
         // `\r\n` is one Character, and a newline like `\n`.
-        let password = String(text.prefix { !$0.isNewline })
-        guard !password.isEmpty else { throw CLIError.usage("--admin-password-file \(path) holds no password") }
-        return password
+        let secret = wholeFile ? text : String(text.prefix { !$0.isNewline })
+        guard !secret.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw CLIError.usage("\(flag) \(path) holds nothing")
+        }
+        return secret
     }
 
     /// Splits `name=value`; the value is a JSON scalar when it reads as one (true, false, a number, a quoted
@@ -290,22 +265,5 @@ struct SubmitCommand: AsyncParsableCommand {
         case .bool, .integer, .number, .string: return value
         case .null, .array, .object: return .string(text)
         }
-    }
-
-    /// A flag's help: the parameter's own help line from the kinds' specs, and the kinds that take it.
-    static func paramHelp(_ name: String, extra: String? = nil) -> ArgumentHelp {
-        let kinds = JobKind.allCases.filter { $0.spec.parameters.contains { $0.name == name } }
-        let spec = kinds.first?.spec.parameters.first { $0.name == name }
-        var text = spec?.help ?? name
-        if let extra { text += "; \(extra)" }
-        text += " [\(kinds.map(\.rawValue).joined(separator: ", "))]"
-        let valueName: String
-        switch spec?.type {
-        case .integer: valueName = "n"
-        case .email: valueName = "email"
-        case .oneOf(let allowed): valueName = allowed.joined(separator: "|")
-        default: valueName = name.replacingOccurrences(of: "_", with: "-")
-        }
-        return ArgumentHelp(text, valueName: valueName)
     }
 }

@@ -122,7 +122,8 @@ import Glibc
             SubmitJobRequest(
                 kind: "backup.restore",
                 params: [
-                    "target_env_id": .string(envID), "backup_id": backupID, "notified_user_id": "user-1",
+                    "target_env_id": .string(envID), "backup_id": backupID,
+                    "notified_user_id": "54fb80af-576c-4fdc-ba4f-b596c83f15a1",
                 ]
             ),
         ]

@@ -51,7 +51,7 @@ final class SimTime: Sendable {
             kind: .siteCreatePlain,
             raw: ["display_name": .string(name), "region": "us-central1"],
             defaultCompany: configuration.companyID
-        ).submitCall
+        ).submitCall(job: 1, attempt: 1)
     }
 
     @Test func operationGoesFromNotVisibleToRunningToFinished() async throws {

@@ -50,7 +50,7 @@ import Testing
                 "admin_password": .string(password), "admin_user": "admin", "site_title": "T",
             ],
             defaultCompany: company
-        ).submitCall
+        ).submitCall(job: 1, attempt: 1)
     }
 
     func leaks(_ text: String) -> Bool {

@@ -3,6 +3,7 @@ import Testing
 
 /// The declarative kind catalog: validation, redaction, the Kinsta call each kind makes, its target.
 @Suite struct JobKindTests {
+    static let user = "54fb80af-576c-4fdc-ba4f-b596c83f15a1"
     static let create: [String: JSONValue] = [
         "display_name": "Site", "region": "us-central1", "admin_email": "a@b.co", "admin_password": "pw",
         "admin_user": "admin", "site_title": "Title",
@@ -43,26 +44,27 @@ import Testing
         ),
         Invalid(
             kind: .backupRestore,
-            params: ["target_env_id": "e", "backup_id": "12", "notified_user_id": "u"],
+            params: ["target_env_id": "e", "backup_id": "12", "notified_user_id": .string(Self.user)],
             field: "backup_id"
         ),
         Invalid(
             kind: .backupRestore,
-            params: ["target_env_id": "e", "backup_id": -1, "notified_user_id": "u"],
+            params: ["target_env_id": "e", "backup_id": -1, "notified_user_id": .string(Self.user)],
             field: "backup_id"
         ),
         Invalid(
             kind: .backupRestore,
-            params: ["target_env_id": "e", "backup_id": 1.5, "notified_user_id": "u"],
+            params: ["target_env_id": "e", "backup_id": 1.5, "notified_user_id": .string(Self.user)],
             field: "backup_id"
         ),
         Invalid(kind: .backupRestore, params: ["target_env_id": "e", "backup_id": 1], field: "notified_user_id"),
         Invalid(
             kind: .backupRestore,
             params: [
-                "target_env_id": "e", "backup_id": 1, "notified_user_id": "u", "env_display_name_of_backup": "Live",
+                "target_env_id": "e", "backup_id": 1, "notified_user_id": .string(Self.user),
+                "env_display_name_of_backup": "Live",
             ],
-            field: "notified_user_id"
+            field: "env_display_name_of_backup"
         ),
     ]
 
@@ -125,7 +127,7 @@ import Testing
             method: "POST",
             path: "/sites/clone",
             bodyKeys: ["company", "display_name", "source_env_id"],
-            target: "site-name:B"
+            target: "site-name:B\nenv:env-1"
         ),
         CallRow(
             kind: .siteDelete,
@@ -137,7 +139,7 @@ import Testing
         ),
         CallRow(
             kind: .backupRestore,
-            params: ["target_env_id": "env-2", "backup_id": 7, "notified_user_id": "u"],
+            params: ["target_env_id": "env-2", "backup_id": 7, "notified_user_id": .string(Self.user)],
             method: "POST",
             path: "/sites/environments/env-2/backups/restore",
             bodyKeys: ["backup_id", "notified_user_id"],
@@ -159,7 +161,7 @@ import Testing
     @Test(arguments: calls)
     func eachKindMakesItsKinstaCall(_ row: CallRow) throws {
         let params = try ValidatedParams(kind: row.kind, raw: row.params, defaultCompany: "c1")
-        let call = params.submitCall
+        let call = params.submitCall(job: 1, attempt: 1)
         #expect(call.method == row.method)
         #expect(call.path == row.path)
         #expect(call.body.map { Set($0.keys) } == row.bodyKeys)
@@ -169,10 +171,10 @@ import Testing
     @Test func backupIDStaysANumber() throws {
         let params = try ValidatedParams(
             kind: .backupRestore,
-            raw: ["target_env_id": "e", "backup_id": 123, "notified_user_id": "u"],
+            raw: ["target_env_id": "e", "backup_id": 123, "notified_user_id": .string(Self.user)],
             defaultCompany: nil
         )
-        #expect(params.submitCall.body?["backup_id"] == .integer(123))
+        #expect(params.submitCall(job: 1, attempt: 1).body?["backup_id"] == .integer(123))
     }
 
     @Test func percentEncodingKeepsAnIDInOneSegment() {

@@ -146,11 +146,11 @@ import Testing
         let h = try harness(script, maxInFlight: 2)
         let first = try await h.submit(
             .backupRestore,
-            ["target_env_id": "env-1", "backup_id": 1, "notified_user_id": "u"]
+            ["target_env_id": "env-1", "backup_id": 1, "notified_user_id": "54fb80af-576c-4fdc-ba4f-b596c83f15a1"]
         )
         let second = try await h.submit(
             .backupRestore,
-            ["target_env_id": "env-1", "backup_id": 2, "notified_user_id": "u"]
+            ["target_env_id": "env-1", "backup_id": 2, "notified_user_id": "54fb80af-576c-4fdc-ba4f-b596c83f15a1"]
         )
         let other = try await h.submit(.siteDelete, ["site_id": "s-2"])
         let third = try await h.submit(.siteDelete, ["site_id": "s-3"])
