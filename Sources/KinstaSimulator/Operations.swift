@@ -81,7 +81,9 @@ extension KinstaSimulator {
         state: inout SimulatorState
     ) -> SimAnswer {
         if configuration.chaos.refuseBlocked, scope != .none,
-            state.operations.values.contains(where: { $0.doneAt > now && $0.scope.collides(with: scope) })
+            state.pending.contains(where: { id in
+                state.operations[id].map { $0.doneAt > now && $0.scope.collides(with: scope) } ?? false
+            })
                 || (configuration.chaos.blockedRate > 0 && state.chaosRandom.unit() < configuration.chaos.blockedRate)
         {
             return .badRequest(SimAnswer.blockedMessage)
@@ -116,6 +118,7 @@ extension KinstaSimulator {
             effect: effect
         )
         state.operationOrder.append(id)
+        state.pending.append(id)
         var answer = SimAnswer.json(
             write.status,
             [

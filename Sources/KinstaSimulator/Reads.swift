@@ -182,7 +182,6 @@ extension KinstaSimulator {
                 "public_error": failed ? SimAnswer.blockedMessage : NSNull(), "ip_address": "127.0.0.1",
                 "api_key_info": ["id": state.apiKeyID, "name": "kinsta-sim key"],
                 "descriptions": ["\(operation.kind) \(operation.target ?? operation.displayName ?? "")"],
-                "operation_id": operation.id,
             ]
         }
         let newestFirst = Array(entries.reversed())

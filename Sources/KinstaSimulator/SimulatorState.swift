@@ -221,6 +221,8 @@ struct SimulatorState {
     var dnsDomains: [SimDNSDomain] = []
     var operations: [String: SimOperation] = [:]
     var operationOrder: [String] = []
+    /// Operations not yet applied, in order (after ``settle(now:)``: those still running or invisible).
+    var pending: [String] = []
     var log: [SimulatedRequest] = []
     /// With `echoSecrets`: the submit request each operation came from (its `Authorization` and body), echoed back in
     /// the operation's answers.
@@ -388,14 +390,20 @@ struct SimulatorState {
 
     /// Applies the effects of operations that completed by `now`.
     mutating func settle(now: Date) {
-        for id in operationOrder {
-            guard var operation = operations[id], !operation.applied, operation.doneAt <= now else { continue }
+        var still: [String] = []
+        for id in pending {
+            guard var operation = operations[id], !operation.applied else { continue }
+            guard operation.doneAt <= now else {
+                still.append(id)
+                continue
+            }
             operation.applied = true
             if !operation.fails, let effect = operation.effect {
                 operation.newSiteID = effect(&self, operation.doneAt)
             }
             operations[id] = operation
         }
+        pending = still
     }
 
     func environment(_ id: String) -> SimEnvironment? {
@@ -426,6 +434,8 @@ struct SimulatorState {
     /// Whether an operation still runs on environment `id` or on all of its site (what `is_blocked` shows).
     func isBlocked(environment id: String, site: String, now: Date) -> Bool {
         let scope = SimScope.environments(site: site, [id])
-        return operations.values.contains { $0.doneAt > now && $0.visibleAt <= now && $0.scope.collides(with: scope) }
+        return pending.contains { id in
+            operations[id].map { $0.doneAt > now && $0.visibleAt <= now && $0.scope.collides(with: scope) } ?? false
+        }
     }
 }

@@ -112,7 +112,7 @@ extension KinstaSimulator {
         let name = body["display_name"]?.string ?? ""
         let taken =
             state.sites.contains { $0.displayName == name }
-            || state.operations.values.contains {
+            || state.pending.lazy.compactMap { state.operations[$0] }.contains {
                 $0.displayName == name && !$0.applied && $0.kind.hasPrefix("site.") && $0.kind != "site.delete"
             }
         guard !taken else { return .refuse(.badRequest("display name is already used")) }
@@ -254,7 +254,7 @@ extension KinstaSimulator {
         let premium = body["is_premium"]?.bool ?? false
         let taken =
             site.environments.contains { $0.displayName == name }
-            || state.operations.values.contains {
+            || state.pending.lazy.compactMap { state.operations[$0] }.contains {
                 $0.displayName == name && !$0.applied && $0.kind.hasPrefix("environment.") && $0.scope.siteID == siteID
             }
         guard !taken else { return .refuse(.badRequest("display name is already used")) }

@@ -31,7 +31,13 @@ struct KinstaSim: AsyncParsableCommand {
     @Option(help: "The Bearer API key it accepts.") var apiKey = "sim-api-key"
     @Option(help: "The company ID it knows.") var company = SimulatorConfiguration().companyID
     @Option(help: "Longest start-up window, in seconds, during which a new operation answers 404.") var window = 10.0
-    @Option(help: "Multiplies every operation's duration (site create takes 60–300 s at 1).") var durationScale = 1.0
+    @Option(
+        help: """
+            Multiplies every operation's duration (at 1: site create 60–300 s, environment create/clone/push \
+            60–300 s, manual backup 30–180 s, tools, caches, PHP, domains, DNS, plugins and SFTP 3–60 s).
+            """
+    )
+    var durationScale = 1.0
     @Option(help: "Probability (0–1) that an operation ends in 500 failed.") var failureRate = 0.0
     @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
     @Option(help: "Sites that exist at start (each with a live and a staging environment).") var seedSites = 2

@@ -461,6 +461,71 @@ struct WriteCase: Sendable, CustomTestStringConvertible {
         }
     }
 
+    @Test func everyWriteWithRequiredFieldsRefusesAnEmptyBody() async throws {
+        try await SimHarness.run { sim in
+            let cases = WriteCase.all(try await sim.fixture()).filter { $0.body != nil && $0.kind != "backup.create" }
+            #expect(cases.count == 32)
+            for item in cases {
+                let answer = try await sim.call(item.method, item.path, "{}")
+                #expect(answer.status == 400, "\(item.kind): \(answer.json)")
+                #expect((answer.json["message"] as? String)?.hasSuffix("is required") == true, "\(item.kind)")
+            }
+            #expect(sim.simulator.operations().isEmpty)
+        }
+    }
+
+    /// Each field of each valid body, given a value of another JSON type, is refused with that field named.
+    @Test func everyFieldOfAnotherTypeIsRefused() async throws {
+        try await SimHarness.run { sim in
+            var tried = 0
+            for item in WriteCase.all(try await sim.fixture()) {
+                guard let body = item.body,
+                    let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+                else { continue }
+                for (key, value) in object {
+                    var wrong = object
+                    if value is String {
+                        wrong[key] = 12345
+                    } else if value is [Any] {
+                        wrong[key] = "not an array"
+                    } else {
+                        // A number or a boolean (JSONSerialization reads both as NSNumber): a string is neither.
+                        wrong[key] = "1"
+                    }
+                    let text = String(decoding: try JSONSerialization.data(withJSONObject: wrong), as: UTF8.self)
+                    let answer = try await sim.call(item.method, item.path, text)
+                    #expect(answer.status == 400, "\(item.kind).\(key): \(answer.json)")
+                    #expect((answer.json["message"] as? String)?.contains("\"\(key)") == true, "\(item.kind).\(key)")
+                    tried += 1
+                }
+            }
+            #expect(tried >= 80)
+            #expect(sim.simulator.operations().isEmpty)
+        }
+    }
+
+    @Test func theRequestLogKeepsAnswersAndRedactsSecretsAsStrings() async throws {
+        try await SimHarness.run { sim in
+            let f = try await sim.fixture()
+            let body = #"{"username":"ci","password":"R8zXwT@#bV!kJq9^xx","permission":"read"}"#
+            let answer = try await sim.call("POST", "/sites/environments/\(f.live)/additional-sftp-accounts", body)
+            #expect(answer.status == 200)
+            let response = try await sim.http.execute(
+                HTTPRequest(url: sim.base.replacingOccurrences(of: "/v2", with: "/_sim/requests"))
+            )
+            let text = String(decoding: response.body, as: UTF8.self)
+            #expect(!text.contains("R8zXwT"))
+            let log = try #require(try JSONSerialization.jsonObject(with: response.body) as? [[String: Any]])
+            let entry = try #require(log.last)
+            let password = try #require((entry["body"] as? [String: Any])?["password"] as? String)
+            #expect(password.contains("[redacted]") && password.count >= 16)
+            #expect(entry["status"] as? Int == 200)
+            let logged = try #require((entry["answer"] as? String).map { Data($0.utf8) })
+            let json = try #require(try JSONSerialization.jsonObject(with: logged) as? [String: Any])
+            #expect(json["operation_id"] as? String == answer.json["operation_id"] as? String)
+        }
+    }
+
     @Test func operationIDsArePolledRawOrPercentEncoded() async throws {
         try await SimHarness.run { sim in
             let f = try await sim.fixture()
