@@ -70,7 +70,10 @@ struct KinstaSim: AsyncParsableCommand {
     @Option(help: "Chaos: more requests than this a minute answer 429 (0: no limit).") var rateLimit = 0
     @Option(help: "Chaos: Retry-After seconds sent with a 429.") var retryAfter: Int?
     @Flag(
-        help: "Chaos: refuse work on a site or environment that has an operation running (\"environment is blocked\")."
+        help: """
+            Chaos: refuse work on a site or environment while an operation runs on it, on its site, or (for a site) \
+            on any of its environments ("environment is blocked").
+            """
     )
     var refuseBlocked = false
     @Option(
