@@ -17,7 +17,9 @@ cleanup() {
 }
 trap cleanup EXIT
 key=contract-key
-"$bin/kinsta-sim" --port 0 --port-file "$work/sim.port" --window 0.5 --duration-scale 0.01 --seed 3 \
+# Three seed sites: the first takes most writes, the second is deleted, the third takes those that must not depend
+# on another write of the run (a domain made primary while another is deleted), as operations end in milliseconds.
+"$bin/kinsta-sim" --port 0 --port-file "$work/sim.port" --window 0.5 --duration-scale 0.01 --seed 3 --seed-sites 3 \
     --api-key "$key" >"$work/sim.out" 2>"$work/sim.log" &
 sim_pid=$!
 for _ in $(seq 1 300); do [ -s "$work/sim.port" ] && break; sleep 0.1; done
@@ -33,6 +35,8 @@ other_site=$(field 's["sites"][1]["id"]')
 live=$(field 's["sites"][0]["environments"][0]["id"]')
 staging=$(field 's["sites"][0]["environments"][1]["id"]')
 other_live=$(field 's["sites"][1]["environments"][0]["id"]')
+spare_live=$(field 's["sites"][2]["environments"][0]["id"]')
+spare_secondary=$(field '[d["id"] for d in s["sites"][2]["environments"][0]["domains"] if d["id"] != s["sites"][2]["environments"][0]["primary_domain_id"]][0]')
 backup=$(field 's["sites"][0]["environments"][0]["backups"][0]["id"]')
 other_backup=$(field 's["sites"][1]["environments"][0]["backups"][1]["id"]')
 user=$(field 's["users"][0]["id"]')
@@ -40,7 +44,7 @@ cdn=$(field 's["sites"][0]["environments"][0]["cdn_cache_id"]')
 secondary=$(field '[d["id"] for d in s["sites"][0]["environments"][0]["domains"] if d["id"] != s["sites"][0]["environments"][0]["primary_domain_id"]][0]')
 dns=$(field 's["dns_domains"][0]["id"]')
 dns_name=$(field 's["dns_domains"][0]["records"][0]["name"]')
-sftp=$(field 's["sites"][0]["environments"][1]["sftp_accounts"][0]["id"]')
+sftp=$(field 's["sites"][0]["environments"][0]["sftp_accounts"][0]["id"]')
 
 # call METHOD PATH [BODY]: prints the HTTP status
 call() {
@@ -49,11 +53,14 @@ call() {
     curl "${args[@]}" "$base$2"
 }
 failures=0
-# expect STATUS METHOD PATH [BODY]
+# expect STATUS METHOD PATH [BODY]; an accepted write with a body is kept for the mutation round
 expect() {
     local want=$1; shift
     local got
     got=$(call "$@")
+    if [ $# -ge 3 ] && [ "${want:0:1}" = 2 ]; then
+        printf '{"method":"%s","path":"%s","body":%s}\n' "$1" "$2" "$3" >>"$work/valid.ndjson"
+    fi
     if [ "$got" != "$want" ]; then
         echo "sim-contract: $1 $2 answered $got, not $want" >&2
         failures=$((failures + 1))
@@ -66,7 +73,7 @@ reads() {
     expect 200 GET "/sites?company=$company&include_environments=true"
     expect 200 GET "/sites/$site"
     expect 200 GET "/sites/$site/environments"
-    for env in "$live" "$other_live"; do
+    for env in "$live" "$other_live" "$spare_live"; do
         for what in backups downloadable-backups plugins themes domains additional-sftp-accounts; do
             expect 200 GET "/sites/environments/$env/$what"
         done
@@ -110,7 +117,7 @@ expect 202 PUT /sites/cdn/image-optimization "{\"environment_id\":\"$live\",\"im
 expect 202 POST "/sites/environments/$live/run-wp-cli-command" '{"wp_command":"wp plugin list --status=active"}'
 expect 202 POST "/sites/environments/$live/domains" '{"domain_name":"shop.contract.example","is_wildcardless":false}'
 expect 202 DELETE "/sites/environments/$live/domains" "{\"domain_ids\":[\"$secondary\"]}"
-expect 202 PUT "/sites/environments/$live/change-primary-domain" "{\"domain_id\":\"$secondary\",\"run_search_and_replace\":true}"
+expect 202 PUT "/sites/environments/$spare_live/change-primary-domain" "{\"domain_id\":\"$spare_secondary\",\"run_search_and_replace\":true}"
 expect 202 POST "/domains/$dns/dns-records" '{"type":"A","name":"new.agency.example","ttl":3600,"resource_records":[{"value":"1.1.1.1"}]}'
 expect 202 PUT "/domains/$dns/dns-records" "{\"type\":\"A\",\"name\":\"$dns_name\",\"ttl\":600,\"new_resource_records\":[{\"value\":\"2.2.2.2\"}],\"removed_resource_records\":[{\"value\":\"203.0.113.10\"}]}"
 expect 202 DELETE "/domains/$dns/dns-records" "{\"type\":\"A\",\"name\":\"$dns_name\"}"
@@ -132,6 +139,57 @@ expect 400 PUT /sites/cdn/image-optimization "{\"environment_id\":\"$other_live\
 expect 400 PUT /sites/edge-caching/status "{\"environment_id\":\"$other_live\",\"enabled\":\"yes\"}"
 expect 400 POST /sites/plain "{\"company\":\"$company\",\"display_name\":\"Mars\",\"region\":\"mars-north1\"}"
 
+echo "==> mutations of every accepted body (a required field dropped, a field of another type): each must be refused" >&2
+python3 - "$work/valid.ndjson" "$base" "$key" <<'PY' || failures=$((failures + 1))
+import importlib.util, json, sys, urllib.error, urllib.request
+spec_loader = importlib.util.spec_from_file_location("contract_check", "scripts/contract-check.py")
+check = importlib.util.module_from_spec(spec_loader)
+spec_loader.loader.exec_module(check)
+spec = check.load_spec(check.DEFAULT_OPENAPI)
+ops = check.templates(spec)
+calls = [json.loads(line) for line in open(sys.argv[1])]
+base, key = sys.argv[2], sys.argv[3]
+
+def required(schema):
+    schema = check.resolve(spec, schema)
+    names = set(schema.get("required", []))
+    for part in schema.get("allOf", []):
+        names |= required(part)
+    return names
+
+def send(method, path, body):
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method=method,
+                                     headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+def wrong(value):
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return "1"
+    if isinstance(value, str):
+        return 12345
+    return "not an array or object"
+
+sent = accepted = 0
+for call in calls:
+    template = check.find_operation(ops, call["method"], call["path"])
+    operation = spec["paths"][template][call["method"].lower()]
+    schema = check.schema_of(spec, check.resolve(spec, operation.get("requestBody")))
+    mutations = [{k: v for k, v in call["body"].items() if k != name} for name in sorted(required(schema))]
+    mutations += [dict(call["body"], **{name: wrong(value)}) for name, value in sorted(call["body"].items())]
+    for body in mutations:
+        sent += 1
+        status = send(call["method"], call["path"], body)
+        if status != 400:
+            accepted += 1
+            print(f"sim-contract: {call['method']} {template} answered {status} to {json.dumps(body)}", file=sys.stderr)
+print(f"mutations sent: {sent}; not refused with 400: {accepted}", file=sys.stderr)
+sys.exit(1 if accepted or sent < 100 else 0)
+PY
+
 echo "==> waiting for the operations to end" >&2
 for _ in $(seq 1 300); do
     running=$(curl -fsS "http://127.0.0.1:$port/_sim/operations" |
@@ -147,7 +205,7 @@ done
 expect 404 GET "/operations/cache:clear-00000000-0000-4000-8000-000000000000"
 
 echo "==> reads after" >&2
-other_live=$live  # the other site is gone now
+other_live=$spare_live  # the second site is gone now
 reads
 # The effects are there: the tagged manual backup, the new environments, the added domain
 curl -fsS "http://127.0.0.1:$port/_sim/state" >"$work/state-after.json"
@@ -167,8 +225,11 @@ if "Staging" in names:
     problems.append("the deleted staging environment is still there")
 if not any(d["name"] == "shop.contract.example" for d in live["domains"]):
     problems.append("the added domain is missing")
-if len(s["sites"]) != 4:
-    problems.append(f"{len(s['sites'])} sites, not 4 (2 seeds - 1 deleted + 3 new)")
+if len(s["sites"]) != 5:
+    problems.append(f"{len(s['sites'])} sites, not 5 (3 seeds - 1 deleted + 3 new)")
+spare = s["sites"][1]["environments"][0]  # the third seed site, now second
+if spare["primaryDomain"]["id"] == spare["domains"][0]["id"]:
+    problems.append("the primary domain did not change")
 for p in problems:
     print("sim-contract: " + p, file=sys.stderr)
 sys.exit(1 if problems else 0)
