@@ -526,6 +526,25 @@ struct WriteCase: Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// A path no route has answers Kinsta's 404 through the same wrapper: logged, behind the key.
+    @Test func otherPathsAnswerKinstasNotFoundAndAreLogged() async throws {
+        try await SimHarness.run { sim in
+            let unknown = try await sim.call("GET", "/no/such/endpoint")
+            #expect(unknown.status == 404)
+            #expect(
+                unknown.json["message"] as? String
+                    == "Could not find data or the user does not have permissions to retrieve it"
+            )
+            #expect(try await sim.call("PATCH", "/sites/tools/clear-cache", "{}").status == 404)
+            let refused = try await sim.http.execute(HTTPRequest(url: sim.base + "/no/such/endpoint"))
+            #expect(refused.status == 401)
+            let log = sim.simulator.requestLog()
+            #expect(log.map(\.path) == ["/v2/no/such/endpoint", "/v2/sites/tools/clear-cache", "/v2/no/such/endpoint"])
+            #expect(log.map(\.status) == [404, 404, 401])
+            #expect(log[0].answer.contains("Could not find data"))
+        }
+    }
+
     @Test func operationIDsArePolledRawOrPercentEncoded() async throws {
         try await SimHarness.run { sim in
             let f = try await sim.fixture()
