@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${KINSTA_BIN:-.build/debug}
+export PYTHONDONTWRITEBYTECODE=1  # the mutation round imports contract-check.py; leave no __pycache__ behind
 [ -x "$bin/kinsta-sim" ] || { echo "sim-contract: $bin/kinsta-sim is not built" >&2; exit 1; }
 python3 -c "import jsonschema" 2>/dev/null || scripts/install-deps.sh
 
