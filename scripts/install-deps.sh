@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the build and the demo need, when missing: libsqlite3-dev (GRDB links the system
 # SQLite), libcurl4-openssl-dev (the HTTP client is libcurl), curl and python3 (the demo reads the simulator's state),
-# and the Python package standardwebhooks (the reference verifier in the tests).
+# and the Python packages standardwebhooks (the reference verifier in the tests) and jsonschema (the contract check
+# against Kinsta's OpenAPI file, scripts/contract-check.py).
 set -euo pipefail
 need=()
 for package in libsqlite3-dev libcurl4-openssl-dev curl python3; do
@@ -18,4 +19,9 @@ fi
 if ! python3 -c "import standardwebhooks" 2>/dev/null; then
     echo "installing: standardwebhooks (PyPI)" >&2
     python3 -m pip install -q standardwebhooks 2>&1 | grep -v "Running pip as the 'root' user" >&2 || true
+fi
+# The JSON Schema validator the contract check (scripts/contract-check.py) validates against Kinsta's OpenAPI file with.
+if ! python3 -c "import jsonschema" 2>/dev/null; then
+    echo "installing: jsonschema (PyPI)" >&2
+    python3 -m pip install -q jsonschema 2>&1 | grep -v "Running pip as the 'root' user" >&2 || true
 fi

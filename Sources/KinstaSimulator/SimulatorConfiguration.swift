@@ -6,8 +6,9 @@ public struct SimulatorConfiguration: Sendable {
     public var companyID: String
     /// Each operation answers 404 for a random span in `[0, startupWindowMax]` seconds after it is created.
     public var startupWindowMax: Double
-    /// Multiplies every operation's duration (site create 60–300 s, plain 30–120 s, clone 120–480 s,
-    /// delete and restore 20–180 s): 0.01 makes minutes into seconds.
+    /// Multiplies every operation's duration (site create 60–300 s, plain 30–120 s, clone 120–480 s, delete and
+    /// restore 20–180 s, environment create/clone/push and site reset 60–300 s, manual backup 30–180 s, the tools,
+    /// caches, PHP, domains, DNS, plugins and SFTP 3–60 s): 0.01 makes minutes into seconds.
     public var durationScale: Double
     /// How each operation's start-up window and duration are drawn.
     public var durations: SimulatedDurations
@@ -15,8 +16,18 @@ public struct SimulatorConfiguration: Sendable {
     public var failureRate: Double
     /// Seeds every random draw: the same seed and the same requests give the same ids, windows and outcomes.
     public var seed: UInt64
-    /// Sites that exist at start, each with a live environment and three backups.
+    /// Sites that exist at start, each with a live and a staging environment (each with backups, domains, plugins,
+    /// themes and an SFTP account).
     public var seedSites: Int
+    /// The regions `GET /company/{id}/available-regions` lists; a site create in another is refused (400). `us` is
+    /// there for the older tests of other modules that send it.
+    public var regions: [String]
+    /// Days from start until the API key expires (`GET /validate` shows it; after it every request answers 401);
+    /// 0: it never expires.
+    public var keyExpiresInDays: Double
+    /// Takes the older restore body (`env_display_name_of_backup` instead of `notified_user_id`), which the current
+    /// OpenAPI file does not have.
+    public var acceptsLegacyRestoreBody: Bool
     /// The misbehaviour of the real API, for reliability tests (all off by default).
     public var chaos: SimulatorChaos
 
@@ -29,8 +40,14 @@ public struct SimulatorConfiguration: Sendable {
         seed: UInt64 = 1,
         seedSites: Int = 2,
         chaos: SimulatorChaos = SimulatorChaos(),
-        durations: SimulatedDurations = .uniform
+        durations: SimulatedDurations = .uniform,
+        regions: [String] = SimulatorConfiguration.defaultRegions,
+        keyExpiresInDays: Double = 365,
+        acceptsLegacyRestoreBody: Bool = false
     ) {
+        self.regions = regions
+        self.keyExpiresInDays = keyExpiresInDays
+        self.acceptsLegacyRestoreBody = acceptsLegacyRestoreBody
         self.durations = durations
         self.chaos = chaos
         self.apiKey = apiKey
@@ -41,6 +58,8 @@ public struct SimulatorConfiguration: Sendable {
         self.seed = seed
         self.seedSites = seedSites
     }
+
+    public static let defaultRegions = ["us-central1", "europe-west1", "us-east1", "asia-southeast1", "us"]
 }
 
 /// How operation durations are drawn (before `durationScale`).

@@ -9,10 +9,19 @@ import Logging
 struct KinstaSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kinsta-sim",
-        abstract: "A simulator of the Kinsta API v2 (sites, operations, backups) on loopback.",
+        abstract:
+            "A simulator of the Kinsta API v2 (the 37 writes that answer an operation_id, and their reads) on loopback.",
         discussion: """
             Once listening it prints one line, `kinsta-sim listening on http://127.0.0.1:PORT/v2`. \
-            Admin routes without auth: /_sim/requests, /_sim/operations, /_sim/state.
+            Request bodies are checked against Kinsta's OpenAPI file (required fields, types, enums, UUIDs): a refusal \
+            answers 400 like Kinsta; an unknown id 404.
+
+            Admin routes without auth:
+              GET  /_sim/requests    every /v2 request: method, path, redacted body, status and the answer's body
+              GET  /_sim/operations  every operation with its kind, state, target and times
+              GET  /_sim/state       company_id, sites (environments with backups, domains, CDN and edge cache ids, \
+            plugins, themes, SFTP accounts), users, regions, dns_domains
+              POST /_sim/webhooks/NAME, GET /_sim/webhooks   a webhook receiver
             """
     )
 
@@ -22,10 +31,28 @@ struct KinstaSim: AsyncParsableCommand {
     @Option(help: "The Bearer API key it accepts.") var apiKey = "sim-api-key"
     @Option(help: "The company ID it knows.") var company = SimulatorConfiguration().companyID
     @Option(help: "Longest start-up window, in seconds, during which a new operation answers 404.") var window = 10.0
-    @Option(help: "Multiplies every operation's duration (site create takes 60–300 s at 1).") var durationScale = 1.0
+    @Option(
+        help: """
+            Multiplies every operation's duration (at 1: site create 60–300 s, environment create/clone/push \
+            60–300 s, manual backup 30–180 s, tools, caches, PHP, domains, DNS, plugins and SFTP 3–60 s).
+            """
+    )
+    var durationScale = 1.0
     @Option(help: "Probability (0–1) that an operation ends in 500 failed.") var failureRate = 0.0
     @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
-    @Option(help: "Sites that exist at start.") var seedSites = 2
+    @Option(help: "Sites that exist at start (each with a live and a staging environment).") var seedSites = 2
+    @Option(
+        help: "Days until the API key expires (GET /validate shows it; after it every request answers 401); 0: never."
+    )
+    var keyExpiresInDays = 365.0
+    @Option(
+        parsing: .singleValue,
+        help:
+            "A region available to the company (repeat; default: \(SimulatorConfiguration.defaultRegions.joined(separator: ", ")))."
+    )
+    var region: [String] = []
+    @Flag(help: "Take the older restore body (env_display_name_of_backup instead of notified_user_id).")
+    var acceptLegacyRestoreBody = false
     @Option(
         name: .customLong("transient-500-rate"),
         help: "Chaos: probability that /operations answers 500 while the operation still runs."
@@ -43,7 +70,10 @@ struct KinstaSim: AsyncParsableCommand {
     @Option(help: "Chaos: more requests than this a minute answer 429 (0: no limit).") var rateLimit = 0
     @Option(help: "Chaos: Retry-After seconds sent with a 429.") var retryAfter: Int?
     @Flag(
-        help: "Chaos: refuse work on a site or environment that has an operation running (\"environment is blocked\")."
+        help: """
+            Chaos: refuse work on a site or environment while an operation runs on it, on its site, or (for a site) \
+            on any of its environments ("environment is blocked").
+            """
     )
     var refuseBlocked = false
     @Option(
@@ -76,6 +106,7 @@ struct KinstaSim: AsyncParsableCommand {
         guard submitDelay >= 0, submitDelay <= 600 else {
             throw ValidationError("--submit-delay must be from 0 to 600")
         }
+        guard keyExpiresInDays >= 0 else { throw ValidationError("--key-expires-in-days must be ≥ 0") }
         guard window >= 0, durationScale >= 0 else {
             throw ValidationError("--window and --duration-scale must be ≥ 0")
         }
@@ -107,7 +138,10 @@ struct KinstaSim: AsyncParsableCommand {
                     beganErrorRate: beganErrorRate,
                     echoSecrets: echoSecrets,
                     submitDelay: submitDelay
-                )
+                ),
+                regions: region.isEmpty ? SimulatorConfiguration.defaultRegions : region,
+                keyExpiresInDays: keyExpiresInDays,
+                acceptsLegacyRestoreBody: acceptLegacyRestoreBody
             )
         )
         let host = self.host

@@ -26,7 +26,7 @@ import Testing
 
     static func createBody(_ name: String) -> String {
         #"{"company":"\#(configuration.companyID)","display_name":"\#(name)","region":"us","admin_email":"a@b.co","#
-            + #""admin_password":"hunter2","admin_user":"u","site_title":"t","wp_language":"en_US"}"#
+            + #""admin_password":"hunter2","admin_user":"u","site_title":"t","wp_language":"en_US","install_mode":"new"}"#
     }
 
     @Test func requiresTheBearerKey() async throws {
