@@ -72,7 +72,8 @@ public enum ConfiguredDefault: String, Sendable, Hashable {
 }
 
 extension ConfiguredDefault {
-    func value(in defaults: ParamDefaults) -> String? {
+    /// What the configuration fills in, if it does.
+    public func value(in defaults: ParamDefaults) -> String? {
         switch self {
         case .company: defaults.company
         // The older restore body names no user.

@@ -1,4 +1,5 @@
 import Foundation
+public import HTTPTypes
 public import Hummingbird
 import Logging
 import NIOCore
@@ -10,6 +11,8 @@ import OpsStore
 public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var view: ErrorView
+    /// Headers of the answer beyond its content type (`Allow` on a 405).
+    public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, code: ErrorCode, _ message: String, field: String? = nil) {
         self.status = status
@@ -17,7 +20,13 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response.json(view, status: status)
+        answer
+    }
+
+    var answer: Response {
+        var response = Response.json(view, status: status)
+        response.headers.append(contentsOf: headers)
+        return response
     }
 
     static func badRequest(_ message: String, field: String? = nil) -> APIError {
@@ -46,7 +55,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return Response.json(error.view, status: error.status)
+            return error.answer
         } catch let error where StorageHealth.storageFault(error) != nil {
             // The disk is full (or the file read-only, or failing): nothing was written. Say so, so the client
             // sends again later rather than take a 500 for a bug.
@@ -83,6 +92,45 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 ErrorView(code: .internal, message: "the daemon could not answer this request"),
                 status: .internalServerError
             )
+        }
+    }
+}
+
+/// A path some route serves with other methods answers 405 `method_not_allowed` with `Allow`, where the router
+/// would answer 404 as for a path it does not know.
+struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Each route's method and path template (`/v1/jobs/{id}`).
+    var routes: [(method: HTTPRequest.Method, path: String)]
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError where error.status == .notFound {
+            let segments = request.uri.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            let methods = Set(routes.filter { Self.matches($0.path, segments) }.map(\.method.rawValue)).sorted()
+            guard !methods.isEmpty else { throw error }
+            var refusal = APIError(
+                .methodNotAllowed,
+                code: .methodNotAllowed,
+                "\(request.method) is not allowed on \(request.uri.path); it takes \(methods.joined(separator: ", "))"
+            )
+            refusal.headers[.allow] = methods.joined(separator: ", ")
+            throw refusal
+        }
+    }
+
+    /// Whether a path's segments fit a template (`{name}` takes any one non-empty segment).
+    static func matches(_ template: String, _ segments: ArraySlice<Substring>) -> Bool {
+        let parts = template.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard parts.count == segments.count else { return false }
+        return zip(parts, segments).allSatisfy { part, segment in
+            part.hasPrefix("{") ? !segment.isEmpty : part == segment
         }
     }
 }

@@ -9,6 +9,8 @@ import ServiceLifecycle
 extension SocketAPI {
     /// Seconds between blank heartbeat lines on an idle follow stream: a write is how a dead client is noticed.
     static let heartbeatSeconds = 15
+    /// The values `follow` takes (any case): a typo is refused rather than read as "do not follow".
+    static let followValues = ["1": true, "true": true, "yes": true, "0": false, "false": false, "no": false]
 
     /// `GET /v1/events?after=SEQ&job=ID&limit=N&tail=N&follow=1`: the history as NDJSON, one event a line.
     ///
@@ -21,7 +23,12 @@ extension SocketAPI {
         let jobID = try Self.integer(query, "job", in: 1...Int64.max)
         let limit = Int(try Self.integer(query, "limit", in: 1...10_000) ?? 1000)
         let tail = try Self.integer(query, "tail", in: 1...10_000).map(Int.init)
-        let follow = ["1", "true", "yes"].contains(query["follow"].map(String.init)?.lowercased() ?? "")
+        let follow = try query["follow"].map { text in
+            guard let follow = Self.followValues[text.lowercased()] else {
+                throw APIError.badRequest("follow must be 1, true or yes (or 0, false, no)", field: "follow")
+            }
+            return follow
+        } ?? false
 
         let firstPage: [StoredEvent]
         if let tail, query["after"] == nil {

@@ -81,6 +81,7 @@ public struct SocketAPI: Sendable {
         v1.get("kinds") { _, _ in Response.json(KindCatalogView(kinds: JobCatalog.specs.map(KindView.init))) }
         v1.get("events", use: events)
         v1.get("health", use: health)
+        v1.get("openapi.json") { _, _ in openAPIResponse() }
         addKinstaRoutes(to: v1)
         addDeliveryRoutes(to: v1)
         if let metricsText {
@@ -92,7 +93,18 @@ public struct SocketAPI: Sendable {
                 )
             }
         }
+        // Added last, so it wraps only the answer to a request no route takes: a known path with another method is 405.
+        router.middlewares.add(MethodNotAllowedMiddleware(routes: router.routes.map { (method: $0.method, path: $0.path.description) }))
         return router
+    }
+
+    /// The OpenAPI document of this daemon (its version, its configured defaults, whether it serves `/metrics`).
+    func openAPIResponse() -> Response {
+        var body = ByteBuffer(
+            bytes: OpenAPIDocument.data(version: version, defaults: paramDefaults, metrics: metricsText != nil)
+        )
+        body.writeString("\n")
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 
     // MARK: - Jobs
