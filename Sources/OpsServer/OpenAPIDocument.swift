@@ -103,7 +103,9 @@ public enum OpenAPIDocument {
                             "The same key with the same body gives the original job (200); with another body, 409 "
                                 + "idempotency_conflict"
                         ),
-                        "schema": ["type": "string", "minLength": 1, "maxLength": 255, "pattern": #"^[!-~]([ -~]*[!-~])?$"#],
+                        "schema": [
+                            "type": "string", "minLength": 1, "maxLength": 255, "pattern": #"^[!-~]([ -~]*[!-~])?$"#,
+                        ],
                     ]
                 ],
                 requestBody: [
@@ -348,7 +350,14 @@ public enum OpenAPIDocument {
                 operationID: read.operationID,
                 summary: read.summary + " (Kinsta's answer as it is)",
                 parameters: read.query
-                    + (read.id.map { [["name": "id", "in": "path", "required": true, "description": .string($0 + " (its ID)"), "schema": ["type": "string", "pattern": identifierPattern]]] } ?? []),
+                    + (read.id.map {
+                        [
+                            [
+                                "name": "id", "in": "path", "required": true, "description": .string($0 + " (its ID)"),
+                                "schema": ["type": "string", "pattern": identifierPattern],
+                            ]
+                        ]
+                    } ?? []),
                 responses: [
                     "200": ["description": "Kinsta's JSON", "content": ["application/json": ["schema": [:]]]],
                     "400": error("bad_request: an ID of characters Kinsta's IDs do not have"),
@@ -527,7 +536,10 @@ public enum OpenAPIDocument {
     }
 
     static func query(_ name: String, _ description: String, _ schema: JSONValue) -> JSONValue {
-        ["name": .string(name), "in": "query", "required": false, "description": .string(description), "schema": schema]
+        [
+            "name": .string(name), "in": "query", "required": false, "description": .string(description),
+            "schema": schema,
+        ]
     }
 
     static func pathID(_ name: String, _ description: String) -> JSONValue {

@@ -32,7 +32,7 @@ extension SocketAPI {
             return Response.json(DeliveryView(delivery))
         }
         group.post("webhooks/:name/enable") { _, context in
-            let name = context.parameters.get("name") ?? ""
+            let name = context.parameters.get("name").map { $0.removingPercentEncoding ?? $0 } ?? ""
             guard webhookNames().contains(name) else {
                 throw APIError.notFound("no webhook endpoint named \(name) is configured")
             }

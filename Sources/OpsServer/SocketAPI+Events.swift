@@ -23,12 +23,13 @@ extension SocketAPI {
         let jobID = try Self.integer(query, "job", in: 1...Int64.max)
         let limit = Int(try Self.integer(query, "limit", in: 1...10_000) ?? 1000)
         let tail = try Self.integer(query, "tail", in: 1...10_000).map(Int.init)
-        let follow = try query["follow"].map { text in
-            guard let follow = Self.followValues[text.lowercased()] else {
-                throw APIError.badRequest("follow must be 1, true or yes (or 0, false, no)", field: "follow")
-            }
-            return follow
-        } ?? false
+        let follow =
+            try query["follow"].map { text in
+                guard let follow = Self.followValues[text.lowercased()] else {
+                    throw APIError.badRequest("follow must be 1, true or yes (or 0, false, no)", field: "follow")
+                }
+                return follow
+            } ?? false
 
         let firstPage: [StoredEvent]
         if let tail, query["after"] == nil {

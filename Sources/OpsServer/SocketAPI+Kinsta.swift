@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import KinstaClient
 import OpsCore
@@ -61,6 +62,8 @@ extension SocketAPI {
 
     /// A path segment from the caller: an ID of safe characters, percent-encoded for Kinsta.
     static func segment(_ value: String?, field: String) throws -> String {
+        // The router hands the segment over as sent: a client that percent-encodes `:` (`%3A`) means `:`.
+        let value = value.map { $0.removingPercentEncoding ?? $0 }
         guard let value, !value.isEmpty, value.count <= 128,
             value.unicodeScalars.allSatisfy({
                 $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0)

@@ -94,7 +94,9 @@ public struct SocketAPI: Sendable {
             }
         }
         // Added last, so it wraps only the answer to a request no route takes: a known path with another method is 405.
-        router.middlewares.add(MethodNotAllowedMiddleware(routes: router.routes.map { (method: $0.method, path: $0.path.description) }))
+        router.middlewares.add(
+            MethodNotAllowedMiddleware(routes: router.routes.map { (method: $0.method, path: $0.path.description) })
+        )
         return router
     }
 
@@ -151,8 +153,16 @@ public struct SocketAPI: Sendable {
             throw APIError(.unprocessableContent, code: .invalidParams, error.message, field: error.field)
         }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-        if let key, key.isEmpty || key.count > 255 {
-            throw APIError.badRequest("Idempotency-Key must be 1 to 255 characters", field: "Idempotency-Key")
+        // Visible ASCII and inner spaces only: bytes beyond it (obs-text, C1 controls) reach the store as replacement
+        // characters, so two different keys could be taken for one.
+        if let key,
+            key.isEmpty || key.unicodeScalars.count > 255
+                || !key.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) })
+        {
+            throw APIError.badRequest(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters (spaces inside)",
+                field: "Idempotency-Key"
+            )
         }
         let peer = await context.peer()
         let result: OpsDatabase.InsertResult

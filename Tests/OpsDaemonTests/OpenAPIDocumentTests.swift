@@ -80,7 +80,10 @@ import Testing
             let example = OpenAPIDocument.example(kind.spec, defaults: defaults)
             let body: JSONValue = ["kind": .string(kind.rawValue), "params": .object(example)]
             #expect(validator.errors(body, schema) == [], "\(kind) example against its schema")
-            #expect(validator.errors(body, try #require(validator.resolve(["$ref": "#/components/schemas/SubmitJob"]))) == [])
+            #expect(
+                validator.errors(body, try #require(validator.resolve(["$ref": "#/components/schemas/SubmitJob"])))
+                    == []
+            )
             #expect(throws: Never.self) { _ = try ValidatedParams(kind: kind, raw: example, defaults: defaults) }
             let required = Set((schema["properties"]?["params"]?["required"]?.arrayStrings) ?? [])
             let expected = Set(
@@ -106,9 +109,11 @@ import Testing
 
     /// Values of every shape, each put in turn into every parameter of a kind's example.
     static let probes: [JSONValue] = [
-        "", " ", "a", "example", .string(String(repeating: "x", count: 255)), .string(String(repeating: "x", count: 256)),
+        "", " ", "a", "example", .string(String(repeating: "x", count: 255)),
+        .string(String(repeating: "x", count: 256)),
         "a\u{7}b", "two\nlines", "wp core version", "wp", "wp  plugin list --status=active", "rm -rf /",
-        .string(uuid), .string(uuid.uppercased()), "0f8fad5b-d9cb-469f-a165-70867728950", "0f8fad5b-d9cb-469f-a165-70867728950g",
+        .string(uuid), .string(uuid.uppercased()), "0f8fad5b-d9cb-469f-a165-70867728950",
+        "0f8fad5b-d9cb-469f-a165-70867728950g",
         "admin@example.com", "a@b", "a b@c.d", "id_1:x-2", "id/1", "read", "write", "SPECIFIC_FILES",
         true, false, .null, 0, 1, 2, -1, 1.5, 1.0, 9_007_199_254_740_993,
         [], ["a"], ["a", "b"], [["value": "1.1.1.1"]], [["name": "akismet"]], [["other": "x"]], [1], ["a": "b"],
@@ -131,7 +136,8 @@ import Testing
             for probe in Self.probes {
                 var params = example
                 params[param.name] = probe
-                let schemaTakes = validator.errors(["kind": .string(kind.rawValue), "params": .object(params)], schema).isEmpty
+                let schemaTakes = validator.errors(["kind": .string(kind.rawValue), "params": .object(params)], schema)
+                    .isEmpty
                 var daemonTakes = true
                 var field: String?
                 do {
@@ -140,10 +146,15 @@ import Testing
                     daemonTakes = false
                     field = error.field
                 }
-                if schemaTakes, !daemonTakes, field != param.name || Self.checkedBeyondTheSchema.contains("\(kind) \(param.name)") {
+                if schemaTakes, !daemonTakes,
+                    field != param.name || Self.checkedBeyondTheSchema.contains("\(kind) \(param.name)")
+                {
                     continue  // a rule between parameters, which the schema does not say
                 }
-                #expect(schemaTakes == daemonTakes, "\(kind) \(param.name) = \(probe): schema \(schemaTakes), daemon \(daemonTakes)")
+                #expect(
+                    schemaTakes == daemonTakes,
+                    "\(kind) \(param.name) = \(probe): schema \(schemaTakes), daemon \(daemonTakes)"
+                )
             }
         }
         var unknown = example
@@ -164,7 +175,12 @@ import Testing
             configure: { $0.maxInFlight = 0 },
             { daemon in
                 let served = try await http.execute(
-                    HTTPRequest(method: "GET", url: "http://localhost/v1/openapi.json", timeout: .seconds(10), unixSocketPath: daemon.socketPath)
+                    HTTPRequest(
+                        method: "GET",
+                        url: "http://localhost/v1/openapi.json",
+                        timeout: .seconds(10),
+                        unixSocketPath: daemon.socketPath
+                    )
                 )
                 #expect(served.status == 200)
                 let document = try StrictJSON.parse(served.body)
@@ -176,7 +192,10 @@ import Testing
                 }
                 for (path, item) in paths.sorted(by: { $0.key < $1.key }) {
                     for (method, operation) in (item.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
-                        let target = path.replacingOccurrences(of: "{id}", with: "1").replacingOccurrences(of: "{name}", with: "hook")
+                        let target = path.replacingOccurrences(of: "{id}", with: "1").replacingOccurrences(
+                            of: "{name}",
+                            with: "hook"
+                        )
                         let post = method == "post" && path.hasSuffix("/jobs")
                         let response = try await http.execute(
                             HTTPRequest(
@@ -198,12 +217,22 @@ import Testing
                 }
                 // A method a path does not serve: 405 with Allow.
                 let refused = try await http.execute(
-                    HTTPRequest(method: "DELETE", url: "http://localhost/v1/jobs/1", timeout: .seconds(10), unixSocketPath: daemon.socketPath)
+                    HTTPRequest(
+                        method: "DELETE",
+                        url: "http://localhost/v1/jobs/1",
+                        timeout: .seconds(10),
+                        unixSocketPath: daemon.socketPath
+                    )
                 )
                 #expect(refused.status == 405)
                 #expect(refused.header("Allow") == "GET")
                 let unknown = try await http.execute(
-                    HTTPRequest(method: "GET", url: "http://localhost/v1/nothing", timeout: .seconds(10), unixSocketPath: daemon.socketPath)
+                    HTTPRequest(
+                        method: "GET",
+                        url: "http://localhost/v1/nothing",
+                        timeout: .seconds(10),
+                        unixSocketPath: daemon.socketPath
+                    )
                 )
                 #expect(unknown.status == 404)
             }
@@ -251,14 +280,24 @@ struct SchemaValidator {
             }
         }
         if let number = Self.number(value) {
-            if let minimum = keywords["minimum"].flatMap(Self.number), number < minimum { errors.append("\(path): < min") }
-            if let maximum = keywords["maximum"].flatMap(Self.number), number > maximum { errors.append("\(path): > max") }
+            if let minimum = keywords["minimum"].flatMap(Self.number), number < minimum {
+                errors.append("\(path): < min")
+            }
+            if let maximum = keywords["maximum"].flatMap(Self.number), number > maximum {
+                errors.append("\(path): > max")
+            }
         }
         if case .array(let items) = value {
-            if case .integer(let minimum)? = keywords["minItems"], items.count < minimum { errors.append("\(path): few") }
-            if case .integer(let maximum)? = keywords["maxItems"], items.count > maximum { errors.append("\(path): many") }
+            if case .integer(let minimum)? = keywords["minItems"], items.count < minimum {
+                errors.append("\(path): few")
+            }
+            if case .integer(let maximum)? = keywords["maxItems"], items.count > maximum {
+                errors.append("\(path): many")
+            }
             if let itemSchema = keywords["items"] {
-                for (index, item) in items.enumerated() { errors += self.errors(item, itemSchema, at: "\(path)[\(index)]") }
+                for (index, item) in items.enumerated() {
+                    errors += self.errors(item, itemSchema, at: "\(path)[\(index)]")
+                }
             }
         }
         if case .object(let members) = value {
@@ -274,10 +313,14 @@ struct SchemaValidator {
                 }
             }
         }
-        if case .array(let options)? = keywords["anyOf"], !options.contains(where: { self.errors(value, $0, at: path).isEmpty }) {
+        if case .array(let options)? = keywords["anyOf"],
+            !options.contains(where: { self.errors(value, $0, at: path).isEmpty })
+        {
             errors.append("\(path): none of anyOf")
         }
-        if case .array(let options)? = keywords["oneOf"], options.filter({ self.errors(value, $0, at: path).isEmpty }).count != 1 {
+        if case .array(let options)? = keywords["oneOf"],
+            options.filter({ self.errors(value, $0, at: path).isEmpty }).count != 1
+        {
             errors.append("\(path): not exactly one of oneOf")
         }
         return errors
