@@ -212,7 +212,9 @@ extension ParamSpec {
         guard !text.trimmingWhitespace().isEmpty else {
             throw ValidationError(field: name, "\(name) must not be empty")
         }
-        guard text.count <= maxLength else {
+        // Code points, as JSON Schema's maxLength (GET /v1/openapi.json) counts them: not grapheme clusters, which
+        // would let 255 letters with combining marks through as 255.
+        guard text.unicodeScalars.count <= maxLength else {
             throw ValidationError(field: name, "\(name) is longer than \(maxLength) characters")
         }
         let allowed: Set<Unicode.Scalar> = lineBreaks ? ["\n", "\r", "\t"] : []

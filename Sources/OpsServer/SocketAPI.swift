@@ -138,7 +138,7 @@ public struct SocketAPI: Sendable {
                 field: "kind"
             )
         }
-        if let note = submission.note, note.count > 1000 {
+        if let note = submission.note, note.unicodeScalars.count > 1000 {
             throw APIError(
                 .unprocessableContent,
                 code: .invalidParams,

@@ -111,7 +111,8 @@ import Testing
     static let probes: [JSONValue] = [
         "", " ", "a", "example", .string(String(repeating: "x", count: 255)),
         .string(String(repeating: "x", count: 256)),
-        "a\u{7}b", "two\nlines", "wp core version", "wp", "wp  plugin list --status=active", "rm -rf /",
+        .string(String(repeating: "e\u{301}", count: 200)), "a\u{7}b", "two\nlines", "wp core version", "wp",
+        "wp  plugin list --status=active", "rm -rf /",
         .string(uuid), .string(uuid.uppercased()), "0f8fad5b-d9cb-469f-a165-70867728950",
         "0f8fad5b-d9cb-469f-a165-70867728950g",
         "admin@example.com", "a@b", "a b@c.d", "id_1:x-2", "id/1", "read", "write", "SPECIFIC_FILES",
