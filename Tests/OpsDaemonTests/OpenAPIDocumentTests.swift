@@ -1,6 +1,7 @@
 import CurlHTTP
 import Foundation
 import Logging
+import Synchronization
 import OpsCore
 import OpsDaemon
 import OpsProtocol
@@ -275,7 +276,7 @@ struct SchemaValidator {
             if case .integer(let minimum)? = keywords["minLength"], length < minimum { errors.append("\(path): short") }
             if case .integer(let maximum)? = keywords["maxLength"], length > maximum { errors.append("\(path): long") }
             if let pattern = keywords["pattern"]?.stringValue {
-                let regex = try? NSRegularExpression(pattern: pattern)
+                let regex = Self.regex(pattern)
                 let range = NSRange(text.startIndex..., in: text)
                 if regex?.firstMatch(in: text, range: range) == nil { errors.append("\(path): pattern") }
             }
@@ -325,6 +326,18 @@ struct SchemaValidator {
             errors.append("\(path): not exactly one of oneOf")
         }
         return errors
+    }
+
+    /// The document has a handful of patterns: each is compiled once.
+    static let patterns = Mutex<[String: NSRegularExpression]>([:])
+
+    static func regex(_ pattern: String) -> NSRegularExpression? {
+        patterns.withLock { cache in
+            if let regex = cache[pattern] { return regex }
+            let regex = try? NSRegularExpression(pattern: pattern)
+            cache[pattern] = regex
+            return regex
+        }
     }
 
     static func number(_ value: JSONValue) -> Double? {
