@@ -2,13 +2,14 @@
 # Property-based API test of the socket (docs/reliability.md, "API fuzz"): starts kinsta-sim and kinsta-opsd on
 # temporary paths, fetches the daemon's own description (GET /v1/openapi.json) from the socket, checks that it is valid
 # OpenAPI 3.1 (openapi-spec-validator), and runs schemathesis against the real daemon through a loopback TCP proxy to
-# the socket (scripts/socket-proxy.py). Checks: every schemathesis check (no 5xx, status codes, bodies, headers and
-# content types as documented, schema-valid data accepted, schema-invalid data refused, 405 with Allow for a method
-# not served), then nothing stored for a refused request: the jobs in the database are exactly those answered 201.
-# Usage: scripts/api-fuzz.sh [MAX_EXAMPLES] [SEED]     (default 20 and 1; KINSTA_BIN=DIR uses binaries already built)
+# the socket (scripts/socket-proxy.py), in all its phases (examples, coverage, fuzzing, stateful). Checks: every
+# schemathesis check (no 5xx, status codes, bodies, headers and content types as documented, schema-valid data
+# accepted, schema-invalid data refused, 405 with Allow for a method not served), then nothing stored for a refused
+# request: the jobs in the database are exactly those answered 201.
+# Usage: scripts/api-fuzz.sh [MAX_EXAMPLES] [SEED]     (default 50 and 1; KINSTA_BIN=DIR uses binaries already built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-examples=${1:-20}
+examples=${1:-50}
 seed=${2:-1}
 . scripts/lib.sh
 work=$(mktemp -d /tmp/kinsta-apifuzz.XXXXXX)

@@ -115,7 +115,7 @@ public enum OpenAPIDocument {
                     ],
                 ],
                 responses: [
-                    "201": json("The job, stored", "Job"),
+                    "201": merge(json("The job, stored", "Job"), ["links": jobLinks]),
                     "200": json("The job an earlier request with this Idempotency-Key made", "Job"),
                     "400": error("invalid_json (not JSON, kind or params missing or of the wrong type), bad_request"),
                     "409": error("idempotency_conflict"),
@@ -524,6 +524,14 @@ public enum OpenAPIDocument {
     }
 
     // MARK: - Pieces
+
+    /// What a client (or a stateful tester) can do next with a job it was answered.
+    static let jobLinks: JSONValue = [
+        "show": ["operationId": "showJob", "parameters": ["id": "$response.body#/id"]],
+        "cancel": ["operationId": "cancelJob", "parameters": ["id": "$response.body#/id"]],
+        "retry": ["operationId": "retryJob", "parameters": ["id": "$response.body#/id"]],
+        "events": ["operationId": "events", "parameters": ["job": "$response.body#/id"]],
+    ]
 
     static let id: JSONValue = integer(1...Int64.max)
 

@@ -1,13 +1,13 @@
 import CurlHTTP
 import Foundation
 import Logging
-import Synchronization
 import OpsCore
 import OpsDaemon
 import OpsProtocol
 import OpsServer
 import OpsStore
 import OpsTestSupport
+import Synchronization
 import Testing
 
 /// `GET /v1/openapi.json`: every route the router registers is documented (and nothing else), each documented answer
@@ -237,6 +237,74 @@ import Testing
                     )
                 )
                 #expect(unknown.status == 404)
+            }
+        )
+    }
+}
+
+/// What the API fuzz run (scripts/api-fuzz.sh) found, each fixed.
+@Suite struct APIFuzzFindingsTests {
+    @Test func findingsStayFixed() async throws {
+        let http = CurlHTTPClient()
+        defer { http.shutdown() }
+        let kinsta = ScriptedKinstaAPI()
+        try await InProcessDaemon.with(
+            clock: ManualClock(),
+            api: kinsta,
+            configure: { $0.maxInFlight = 0 },
+            { daemon in
+                func send(
+                    _ method: String,
+                    _ path: String,
+                    headers: [HTTPHeader] = [],
+                    body: String? = nil
+                )
+                    async throws -> HTTPResponse
+                {
+                    try await http.execute(
+                        HTTPRequest(
+                            method: method,
+                            url: "http://localhost" + path,
+                            headers: headers,
+                            body: body.map { Data($0.utf8) },
+                            timeout: .seconds(10),
+                            unixSocketPath: daemon.socketPath
+                        )
+                    )
+                }
+                // A path ID the client percent-encoded is the ID it means.
+                let site = try await send("GET", "/v1/kinsta/sites/abc%3Adef")
+                #expect(site.status == 503)
+                #expect(kinsta.calls.contains(.read("/sites/abc%3Adef")))
+                // follow takes 1, true, yes, 0, false, no, and nothing else.
+                #expect(try await send("GET", "/v1/events?follow=ture").status == 400)
+                #expect(try await send("GET", "/v1/events?follow=0").status == 200)
+                // An Idempotency-Key beyond visible ASCII is refused, not stored as replacement characters.
+                let json = HTTPHeader("Content-Type", "application/json")
+                let body = #"{"kind":"site.create_plain","params":{"display_name":"A","region":"us-central1"}}"#
+                let key = try await send(
+                    "POST",
+                    "/v1/jobs",
+                    headers: [json, HTTPHeader("Idempotency-Key", "k\u{e9}y")],
+                    body: body
+                )
+                #expect(key.status == 400)
+                // 200 letters with a combining mark each are 400 code points: over display_name's 255.
+                let long = String(repeating: "e\u{301}", count: 200)
+                let marks = try await send(
+                    "POST",
+                    "/v1/jobs",
+                    headers: [json],
+                    body: #"{"kind":"site.create_plain","params":{"display_name":""# + long
+                        + #"","region":"us-central1"}}"#
+                )
+                #expect(marks.status == 422)
+                // A method the path does not serve: 405 with Allow, not 404.
+                let refused = try await send("PUT", "/v1/jobs")
+                #expect(refused.status == 405)
+                #expect(refused.header("Allow") == "GET, POST")
+                let list = try WireJSON.decoder().decode(JobListView.self, from: try await send("GET", "/v1/jobs").body)
+                #expect(list.jobs.isEmpty)
             }
         )
     }
