@@ -15,8 +15,17 @@ import Testing
 @Suite struct OpenAPIDocumentTests {
     static let defaults = ParamDefaults(company: "company-1")
 
+    /// Built once per configuration: the parameterized tests ask for it 150 times.
+    static let documents = Mutex<[String: JSONValue]>([:])
+
     static func document(_ defaults: ParamDefaults = Self.defaults, metrics: Bool = true) -> JSONValue {
-        OpenAPIDocument.document(version: "test", defaults: defaults, metrics: metrics)
+        let key = "\(defaults) \(metrics)"
+        return documents.withLock { cache in
+            if let document = cache[key] { return document }
+            let document = OpenAPIDocument.document(version: "test", defaults: defaults, metrics: metrics)
+            cache[key] = document
+            return document
+        }
     }
 
     /// The router's own list of routes (method and path template), with or without `/metrics`.
