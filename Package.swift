@@ -64,7 +64,10 @@ let package = Package(
         ),
         .target(
             name: "OpsStore",
-            dependencies: ["OpsCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "OpsCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

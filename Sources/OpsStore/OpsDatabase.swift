@@ -12,7 +12,7 @@ import Glibc
 public struct OpsDatabase: Sendable {
     let pool: DatabasePool
     /// Which deliveries each event makes; set by the daemon from its webhook configuration (and again on SIGHUP).
-    private let outbox = OutboxBox()
+    let outbox = OutboxBox()
     /// Where the database file lives.
     public let path: String
     /// Observed operation durations kept per kind (the adaptive poll schedule's history).
@@ -21,8 +21,8 @@ public struct OpsDatabase: Sendable {
     public let changes = ChangeFeed()
     /// Whether writes go through, as the last commits found (a full disk stops them all).
     public let storage = StorageHealth()
-    /// Submissions waiting for the next group commit.
-    private let submissions = SubmissionQueue()
+    /// Submissions waiting for the running ``GroupCommit``.
+    let submissions = SubmissionQueue()
     /// How long a statement waits for a lock another connection holds (GRDB sets it with `sqlite3_busy_timeout`).
     static let busyTimeout: TimeInterval = 5
     /// Set while erased secrets may still be in the WAL: the checkpoint after the erase found readers in the way.
@@ -53,13 +53,13 @@ public struct OpsDatabase: Sendable {
         self.path = path
     }
 
-    /// Sets (or clears) what deliveries events make from now on.
     /// Closes the idle reader connections and shrinks the writer's cache once their work is done: what a burst of
     /// concurrent reads (hundreds of follow streams catching up) opened is not kept for good.
     public func releaseMemoryEventually() {
         pool.releaseMemoryEventually()
     }
 
+    /// Sets (or clears) what deliveries events make from now on.
     public func setDeliveryPlanner(_ writer: DeliveryPlanner?) {
         outbox.set(writer)
     }
@@ -75,52 +75,29 @@ public struct OpsDatabase: Sendable {
 
     /// Stores a new queued job and its first event, durably, before the caller answers.
     ///
-    /// Submissions that arrive while a commit is under way are written together in the next transaction (group
-    /// commit): one fsync for all of them, each job in a savepoint of its own, so one refusal (an idempotency
-    /// conflict) takes back only that job. Every caller returns only after the transaction holding its job committed.
+    /// While the database's ``GroupCommit`` runs, submissions that arrive while a commit is under way are written
+    /// together in its next transaction; otherwise this one is committed alone, in the caller's task. Either way the
+    /// caller returns only after the transaction holding its job committed.
     ///
     /// - Throws: ``StoreError`` `.idempotencyConflict` when the key was used for a different request.
     public func insert(_ new: NewJob, now: Date) async throws -> InsertResult {
         defer { changes.notify() }
-        let result = await withCheckedContinuation {
-            (continuation: CheckedContinuation<Result<InsertResult, any Error>, Never>) in
-            if submissions.enqueue(SubmissionQueue.Item(new: new, now: now, continuation: continuation)) {
-                // Nobody is writing: this caller's task starts the writer, which takes whatever is queued meanwhile.
-                let database = self
-                Task { await database.writeQueuedSubmissions() }
+        let ticket = await withCheckedContinuation {
+            (continuation: CheckedContinuation<SubmissionQueue.Ticket, Never>) in
+            if !submissions.enqueue(SubmissionQueue.Item(new: new, now: now, continuation: continuation)) {
+                continuation.resume(returning: .writeYourself)
             }
         }
-        return try result.get()
-    }
-
-    /// Commits queued submissions, a batch per transaction, until the queue is empty.
-    private func writeQueuedSubmissions() async {
-        while let batch = submissions.takeBatch() {
-            let writer = outbox.get()
-            let results: [Result<InsertResult, any Error>]
-            do {
-                results = try await pool.write { db in
-                    batch.map { item in
-                        Result {
-                            var inserted: InsertResult?
-                            try db.inSavepoint {
-                                inserted = try Self.insert(db, item.new, now: item.now, outbox: writer)
-                                return .commit
-                            }
-                            return inserted!
-                        }
-                    }
-                }
-            } catch {
-                // The transaction itself failed (a full disk, say): nothing of the batch is stored.
-                results = batch.map { _ in .failure(error) }
-            }
-            for (item, result) in zip(batch, results) { item.continuation.resume(returning: result) }
+        switch ticket {
+        case .done(let result):
+            return try result.get()
+        case .writeYourself:
+            return try await write([(new, now)])[0].get()
         }
     }
 
     /// One submission inside a write transaction.
-    private static func insert(
+    static func insert(
         _ db: Database,
         _ new: NewJob,
         now: Date,
@@ -675,48 +652,7 @@ extension StoredEvent {
     }
 }
 
-/// The current outbox writer, swapped on SIGHUP.
-/// Submissions waiting to be committed, and whether a writer is at work on them.
-final class SubmissionQueue: Sendable {
-    struct Item: Sendable {
-        let new: NewJob
-        let now: Date
-        let continuation: CheckedContinuation<Result<OpsDatabase.InsertResult, any Error>, Never>
-    }
-
-    private struct State {
-        var items: [Item] = []
-        var writing = false
-    }
-
-    private let state = Mutex(State())
-    /// Most jobs in one transaction: a burst is cut into transactions of this size.
-    static let batchLimit = 64
-
-    /// Queues `item`; `true` when no writer is at work, so the caller must start one.
-    func enqueue(_ item: Item) -> Bool {
-        state.withLock { state in
-            state.items.append(item)
-            guard !state.writing else { return false }
-            state.writing = true
-            return true
-        }
-    }
-
-    /// The next batch, or `nil` (and the writer's end) when nothing is queued.
-    func takeBatch() -> [Item]? {
-        state.withLock { state in
-            guard !state.items.isEmpty else {
-                state.writing = false
-                return nil
-            }
-            let batch = Array(state.items.prefix(Self.batchLimit))
-            state.items.removeFirst(batch.count)
-            return batch
-        }
-    }
-}
-
+/// The current delivery planner, swapped on SIGHUP.
 final class OutboxBox: Sendable {
     private let value = Mutex<DeliveryPlanner?>(nil)
 

@@ -43,3 +43,18 @@ public final class TemporaryDatabase: Sendable {
         return try OpsDatabase(path: directory + "/db.sqlite", durationHistory: durationHistory)
     }
 }
+
+extension OpsDatabase {
+    /// Runs `body` while this database's ``GroupCommit`` runs, as it does in the daemon's service group (submissions
+    /// then share transactions), and cancels it afterwards. Without it, each submission is its own transaction.
+    public func withGroupCommit<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (serving, signal) = AsyncStream<Void>.makeStream()
+            let groupCommit = self.groupCommit
+            group.addTask { await groupCommit.run(whenServing: { signal.yield() }) }
+            for await _ in serving { break }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+}

@@ -96,9 +96,19 @@ import Testing
         #expect(last.map(\.seq) == [8, 9])
     }
 
-    @Test func concurrentSubmissionsCommitTogetherAndARefusalTakesBackOnlyItsOwn() async throws {
+    /// With the database's `GroupCommit` running (as in the daemon) and without it (each submission alone).
+    @Test(arguments: [true, false])
+    func concurrentSubmissionsCommitTogetherAndARefusalTakesBackOnlyItsOwn(groupCommit: Bool) async throws {
         let db = try TemporaryDatabase()
         let database = db.database
+        if groupCommit {
+            try await database.withGroupCommit { try await concurrentSubmissions(database) }
+        } else {
+            try await concurrentSubmissions(database)
+        }
+    }
+
+    func concurrentSubmissions(_ database: OpsDatabase) async throws {
         let start = self.start
         // 40 submissions at once (group-committed in batches), two of them reusing one key: the same request (the
         // original comes back) and a different one (refused)
