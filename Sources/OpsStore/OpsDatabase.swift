@@ -153,11 +153,22 @@ public struct OpsDatabase: Sendable {
         return .created(try fetchJob(db, id: id)!)
     }
 
-    /// Writes a transition of `job` (the version the machine read): its row and, when the state changed, its event.
+    /// What ``apply(_:to:now:)`` stored.
+    public struct Applied: Sendable, Hashable {
+        /// The job as now stored.
+        public var job: StoredJob
+        /// The operation's observed duration in seconds, when the transition recorded one with the success (for the
+        /// adaptive poll schedule's history); `nil` otherwise.
+        public var recordedDuration: Double?
+    }
+
+    /// Writes a transition of `job` (the version the machine read): its row and, when the state changed, its event;
+    /// with a success that a poll saw, the operation's observed duration.
     ///
-    /// - Returns: the job as now stored, or `nil` when the job changed meanwhile (nothing is written then).
+    /// - Returns: the job as now stored and the duration recorded, or `nil` when the job changed meanwhile (nothing
+    ///   is written then).
     @discardableResult
-    public func apply(_ transition: Transition, to job: StoredJob, now: Date) async throws -> StoredJob? {
+    public func apply(_ transition: Transition, to job: StoredJob, now: Date) async throws -> Applied? {
         defer { changes.notify() }
         let writer = outbox.get()
         let history = durationHistory
@@ -185,7 +196,7 @@ public struct OpsDatabase: Sendable {
             let change = try transition(job)
             guard let updated = try Self.apply(db, change, to: job, now: now, outbox: writer, durationHistory: history)
             else { return nil }
-            return (updated, change, Self.erasesSecrets(change, of: job))
+            return (updated.job, change, Self.erasesSecrets(change, of: job))
         }
         await scrubWALIfNeeded(erased: updated?.erased ?? false)
         return updated.map { ($0.job, $0.change) }
@@ -204,7 +215,7 @@ public struct OpsDatabase: Sendable {
         now: Date,
         outbox: DeliveryPlanner?,
         durationHistory: Int
-    ) throws -> StoredJob? {
+    ) throws -> Applied? {
         let after = transition.after
         let ms = now.milliseconds
         var params = job.params
@@ -245,10 +256,12 @@ public struct OpsDatabase: Sendable {
                 outbox: outbox
             )
         }
-        if let seconds = transition.observedDuration(at: now, lastAskedAt: job.updatedAt) {
-            try recordDuration(db, kind: job.kind, seconds: seconds, jobID: job.id, at: ms, keep: durationHistory)
+        let duration = transition.observedDuration(at: now, lastAskedAt: job.updatedAt)
+        if let duration {
+            try recordDuration(db, kind: job.kind, seconds: duration, jobID: job.id, at: ms, keep: durationHistory)
         }
-        return try fetchJob(db, id: job.id)
+        guard let stored = try fetchJob(db, id: job.id) else { return nil }
+        return Applied(job: stored, recordedDuration: duration)
     }
 
     /// Keeps one observed duration and drops the kind's oldest beyond `keep`.

@@ -31,7 +31,7 @@ import Testing
                     to: job,
                     now: at
                 )
-            )
+            ).job
         }
         return job
     }
@@ -66,6 +66,36 @@ import Testing
         #expect(job.state == .succeeded)
         #expect(try await db.database.operationDurations(of: .siteCreatePlain) == [93.5])
         #expect(try await db.database.operationDurations() == [.siteCreatePlain: [93.5]])
+    }
+
+    @Test func applyReportsTheDurationItRecorded() async throws {
+        let database = try TemporaryDatabase.make()
+        var rng = SplitMix64(seed: 1)
+        let params = try ValidatedParams(
+            kind: .siteCreatePlain,
+            raw: ["display_name": "r", "region": "us"],
+            defaultCompany: "c"
+        )
+        guard
+            case .created(var job) = try await database.insert(
+                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
+        else { throw TestFailure("not created") }
+        // Every step before the success records nothing, and says so; the success seen at 93.5 s records 93.5
+        var reported: [Double?] = []
+        for (input, seconds) in [
+            (JobInput.begin, 0.0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.finished(data: nil)), 93.5),
+        ] {
+            let at = start.addingTimeInterval(seconds)
+            let applied = try #require(
+                try await database.apply(try machine.step(job.snapshot, input, now: at, using: &rng), to: job, now: at)
+            )
+            job = applied.job
+            reported.append(applied.recordedDuration)
+        }
+        #expect(reported == [nil, nil, 93.5])
+        #expect(try await database.operationDurations(of: .siteCreatePlain) == [93.5])
     }
 
     @Test func theEndIsPlacedBetweenTheLastRunningAnswerAndTheFinishedOne() async throws {

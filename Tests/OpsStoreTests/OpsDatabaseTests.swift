@@ -83,7 +83,7 @@ import Testing
             )
             for input in [JobInput.begin, .submitted(.accepted(operationID: "op-\(index)"))] {
                 let transition = try machine.step(job.snapshot, input, now: start, using: &rng)
-                job = try #require(try await db.database.apply(transition, to: job, now: start))
+                job = try #require(try await db.database.apply(transition, to: job, now: start)).job
             }
         }
         // Then the history is 1…9 with no gap, in order
@@ -167,7 +167,7 @@ import Testing
         )
         for input in [JobInput.begin, .submitted(.ambiguous(reason: "reset"))] {
             let transition = try machine.step(job.snapshot, input, now: start, using: &rng)
-            job = try #require(try await db.database.apply(transition, to: job, now: start))
+            job = try #require(try await db.database.apply(transition, to: job, now: start)).job
         }
         // Read back by a second handle on the file, as a restarted daemon would
         let reopened = try OpsDatabase(path: db.database.path)
@@ -242,7 +242,7 @@ import Testing
                     to: job,
                     now: start
                 )
-            )
+            ).job
         }
         #expect(job.params.values["admin_password"] == nil)
         #expect(job.params.values["admin_user"] == "admin")
@@ -270,7 +270,7 @@ import Testing
                 to: job,
                 now: start
             )
-        )
+        ).job
         // Given a reader in the middle of a read transaction on the WAL
         let (entered, enteredSignal) = AsyncStream<Void>.makeStream()
         let release = DispatchSemaphore(value: 0)
@@ -294,7 +294,7 @@ import Testing
                 to: job,
                 now: start
             )
-        )
+        ).job
         #expect(job.params.values["admin_password"] == nil)
         // Then the scrub could not finish: it is pending, and the WAL still has the insert's copy
         #expect(db.database.walScrubIsPending)
