@@ -59,7 +59,7 @@ extension OpsDatabase {
     /// Throws when the transaction itself failed: then nothing of it is stored.
     func write(_ submissions: [(new: NewJob, now: Date)]) async throws -> [Result<InsertResult, any Error>] {
         let planner = outbox.get()
-        return try await pool.write { db in
+        return try await writer.write { db in
             submissions.map { submission in
                 Result {
                     var inserted: InsertResult?

@@ -1,5 +1,5 @@
 public import Foundation
-import GRDB
+public import GRDB
 public import OpsCore
 import Synchronization
 
@@ -7,13 +7,16 @@ import Synchronization
 import Glibc
 #endif
 
-/// The daemon's SQLite database: one `DatabasePool` (WAL, `synchronous=FULL`) per process, one write transaction per
-/// invariant. A state change and its event are committed together or not at all.
+/// The daemon's SQLite database, over any GRDB `DatabaseWriter` (as GRDB's demo `AppDatabase` is): in the daemon one
+/// `DatabasePool` per process (WAL, `synchronous=FULL`, see ``init(path:durationHistory:)``), in store tests that are
+/// not about files an in-memory `DatabaseQueue`. One write transaction per invariant: a state change and its event
+/// are committed together or not at all.
 public struct OpsDatabase: Sendable {
-    let pool: DatabasePool
+    /// Every read and write goes through it.
+    let writer: any DatabaseWriter
     /// Which deliveries each event makes; set by the daemon from its webhook configuration (and again on SIGHUP).
     let outbox = OutboxBox()
-    /// Where the database file lives.
+    /// Where the database file lives (`:memory:` for an in-memory one).
     public let path: String
     /// Observed operation durations kept per kind (the adaptive poll schedule's history).
     public let durationHistory: Int
@@ -28,17 +31,37 @@ public struct OpsDatabase: Sendable {
     /// Set while erased secrets may still be in the WAL: the checkpoint after the erase found readers in the way.
     let walScrubPending = PendingFlag()
 
-    /// Opens (creating if needed, mode 0600) the database at `path` and runs pending migrations.
+    /// The store over `writer`, its pending migrations run. The writer's connections must have been set up as the
+    /// store expects (``configuration``): ``init(path:durationHistory:)`` does that for the daemon's file.
+    public init(_ writer: any DatabaseWriter, durationHistory: Int = 500) throws {
+        try Schema.migrator.migrate(writer)
+        self.writer = writer
+        self.path = writer.path
+        self.durationHistory = max(1, durationHistory)
+    }
+
+    /// Opens (creating if needed, mode 0600) the database file at `path` as the process's one `DatabasePool`, and
+    /// runs pending migrations.
     ///
     /// An existing file is first read through a read-only connection (``StartupCheck``): a damaged file, or one that a
     /// newer version migrated, is refused with ``DatabaseRefusal`` before anything can write to it.
     public init(path: String, durationHistory: Int = 500) throws {
         try StartupCheck.verify(path: path, migrator: Schema.migrator)
-        self.durationHistory = max(1, durationHistory)
         // Create the file owner-only before SQLite touches it; SQLite gives -wal and -shm the same mode.
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd >= 0 { close(fd) }
         chmod(path, 0o600)
+        try self.init(DatabasePool(path: path, configuration: Self.configuration), durationHistory: durationHistory)
+    }
+
+    /// An empty database in memory, with the daemon's schema and connection settings: for tests of what does not
+    /// depend on files (WAL, durability, file modes). Nothing of it outlives the value.
+    package static func inMemory(durationHistory: Int = 500) throws -> OpsDatabase {
+        try OpsDatabase(DatabaseQueue(configuration: configuration), durationHistory: durationHistory)
+    }
+
+    /// How every connection of the store is set up.
+    static var configuration: Configuration {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -48,15 +71,14 @@ public struct OpsDatabase: Sendable {
         }
         configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.label = "kinsta-opsd"
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Schema.migrator.migrate(pool)
-        self.path = path
+        return configuration
     }
 
     /// Closes the idle reader connections and shrinks the writer's cache once their work is done: what a burst of
     /// concurrent reads (hundreds of follow streams catching up) opened is not kept for good.
     public func releaseMemoryEventually() {
-        pool.releaseMemoryEventually()
+        // An in-memory queue has no readers to close.
+        (writer as? DatabasePool)?.releaseMemoryEventually()
     }
 
     /// Sets (or clears) what deliveries events make from now on.
@@ -170,10 +192,10 @@ public struct OpsDatabase: Sendable {
     @discardableResult
     public func apply(_ transition: Transition, to job: StoredJob, now: Date) async throws -> Applied? {
         defer { changes.notify() }
-        let writer = outbox.get()
+        let planner = outbox.get()
         let history = durationHistory
-        let applied = try await pool.write { db in
-            try Self.apply(db, transition, to: job, now: now, outbox: writer, durationHistory: history)
+        let applied = try await writer.write { db in
+            try Self.apply(db, transition, to: job, now: now, outbox: planner, durationHistory: history)
         }
         await scrubWALIfNeeded(erased: applied != nil && Self.erasesSecrets(transition, of: job))
         return applied
@@ -189,12 +211,12 @@ public struct OpsDatabase: Sendable {
         _ transition: @Sendable (StoredJob) throws -> Transition
     ) async throws -> (StoredJob, Transition)? {
         defer { changes.notify() }
-        let writer = outbox.get()
+        let planner = outbox.get()
         let history = durationHistory
-        let updated = try await pool.write { db -> (job: StoredJob, change: Transition, erased: Bool)? in
+        let updated = try await writer.write { db -> (job: StoredJob, change: Transition, erased: Bool)? in
             guard let job = try Self.fetchJob(db, id: id) else { return nil }
             let change = try transition(job)
-            guard let updated = try Self.apply(db, change, to: job, now: now, outbox: writer, durationHistory: history)
+            guard let updated = try Self.apply(db, change, to: job, now: now, outbox: planner, durationHistory: history)
             else { return nil }
             return (updated.job, change, Self.erasesSecrets(change, of: job))
         }
@@ -323,7 +345,7 @@ public struct OpsDatabase: Sendable {
     /// - Returns: how many jobs were deleted; fewer than `limit` means nothing older remains.
     public func pruneFinished(before cutoff: Date, limit: Int) async throws -> Int {
         defer { changes.notify() }
-        return try await pool.write { db in
+        return try await writer.write { db in
             try db.execute(
                 sql: """
                     DELETE FROM job WHERE id IN (
@@ -341,12 +363,12 @@ public struct OpsDatabase: Sendable {
     // MARK: - Reads
 
     public func job(id: Int64) async throws -> StoredJob? {
-        try await pool.read { db in try Self.fetchJob(db, id: id) }
+        try await writer.read { db in try Self.fetchJob(db, id: id) }
     }
 
     /// Jobs newest first, optionally filtered, with ids below `before` (for paging).
     public func jobs(state: JobState?, kind: JobKind?, before: Int64?, limit: Int) async throws -> [StoredJob] {
-        try await pool.read { db in
+        try await writer.read { db in
             let (filter, arguments) = Self.filter([
                 ("state = ?", state?.rawValue), ("kind = ?", kind?.rawValue), ("id < ?", before),
             ])
@@ -371,7 +393,7 @@ public struct OpsDatabase: Sendable {
 
     /// Jobs whose pending action is due at `now`, earliest first.
     public func dueJobs(now: Date, limit: Int) async throws -> [StoredJob] {
-        try await pool.read { db in
+        try await writer.read { db in
             try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
@@ -387,7 +409,7 @@ public struct OpsDatabase: Sendable {
     /// The newest observed durations (seconds from acceptance to the poll that saw 200) of each kind, at most
     /// `durationHistory` per kind, oldest first.
     public func operationDurations() async throws -> [JobKind: [Double]] {
-        try await pool.read { db in
+        try await writer.read { db in
             var result: [JobKind: [Double]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, seconds FROM operation_duration ORDER BY id") {
                 guard let kind = JobKind(rawValue: row["kind"]) else { continue }
@@ -399,7 +421,7 @@ public struct OpsDatabase: Sendable {
 
     /// The observed durations of `kind`, oldest first.
     public func operationDurations(of kind: JobKind) async throws -> [Double] {
-        try await pool.read { db in
+        try await writer.read { db in
             try Double.fetchAll(
                 db,
                 sql: "SELECT seconds FROM operation_duration WHERE kind = ? ORDER BY id",
@@ -433,7 +455,7 @@ public struct OpsDatabase: Sendable {
 
     /// Due work, earliest first, as light rows for ranking.
     public func dueCandidates(now: Date, limit: Int) async throws -> [DueCandidate] {
-        try await pool.read { db in
+        try await writer.read { db in
             try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
@@ -461,7 +483,7 @@ public struct OpsDatabase: Sendable {
 
     /// When the earliest pending action falls due, if any.
     public func nextActionTime() async throws -> Date? {
-        try await pool.read { db in
+        try await writer.read { db in
             try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT min(next_action_at) FROM job WHERE pending_action IS NOT NULL")
             )
@@ -473,7 +495,7 @@ public struct OpsDatabase: Sendable {
     /// which queued jobs may start.
     public func admissionView(limit: Int) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int)
     {
-        try await pool.read { db in
+        try await writer.read { db in
             let queued = try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY id LIMIT ?"),
                 arguments: [limit]
@@ -489,7 +511,7 @@ public struct OpsDatabase: Sendable {
 
     /// How many jobs are in flight.
     public func inFlightCount() async throws -> Int {
-        try await pool.read { db in
+        try await writer.read { db in
             try Int.fetchOne(
                 db.cachedStatement(sql: "SELECT count(*) FROM job WHERE state IN \(StateSQL.inFlight)")
             )
@@ -500,7 +522,7 @@ public struct OpsDatabase: Sendable {
     /// Every job in one state, oldest first. Recovery reads the `submitting` ones (at most the in-flight limit)
     /// this way instead of loading every job in flight.
     public func jobs(in state: JobState) async throws -> [StoredJob] {
-        try await pool.read { db in
+        try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM job WHERE state = ? ORDER BY id", arguments: [state.rawValue])
                 .map(StoredJob.init(row:))
         }
@@ -508,7 +530,7 @@ public struct OpsDatabase: Sendable {
 
     /// Events with `seq > after`, oldest first, optionally for one job.
     public func events(after: Int64, jobID: Int64? = nil, limit: Int) async throws -> [StoredEvent] {
-        try await pool.read { db in
+        try await writer.read { db in
             if let jobID {
                 return try Row.fetchAll(
                     db,
@@ -526,7 +548,7 @@ public struct OpsDatabase: Sendable {
 
     /// The last `count` events (optionally of one job), oldest first.
     public func lastEvents(_ count: Int, jobID: Int64? = nil) async throws -> [StoredEvent] {
-        try await pool.read { db in
+        try await writer.read { db in
             let rows: [Row]
             if let jobID {
                 rows = try Row.fetchAll(
@@ -543,7 +565,7 @@ public struct OpsDatabase: Sendable {
 
     /// Counts of jobs per state.
     public func stateCounts() async throws -> [JobState: Int] {
-        try await pool.read { db in
+        try await writer.read { db in
             var counts: [JobState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM job GROUP BY state") {
                 if let state = JobState(rawValue: row["state"]) { counts[state] = row["n"] }
@@ -554,7 +576,7 @@ public struct OpsDatabase: Sendable {
 
     /// When the oldest queued job was stored, if any job waits.
     public func oldestQueuedSince() async throws -> Date? {
-        try await pool.read { db in
+        try await writer.read { db in
             try Int64.fetchOne(db, sql: "SELECT min(created_at) FROM job WHERE state = 'queued'")
                 .map(Date.init(milliseconds:))
         }
@@ -562,18 +584,18 @@ public struct OpsDatabase: Sendable {
 
     /// `PRAGMA integrity_check`: `["ok"]` when the file is sound.
     public func integrityCheck() async throws -> [String] {
-        try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        try await writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
     }
 
     /// Runs raw SQL, for tests that inject faults. Not part of the API.
     package func executeForTesting(_ sql: String) async throws {
-        try await pool.write { db in try db.execute(sql: sql) }
+        try await writer.write { db in try db.execute(sql: sql) }
     }
 
     /// Runs `body` inside a read transaction that has read from the database, so it holds its snapshot (and the WAL)
     /// until `body` returns: for tests of what a long reader delays.
     package func readForTesting(_ body: @escaping @Sendable () -> Void) async throws {
-        try await pool.read { db in
+        try await writer.read { db in
             _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM job")
             body()
         }
@@ -582,12 +604,12 @@ public struct OpsDatabase: Sendable {
     /// Closes every connection (the last one checkpoints and removes the WAL), for tests that then look at the file
     /// alone. The database cannot be used afterwards.
     package func closeForTesting() throws {
-        try pool.close()
+        try writer.close()
     }
 
     /// Copies the WAL into the main file and empties it, for tests that inspect the bytes on disk.
     package func checkpointForTesting() async throws {
-        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try await writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     static func fetchJob(_ db: Database, id: Int64) throws -> StoredJob? {

@@ -81,7 +81,7 @@ extension OpsDatabase {
 
     /// The oldest pending delivery of `endpoint` (deliveries to one endpoint go out in `seq` order).
     public func nextDelivery(endpoint: String) async throws -> StoredDelivery? {
-        try await pool.read { db in
+        try await writer.read { db in
             try Row.fetchOne(
                 db,
                 sql: "SELECT * FROM delivery WHERE endpoint = ? AND state = 'pending' ORDER BY event_seq LIMIT 1",
@@ -100,7 +100,7 @@ extension OpsDatabase {
         now: Date
     ) async throws {
         defer { changes.notify() }
-        try await pool.write { db in
+        try await writer.write { db in
             try db.execute(
                 sql: """
                     UPDATE delivery SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
@@ -119,7 +119,7 @@ extension OpsDatabase {
     /// Deliveries, newest first, optionally filtered.
     public func deliveries(state: StoredDelivery.State?, endpoint: String?, limit: Int) async throws -> [StoredDelivery]
     {
-        try await pool.read { db in
+        try await writer.read { db in
             let (filter, arguments) = Self.filter([("state = ?", state?.rawValue), ("endpoint = ?", endpoint)])
             return try Row.fetchAll(
                 db,
@@ -132,7 +132,7 @@ extension OpsDatabase {
     /// Queues a delivery again from its first attempt (an admin's redeliver). `nil` when there is no such delivery.
     public func redeliver(deliveryID: Int64, now: Date) async throws -> StoredDelivery? {
         defer { changes.notify() }
-        return try await pool.write { db in
+        return try await writer.write { db in
             try db.execute(
                 sql: """
                     UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL,
@@ -149,7 +149,7 @@ extension OpsDatabase {
     /// Marks an endpoint disabled (410 Gone), or enabled again with `reason` nil.
     public func setEndpointDisabled(_ name: String, reason: String?, now: Date) async throws {
         defer { changes.notify() }
-        try await pool.write { db in
+        try await writer.write { db in
             if let reason {
                 try db.execute(
                     sql: """
@@ -166,7 +166,7 @@ extension OpsDatabase {
 
     /// Endpoints disabled by their receiver, with why and since when.
     public func disabledEndpoints() async throws -> [(name: String, since: Date, reason: String)] {
-        try await pool.read { db in
+        try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM endpoint_state WHERE disabled_at IS NOT NULL ORDER BY name").map {
                 ($0["name"], Date(milliseconds: $0["disabled_at"]), $0["reason"] ?? "")
             }

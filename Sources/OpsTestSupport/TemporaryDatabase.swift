@@ -14,8 +14,9 @@ public enum TemporaryDirectory {
     }
 }
 
-/// The one way tests and the benchmark open a scratch ``OpsDatabase``: a real file (WAL, migrations, file mode) in a
-/// fresh ``TemporaryDirectory``, so a test sees what the daemon sees and no two tests share a file.
+/// The one way tests and the benchmark open a scratch ``OpsDatabase`` file: a real file (WAL, migrations, file mode) in
+/// a fresh ``TemporaryDirectory``, so a test sees what the daemon sees and no two tests share a file. (A test that is
+/// not about files, the WAL or durability can use `OpsDatabase.inMemory()` instead.)
 ///
 /// Holding this value keeps the directory; it is removed when the value goes. Tests that want only the database use
 /// ``make(durationHistory:)``.

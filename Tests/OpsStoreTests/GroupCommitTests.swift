@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func aGracefulStopCommitsWhatIsQueuedFirst() async throws {
-        let database = try TemporaryDatabase.make()
+        let database = try OpsDatabase.inMemory()
         let jobs = try (0..<20).map(submission)
         let start = self.start
         let outcomes = try await withThrowingTaskGroup(of: OpsDatabase.InsertResult?.self) { group in
@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test func aCancelledGroupCommitHandsItsSubmissionsBack() async throws {
-        let database = try TemporaryDatabase.make()
+        let database = try OpsDatabase.inMemory()
         let jobs = try (0..<20).map(submission)
         let start = self.start
         // Given submissions under way when the group commit is cancelled
