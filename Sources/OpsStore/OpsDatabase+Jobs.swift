@@ -228,7 +228,7 @@ extension OpsDatabase {
         try record.insert(db)
         var stored = event
         stored.seq = record.seq ?? db.lastInsertedRowID
-        try writeOutbox(db, writer: planner, event: stored)
+        try writeOutbox(db, planner: planner, event: stored)
     }
 
     /// Deletes up to `limit` jobs that ended before `cutoff`, with their events (cascade), in one transaction.

@@ -37,56 +37,23 @@ public struct StoredDelivery: Sendable, Hashable {
     public var messageID: String { "msg_\(eventSeq)_\(endpoint)" }
 }
 
-extension StoredDelivery {
-    init(row: Row) throws {
-        let id: Int64 = row["id"]
-        guard let state = State(rawValue: row["state"]) else {
-            throw StoreError(code: .corruptRow, message: "delivery \(id) has an unreadable state", jobID: nil)
-        }
-        self.init(
-            id: id,
-            eventSeq: row["event_seq"],
-            jobID: row["job_id"],
-            endpoint: row["endpoint"],
-            body: row["body"],
-            state: state,
-            attempts: row["attempts"],
-            nextAttemptAt: Date(milliseconds: row["next_attempt_at"]),
-            lastStatus: row["last_status"],
-            lastError: row["last_error"],
-            createdAt: Date(milliseconds: row["created_at"]),
-            deliveredAt: (row["delivered_at"] as Int64?).map(Date.init(milliseconds:))
-        )
-    }
-}
-
 extension OpsDatabase {
     /// Writes the deliveries of the event just appended (called inside its transaction).
-    static func writeOutbox(_ db: Database, writer: DeliveryPlanner?, event: StoredEvent) throws {
-        guard let writer, writer.wants(event.to), let job = try fetchJob(db, id: event.jobID) else { return }
-        for entry in writer.entries(event, job) {
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO delivery (event_seq, job_id, endpoint, body, state, next_attempt_at, created_at,
-                        updated_at)
-                    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
-                    """
-            )
-            .execute(arguments: [
-                event.seq, event.jobID, entry.endpoint, entry.body, event.at.milliseconds,
-                event.at.milliseconds, event.at.milliseconds,
-            ])
+    static func writeOutbox(_ db: Database, planner: DeliveryPlanner?, event: StoredEvent) throws {
+        guard let planner, planner.wants(event.to), let job = try fetchJob(db, id: event.jobID) else { return }
+        for entry in planner.entries(event, job) {
+            try DeliveryRecord(pendingFor: event, entry).insert(db)
         }
     }
 
     /// The oldest pending delivery of `endpoint` (deliveries to one endpoint go out in `seq` order).
     public func nextDelivery(endpoint: String) async throws -> StoredDelivery? {
         try await writer.read { db in
-            try Row.fetchOne(
+            try DeliveryRecord.fetchOne(
                 db,
                 sql: "SELECT * FROM delivery WHERE endpoint = ? AND state = 'pending' ORDER BY event_seq LIMIT 1",
                 arguments: [endpoint]
-            ).map(StoredDelivery.init(row:))
+            ).map(StoredDelivery.init(record:))
         }
     }
 
@@ -121,11 +88,11 @@ extension OpsDatabase {
     {
         try await writer.read { db in
             let (filter, arguments) = Self.filter([("state = ?", state?.rawValue), ("endpoint = ?", endpoint)])
-            return try Row.fetchAll(
+            return try DeliveryRecord.fetchAll(
                 db,
                 sql: "SELECT * FROM delivery \(filter) ORDER BY id DESC LIMIT ?",
                 arguments: arguments + [limit]
-            ).map(StoredDelivery.init(row:))
+            ).map(StoredDelivery.init(record:))
         }
     }
 
@@ -141,8 +108,8 @@ extension OpsDatabase {
                     """,
                 arguments: [now.milliseconds, now.milliseconds, deliveryID]
             )
-            return try Row.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [deliveryID])
-                .map(StoredDelivery.init(row:))
+            return try DeliveryRecord.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [deliveryID])
+                .map(StoredDelivery.init(record:))
         }
     }
 

@@ -247,3 +247,76 @@ extension StoredEvent {
         )
     }
 }
+
+/// A `delivery` row (the webhook outbox); ``StoredDelivery`` is what the rest of the daemon sees.
+struct DeliveryRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "delivery"
+
+    var id: Int64?
+    var eventSeq: Int64
+    var jobID: Int64
+    var endpoint: String
+    var body: Data
+    var state: String
+    var attempts: Int
+    var nextAttemptAt: Int64
+    var lastStatus: Int?
+    var lastError: String?
+    var createdAt: Int64
+    var updatedAt: Int64
+    var deliveredAt: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case eventSeq = "event_seq"
+        case jobID = "job_id"
+        case endpoint, body, state, attempts
+        case nextAttemptAt = "next_attempt_at"
+        case lastStatus = "last_status"
+        case lastError = "last_error"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case deliveredAt = "delivered_at"
+    }
+
+    /// The pending delivery of `event` that `entry` plans, due at once: every other column at its schema default.
+    init(pendingFor event: StoredEvent, _ entry: OutboxEntry) {
+        let at = event.at.milliseconds
+        id = nil
+        eventSeq = event.seq
+        jobID = event.jobID
+        endpoint = entry.endpoint
+        body = entry.body
+        state = StoredDelivery.State.pending.rawValue
+        attempts = 0
+        nextAttemptAt = at
+        lastStatus = nil
+        lastError = nil
+        createdAt = at
+        updatedAt = at
+        deliveredAt = nil
+    }
+}
+
+extension StoredDelivery {
+    init(record: DeliveryRecord) throws {
+        let id = record.id ?? 0
+        guard let state = State(rawValue: record.state) else {
+            throw StoreError(code: .corruptRow, message: "delivery \(id) has an unreadable state", jobID: nil)
+        }
+        self.init(
+            id: id,
+            eventSeq: record.eventSeq,
+            jobID: record.jobID,
+            endpoint: record.endpoint,
+            body: record.body,
+            state: state,
+            attempts: record.attempts,
+            nextAttemptAt: Date(milliseconds: record.nextAttemptAt),
+            lastStatus: record.lastStatus,
+            lastError: record.lastError,
+            createdAt: Date(milliseconds: record.createdAt),
+            deliveredAt: record.deliveredAt.map(Date.init(milliseconds:))
+        )
+    }
+}
