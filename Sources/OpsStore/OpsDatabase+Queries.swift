@@ -236,6 +236,7 @@ extension OpsDatabase {
         try await writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
     }
 
+    /// The job `id` as stored, read in the transaction `db` is in (the writes read their job through it too).
     static func fetchJob(_ db: Database, id: Int64) throws -> StoredJob? {
         try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [id])
             .map(StoredJob.init(record:))
