@@ -18,8 +18,9 @@ import Glibc
 /// The composition root: builds the database, the Kinsta client, the engine and the socket server from a
 /// configuration and runs them as one `ServiceGroup` until SIGTERM (or cancellation).
 ///
-/// Service order is `[poller, socket server]`: shutdown runs in reverse, so the socket stops taking requests first,
-/// then the poller lets its calls under way finish and commits them.
+/// Service order is `[group commit, poller, …, socket server, …]`: shutdown runs in reverse, so the socket stops
+/// taking requests first, then the poller lets its calls under way finish and commits them, and the store's group
+/// commit writes what is still queued last.
 public struct Daemon: Sendable {
     public let configuration: DaemonConfiguration
     let clock: any DaemonClock
@@ -202,6 +203,8 @@ public struct Daemon: Sendable {
         )
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
+                // First, so the last to stop: it commits the submissions still queued once the socket stopped.
+                .init(service: database.groupCommit),
                 .init(
                     service: PollerService(
                         engine: engine,
