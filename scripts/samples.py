@@ -81,7 +81,7 @@ def overrides(kind, plan, n):
                               "name": dns["records"][-1]["name"]},
         "wpcli.run": {"env_id": live["id"], "wp_command": "wp core version"},
         "php.set_version": {"environment_id": live["id"], "php_version": "8.3"},
-        "environment.set_webroot": {"env_id": staging["id"], "web_root_subfolder": "app"},
+        "environment.set_webroot": {"env_id": staging["id"], "web_root_subfolder": "/app"},
         "cdn.set_image_optimization": {"environment_id": live["id"], "image_optimization_type": "lossy"},
         "edge_cache.set_status": {"environment_id": staging["id"], "enabled": True},
         "sftp.set_status": {"env_id": live["id"], "enabled": True},

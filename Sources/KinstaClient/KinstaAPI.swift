@@ -60,10 +60,13 @@ public struct KinstaSite: Sendable, Hashable {
 /// An environment as the reads that settle jobs see it.
 public struct KinstaEnvironment: Sendable, Hashable {
     public var id: String
+    /// `live`, `staging`, …
+    public var name: String?
     public var displayName: String?
 
-    public init(id: String, displayName: String?) {
+    public init(id: String, name: String? = nil, displayName: String?) {
         self.id = id
+        self.name = name
         self.displayName = displayName
     }
 }
@@ -144,7 +147,11 @@ extension KinstaAPI {
             guard case .array(let list)? = body["site"]?["environments"] else { return nil }
             return list.compactMap { environment in
                 environment["id"]?.stringValue.map {
-                    KinstaEnvironment(id: $0, displayName: environment["display_name"]?.stringValue)
+                    KinstaEnvironment(
+                        id: $0,
+                        name: environment["name"]?.stringValue,
+                        displayName: environment["display_name"]?.stringValue
+                    )
                 }
             }
         }
