@@ -63,6 +63,9 @@ struct ShowCommand: AsyncParsableCommand {
         block.add("polls", String(job.pollCount))
         block.add("last error", job.lastError.map(Format.oneLine))
         block.add("result", job.result.map(Format.json))
+        for (index, name) in (job.outputs ?? [:]).keys.sorted().enumerated() {
+            block.add(index == 0 ? "outputs" : "", "\(name) = \(Format.json(job.outputs?[name] ?? .null))")
+        }
 
         var lines = block.render()
         lines.append("")
