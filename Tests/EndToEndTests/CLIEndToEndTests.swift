@@ -122,6 +122,28 @@ import Glibc
         #expect(cancel.status == 2)
         let missing = try await stack.ops(["show", "999"])
         #expect(missing.status == 2)
+        // The new reads: tables from Kinsta's answers, through the daemon
+        let regions = try await stack.ops(["regions"])
+        #expect(regions.status == 0)
+        #expect(regions.output.first?.hasPrefix("REGION") == true)
+        #expect(regions.output.contains { $0.hasPrefix("us-central1") })
+        let users = try await stack.ops(["users"])
+        #expect(users.status == 0)
+        #expect(users.output.first?.hasPrefix("USER ID") == true)
+        #expect(users.output.count >= 2)
+        let activity = try await stack.ops(["activity", "--limit", "5"])
+        #expect(activity.status == 0, "\(activity.output)")
+        #expect(activity.output.first?.hasPrefix("TIME") == true)
+        #expect(activity.output.contains { $0.contains("done") })
+        // A region the company does not have is refused before Kinsta sees it
+        let mars = try await stack.ops([
+            "submit", "site.create_plain", "--display-name", "M", "--region", "mars-north1",
+        ])
+        #expect(mars.status == 2)
+        #expect(mars.output.contains { $0.contains("kinsta-ops regions") }, "\(mars.output)")
+        // health: the key's expiry from GET /validate
+        let health = try await stack.ops(["health"])
+        #expect(health.output.contains { $0.hasPrefix("api_key.days_left") }, "\(health.output)")
         // No daemon: one sentence, exit 3
         daemon.signal(SIGKILL)
         _ = await daemon.waitForExit()
@@ -140,6 +162,13 @@ import Glibc
             "--wait",
         ])
         #expect(result.status == 1, "\(result.output)")
+        // show: Kinsta's reason, from its activity log
+        let show = try await stack.ops(["show", "1"])
+        #expect(show.status == 0)
+        #expect(
+            show.output.contains { $0.hasPrefix("Kinsta's activity log: The environment is blocked") },
+            "\(show.output)"
+        )
     }
 
     @Test(.timeLimit(.minutes(2)))
