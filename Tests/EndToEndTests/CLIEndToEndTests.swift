@@ -20,14 +20,14 @@ import Glibc
         let simRoot: String
         let configPath: String
 
-        init(failureRate: Double) async throws {
+        init(failureRate: Double, simArguments: [String] = []) async throws {
             work = try shortTemporaryDirectory("ko-cli")
             sim = try ChildProcess(
                 BuiltProducts.executable("kinsta-sim"),
                 [
                     "--port", "0", "--window", "1", "--duration-scale", "0.01", "--failure-rate", "\(failureRate)",
                     "--seed", "4", "--api-key", "cli-key",
-                ],
+                ] + simArguments,
                 environment: ProcessInfo.processInfo.environment,
                 name: "kinsta-sim"
             )
@@ -169,6 +169,24 @@ import Glibc
             show.output.contains { $0.hasPrefix("Kinsta's activity log: The environment is blocked") },
             "\(show.output)"
         )
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aKeyNearItsExpiryIsWarnedAboutInTheLogAndInHealth() async throws {
+        let stack = try await Stack(failureRate: 0, simArguments: ["--key-expires-in-days", "10"])
+        let daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+        // The check at start: a warning line in the daemon's log
+        let warning = try await withTimeout(30, "the key warning") {
+            try await daemon.waitForLine { $0.contains("warning") && $0.contains("expires in") }
+        }
+        #expect(warning.contains("expires in 9 days") || warning.contains("expires in 10 days"), "\(warning)")
+        // And in health, with the days left
+        let health = try await stack.ops(["health"])
+        #expect(health.status == 0)
+        let days = health.output.first { $0.hasPrefix("api_key.days_left") }
+        #expect(days?.hasSuffix(" 9") == true || days?.hasSuffix(" 10") == true, "\(health.output)")
+        #expect(health.output.contains { $0.hasPrefix("api_key.warning") }, "\(health.output)")
     }
 
     @Test(.timeLimit(.minutes(2)))
