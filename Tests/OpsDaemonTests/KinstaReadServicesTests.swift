@@ -1,3 +1,4 @@
+import CurlHTTP
 import Foundation
 import KinstaClient
 import Logging
@@ -286,10 +287,60 @@ func yieldUntil(_ condition: () -> Bool) async {
     }
 
     @Test func theFirstAskingWaitsOnlyBriefly() async {
-        // Nothing reads (no service): the first submission waits no longer than firstReadWait
+        // Nothing reads (no service): the first submission still gets its answer, once firstReadWait passed
         let catalog = RegionCatalog(company: "company-1", clock: ManualClock(), firstReadWait: .milliseconds(50))
-        let started = ContinuousClock.now
         #expect(await catalog.known(for: "company-1") == nil)
-        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}
+
+/// The region check in the real daemon: it never blocks a submission on Kinsta.
+@Suite struct RegionCheckTests {
+    func submit(_ api: ScriptedKinstaAPI, region: String) async throws -> (first: Int, second: Int) {
+        let http = CurlHTTPClient()
+        defer { http.shutdown() }
+        return try await InProcessDaemon.with(
+            clock: ManualClock(),
+            api: api,
+            configure: { $0.maxInFlight = 0 },
+            { daemon in
+                let running = SocketAPITests.Running(socket: daemon.socketPath, http: http)
+                let body =
+                    #"{"kind":"site.create","params":{"display_name":"A","region":"\#(region)","#
+                    + #""admin_email":"a@example.com","admin_password":"pw-123456","admin_user":"admin","#
+                    + #""site_title":"A","wp_language":"en_US"}}"#
+                let first = try await running.send("POST", "/v1/jobs", body: body).status
+                let second = try await running.send("POST", "/v1/jobs", body: body.replacing("\"A\"", with: "\"B\""))
+                    .status
+                return (first, second)
+            }
+        )
+    }
+
+    @Test func kinstaDownMeansTheJobIsTaken() async throws {
+        // Every read answers 503: no list, so no check (Kinsta refuses a bad region itself)
+        let api = ScriptedKinstaAPI()
+        let statuses = try await submit(api, region: "mars-north1")
+        #expect(statuses.first == 201)
+        #expect(statuses.second == 201)
+        // The list was asked for once: the second submission came within the minute after the failed read
+        #expect(api.calls.filter { $0 == .read("/company/company-1/available-regions") }.count == 1)
+    }
+
+    @Test func aListThatWasReadRefusesAnUnknownRegion() async throws {
+        var script = ScriptedKinstaAPI.Script()
+        script.read = { path in
+            guard path.hasSuffix("/available-regions") else {
+                return .failure(.init(status: 500, message: "x", isTransient: true))
+            }
+            return .ok(["company": ["available_regions": [["name": "Iowa US (us-central1)", "region": "us-central1"]]]])
+        }
+        let api = ScriptedKinstaAPI(script)
+        let refused = try await submit(api, region: "mars-north1")
+        #expect(refused.first == 422)
+        #expect(refused.second == 422)
+        #expect(api.calls.filter { $0 == .read("/company/company-1/available-regions") }.count == 1)
+        let taken = try await submit(ScriptedKinstaAPI(script), region: "us-central1")
+        #expect(taken.first == 201)
+        #expect(taken.second == 201)
     }
 }
