@@ -117,6 +117,8 @@ public struct Daemon: Sendable {
         // through the same budget.
         let api = BudgetedKinstaAPI(wrapped: kinsta, budget: budget)
         let environments = EnvironmentDirectory()
+        let regions = RegionCatalog(company: configuration.companyID, clock: clock)
+        let keyWatch = APIKeyWatch()
         let engine = JobEngine(
             database: database,
             api: kinsta,
@@ -142,6 +144,7 @@ public struct Daemon: Sendable {
             healthExtras: {
                 var extras: [String: JSONValue] = [
                     "request_budget": .object(budget.snapshot),
+                    "api_key": keyWatch.health(now: clock.now()),
                     "socket": .object([
                         "connections": .integer(Int64(connections.connections)),
                         "max_connections": .integer(Int64(connections.maximum)),
@@ -162,6 +165,7 @@ public struct Daemon: Sendable {
             access: PeerAccess(uids: configuration.allowedUIDs, gids: configuration.allowedGroups),
             webhookNames: { webhooks.endpoints.map(\.name) },
             paramDefaults: configuration.paramDefaults,
+            knownRegions: { await regions.known(for: $0) },
             logger: logger
         )
         let socketPath = configuration.socketPath
@@ -221,6 +225,8 @@ public struct Daemon: Sendable {
                         logger: logger
                     )
                 ),
+                .init(service: RegionService(catalog: regions, api: api, logger: logger)),
+                .init(service: APIKeyCheckService(watch: keyWatch, api: api, clock: clock, logger: logger)),
                 .init(
                     service: WebhookDispatcher(
                         database: database,
