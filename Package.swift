@@ -64,7 +64,10 @@ let package = Package(
         ),
         .target(
             name: "OpsStore",
-            dependencies: ["OpsCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "OpsCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -163,7 +166,9 @@ let package = Package(
         ),
         .testTarget(
             name: "OpsStoreTests",
-            dependencies: ["OpsCore", "OpsStore", "OpsTestSupport"],
+            dependencies: ["OpsCore", "OpsStore", "OpsTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            // A database as the first release wrote it, migrated by a test (SchemaFixtureTests).
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Chaos run (docs/reliability.md, "Chaos"): JOBS jobs of all five kinds through the daemon and a chaotic simulator, while the daemon is
+# Chaos run (docs/reliability.md, "Chaos"): JOBS jobs of the five original kinds, manual backups (settled by their
+# tag) and cache clears (sent again when unclear) through the daemon and a chaotic simulator, while the daemon is
 # killed with SIGKILL at random moments (at least KILLS times) and also crashes by itself right after a POST, before
 # its answer is committed (debug failpoint). The simulator answers transient 500s and late 404s while operations run,
 # 502/503 HTML pages, bodies that are not JSON, stalls longer than the daemon's request timeout (so submits time out
@@ -20,7 +21,7 @@ work=$(mktemp -d /tmp/kinsta-chaos.XXXXXX)
 started=$(date +%s)
 echo "==> chaos run in $work: $jobs_total jobs, at least $kills_wanted SIGKILLs, seed $seed" >&2
 
-seed_sites=$((jobs_total / 2 + 4))
+seed_sites=$((jobs_total / 2 + 8))
 "$bin/kinsta-sim" --port 0 --port-file "$work/sim.port" --api-key chaos-key --window 4 --duration-scale 0.02 \
     --seed "$seed" --seed-sites "$seed_sites" --failure-rate 0.05 \
     --transient-500-rate 0.1 --late-404-rate 0.05 --server-error-rate 0.05 --garbage-rate 0.05 \
@@ -35,19 +36,29 @@ port=$(cat "$work/sim.port")
 [ -n "$port" ] || { echo "chaos: the simulator did not start" >&2; exit 1; }
 curl -fsS "http://127.0.0.1:$port/_sim/state" >"$work/state.json"
 company=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["company_id"])' "$work/state.json")
+user=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["users"][0]["id"])' "$work/state.json")
 
 # The jobs: creates (WordPress and plain), clones of seed environments, deletes of seed sites, restores of seed
 # backups; each with an identity the checker finds in the simulator's log (a name, a site, an environment).
-python3 - "$work/state.json" "$jobs_total" "$seed" >"$work/jobs.txt" <<'PY'
+python3 - "$work/state.json" "$jobs_total" "$seed" "$user" >"$work/jobs.txt" <<'PY'
 import json, random, sys
-state, total, seed = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
+state, total, seed, user = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 r = random.Random(seed)
 sites = state["sites"]
 kinds = (["site.create_plain"] * 30 + ["site.create"] * 15 + ["site.clone"] * 15 + ["site.delete"] * 20
-         + ["backup.restore"] * 20)
-free = list(range(len(sites)))  # each seed site serves one delete, restore or clone source
+         + ["backup.restore"] * 20 + ["backup.create"] * 12 + ["cache.clear"] * 8)
+spare = sites[-6:]  # backups and cache clears: on seed sites no other job deletes or restores
+free = list(range(len(sites) - 6))  # each other seed site serves one delete, restore or clone source
 for i in range(1, total + 1):
     kind = r.choice(kinds)
+    if kind == "backup.create":
+        env = r.choice(spare)["environments"][1]
+        print(f"{i} backup.create --env-id {env['id']} --tag Chaos-{i}")
+        continue
+    if kind == "cache.clear":
+        env = r.choice(spare)["environments"][0]
+        print(f"{i} cache.clear --environment-id {env['id']}")
+        continue
     if kind in ("site.delete", "backup.restore", "site.clone") and not free:
         kind = "site.create_plain"
     if kind == "site.create_plain":
@@ -64,7 +75,7 @@ for i in range(1, total + 1):
             print(f"{i} site.clone --display-name Chaos-{i} --source-env-id {env['id']}")
         else:
             print(f"{i} backup.restore --target-env-id {env['id']} --backup-id {env['backups'][0]['id']} "
-                  f"--notified-user-id 54fb80af-576c-4fdc-ba4f-b596c83f15a1")
+                  f"--notified-user-id {user}")
 PY
 printf 'Chaos-admin-pw-1\n' >"$work/password"; chmod 600 "$work/password"
 
@@ -94,11 +105,13 @@ confirm_seconds = 5
 site_create = 15
 site_create_plain = 15
 site_clone = 15
+backup_create = 15
 [deadlines]
 # A create whose submission a crash left unclear is looked for until its deadline: keep them short here.
 site_create = 120
 site_create_plain = 120
 site_clone = 120
+backup_create = 120
 TOML
 export KINSTA_OPS_SOCKET="$work/s.sock"
 # The daemon under a supervisor, as systemd's Restart= would run it; the failpoint crashes it after 3 % of POSTs.
@@ -164,6 +177,10 @@ acknowledged = len(open(work + "/submitted").read().split())
 
 def identity_of_job(job):
     p = job["params"]
+    if job["kind"] == "backup.create":
+        return ("backup.create", p["tag"])
+    if job["kind"] == "cache.clear":
+        return ("cache.clear", job["id"])
     if job["kind"] == "site.delete":
         return ("site.delete", p["site_id"])
     if job["kind"] == "backup.restore":
@@ -176,11 +193,22 @@ def identity_of_request(r):
         return ("site.delete", path.rsplit("/", 1)[1])
     if r["method"] == "POST" and path.endswith("/backups/restore"):
         return ("backup.restore", path.split("/")[4])
+    if r["method"] == "POST" and path.endswith("/manual-backups"):
+        # The daemon sends the job's tag marked with the job and attempt: "Chaos-12 (kinsta-opsd job 12/1)".
+        return ("backup.create", (body.get("tag") or "").split(" (kinsta-opsd job ")[0])
     if r["method"] == "POST" and path in ("/v2/sites", "/v2/sites/plain", "/v2/sites/clone"):
         return ("create", body.get("display_name"))
     return None
 
+identity_by_operation = {r["operation_id"]: identity_of_request(r) for r in requests if r.get("operation_id")}
+job_by_operation = {j["operation_id"]: j for j in jobs if j.get("operation_id")}
+
 def identity_of_operation(o):
+    if o["kind"] == "backup.create":
+        return identity_by_operation.get(o["operation_id"])
+    if o["kind"] == "cache.clear":  # harmless when repeated: only the operation the job ended on is checked
+        job = job_by_operation.get(o["operation_id"])
+        return ("cache.clear", job["id"]) if job else None
     if o["kind"] == "site.delete":
         return ("site.delete", o["target"])
     if o["kind"] == "backup.restore":

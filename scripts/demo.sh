@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: builds, starts kinsta-sim and kinsta-opsd on temporary paths, submits one job of each of the five kinds
-# with kinsta-ops, waits for each, prints the job table and the event history, and stops both.
+# The demo: builds, starts kinsta-sim and kinsta-opsd on temporary paths, submits with kinsta-ops one job of each of
+# the five original kinds, the seeds' two Slack commands (cache.clear, php.restart) and a manual backup, waits for
+# each, prints the job table, the event history and the new backup, and stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -68,6 +69,8 @@ site_to_delete=$(field 's["sites"][0]["id"]')
 env_to_clone=$(field 's["sites"][1]["environments"][0]["id"]')
 env_to_restore=$(field 's["sites"][1]["environments"][0]["id"]')
 backup=$(field 's["sites"][1]["environments"][0]["backups"][0]["id"]')
+staging=$(field '[e for e in s["sites"][1]["environments"] if e["name"] == "staging"][0]["id"]')
+user=$(field 's["users"][0]["id"]')
 
 echo "==> starting kinsta-opsd against $base" >&2
 export KINSTA_OPS_SOCKET="$work/kinsta-opsd.sock"
@@ -78,7 +81,7 @@ daemon_pid=$!
 wait_for "the daemon's socket" "$bin/kinsta-ops" health --json >/dev/null 2>&1
 
 ops() { "$bin/kinsta-ops" "$@"; }
-echo "==> submitting one job of each kind" >&2
+echo "==> submitting one job of each of the five original kinds" >&2
 ids=()
 submit() { local out; out=$(ops submit "$@" --json); ids+=("$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")"); echo "   submitted job ${ids[-1]}: $1" >&2; }
 submit site.create --display-name "Demo WordPress" --region us-central1 --admin-email admin@example.com \
@@ -87,12 +90,17 @@ submit site.create --display-name "Demo WordPress" --region us-central1 --admin-
 submit site.create_plain --display-name "Demo Plain" --region europe-west1
 submit site.clone --display-name "Demo Clone" --source-env-id "$env_to_clone"
 submit site.delete --site-id "$site_to_delete"
-submit backup.restore --target-env-id "$env_to_restore" --backup-id "$backup" --notified-user-id 54fb80af-576c-4fdc-ba4f-b596c83f15a1
+submit backup.restore --target-env-id "$env_to_restore" --backup-id "$backup" --notified-user-id "$user"
+echo "==> and what the seeds' Slack bot does (/clear_site_cache, /restart_php_engine), plus a manual backup" >&2
+submit cache.clear --environment-id "$staging"
+submit php.restart --environment-id "$staging"
+submit backup.create --env-id "$staging" --tag "before the plugin update"
 
 echo "==> waiting for each job to reach a final state" >&2
 for id in "${ids[@]}"; do ops wait "$id" || true; done
 
 echo; echo "==> kinsta-ops jobs"; ops jobs
+echo; echo "==> the manual backup, in Kinsta's backups list (kinsta-ops backups $staging)"; ops backups "$staging"
 echo; echo "==> kinsta-ops history"; ops history -n 1000
 echo; echo "==> the daemon's log (one line per state change)"; grep -c "job state changed" "$work/daemon.log" | sed 's/^/   state changes logged: /'
 sleep 1  # let the last deliveries land

@@ -30,15 +30,38 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-KINDS = ["site.create", "site.create_plain", "site.clone", "site.delete", "backup.restore"]
-VALID = {
-    "site.create_plain": {"display_name": "Fuzz", "region": "us-central1"},
-    "site.delete": {"site_id": "fuzz-site"},
-    "site.create": {"display_name": "Fuzz", "region": "us-central1", "admin_email": "a@example.com",
-                    "admin_user": "admin", "admin_password": "pw-123456789", "site_title": "Fuzz"},
-    "site.clone": {"display_name": "Fuzz", "source_env_id": "env-1"},
-    "backup.restore": {"target_env_id": "env-1", "backup_id": 1, "notified_user_id": "54fb80af-576c-4fdc-ba4f-b596c83f15a1"},
-}
+# Set from the daemon's catalog (--kinds) and the simulator's state (--state) in main(): every kind the daemon lists,
+# each with its smallest valid parameters (the required ones without a default), so that taking any one away or
+# giving any one a value of another type makes the request invalid.
+KINDS = []
+VALID = {}
+TYPES = {}
+
+
+def load_kinds(kinds_path, state_path):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import samples
+    kinds = json.load(open(kinds_path))["kinds"]
+    state = json.load(open(state_path))
+    plan = samples.Plan(state)
+    for n, kind in enumerate(kinds, 1):
+        minimal = {p["name"] for p in kind["params"]
+                   if p["required"] and p.get("default") is None and not p.get("configured")}
+        values = {k: v for k, v in samples.params(kind, state, n, plan).items() if k in minimal}
+        KINDS.append(kind["name"])
+        VALID[kind["name"]] = values
+        TYPES[kind["name"]] = {p["name"]: p["type"] for p in kind["params"]}
+
+
+def wrong_value(r, typ):
+    """A value of another JSON type than the parameter takes (a single string is a valid one-item list)."""
+    if typ == "boolean":
+        return r.choice(["true", 1, 0, None, [], {}, ["x"]])
+    if typ == "integer":
+        return r.choice(["12", "x", True, None, [], {}, [1], 1.5, -3, 0])
+    if typ.startswith("["):
+        return r.choice([1, True, None, {}, [], [1], [None], {"a": 1}])
+    return r.choice([1, -1, 1.5, True, False, None, [], {}, ["x"], {"a": 1}, 10**30])
 
 
 def request(method, path, body=b"", headers=None, content_type="application/json"):
@@ -108,10 +131,7 @@ def gen_wrong_types(r):
         body = {"kind": kind, "params": r.choice([1, "x", [], None, True, [params]])}
     elif choice == 2:
         field = r.choice(sorted(params))
-        if isinstance(params[field], int):  # a number field gets anything but a whole number
-            params[field] = r.choice(["12", "x", True, None, [], {}, [1], 1.5, -3])
-        else:  # a text field gets anything but a string
-            params[field] = r.choice([1, -1, 1.5, True, False, None, [], {}, ["x"], {"a": 1}, 10**30])
+        params[field] = wrong_value(r, TYPES[kind][field])
         body = {"kind": kind, "params": params}
     elif choice == 3:
         body = {"kind": kind, "params": params, "note": r.choice([1, [], {}, True, "n" * 1001])}
@@ -389,11 +409,14 @@ def main():
     parser.add_argument("--pid", type=int, required=True)
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kinds", required=True, help="the daemon's GET /v1/kinds")
+    parser.add_argument("--state", required=True, help="the simulator's GET /_sim/state")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--idle-timeout", type=float, default=30)
     parser.add_argument("--slow-clients", type=int, default=20)
     parser.add_argument("--only", help="one generator (e.g. gen_framing), to narrow a finding down")
     args = parser.parse_args()
+    load_kinds(args.kinds, args.state)
 
     before, integrity_before = db_fingerprint(args.db)
     rng = random.Random(args.seed)

@@ -17,13 +17,16 @@ cleanup() {
 trap cleanup EXIT
 wait_for() { for _ in $(seq 1 300); do "$@" && return 0; sleep 0.1; done; echo "fuzz: timed out: $*" >&2; exit 1; }
 
-"$bin/kinsta-sim" --port 0 --port-file "$work/sim.port" --window 1 --duration-scale 0.01 --seed 5 \
+"$bin/kinsta-sim" --port 0 --port-file "$work/sim.port" --window 1 --duration-scale 0.01 --seed 5 --seed-sites 4 \
     --api-key fuzz-key >"$work/sim.out" 2>"$work/sim.log" &
 sim_pid=$!
 wait_for test -s "$work/sim.port"
 port=$(cat "$work/sim.port")
+curl -fsS "http://127.0.0.1:$port/_sim/state" >"$work/state.json"
+user=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["users"][0]["id"])' "$work/state.json")
 cat >"$work/opsd.toml" <<TOML
 [kinsta]
+notified_user_id = "$user"
 requests_per_minute = 6000
 request_burst = 100
 [daemon]
@@ -45,5 +48,8 @@ for i in 1 2 3; do
     "$bin/kinsta-ops" submit site.create_plain --display-name "Fuzz base $i" --region us-central1 --wait >/dev/null
 done
 echo "==> 3 jobs carried to the end; fuzzing the socket with $requests malformed requests (seed $seed)" >&2
+# The kinds come from the daemon, their valid parameters from scripts/samples.py: every kind is fuzzed.
+"$bin/kinsta-ops" kinds --json >"$work/kinds.json"
 python3 scripts/fuzz-socket.py --socket "$work/s.sock" --db "$work/state/kinsta-opsd.sqlite" --pid "$daemon_pid" \
+    --kinds "$work/kinds.json" --state "$work/state.json" \
     --requests "$requests" --seed "$seed" --idle-timeout 2 --slow-clients 20

@@ -7,13 +7,16 @@ import OpsCore
 
 /// The operations a scenario submits, and the simulator they meet: kinds mixed, durations Kinsta-like
 /// (``SimulatedDurations/kinstaLike(tailRate:)``: log-normal within site create 1–5 min, plain 30 s–2 min,
-/// clone 2–8 min, delete/restore 20 s–3 min, plus 3 % long tail up to 2.5 × the top), start-up window 0–15 s.
+/// clone 2–8 min, delete/restore 20 s–3 min, manual backup 30 s–3 min, tools 3 s–1 min, plus 3 % long tail up to 2.5 × the top), start-up window 0–15 s.
 struct Workload {
     static let apiKey = "bench-key"
     static let tailRate = 0.03
-    /// Share of each kind, in catalog order.
+    /// Share of each kind, in catalog order: the five original kinds, and the seeds' two tools and manual backups
+    /// (tools "a few seconds to about a minute").
     static let mix: [(JobKind, Double)] = [
-        (.siteCreate, 0.35), (.siteCreatePlain, 0.15), (.siteClone, 0.20), (.siteDelete, 0.15), (.backupRestore, 0.15),
+        (.siteCreate, 0.30), (.siteCreatePlain, 0.12), (.siteClone, 0.16), (.siteDelete, 0.12), (.backupRestore, 0.12),
+        (JobKind(rawValue: "backup.create")!, 0.08), (JobKind(rawValue: "cache.clear")!, 0.06),
+        (JobKind(rawValue: "php.restart")!, 0.04),
     ]
 
     let seed: UInt64
@@ -73,11 +76,28 @@ struct Workload {
                     "target_env_id": .string(target.environmentID), "backup_id": .integer(Int64(target.backupIDs[0])),
                     "notified_user_id": "6b1f7a36-0c1e-4b8e-9d35-1f2a3b4c5d6e",
                 ]
+            case _ where kind.rawValue == "backup.create":
+                raw = ["env_id": .string(Self.middle(inventory, index, count: count).environmentID), "tag": name]
+            case _ where kind.rawValue == "cache.clear" || kind.rawValue == "php.restart":
+                raw = ["environment_id": .string(Self.middle(inventory, index, count: count).environmentID)]
             default:
                 preconditionFailure("\(kind.rawValue) is not in the benchmark's mix")
             }
             return try ValidatedParams(kind: kind, raw: raw, defaultCompany: company)
         }
+    }
+
+    /// A seed site no delete, clone or restore uses (those take the front and the back of the inventory): where
+    /// backups and tools run. Several share one, as an agency's jobs do; the engine runs them one at a time.
+    static func middle(
+        _ inventory: [(siteID: String, environmentID: String, backupIDs: [Int])],
+        _ index: Int,
+        count: Int
+    ) -> (siteID: String, environmentID: String, backupIDs: [Int]) {
+        // Deletes take about 12 % of `count` from the front, restores 12 % from the back, clones the last 50.
+        let low = count * 16 / 100
+        let span = max(1, inventory.count - 50 - count * 16 / 100 - low)
+        return inventory[low + index % span]
     }
 
     static func api(base: String, http: CurlHTTPClient) -> HTTPKinstaAPI {

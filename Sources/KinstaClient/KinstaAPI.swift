@@ -1,3 +1,4 @@
+public import Foundation
 public import OpsCore
 
 /// The Kinsta API as the engine needs it. Answers are values the core understands; implementations never retry or
@@ -60,10 +61,13 @@ public struct KinstaSite: Sendable, Hashable {
 /// An environment as the reads that settle jobs see it.
 public struct KinstaEnvironment: Sendable, Hashable {
     public var id: String
+    /// `live`, `staging`, …
+    public var name: String?
     public var displayName: String?
 
-    public init(id: String, displayName: String?) {
+    public init(id: String, name: String? = nil, displayName: String?) {
         self.id = id
+        self.name = name
         self.displayName = displayName
     }
 }
@@ -89,6 +93,72 @@ public struct KinstaDomain: Sendable, Hashable {
     public init(id: String, name: String) {
         self.id = id
         self.name = name
+    }
+}
+
+/// A user of the company: the `id` (a UUID) is what `backup.restore` takes as `notified_user_id`.
+public struct KinstaUser: Sendable, Hashable {
+    public var id: String
+    public var email: String?
+    public var fullName: String?
+
+    public init(id: String, email: String?, fullName: String?) {
+        self.id = id
+        self.email = email
+        self.fullName = fullName
+    }
+}
+
+/// A region a site can be created in: `region` is what `site.create` sends (`us-central1`), `name` the label
+/// (`Iowa US (us-central1)`).
+public struct KinstaRegion: Sendable, Hashable {
+    public var region: String
+    public var name: String?
+
+    public init(region: String, name: String?) {
+        self.region = region
+        self.name = name
+    }
+}
+
+/// What `GET /validate` tells of the API key in use.
+public struct KinstaAPIKey: Sendable, Hashable {
+    public var name: String?
+    /// `nil`: the key never expires (Kinsta answers `expires_at: null`).
+    public var expiresAt: Date?
+    public var company: String?
+    /// `active`, `expired`, … as Kinsta words it.
+    public var status: String?
+
+    public init(name: String?, expiresAt: Date?, company: String?, status: String?) {
+        self.name = name
+        self.expiresAt = expiresAt
+        self.company = company
+        self.status = status
+    }
+
+    /// `expires_at` as Kinsta writes it: the OpenAPI file's example is milliseconds since 1970 in a string
+    /// (`"1704081600000"`); a number of milliseconds and an ISO 8601 time (UTC when it names no zone) are read too.
+    /// `nil` when it is none of these.
+    public static func expiry(_ value: JSONValue) -> Date? {
+        func fromMilliseconds(_ ms: Double) -> Date? {
+            ms.isFinite && ms > 0 ? Date(timeIntervalSince1970: ms / 1000) : nil
+        }
+        switch value {
+        case .integer(let ms): return fromMilliseconds(Double(ms))
+        case .number(let ms): return fromMilliseconds(ms)
+        case .string(let text):
+            if let ms = Double(text), text.allSatisfy({ $0.isASCII && $0.isNumber }) { return fromMilliseconds(ms) }
+            // A time without a zone (the simulator writes one) is UTC.
+            let hasZone = text.hasSuffix("Z") || text.suffix(6).contains("+") || text.suffix(6).contains("-")
+            for candidate in hasZone ? [text] : [text, text + "Z"] {
+                if let date = try? Date(candidate, strategy: .iso8601) { return date }
+                let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+                if let date = try? fractional.parse(candidate) { return date }
+            }
+            return nil
+        default: return nil
+        }
     }
 }
 
@@ -144,7 +214,11 @@ extension KinstaAPI {
             guard case .array(let list)? = body["site"]?["environments"] else { return nil }
             return list.compactMap { environment in
                 environment["id"]?.stringValue.map {
-                    KinstaEnvironment(id: $0, displayName: environment["display_name"]?.stringValue)
+                    KinstaEnvironment(
+                        id: $0,
+                        name: environment["name"]?.stringValue,
+                        displayName: environment["display_name"]?.stringValue
+                    )
                 }
             }
         }
@@ -178,6 +252,53 @@ extension KinstaAPI {
                 guard let id = domain["id"]?.stringValue, let name = domain["name"]?.stringValue else { return nil }
                 return KinstaDomain(id: id, name: name)
             }
+        }
+    }
+
+    /// The company's users: `GET /company/{id}/users`, `company.users[].user` with `id`, `email`, `full_name`.
+    public func users(ofCompany company: String) async -> KinstaLookup<[KinstaUser]> {
+        let path = "/company/" + KinstaCall.percentEncodePathSegment(company) + "/users"
+        return Self.lookup(await read(path)) { body in
+            guard case .array(let list)? = body["company"]?["users"] else { return nil }
+            return list.compactMap { entry in
+                let user = entry["user"]
+                return user?["id"]?.stringValue.map {
+                    KinstaUser(id: $0, email: user?["email"]?.stringValue, fullName: user?["full_name"]?.stringValue)
+                }
+            }
+        }
+    }
+
+    /// The regions the company can create sites in: `GET /company/{id}/available-regions`,
+    /// `company.available_regions[]` with `region` and `name`.
+    public func regions(ofCompany company: String) async -> KinstaLookup<[KinstaRegion]> {
+        let path = "/company/" + KinstaCall.percentEncodePathSegment(company) + "/available-regions"
+        return Self.lookup(await read(path)) { body in
+            guard case .array(let list)? = body["company"]?["available_regions"] else { return nil }
+            return list.compactMap { entry in
+                entry["region"]?.stringValue.map { KinstaRegion(region: $0, name: entry["name"]?.stringValue) }
+            }
+        }
+    }
+
+    /// The API key in use: `GET /validate`, `{name, expires_at, company, status}`. An `expires_at` that is neither
+    /// `null` nor a time reads as a body of another shape.
+    public func validateKey() async -> KinstaLookup<KinstaAPIKey> {
+        Self.lookup(await read("/validate")) { body in
+            guard case .object(let fields) = body, let rawExpiry = fields["expires_at"] else { return nil }
+            let expiresAt: Date?
+            if rawExpiry == .null {
+                expiresAt = nil
+            } else {
+                guard let date = KinstaAPIKey.expiry(rawExpiry) else { return nil }
+                expiresAt = date
+            }
+            return KinstaAPIKey(
+                name: fields["name"]?.stringValue,
+                expiresAt: expiresAt,
+                company: fields["company"]?.stringValue,
+                status: fields["status"]?.stringValue
+            )
         }
     }
 

@@ -21,6 +21,8 @@ public struct ParamSpec: Sendable, Hashable {
         /// A non-empty list of values of one type. With `wrap`, Kinsta takes each item as an object
         /// `{wrap: item}` (`resource_records: [{"value": …}]`); callers may give either form.
         indirect case list(ValueType, wrap: String?)
+        /// A path below a folder: `/`, then segments of letters, digits, `-` and `_` (a web root subfolder).
+        case subfolder
         /// A WP-CLI command as Kinsta takes it: `wp` and arguments of letters, digits, spaces and `_-./:=@'`, at most
         /// 5000 characters.
         case wpCommand
@@ -175,6 +177,20 @@ extension ParamSpec {
         case (.list(let element, _), .string):
             // One item given as such (`--domain-ids X` once).
             return try validate(.array([value]), as: .list(element, wrap: nil), name: name)
+        case (.subfolder, .string(let text)):
+            let segments = text.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            guard text.hasPrefix("/"), text.count <= 255,
+                segments.dropLast().allSatisfy({ !$0.isEmpty }),
+                segments.allSatisfy({
+                    $0.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || $0 == "-" || $0 == "_" }
+                })
+            else {
+                throw ValidationError(
+                    field: name,
+                    "\(name) must be a path like /app: a / and folder names of letters, digits, - and _"
+                )
+            }
+            return value
         case (.wpCommand, .string(let text)):
             guard text.count <= 5000, text.hasPrefix("wp"), text.dropFirst(2).first?.isWhitespace == true,
                 text.dropFirst(2).contains(where: { !$0.isWhitespace }),
@@ -235,6 +251,7 @@ extension ParamSpec {
         case .text, .longText, .identifier, .email, .oneOf: "a string"
         case .uuid: "a UUID string"
         case .wpCommand: "a WP-CLI command string"
+        case .subfolder: "a path string"
         case .boolean: "true or false"
         case .integer(let minimum): "a whole number of at least \(minimum)"
         case .list(let element, _): "a list of \(describe(element))s"
@@ -253,6 +270,7 @@ extension ParamSpec {
         case .oneOf(let allowed): allowed.joined(separator: "|")
         case .list(let element, _): "[" + ParamSpec("", element, help: "").typeName + "]"
         case .wpCommand: "wp-command"
+        case .subfolder: "path"
         }
     }
 }

@@ -18,8 +18,9 @@ import Glibc
 /// The composition root: builds the database, the Kinsta client, the engine and the socket server from a
 /// configuration and runs them as one `ServiceGroup` until SIGTERM (or cancellation).
 ///
-/// Service order is `[poller, socket server]`: shutdown runs in reverse, so the socket stops taking requests first,
-/// then the poller lets its calls under way finish and commits them.
+/// Service order is `[group commit, poller, …, socket server, …]`: shutdown runs in reverse, so the socket stops
+/// taking requests first, then the poller lets its calls under way finish and commits them, and the store's group
+/// commit writes what is still queued last.
 public struct Daemon: Sendable {
     public let configuration: DaemonConfiguration
     let clock: any DaemonClock
@@ -116,6 +117,8 @@ public struct Daemon: Sendable {
         // through the same budget.
         let api = BudgetedKinstaAPI(wrapped: kinsta, budget: budget)
         let environments = EnvironmentDirectory()
+        let regions = RegionCatalog(company: configuration.companyID, clock: clock)
+        let keyWatch = APIKeyWatch()
         let engine = JobEngine(
             database: database,
             api: kinsta,
@@ -141,6 +144,7 @@ public struct Daemon: Sendable {
             healthExtras: {
                 var extras: [String: JSONValue] = [
                     "request_budget": .object(budget.snapshot),
+                    "api_key": keyWatch.health(now: clock.now()),
                     "socket": .object([
                         "connections": .integer(Int64(connections.connections)),
                         "max_connections": .integer(Int64(connections.maximum)),
@@ -161,6 +165,7 @@ public struct Daemon: Sendable {
             access: PeerAccess(uids: configuration.allowedUIDs, gids: configuration.allowedGroups),
             webhookNames: { webhooks.endpoints.map(\.name) },
             paramDefaults: configuration.paramDefaults,
+            knownRegions: { await regions.known(for: $0) },
             logger: logger
         )
         let socketPath = configuration.socketPath
@@ -202,6 +207,8 @@ public struct Daemon: Sendable {
         )
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
+                // First, so the last to stop: it commits the submissions still queued once the socket stopped.
+                .init(service: database.groupCommit),
                 .init(
                     service: PollerService(
                         engine: engine,
@@ -218,6 +225,8 @@ public struct Daemon: Sendable {
                         logger: logger
                     )
                 ),
+                .init(service: RegionService(catalog: regions, api: api, logger: logger)),
+                .init(service: APIKeyCheckService(watch: keyWatch, api: api, clock: clock, logger: logger)),
                 .init(
                     service: WebhookDispatcher(
                         database: database,

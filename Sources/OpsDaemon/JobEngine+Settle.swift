@@ -125,14 +125,26 @@ extension JobEngine {
     /// succeeded either way.
     func completeOutputs(_ job: StoredJob, data: JSONValue?) async -> JSONValue? {
         let spec = job.kind.spec
-        guard spec.settle.canRead, spec.outputs.contains(where: { spec.outputs(from: data)[$0.name] == nil }) else {
+        let known = spec.outputs(from: data)
+        guard spec.outputs.contains(where: { known[$0.name] == nil }) else { return data }
+        var learned: [String: JSONValue] = [:]
+        switch spec.settle {
+        case .environmentNamed, .backupTagged, .domainNamed, .siteNamed:
+            if case .done(_, let found?) = await reconcile(job), case .object(let object) = found {
+                learned = object
+            }
+        default:
             return data
         }
-        switch spec.settle {
-        case .environmentNamed, .backupTagged, .domainNamed: break
-        default: return data
+        // A new site's live environment: Kinsta's data often lacks `idEnv`; its environments list has it.
+        if case .siteNamed = spec.settle, known["env_id"] == nil,
+            let site = (known["site_id"] ?? learned["idSite"])?.stringValue,
+            case .found(let environments) = await budgeted.environments(ofSite: site),
+            let live = environments.first(where: { $0.name == "live" }) ?? environments.first
+        {
+            learned["idEnv"] = .string(live.id)
         }
-        guard case .done(_, let found?) = await reconcile(job), case .object(let learned) = found else {
+        guard !learned.isEmpty else {
             logger.warning(
                 "could not read what the job made",
                 metadata: ["job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)"]

@@ -348,7 +348,7 @@ public final class JobEngine: Sendable {
             logger.debug("input refused", metadata: ["job.id": "\(job.id)", "reason": "\(error)"])
             return nil
         }
-        let applied: StoredJob?
+        let applied: OpsDatabase.Applied?
         do {
             applied = try await database.apply(transition, to: job, now: now)
             database.storage.recordSuccess()
@@ -356,11 +356,12 @@ public final class JobEngine: Sendable {
             database.storage.recordFailure(error, now: now)
             throw error
         }
-        guard let stored = applied else { return nil }
+        guard let applied else { return nil }
+        let stored = applied.job
         if stored.state.isTerminal { secrets?.release(job: stored.id) }
         if stored.state == .succeeded { environments.learn(from: stored.params, outputs: stored.outputs) }
         log(transition, job: stored)
-        if transition.observedDuration(at: now, lastAskedAt: job.updatedAt) != nil {
+        if applied.recordedDuration != nil {
             // The store kept the duration with the success: learn from it before the next schedule is made.
             do {
                 try await refreshDurations(job.kind)

@@ -8,21 +8,15 @@ extension SocketAPI {
     /// Read-through routes: tools ask the daemon, which holds the key (and, later, the request budget).
     ///
     /// `GET /v1/kinsta/sites[?company=]`, `/v1/kinsta/sites/{id}`, `/v1/kinsta/sites/{id}/environments`,
-    /// `/v1/kinsta/environments/{id}/backups`, `/v1/kinsta/environments/{id}/downloadable-backups`. Kinsta's JSON comes
-    /// back as it is; Kinsta's errors come back as the daemon's JSON errors with Kinsta's message.
+    /// `/v1/kinsta/environments/{id}/backups`, `/v1/kinsta/environments/{id}/downloadable-backups`,
+    /// `/v1/kinsta/environments/{id}/domains`, `/v1/kinsta/users[?company=]` (where `notified_user_id` comes from),
+    /// `/v1/kinsta/regions[?company=]`, `/v1/kinsta/activity-logs[?company=&site_id=&limit=&offset=]` (`limit` 1–100,
+    /// 20 when left out). Kinsta's JSON comes back as it is; Kinsta's errors come back as the daemon's JSON errors
+    /// with Kinsta's message.
     func addKinstaRoutes(to group: RouterGroup<PeerContext>) {
         let kinsta = group.group("kinsta")
         kinsta.get("sites") { request, _ in
-            let company = request.uri.queryParameters["company"].map(String.init) ?? defaultCompany
-            guard let company, !company.isEmpty else {
-                throw APIError(
-                    .unprocessableContent,
-                    code: .invalidParams,
-                    "no company: pass ?company= or configure kinsta.company_id",
-                    field: "company"
-                )
-            }
-            return try await passThrough("/sites?company=" + Self.segment(company, field: "company"))
+            try await passThrough("/sites?company=" + company(request))
         }
         kinsta.get("sites/:id") { _, context in
             try await passThrough("/sites/" + Self.segment(context.parameters.get("id"), field: "id"))
@@ -41,6 +35,46 @@ extension SocketAPI {
                     + "/downloadable-backups"
             )
         }
+        kinsta.get("environments/:id/domains") { _, context in
+            try await passThrough(
+                "/sites/environments/" + Self.segment(context.parameters.get("id"), field: "id") + "/domains"
+            )
+        }
+        kinsta.get("users") { request, _ in
+            try await passThrough("/company/" + company(request) + "/users")
+        }
+        kinsta.get("regions") { request, _ in
+            try await passThrough("/company/" + company(request) + "/available-regions")
+        }
+        kinsta.get("activity-logs") { request, _ in
+            let query = request.uri.queryParameters
+            var path = "/company/" + (try company(request)) + "/activity-logs"
+            var parameters: [String] = []
+            if let site = query["site_id"] {
+                parameters.append("site_id=" + (try Self.segment(String(site), field: "site_id")))
+            }
+            let limit = try Self.integer(query, "limit", in: 1...100) ?? 20
+            parameters.append("limit=\(limit)")
+            if let offset = try Self.integer(query, "offset", in: 0...1_000_000) {
+                parameters.append("offset=\(offset)")
+            }
+            path += "?" + parameters.joined(separator: "&")
+            return try await passThrough(path)
+        }
+    }
+
+    /// The company a company-wide read is about: `?company=`, else the configured one (percent-encoded).
+    private func company(_ request: Request) throws -> String {
+        let company = request.uri.queryParameters["company"].map(String.init) ?? defaultCompany
+        guard let company, !company.isEmpty else {
+            throw APIError(
+                .unprocessableContent,
+                code: .invalidParams,
+                "no company: pass ?company= or configure kinsta.company_id",
+                field: "company"
+            )
+        }
+        return try Self.segment(company, field: "company")
     }
 
     private func passThrough(_ path: String) async throws -> Response {

@@ -35,6 +35,9 @@ public struct SocketAPI: Sendable {
     public let access: PeerAccess
     /// The names of the webhook endpoints configured now (they change on SIGHUP).
     public let webhookNames: @Sendable () -> [String]
+    /// The regions a company can create sites in, as far as the daemon has read them; `nil` when it has no list for
+    /// that company (it must answer soon: submissions wait for it).
+    public let knownRegions: @Sendable (_ company: String) async -> [String]?
     public let logger: Logger
 
     public init(
@@ -50,8 +53,10 @@ public struct SocketAPI: Sendable {
         access: PeerAccess = PeerAccess(uids: [], gids: []),
         webhookNames: @escaping @Sendable () -> [String] = { [] },
         paramDefaults: ParamDefaults? = nil,
+        knownRegions: @escaping @Sendable (_ company: String) async -> [String]? = { _ in nil },
         logger: Logger
     ) {
+        self.knownRegions = knownRegions
         self.paramDefaults = paramDefaults ?? ParamDefaults(company: defaultCompany)
         self.webhookNames = webhookNames
         self.metricsText = metricsText
@@ -152,6 +157,7 @@ public struct SocketAPI: Sendable {
         } catch {
             throw APIError(.unprocessableContent, code: .invalidParams, error.message, field: error.field)
         }
+        try await checkRegion(params)
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
         // Visible ASCII and inner spaces only: bytes beyond it (obs-text, C1 controls) reach the store as replacement
         // characters, so two different keys could be taken for one.
@@ -255,6 +261,24 @@ public struct SocketAPI: Sendable {
         } catch let refused as TransitionRefused {
             throw APIError(.conflict, code: .conflict, refused.message)
         }
+    }
+
+    /// Refuses a job whose `region` is not among the company's available regions, before Kinsta does. Only a list
+    /// that was read counts: with none (no company configured, Kinsta unreachable, not read yet) the job is taken and
+    /// Kinsta decides, so submissions never depend on Kinsta being reachable.
+    func checkRegion(_ params: ValidatedParams) async throws {
+        guard let region = params.values["region"]?.stringValue,
+            let company = params.values["company"]?.stringValue,
+            let known = await knownRegions(company), !known.isEmpty, !known.contains(region)
+        else { return }
+        let examples = known.prefix(4).joined(separator: ", ") + (known.count > 4 ? ", …" : "")
+        throw APIError(
+            .unprocessableContent,
+            code: .invalidParams,
+            "region \(region) is not one of the company's available regions (\(examples)); `kinsta-ops regions` "
+                + "lists them",
+            field: "region"
+        )
     }
 
     // MARK: - Health

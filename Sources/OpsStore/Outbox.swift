@@ -37,56 +37,23 @@ public struct StoredDelivery: Sendable, Hashable {
     public var messageID: String { "msg_\(eventSeq)_\(endpoint)" }
 }
 
-extension StoredDelivery {
-    init(row: Row) throws {
-        let id: Int64 = row["id"]
-        guard let state = State(rawValue: row["state"]) else {
-            throw StoreError(code: .corruptRow, message: "delivery \(id) has an unreadable state", jobID: nil)
-        }
-        self.init(
-            id: id,
-            eventSeq: row["event_seq"],
-            jobID: row["job_id"],
-            endpoint: row["endpoint"],
-            body: row["body"],
-            state: state,
-            attempts: row["attempts"],
-            nextAttemptAt: Date(milliseconds: row["next_attempt_at"]),
-            lastStatus: row["last_status"],
-            lastError: row["last_error"],
-            createdAt: Date(milliseconds: row["created_at"]),
-            deliveredAt: (row["delivered_at"] as Int64?).map(Date.init(milliseconds:))
-        )
-    }
-}
-
 extension OpsDatabase {
     /// Writes the deliveries of the event just appended (called inside its transaction).
-    static func writeOutbox(_ db: Database, writer: DeliveryPlanner?, event: StoredEvent) throws {
-        guard let writer, writer.wants(event.to), let job = try fetchJob(db, id: event.jobID) else { return }
-        for entry in writer.entries(event, job) {
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO delivery (event_seq, job_id, endpoint, body, state, next_attempt_at, created_at,
-                        updated_at)
-                    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
-                    """
-            )
-            .execute(arguments: [
-                event.seq, event.jobID, entry.endpoint, entry.body, event.at.milliseconds,
-                event.at.milliseconds, event.at.milliseconds,
-            ])
+    static func writeOutbox(_ db: Database, planner: DeliveryPlanner?, event: StoredEvent) throws {
+        guard let planner, planner.wants(event.to), let job = try fetchJob(db, id: event.jobID) else { return }
+        for entry in planner.entries(event, job) {
+            try DeliveryRecord(pendingFor: event, entry).insert(db)
         }
     }
 
     /// The oldest pending delivery of `endpoint` (deliveries to one endpoint go out in `seq` order).
     public func nextDelivery(endpoint: String) async throws -> StoredDelivery? {
-        try await pool.read { db in
-            try Row.fetchOne(
+        try await writer.read { db in
+            try DeliveryRecord.fetchOne(
                 db,
                 sql: "SELECT * FROM delivery WHERE endpoint = ? AND state = 'pending' ORDER BY event_seq LIMIT 1",
                 arguments: [endpoint]
-            ).map(StoredDelivery.init(row:))
+            ).map(StoredDelivery.init(record:))
         }
     }
 
@@ -100,7 +67,7 @@ extension OpsDatabase {
         now: Date
     ) async throws {
         defer { changes.notify() }
-        try await pool.write { db in
+        try await writer.write { db in
             try db.execute(
                 sql: """
                     UPDATE delivery SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
@@ -119,20 +86,20 @@ extension OpsDatabase {
     /// Deliveries, newest first, optionally filtered.
     public func deliveries(state: StoredDelivery.State?, endpoint: String?, limit: Int) async throws -> [StoredDelivery]
     {
-        try await pool.read { db in
+        try await writer.read { db in
             let (filter, arguments) = Self.filter([("state = ?", state?.rawValue), ("endpoint = ?", endpoint)])
-            return try Row.fetchAll(
+            return try DeliveryRecord.fetchAll(
                 db,
                 sql: "SELECT * FROM delivery \(filter) ORDER BY id DESC LIMIT ?",
                 arguments: arguments + [limit]
-            ).map(StoredDelivery.init(row:))
+            ).map(StoredDelivery.init(record:))
         }
     }
 
     /// Queues a delivery again from its first attempt (an admin's redeliver). `nil` when there is no such delivery.
     public func redeliver(deliveryID: Int64, now: Date) async throws -> StoredDelivery? {
         defer { changes.notify() }
-        return try await pool.write { db in
+        return try await writer.write { db in
             try db.execute(
                 sql: """
                     UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL,
@@ -141,15 +108,15 @@ extension OpsDatabase {
                     """,
                 arguments: [now.milliseconds, now.milliseconds, deliveryID]
             )
-            return try Row.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [deliveryID])
-                .map(StoredDelivery.init(row:))
+            return try DeliveryRecord.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [deliveryID])
+                .map(StoredDelivery.init(record:))
         }
     }
 
     /// Marks an endpoint disabled (410 Gone), or enabled again with `reason` nil.
     public func setEndpointDisabled(_ name: String, reason: String?, now: Date) async throws {
         defer { changes.notify() }
-        try await pool.write { db in
+        try await writer.write { db in
             if let reason {
                 try db.execute(
                     sql: """
@@ -166,7 +133,7 @@ extension OpsDatabase {
 
     /// Endpoints disabled by their receiver, with why and since when.
     public func disabledEndpoints() async throws -> [(name: String, since: Date, reason: String)] {
-        try await pool.read { db in
+        try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM endpoint_state WHERE disabled_at IS NOT NULL ORDER BY name").map {
                 ($0["name"], Date(milliseconds: $0["disabled_at"]), $0["reason"] ?? "")
             }

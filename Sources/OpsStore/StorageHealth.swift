@@ -70,7 +70,7 @@ extension OpsDatabase {
     /// A small real write (page 1's header, rewritten with the value it has), for finding out whether storage takes
     /// writes again when nothing else is due.
     public func probeWrite() async throws {
-        try await pool.write { db in
+        try await writer.write { db in
             let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             try db.execute(sql: "PRAGMA user_version = \(version)")
         }
@@ -78,7 +78,7 @@ extension OpsDatabase {
 
     /// Makes every write fail (SQLite's `query_only`), or lifts that: a storage fault for tests of the engine.
     package func setWritesFailForTesting(_ fail: Bool) async throws {
-        try await pool.writeWithoutTransaction { db in
+        try await writer.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA query_only = \(fail ? 1 : 0)")
         }
     }

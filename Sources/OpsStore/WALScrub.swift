@@ -12,7 +12,7 @@ extension OpsDatabase {
     func scrubWALIfNeeded(erased: Bool) async {
         guard erased || walScrubPending.isSet else { return }
         let done =
-            (try? await pool.writeWithoutTransaction { db -> Bool in
+            (try? await writer.writeWithoutTransaction { db -> Bool in
                 try db.execute(sql: "PRAGMA busy_timeout = 100")
                 defer { try? db.execute(sql: "PRAGMA busy_timeout = \(Int(Self.busyTimeout * 1000))") }
                 let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")

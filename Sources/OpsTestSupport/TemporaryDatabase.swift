@@ -14,8 +14,9 @@ public enum TemporaryDirectory {
     }
 }
 
-/// The one way tests and the benchmark open a scratch ``OpsDatabase``: a real file (WAL, migrations, file mode) in a
-/// fresh ``TemporaryDirectory``, so a test sees what the daemon sees and no two tests share a file.
+/// The one way tests and the benchmark open a scratch ``OpsDatabase`` file: a real file (WAL, migrations, file mode) in
+/// a fresh ``TemporaryDirectory``, so a test sees what the daemon sees and no two tests share a file. (A test that is
+/// not about files, the WAL or durability can use `OpsDatabase.inMemory()` instead.)
 ///
 /// Holding this value keeps the directory; it is removed when the value goes. Tests that want only the database use
 /// ``make(durationHistory:)``.
@@ -41,5 +42,20 @@ public final class TemporaryDatabase: Sendable {
     public static func make(durationHistory: Int = 500) throws -> OpsDatabase {
         let directory = try TemporaryDirectory.make("opsdb")
         return try OpsDatabase(path: directory + "/db.sqlite", durationHistory: durationHistory)
+    }
+}
+
+extension OpsDatabase {
+    /// Runs `body` while this database's ``GroupCommit`` runs, as it does in the daemon's service group (submissions
+    /// then share transactions), and cancels it afterwards. Without it, each submission is its own transaction.
+    public func withGroupCommit<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (serving, signal) = AsyncStream<Void>.makeStream()
+            let groupCommit = self.groupCommit
+            group.addTask { await groupCommit.run(whenServing: { signal.yield() }) }
+            for await _ in serving { break }
+            defer { group.cancelAll() }
+            return try await body()
+        }
     }
 }

@@ -8,7 +8,9 @@ import OpsProtocol
 struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
-        abstract: "Show the daemon's health: version, uptime, queue depth, in-flight jobs, API reachability.",
+        abstract:
+            "Show the daemon's health: version, uptime, queue depth, in-flight jobs, API reachability, the API key's "
+            + "expiry.",
         discussion: "Exits 0 when the daemon answers 200, 1 when it answers with an unhealthy status."
     )
 

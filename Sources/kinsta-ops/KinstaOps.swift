@@ -25,7 +25,8 @@ struct KinstaOps: AsyncParsableCommand {
             SubmitCommand.self, KindsCommand.self, JobsCommand.self, ShowCommand.self, WaitCommand.self,
             HistoryCommand.self,
             CancelCommand.self, RetryCommand.self, HealthCommand.self, SitesCommand.self, EnvironmentsCommand.self,
-            BackupsCommand.self, DownloadableBackupsCommand.self, DeliveriesCommand.self, RedeliverCommand.self,
+            BackupsCommand.self, DownloadableBackupsCommand.self, DomainsCommand.self, UsersCommand.self,
+            RegionsCommand.self, ActivityCommand.self, DeliveriesCommand.self, RedeliverCommand.self,
         ]
     )
 

@@ -156,3 +156,154 @@ struct DownloadableBackupsCommand: AsyncParsableCommand {
         KinstaRead.print(table, empty: "no downloadable backups")
     }
 }
+
+struct UsersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users",
+        abstract: "List the company's users: the user ID is what backup.restore takes as --notified-user-id."
+    )
+
+    @Option(help: "Company ID (default: the daemon's configured company).") var company: String?
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        guard let body = try await KinstaRead.fetch(global, "/users", query: [("company", company)]) else { return }
+        var table = Table([.init("USER ID"), .init("NAME", maxWidth: 40), .init("E-MAIL", maxWidth: 60)])
+        for entry in KinstaRead.array(body["company"]?["users"]) {
+            let user = entry["user"]
+            table.append([
+                KinstaRead.text(user?["id"]), KinstaRead.text(user?["full_name"]), KinstaRead.text(user?["email"]),
+            ])
+        }
+        KinstaRead.print(table, empty: "no users")
+    }
+}
+
+struct RegionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regions",
+        abstract: "List the regions the company can create sites in (the --region of site.create)."
+    )
+
+    @Option(help: "Company ID (default: the daemon's configured company).") var company: String?
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        guard let body = try await KinstaRead.fetch(global, "/regions", query: [("company", company)]) else { return }
+        var table = Table([.init("REGION"), .init("NAME", maxWidth: 60)])
+        for region in KinstaRead.array(body["company"]?["available_regions"]) {
+            table.append([KinstaRead.text(region["region"]), KinstaRead.text(region["name"])])
+        }
+        KinstaRead.print(table, empty: "no regions")
+    }
+}
+
+struct DomainsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "domains",
+        abstract: "List an environment's domains with their IDs (for domain.delete and domain.set_primary)."
+    )
+
+    @Argument(help: "Environment ID.") var environment: String
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let path = "/environments/\(DaemonClient.percentEncode(environment))/domains"
+        guard let body = try await KinstaRead.fetch(global, path) else { return }
+        var table = Table([.init("DOMAIN", maxWidth: 60), .init("DOMAIN ID"), .init("CLOUDFLARE DNS")])
+        for domain in KinstaRead.array(body["environment"]?["site_domains"]) {
+            table.append([
+                KinstaRead.text(domain["name"]), KinstaRead.text(domain["id"]),
+                KinstaRead.text(domain["uses_cloudflare_dns"]),
+            ])
+        }
+        KinstaRead.print(table, empty: "no domains")
+    }
+}
+
+struct ActivityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "activity",
+        abstract: "List the company's activity log, newest first: what ran at Kinsta, and why it failed.",
+        discussion: "A failed entry shows Kinsta's own reason (public_error), the only documented place for it."
+    )
+
+    @Option(help: "Only this site's entries (a site ID).") var site: String?
+    @Option(help: "How many entries (1–100).") var limit: Int = 20
+    @Option(help: "Company ID (default: the daemon's configured company).") var company: String?
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        guard (1...100).contains(limit) else { throw ValidationError("--limit must be from 1 to 100") }
+    }
+
+    func run() async throws {
+        let query = [("company", company), ("site_id", site), ("limit", String(limit))]
+        guard let body = try await KinstaRead.fetch(global, "/activity-logs", query: query) else { return }
+        var table = Table([
+            .init("TIME"), .init("TYPE"), .init("STATE"), .init("SITE ID"), .init("DETAILS", maxWidth: 80),
+        ])
+        for entry in KinstaRead.array(body["company"]?["activity_logs"]?["items"]) {
+            table.append([
+                KinstaRead.date(entry["created_at"]), KinstaRead.text(entry["type"]), KinstaActivity.state(entry),
+                KinstaRead.text(entry["site_id"]), KinstaActivity.details(entry),
+            ])
+        }
+        KinstaRead.print(table, empty: "no activity")
+    }
+}
+
+/// Reading Kinsta's activity log entries (`company.activity_logs.items[]`).
+enum KinstaActivity {
+    /// `failed`, `running`, `warning` or `done`.
+    static func state(_ entry: JSONValue) -> String {
+        if entry["has_failed"] == .bool(true) { return "failed" }
+        if entry["is_done"] == .bool(false) { return "running" }
+        if entry["has_warning"] == .bool(true) { return "warning" }
+        return "done"
+    }
+
+    /// A failed entry's `public_error`, else its descriptions.
+    static func details(_ entry: JSONValue) -> String {
+        if entry["has_failed"] == .bool(true), let error = entry["public_error"]?.stringValue, !error.isEmpty {
+            return Format.oneLine(error)
+        }
+        return Format.oneLine(KinstaRead.array(entry["descriptions"]).compactMap(\.stringValue).joined(separator: "; "))
+    }
+
+    /// When an entry was made (`created_at`, milliseconds since 1970).
+    static func time(_ entry: JSONValue) -> Date? {
+        switch entry["created_at"] {
+        case .integer(let ms)?: Date(timeIntervalSince1970: Double(ms) / 1000)
+        case .number(let ms)?: Date(timeIntervalSince1970: ms / 1000)
+        default: nil
+        }
+    }
+
+    /// The failed entry that belongs to a failed job, if one does: among `entries` that have failed (and are the
+    /// site's, when `site` is given), made from a minute before the job was created to a minute after it ended, the
+    /// one closest to when Kinsta took the job.
+    static func failure(
+        in entries: [JSONValue],
+        site: String?,
+        createdAt: Date,
+        acceptedAt: Date?,
+        endedAt: Date
+    ) -> JSONValue? {
+        let from = createdAt.addingTimeInterval(-60)
+        let to = endedAt.addingTimeInterval(60)
+        let reference = acceptedAt ?? createdAt
+        return
+            entries
+            .filter { entry in
+                guard entry["has_failed"] == .bool(true), let at = time(entry), at >= from, at <= to else {
+                    return false
+                }
+                return site == nil || entry["site_id"]?.stringValue == site
+            }
+            .min { first, second in
+                abs(time(first)?.timeIntervalSince(reference) ?? .infinity)
+                    < abs(time(second)?.timeIntervalSince(reference) ?? .infinity)
+            }
+    }
+}

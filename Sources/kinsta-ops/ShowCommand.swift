@@ -1,9 +1,11 @@
 import ArgumentParser
+import CurlHTTP
 import Foundation
 import OpsCore
 import OpsProtocol
 
-/// `kinsta-ops show ID` — `GET /v1/jobs/{id}`: the job, then its event history.
+/// `kinsta-ops show ID` — `GET /v1/jobs/{id}`: the job, then its event history. A failed job also gets Kinsta's
+/// reason from the activity log (`GET /v1/kinsta/activity-logs`), when one is found.
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
@@ -26,12 +28,32 @@ struct ShowCommand: AsyncParsableCommand {
                 Console.out(Format.rawJSON(raw))
                 return
             }
-            for line in Self.render(job, now: Date()) { Console.out(line) }
+            let activity = job.state == JobState.failed.rawValue ? await Self.activityFailure(of: job, client) : nil
+            for line in Self.render(job, now: Date(), activity: activity) { Console.out(line) }
         }
     }
 
+    /// For a failed job: the failed entry of Kinsta's activity log that is most likely its own (the job's site's
+    /// entries when it names a site, the company's otherwise; the one closest to the job's time), or `nil` when none
+    /// is found or the log cannot be read (the job is shown either way).
+    static func activityFailure(of job: JobView, _ client: DaemonClient) async -> JSONValue? {
+        let site = job.params["site_id"]?.stringValue ?? job.outputs?["site_id"]?.stringValue
+        let path = "/\(socketAPIVersion)/kinsta/activity-logs"
+        guard let response = try? await client.send("GET", path, query: [("site_id", site), ("limit", "50")]),
+            let body = try? WireJSON.decoder().decode(JSONValue.self, from: response.body),
+            case .array(let entries)? = body["company"]?["activity_logs"]?["items"]
+        else { return nil }
+        return KinstaActivity.failure(
+            in: entries,
+            site: site,
+            createdAt: job.createdAt,
+            acceptedAt: job.acceptedAt,
+            endedAt: job.finishedAt ?? job.updatedAt
+        )
+    }
+
     /// The key/value block, a blank line, then the events table (or `no events`).
-    static func render(_ job: JobView, now: Date) -> [String] {
+    static func render(_ job: JobView, now: Date, activity: JSONValue? = nil) -> [String] {
         var block = KeyValueBlock()
         block.add("job", String(job.id))
         block.add("kind", job.kind)
@@ -63,8 +85,17 @@ struct ShowCommand: AsyncParsableCommand {
         block.add("polls", String(job.pollCount))
         block.add("last error", job.lastError.map(Format.oneLine))
         block.add("result", job.result.map(Format.json))
+        for (index, name) in (job.outputs ?? [:]).keys.sorted().enumerated() {
+            block.add(index == 0 ? "outputs" : "", "\(name) = \(Format.json(job.outputs?[name] ?? .null))")
+        }
 
         var lines = block.render()
+        if let activity {
+            let type = activity["type"]?.stringValue.map { "\($0), " } ?? ""
+            let at = KinstaActivity.time(activity).map { Format.when($0, now: now) } ?? "-"
+            let reason = activity["public_error"]?.stringValue.map(Format.oneLine) ?? "(no reason given)"
+            lines.append("Kinsta's activity log: \(reason) (\(type)\(at))")
+        }
         lines.append("")
         let events = job.events ?? []
         if events.isEmpty {

@@ -20,14 +20,14 @@ import Glibc
         let simRoot: String
         let configPath: String
 
-        init(failureRate: Double) async throws {
+        init(failureRate: Double, simArguments: [String] = []) async throws {
             work = try shortTemporaryDirectory("ko-cli")
             sim = try ChildProcess(
                 BuiltProducts.executable("kinsta-sim"),
                 [
                     "--port", "0", "--window", "1", "--duration-scale", "0.01", "--failure-rate", "\(failureRate)",
                     "--seed", "4", "--api-key", "cli-key",
-                ],
+                ] + simArguments,
                 environment: ProcessInfo.processInfo.environment,
                 name: "kinsta-sim"
             )
@@ -122,6 +122,28 @@ import Glibc
         #expect(cancel.status == 2)
         let missing = try await stack.ops(["show", "999"])
         #expect(missing.status == 2)
+        // The new reads: tables from Kinsta's answers, through the daemon
+        let regions = try await stack.ops(["regions"])
+        #expect(regions.status == 0)
+        #expect(regions.output.first?.hasPrefix("REGION") == true)
+        #expect(regions.output.contains { $0.hasPrefix("us-central1") })
+        let users = try await stack.ops(["users"])
+        #expect(users.status == 0)
+        #expect(users.output.first?.hasPrefix("USER ID") == true)
+        #expect(users.output.count >= 2)
+        let activity = try await stack.ops(["activity", "--limit", "5"])
+        #expect(activity.status == 0, "\(activity.output)")
+        #expect(activity.output.first?.hasPrefix("TIME") == true)
+        #expect(activity.output.contains { $0.contains("done") })
+        // A region the company does not have is refused before Kinsta sees it
+        let mars = try await stack.ops([
+            "submit", "site.create_plain", "--display-name", "M", "--region", "mars-north1",
+        ])
+        #expect(mars.status == 2)
+        #expect(mars.output.contains { $0.contains("kinsta-ops regions") }, "\(mars.output)")
+        // health: the key's expiry from GET /validate
+        let health = try await stack.ops(["health"])
+        #expect(health.output.contains { $0.hasPrefix("api_key.days_left") }, "\(health.output)")
         // No daemon: one sentence, exit 3
         daemon.signal(SIGKILL)
         _ = await daemon.waitForExit()
@@ -140,6 +162,31 @@ import Glibc
             "--wait",
         ])
         #expect(result.status == 1, "\(result.output)")
+        // show: Kinsta's reason, from its activity log
+        let show = try await stack.ops(["show", "1"])
+        #expect(show.status == 0)
+        #expect(
+            show.output.contains { $0.hasPrefix("Kinsta's activity log: The environment is blocked") },
+            "\(show.output)"
+        )
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aKeyNearItsExpiryIsWarnedAboutInTheLogAndInHealth() async throws {
+        let stack = try await Stack(failureRate: 0, simArguments: ["--key-expires-in-days", "10"])
+        let daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+        // The check at start: a warning line in the daemon's log
+        let warning = try await withTimeout(30, "the key warning") {
+            try await daemon.waitForLine { $0.contains("warning") && $0.contains("expires in") }
+        }
+        #expect(warning.contains("expires in 9 days") || warning.contains("expires in 10 days"), "\(warning)")
+        // And in health, with the days left
+        let health = try await stack.ops(["health"])
+        #expect(health.status == 0)
+        let days = health.output.first { $0.hasPrefix("api_key.days_left") }
+        #expect(days?.hasSuffix(" 9") == true || days?.hasSuffix(" 10") == true, "\(health.output)")
+        #expect(health.output.contains { $0.hasPrefix("api_key.warning") }, "\(health.output)")
     }
 
     @Test(.timeLimit(.minutes(2)))

@@ -105,7 +105,7 @@ import Testing
                         to: job,
                         now: time
                     )
-                )
+                ).job
             }
             return job
         }

@@ -304,7 +304,8 @@ import Testing
         // When a new engine starts on the same database
         var script = ScriptedKinstaAPI.Script()
         script.submit = { _ in .accepted(operationID: "sites:add-plain-2") }
-        script.poll = { _, _ in .finished(data: ["idSite": "s-2"]) }
+        // (the data names both outputs, so no read is needed after the success either)
+        script.poll = { _, _ in .finished(data: ["idSite": "s-2", "idEnv": "e-2"]) }
         let api = ScriptedKinstaAPI(script)
         let engine = h.restarted(api: api)
         try await engine.recover()
@@ -325,7 +326,7 @@ import Testing
         #expect(try await h.job(job.id).state == .running)
 
         var resumed = ScriptedKinstaAPI.Script()
-        resumed.poll = { _, _ in .finished(data: nil) }
+        resumed.poll = { _, _ in .finished(data: ["idSite": "s-5", "idEnv": "e-5"]) }
         let api = ScriptedKinstaAPI(resumed)
         let engine = h.restarted(api: api)
         // It counts the polling job as resumed, and changes nothing about it until its poll is due

@@ -31,7 +31,7 @@ import Testing
                     to: job,
                     now: at
                 )
-            )
+            ).job
         }
         return job
     }
@@ -58,18 +58,48 @@ import Testing
     }
 
     @Test func successByPollRecordsItsDuration() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         // Accepted at 0, first (and only) poll at 93.5 s: the end lies in (0, 93.5], and since that first poll
         // waited for the start of the likely range, near its end, not at its middle (46.75 s would teach ends that
         // never happen and pull later first polls earlier)
-        let job = try await finish(db.database, name: "a", after: 93.5)
+        let job = try await finish(database, name: "a", after: 93.5)
         #expect(job.state == .succeeded)
-        #expect(try await db.database.operationDurations(of: .siteCreatePlain) == [93.5])
-        #expect(try await db.database.operationDurations() == [.siteCreatePlain: [93.5]])
+        #expect(try await database.operationDurations(of: .siteCreatePlain) == [93.5])
+        #expect(try await database.operationDurations() == [.siteCreatePlain: [93.5]])
+    }
+
+    @Test func applyReportsTheDurationItRecorded() async throws {
+        let database = try OpsDatabase.inMemory()
+        var rng = SplitMix64(seed: 1)
+        let params = try ValidatedParams(
+            kind: .siteCreatePlain,
+            raw: ["display_name": "r", "region": "us"],
+            defaultCompany: "c"
+        )
+        guard
+            case .created(var job) = try await database.insert(
+                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                now: start
+            )
+        else { throw TestFailure("not created") }
+        // Every step before the success records nothing, and says so; the success seen at 93.5 s records 93.5
+        var reported: [Double?] = []
+        for (input, seconds) in [
+            (JobInput.begin, 0.0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.finished(data: nil)), 93.5),
+        ] {
+            let at = start.addingTimeInterval(seconds)
+            let applied = try #require(
+                try await database.apply(try machine.step(job.snapshot, input, now: at, using: &rng), to: job, now: at)
+            )
+            job = applied.job
+            reported.append(applied.recordedDuration)
+        }
+        #expect(reported == [nil, nil, 93.5])
+        #expect(try await database.operationDurations(of: .siteCreatePlain) == [93.5])
     }
 
     @Test func theEndIsPlacedBetweenTheLastRunningAnswerAndTheFinishedOne() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         let params = try ValidatedParams(
             kind: .siteClone,
             raw: ["display_name": "c", "source_env_id": "env-1"],
@@ -77,18 +107,18 @@ import Testing
         )
         // Running at 200 s, finished at 204 s: the end is taken as 202 s, not 204 s (no lag learned)
         _ = try await run(
-            db.database,
+            database,
             params,
             [
                 (.begin, 0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.inProgress), 200),
                 (.polled(.finished(data: nil)), 204),
             ]
         )
-        #expect(try await db.database.operationDurations(of: .siteClone) == [202])
+        #expect(try await database.operationDurations(of: .siteClone) == [202])
     }
 
     @Test func aStartupWindow404IsALookToo() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         let params = try ValidatedParams(
             kind: .siteCreatePlain,
             raw: ["display_name": "w", "region": "us"],
@@ -96,27 +126,26 @@ import Testing
         )
         // Not visible yet at 10 s, finished at 50 s: the end lies in (10, 50], taken at its middle
         _ = try await run(
-            db.database,
+            database,
             params,
             [
                 (.begin, 0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.notFound), 10),
                 (.polled(.finished(data: nil)), 50),
             ]
         )
-        #expect(try await db.database.operationDurations(of: .siteCreatePlain) == [30])
+        #expect(try await database.operationDurations(of: .siteCreatePlain) == [30])
     }
 
     @Test func otherEndingsRecordNothing() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         // A 202 is no end, and a failure says nothing about how long a success takes
-        _ = try await finish(db.database, name: "running", after: 40, answer: .inProgress)
-        _ = try await finish(db.database, name: "failed", after: 40, answer: .failed(message: "x"))
-        #expect(try await db.database.operationDurations().isEmpty)
+        _ = try await finish(database, name: "running", after: 40, answer: .inProgress)
+        _ = try await finish(database, name: "failed", after: 40, answer: .failed(message: "x"))
+        #expect(try await database.operationDurations().isEmpty)
     }
 
     @Test func onlyTheNewestAreKeptPerKind() async throws {
-        let db = try TemporaryDatabase(durationHistory: 3)
-        let database = db.database
+        let database = try OpsDatabase.inMemory(durationHistory: 3)
         for index in 1...5 {
             _ = try await finish(database, name: "s\(index)", after: Double(index * 10))
         }

@@ -4,8 +4,9 @@ import OpsStore
 import OpsTestSupport
 import Testing
 
-/// Store tests on a temporary database file: durability rules, the history without gaps (nothing is pruned here),
-/// atomic transitions.
+/// Store tests: durability rules, the history without gaps (nothing is pruned here), atomic transitions. On an
+/// in-memory database, unless the test is about the file (its mode, the WAL, what a reopened handle reads) or is the
+/// group commit the daemon runs on it.
 @Suite struct OpsDatabaseTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
@@ -34,10 +35,10 @@ import Testing
     }
 
     @Test func newJobIsQueuedWithItsFirstEvent() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         // When a job is inserted
         let job = try created(
-            try await db.database.insert(
+            try await database.insert(
                 NewJob(
                     params: try params(),
                     note: "hello",
@@ -51,7 +52,7 @@ import Testing
         #expect(job.state == .queued)
         #expect(job.submitter == Peer(uid: 1000, gid: 1000, pid: 42))
         #expect(job.target == "site-name:Site A")
-        let events = try await db.database.events(after: 0, limit: 10)
+        let events = try await database.events(after: 0, limit: 10)
         #expect(events.count == 1)
         #expect(events[0].from == nil)
         #expect(events[0].to == .queued)
@@ -70,35 +71,45 @@ import Testing
     }
 
     @Test func eventsAreGapFreeAcrossJobsAndTransitions() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         let machine = JobMachine(policy: PollPolicy())
         var rng = SplitMix64(seed: 1)
         // Given three jobs, each begun and accepted
         for index in 0..<3 {
             var job = try created(
-                try await db.database.insert(
+                try await database.insert(
                     NewJob(params: try params("Site \(index)"), note: nil, submitter: nil, idempotencyKey: nil),
                     now: start
                 )
             )
             for input in [JobInput.begin, .submitted(.accepted(operationID: "op-\(index)"))] {
                 let transition = try machine.step(job.snapshot, input, now: start, using: &rng)
-                job = try #require(try await db.database.apply(transition, to: job, now: start))
+                job = try #require(try await database.apply(transition, to: job, now: start)).job
             }
         }
         // Then the history is 1…9 with no gap, in order
-        let events = try await db.database.events(after: 0, limit: 100)
+        let events = try await database.events(after: 0, limit: 100)
         #expect(events.map(\.seq) == Array(1...9))
         // And `after` pages resume exactly
-        let tail = try await db.database.events(after: 4, limit: 100)
+        let tail = try await database.events(after: 4, limit: 100)
         #expect(tail.map(\.seq) == Array(5...9))
-        let last = try await db.database.lastEvents(2)
+        let last = try await database.lastEvents(2)
         #expect(last.map(\.seq) == [8, 9])
     }
 
-    @Test func concurrentSubmissionsCommitTogetherAndARefusalTakesBackOnlyItsOwn() async throws {
+    /// With the database's `GroupCommit` running (as in the daemon) and without it (each submission alone).
+    @Test(arguments: [true, false])
+    func concurrentSubmissionsCommitTogetherAndARefusalTakesBackOnlyItsOwn(groupCommit: Bool) async throws {
         let db = try TemporaryDatabase()
         let database = db.database
+        if groupCommit {
+            try await database.withGroupCommit { try await concurrentSubmissions(database) }
+        } else {
+            try await concurrentSubmissions(database)
+        }
+    }
+
+    func concurrentSubmissions(_ database: OpsDatabase) async throws {
         let start = self.start
         // 40 submissions at once (group-committed in batches), two of them reusing one key: the same request (the
         // original comes back) and a different one (refused)
@@ -157,7 +168,7 @@ import Testing
         )
         for input in [JobInput.begin, .submitted(.ambiguous(reason: "reset"))] {
             let transition = try machine.step(job.snapshot, input, now: start, using: &rng)
-            job = try #require(try await db.database.apply(transition, to: job, now: start))
+            job = try #require(try await db.database.apply(transition, to: job, now: start)).job
         }
         // Read back by a second handle on the file, as a restarted daemon would
         let reopened = try OpsDatabase(path: db.database.path)
@@ -167,51 +178,51 @@ import Testing
     }
 
     @Test func staleTransitionWritesNothing() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         let machine = JobMachine(policy: PollPolicy())
         var rng = SplitMix64(seed: 1)
         let job = try created(
-            try await db.database.insert(
+            try await database.insert(
                 NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil),
                 now: start
             )
         )
         // Given an admin cancelled the job after the engine read it
         let cancel = try machine.step(job.snapshot, .cancel, now: start, using: &rng)
-        #expect(try await db.database.apply(cancel, to: job, now: start) != nil)
+        #expect(try await database.apply(cancel, to: job, now: start) != nil)
         // When the engine applies its transition computed from the old version
         let begin = try machine.step(job.snapshot, .begin, now: start, using: &rng)
-        let result = try await db.database.apply(begin, to: job, now: start)
+        let result = try await database.apply(begin, to: job, now: start)
         // Then nothing is written: the job stays cancelled and no event is added
         #expect(result == nil)
-        #expect(try await db.database.job(id: job.id)?.state == .cancelled)
-        #expect(try await db.database.events(after: 0, limit: 10).map(\.to) == [.queued, .cancelled])
+        #expect(try await database.job(id: job.id)?.state == .cancelled)
+        #expect(try await database.events(after: 0, limit: 10).map(\.to) == [.queued, .cancelled])
     }
 
     @Test func transitionAndEventCommitTogetherOrNotAtAll() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         let machine = JobMachine(policy: PollPolicy())
         var rng = SplitMix64(seed: 1)
         let job = try created(
-            try await db.database.insert(
+            try await database.insert(
                 NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: nil),
                 now: start
             )
         )
         // Given a transition whose update is made to fail inside the transaction (a trigger aborts the event insert)
-        try await db.database.executeForTesting(
+        try await database.executeForTesting(
             """
             CREATE TRIGGER fail_event BEFORE INSERT ON event WHEN NEW.to_state = 'submitting'
             BEGIN SELECT RAISE(ABORT, 'injected'); END
             """
         )
         let begin = try machine.step(job.snapshot, .begin, now: start, using: &rng)
-        await #expect(throws: (any Error).self) { try await db.database.apply(begin, to: job, now: start) }
+        await #expect(throws: (any Error).self) { try await database.apply(begin, to: job, now: start) }
         // Then the job row is unchanged too: the update rolled back with the failed event
-        let stored = try #require(try await db.database.job(id: job.id))
+        let stored = try #require(try await database.job(id: job.id))
         #expect(stored.state == .queued)
         #expect(stored.version == job.version)
-        #expect(try await db.database.events(after: 0, limit: 10).count == 1)
+        #expect(try await database.events(after: 0, limit: 10).count == 1)
     }
 
     @Test func secretsAreErasedOnceAccepted() async throws {
@@ -232,7 +243,7 @@ import Testing
                     to: job,
                     now: start
                 )
-            )
+            ).job
         }
         #expect(job.params.values["admin_password"] == nil)
         #expect(job.params.values["admin_user"] == "admin")
@@ -260,7 +271,7 @@ import Testing
                 to: job,
                 now: start
             )
-        )
+        ).job
         // Given a reader in the middle of a read transaction on the WAL
         let (entered, enteredSignal) = AsyncStream<Void>.makeStream()
         let release = DispatchSemaphore(value: 0)
@@ -284,7 +295,7 @@ import Testing
                 to: job,
                 now: start
             )
-        )
+        ).job
         #expect(job.params.values["admin_password"] == nil)
         // Then the scrub could not finish: it is pending, and the WAL still has the insert's copy
         #expect(db.database.walScrubIsPending)
@@ -315,15 +326,15 @@ import Testing
     }
 
     @Test func idempotencyKeyReturnsTheFirstJobOrConflicts() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         let first = try created(
-            try await db.database.insert(
+            try await database.insert(
                 NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: "deploy-42"),
                 now: start
             )
         )
         // Same key, same request → the original job
-        let again = try await db.database.insert(
+        let again = try await database.insert(
             NewJob(params: try params(), note: nil, submitter: nil, idempotencyKey: "deploy-42"),
             now: start
         )
@@ -331,28 +342,28 @@ import Testing
         #expect(existing.id == first.id)
         // Same key, different request → conflict naming the first job
         await #expect(throws: StoreError.self) {
-            _ = try await db.database.insert(
+            _ = try await database.insert(
                 NewJob(params: try params("Other"), note: nil, submitter: nil, idempotencyKey: "deploy-42"),
                 now: start
             )
         }
-        #expect(try await db.database.jobs(state: nil, kind: nil, before: nil, limit: 10).count == 1)
+        #expect(try await database.jobs(state: nil, kind: nil, before: nil, limit: 10).count == 1)
     }
 
     @Test func listsNewestFirstWithPagingAndFilters() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         for index in 0..<5 {
-            _ = try await db.database.insert(
+            _ = try await database.insert(
                 NewJob(params: try params("S\(index)"), note: nil, submitter: nil, idempotencyKey: nil),
                 now: start
             )
         }
-        let page = try await db.database.jobs(state: nil, kind: nil, before: nil, limit: 2)
+        let page = try await database.jobs(state: nil, kind: nil, before: nil, limit: 2)
         #expect(page.map(\.id) == [5, 4])
-        let next = try await db.database.jobs(state: nil, kind: nil, before: 4, limit: 2)
+        let next = try await database.jobs(state: nil, kind: nil, before: 4, limit: 2)
         #expect(next.map(\.id) == [3, 2])
-        #expect(try await db.database.jobs(state: .queued, kind: .siteCreatePlain, before: nil, limit: 10).count == 5)
-        #expect(try await db.database.jobs(state: .running, kind: nil, before: nil, limit: 10).isEmpty)
+        #expect(try await database.jobs(state: .queued, kind: .siteCreatePlain, before: nil, limit: 10).count == 5)
+        #expect(try await database.jobs(state: .running, kind: nil, before: nil, limit: 10).isEmpty)
     }
 
     @Test func reopeningKeepsEverythingAndChecksClean() async throws {
@@ -374,7 +385,7 @@ struct TestFailure: Error, CustomStringConvertible {
 
 @Suite struct RetentionTests {
     @Test func pruningDeletesOnlyOldFinishedJobsAndNeverReusesSeqs() async throws {
-        let db = try TemporaryDatabase()
+        let database = try OpsDatabase.inMemory()
         let machine = JobMachine(policy: PollPolicy())
         var rng = SplitMix64(seed: 3)
         let old = Date(timeIntervalSince1970: 1_700_000_000)
@@ -386,7 +397,7 @@ struct TestFailure: Error, CustomStringConvertible {
                 defaultCompany: "c"
             )
             guard
-                case .created(let job) = try await db.database.insert(
+                case .created(let job) = try await database.insert(
                     NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
                     now: at
                 )
@@ -397,34 +408,34 @@ struct TestFailure: Error, CustomStringConvertible {
         }
         // Given an old cancelled job, an old job still queued, and a recent cancelled one
         let oldDone = try await insert("old-done", at: old)
-        _ = try await db.database.apply(
+        _ = try await database.apply(
             try machine.step(oldDone.snapshot, .cancel, now: old, using: &rng),
             to: oldDone,
             now: old
         )
         let oldQueued = try await insert("old-queued", at: old)
         let recentDone = try await insert("recent-done", at: recent)
-        _ = try await db.database.apply(
+        _ = try await database.apply(
             try machine.step(recentDone.snapshot, .cancel, now: recent, using: &rng),
             to: recentDone,
             now: recent
         )
-        let before = try await db.database.events(after: 0, limit: 100)
+        let before = try await database.events(after: 0, limit: 100)
 
         // When jobs that ended more than 90 days before `recent` are pruned, in batches of one
         let cutoff = recent.addingTimeInterval(-90 * 86_400 + 1)
-        #expect(try await db.database.pruneFinished(before: cutoff, limit: 1) == 1)
-        #expect(try await db.database.pruneFinished(before: cutoff, limit: 1) == 0)
+        #expect(try await database.pruneFinished(before: cutoff, limit: 1) == 1)
+        #expect(try await database.pruneFinished(before: cutoff, limit: 1) == 0)
 
         // Then only the old finished job and its events are gone; every other seq is unchanged
-        #expect(try await db.database.job(id: oldDone.id) == nil)
-        #expect(try await db.database.job(id: oldQueued.id) != nil)
-        #expect(try await db.database.job(id: recentDone.id) != nil)
-        let after = try await db.database.events(after: 0, limit: 100)
+        #expect(try await database.job(id: oldDone.id) == nil)
+        #expect(try await database.job(id: oldQueued.id) != nil)
+        #expect(try await database.job(id: recentDone.id) != nil)
+        let after = try await database.events(after: 0, limit: 100)
         #expect(after == before.filter { $0.jobID != oldDone.id })
         // And new events continue after the highest seq ever given, never reusing a pruned one
         let next = try await insert("next", at: recent)
-        let newest = try #require(try await db.database.events(after: 0, jobID: next.id, limit: 10).first)
+        let newest = try #require(try await database.events(after: 0, jobID: next.id, limit: 10).first)
         #expect(newest.seq == (before.map(\.seq).max() ?? 0) + 1)
     }
 }

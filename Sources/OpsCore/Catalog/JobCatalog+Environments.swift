@@ -114,7 +114,12 @@ extension JobCatalog {
             "Serve an environment from a subfolder",
             parameters: [
                 CommonParams.envID,
-                ParamSpec("web_root_subfolder", .text, required: true, help: "Subfolder of public/ to serve"),
+                ParamSpec(
+                    "web_root_subfolder",
+                    .subfolder,
+                    required: true,
+                    help: "Subfolder of public/ to serve, e.g. /app"
+                ),
                 ParamSpec("clear_all_cache", .boolean, help: "Clear every cache afterwards"),
                 ParamSpec("refresh_plugins_and_themes", .boolean, help: "Refresh plugins and themes afterwards"),
             ],

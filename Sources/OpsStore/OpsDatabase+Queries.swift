@@ -1,0 +1,244 @@
+public import Foundation
+import GRDB
+public import OpsCore
+
+/// The store's reads: jobs, due work, the history, counts. Each runs in one read transaction (a snapshot).
+extension OpsDatabase {
+    public func job(id: Int64) async throws -> StoredJob? {
+        try await writer.read { db in try Self.fetchJob(db, id: id) }
+    }
+
+    /// Jobs newest first, optionally filtered, with ids below `before` (for paging).
+    public func jobs(state: JobState?, kind: JobKind?, before: Int64?, limit: Int) async throws -> [StoredJob] {
+        try await writer.read { db in
+            let (filter, arguments) = Self.filter([
+                ("state = ?", state?.rawValue), ("kind = ?", kind?.rawValue), ("id < ?", before),
+            ])
+            return try JobRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?",
+                arguments: arguments + [limit]
+            ).map(StoredJob.init(record:))
+        }
+    }
+
+    /// A `WHERE` clause of the conditions whose value is present, and their arguments in order.
+    static func filter(
+        _ conditions: [(sql: String, value: (any DatabaseValueConvertible & Sendable)?)]
+    )
+        -> (String, StatementArguments)
+    {
+        let present = conditions.compactMap { condition in condition.value.map { (condition.sql, $0) } }
+        guard !present.isEmpty else { return ("", []) }
+        return ("WHERE " + present.map(\.0).joined(separator: " AND "), StatementArguments(present.map(\.1)))
+    }
+
+    /// Jobs whose pending action is due at `now`, earliest first.
+    public func dueJobs(now: Date, limit: Int) async throws -> [StoredJob] {
+        try await writer.read { db in
+            try JobRecord.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM job WHERE pending_action IS NOT NULL AND next_action_at <= ?
+                        ORDER BY next_action_at, id LIMIT ?
+                        """
+                ),
+                arguments: [now.milliseconds, limit]
+            ).map(StoredJob.init(record:))
+        }
+    }
+
+    /// The newest observed durations (seconds from acceptance to the poll that saw 200) of each kind, at most
+    /// `durationHistory` per kind, oldest first.
+    public func operationDurations() async throws -> [JobKind: [Double]] {
+        try await writer.read { db in
+            var result: [JobKind: [Double]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, seconds FROM operation_duration ORDER BY id") {
+                guard let kind = JobKind(rawValue: row["kind"]) else { continue }
+                result[kind, default: []].append(row["seconds"])
+            }
+            return result
+        }
+    }
+
+    /// The observed durations of `kind`, oldest first.
+    public func operationDurations(of kind: JobKind) async throws -> [Double] {
+        try await writer.read { db in
+            try Double.fetchAll(
+                db,
+                sql: "SELECT seconds FROM operation_duration WHERE kind = ? ORDER BY id",
+                arguments: [kind.rawValue]
+            )
+        }
+    }
+
+    /// What the engine ranks due work by, without reading whole rows (no parameters decoded).
+    public struct DueCandidate: Sendable {
+        public var id: Int64
+        public var kind: JobKind
+        public var state: JobState
+        public var pendingAction: PendingAction?
+        public var acceptedAt: Date?
+        public var nextActionAt: Date
+        /// When the row last changed: for a polling job, when Kinsta was last asked about it.
+        public var updatedAt: Date
+
+        /// The parts of the job the claim priority reads.
+        public var snapshot: JobSnapshot {
+            JobSnapshot(
+                kind: kind,
+                state: state,
+                acceptedAt: acceptedAt,
+                pendingAction: pendingAction,
+                nextActionAt: nextActionAt
+            )
+        }
+    }
+
+    /// Due work, earliest first, as light rows for ranking.
+    public func dueCandidates(now: Date, limit: Int) async throws -> [DueCandidate] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, kind, state, pending_action, accepted_at, next_action_at, updated_at FROM job
+                        WHERE pending_action IS NOT NULL AND next_action_at <= ? ORDER BY next_action_at, id LIMIT ?
+                        """
+                ),
+                arguments: [now.milliseconds, limit]
+            ).compactMap { row in
+                guard let kind = JobKind(rawValue: row["kind"]), let state = JobState(rawValue: row["state"]) else {
+                    return nil
+                }
+                return DueCandidate(
+                    id: row["id"],
+                    kind: kind,
+                    state: state,
+                    pendingAction: (row["pending_action"] as String?).flatMap(PendingAction.init(rawValue:)),
+                    acceptedAt: (row["accepted_at"] as Int64?).map(Date.init(milliseconds:)),
+                    nextActionAt: Date(milliseconds: row["next_action_at"]),
+                    updatedAt: Date(milliseconds: row["updated_at"])
+                )
+            }
+        }
+    }
+
+    /// When the earliest pending action falls due, if any.
+    public func nextActionTime() async throws -> Date? {
+        try await writer.read { db in
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT min(next_action_at) FROM job WHERE pending_action IS NOT NULL")
+            )
+            .map(Date.init(milliseconds:))
+        }
+    }
+
+    /// Queued jobs in arrival order, and the targets and count of the jobs in flight: what the engine needs to pick
+    /// which queued jobs may start.
+    public func admissionView(limit: Int) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int)
+    {
+        try await writer.read { db in
+            let queued = try JobRecord.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY id LIMIT ?"),
+                arguments: [limit]
+            ).map(StoredJob.init(record:))
+            // Nothing waits: the targets in flight (thousands, on a busy daemon) need not be read.
+            guard !queued.isEmpty else { return ([], [], 0) }
+            let busy = try String.fetchAll(
+                db.cachedStatement(sql: "SELECT target FROM job WHERE state IN \(StateSQL.inFlight)")
+            )
+            return (queued, Set(busy), busy.count)
+        }
+    }
+
+    /// How many jobs are in flight.
+    public func inFlightCount() async throws -> Int {
+        try await writer.read { db in
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM job WHERE state IN \(StateSQL.inFlight)")
+            )
+                ?? 0
+        }
+    }
+
+    /// Every job in one state, oldest first. Recovery reads the `submitting` ones (at most the in-flight limit)
+    /// this way instead of loading every job in flight.
+    public func jobs(in state: JobState) async throws -> [StoredJob] {
+        try await writer.read { db in
+            try JobRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM job WHERE state = ? ORDER BY id",
+                arguments: [state.rawValue]
+            ).map(StoredJob.init(record:))
+        }
+    }
+
+    /// Events with `seq > after`, oldest first, optionally for one job.
+    public func events(after: Int64, jobID: Int64? = nil, limit: Int) async throws -> [StoredEvent] {
+        try await writer.read { db in
+            if let jobID {
+                return try EventRecord.fetchAll(
+                    db,
+                    sql: "SELECT * FROM event WHERE seq > ? AND job_id = ? ORDER BY seq LIMIT ?",
+                    arguments: [after, jobID, limit]
+                ).map(StoredEvent.init(record:))
+            }
+            return try EventRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM event WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [after, limit]
+            ).map(StoredEvent.init(record:))
+        }
+    }
+
+    /// The last `count` events (optionally of one job), oldest first.
+    public func lastEvents(_ count: Int, jobID: Int64? = nil) async throws -> [StoredEvent] {
+        try await writer.read { db in
+            let records: [EventRecord]
+            if let jobID {
+                records = try EventRecord.fetchAll(
+                    db,
+                    sql: "SELECT * FROM event WHERE job_id = ? ORDER BY seq DESC LIMIT ?",
+                    arguments: [jobID, count]
+                )
+            } else {
+                records = try EventRecord.fetchAll(
+                    db,
+                    sql: "SELECT * FROM event ORDER BY seq DESC LIMIT ?",
+                    arguments: [count]
+                )
+            }
+            return try records.reversed().map(StoredEvent.init(record:))
+        }
+    }
+
+    /// Counts of jobs per state.
+    public func stateCounts() async throws -> [JobState: Int] {
+        try await writer.read { db in
+            var counts: [JobState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM job GROUP BY state") {
+                if let state = JobState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    /// When the oldest queued job was stored, if any job waits.
+    public func oldestQueuedSince() async throws -> Date? {
+        try await writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(created_at) FROM job WHERE state = 'queued'")
+                .map(Date.init(milliseconds:))
+        }
+    }
+
+    /// `PRAGMA integrity_check`: `["ok"]` when the file is sound.
+    public func integrityCheck() async throws -> [String] {
+        try await writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+
+    /// The job `id` as stored, read in the transaction `db` is in (the writes read their job through it too).
+    static func fetchJob(_ db: Database, id: Int64) throws -> StoredJob? {
+        try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [id])
+            .map(StoredJob.init(record:))
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import GRDB
+import OpsCore
+import Testing
+
+@testable import OpsStore
+
+/// The rows the GRDB records write are the rows the store's SQL wrote before them.
+@Suite struct RecordsTests {
+    @Test func aNewJobRowIsTheOneTheSchemaDefaultsMake() async throws {
+        let database = try OpsDatabase.inMemory()
+        // Given a job stored through its record (every column written)
+        _ = try await database.insert(
+            NewJob(
+                params: try ValidatedParams(
+                    kind: .siteCreatePlain,
+                    raw: ["display_name": "Rows", "region": "us-central1"],
+                    defaultCompany: "company-1"
+                ),
+                note: "n",
+                submitter: Peer(uid: 1000, gid: 100, pid: 42),
+                idempotencyKey: "key-1"
+            ),
+            now: Date(timeIntervalSince1970: 1_800_000_000)
+        )
+        // And a copy made by the INSERT the store used before, which named only these columns and left the rest to
+        // the schema's defaults
+        try await database.executeForTesting(
+            """
+            INSERT INTO job (kind, params, note, target, state, created_at, updated_at,
+                submitter_uid, submitter_gid, submitter_pid, idempotency_key, request_fingerprint)
+            SELECT kind, params, note, target, 'queued', created_at, updated_at,
+                submitter_uid, submitter_gid, submitter_pid, 'key-2', request_fingerprint FROM job WHERE id = 1
+            """
+        )
+        // Then the two rows differ only in their id and key
+        let rows = try database.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM job ORDER BY id") }
+        #expect(rows.count == 2)
+        let columns = rows[0].columnNames.filter { $0 != "id" && $0 != "idempotency_key" }
+        #expect(columns.count == 26)
+        for column in columns {
+            #expect(rows[0][column] as DatabaseValue == rows[1][column] as DatabaseValue, "column \(column)")
+        }
+    }
+
+    @Test func aNewDeliveryRowIsTheOneTheSchemaDefaultsMake() async throws {
+        let database = try OpsDatabase.inMemory()
+        database.setDeliveryPlanner(
+            DeliveryPlanner(
+                wants: { _ in true },
+                entries: { _, _ in [OutboxEntry(endpoint: "a", body: Data("{}".utf8))] }
+            )
+        )
+        // Given the delivery of a new job's first event, stored through its record
+        _ = try await database.insert(
+            NewJob(
+                params: try ValidatedParams(
+                    kind: .siteCreatePlain,
+                    raw: ["display_name": "Rows", "region": "us-central1"],
+                    defaultCompany: "company-1"
+                ),
+                note: nil,
+                submitter: nil,
+                idempotencyKey: nil
+            ),
+            now: Date(timeIntervalSince1970: 1_800_000_000)
+        )
+        // And a copy made by the INSERT the store used before
+        try await database.executeForTesting(
+            """
+            INSERT INTO delivery (event_seq, job_id, endpoint, body, state, next_attempt_at, created_at, updated_at)
+            SELECT event_seq, job_id, 'b', body, 'pending', next_attempt_at, created_at, updated_at FROM delivery
+            """
+        )
+        // Then the two rows differ only in their id and endpoint
+        let rows = try database.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM delivery ORDER BY id") }
+        #expect(rows.count == 2)
+        let columns = rows[0].columnNames.filter { $0 != "id" && $0 != "endpoint" }
+        #expect(columns.count == 11)
+        for column in columns {
+            #expect(rows[0][column] as DatabaseValue == rows[1][column] as DatabaseValue, "column \(column)")
+        }
+    }
+}
