@@ -324,23 +324,31 @@ public enum OpenAPIDocument {
 
     /// The read-through routes: Kinsta's JSON as it is.
     static func kinstaReads(_ base: String) -> [Route] {
+        let company = query(
+            "company",
+            "The company (default: the configured one)",
+            ["type": "string", "pattern": identifierPattern]
+        )
         let reads: [(path: String, id: String?, operationID: String, summary: String, query: [JSONValue])] = [
-            (
-                "/sites", nil, "kinstaSites", "The company's sites",
-                [
-                    query(
-                        "company",
-                        "The company (default: the configured one)",
-                        ["type": "string", "pattern": identifierPattern]
-                    )
-                ]
-            ),
+            ("/sites", nil, "kinstaSites", "The company's sites", [company]),
             ("/sites/{id}", "The site", "kinstaSite", "One site", []),
             ("/sites/{id}/environments", "The site", "kinstaEnvironments", "A site's environments", []),
             ("/environments/{id}/backups", "The environment", "kinstaBackups", "An environment's backups", []),
             (
                 "/environments/{id}/downloadable-backups", "The environment", "kinstaDownloadableBackups",
                 "An environment's downloadable backups", []
+            ),
+            ("/environments/{id}/domains", "The environment", "kinstaDomains", "An environment's domains", []),
+            ("/users", nil, "kinstaUsers", "The company's users (where notified_user_id comes from)", [company]),
+            ("/regions", nil, "kinstaRegions", "The regions the company can create sites in", [company]),
+            (
+                "/activity-logs", nil, "kinstaActivityLogs", "The company's activity logs",
+                [
+                    company,
+                    query("site_id", "Only this site's", ["type": "string", "pattern": identifierPattern]),
+                    query("limit", "At most this many (default 20)", integer(1...100)),
+                    query("offset", "Skip this many", integer(0...1_000_000)),
+                ]
             ),
         ]
         return reads.map { read in
@@ -449,6 +457,7 @@ public enum OpenAPIDocument {
         case .integer(let minimum): return .integer(max(minimum, 1) + Int64(index))
         case .oneOf(let allowed): return .string(allowed.first ?? "")
         case .list(let element, _): return .array([sample(element, name: name, index: index)])
+        case .subfolder: return "/app"
         case .wpCommand: return "wp core version"
         }
     }
@@ -487,6 +496,8 @@ public enum OpenAPIDocument {
             ["type": "string", "enum": .array(allowed.map(JSONValue.string))]
         case .list(let element, let wrap):
             listSchema(element, wrap: wrap)
+        case .subfolder:
+            ["type": "string", "maxLength": 255, "pattern": #"^/([A-Za-z0-9_-]+/)*[A-Za-z0-9_-]*$"#]
         case .wpCommand:
             [
                 "type": "string", "maxLength": 5000,

@@ -19,25 +19,29 @@ extension SocketAPI {
             try await passThrough("/sites?company=" + company(request))
         }
         kinsta.get("sites/:id") { _, context in
-            try await passThrough("/sites/" + Self.segment(context.parameters.get("id"), field: "id"))
+            try await passThrough("/sites/" + Self.segment(Self.decoded(context.parameters.get("id")), field: "id"))
         }
         kinsta.get("sites/:id/environments") { _, context in
-            try await passThrough("/sites/" + Self.segment(context.parameters.get("id"), field: "id") + "/environments")
+            try await passThrough(
+                "/sites/" + Self.segment(Self.decoded(context.parameters.get("id")), field: "id") + "/environments"
+            )
         }
         kinsta.get("environments/:id/backups") { _, context in
             try await passThrough(
-                "/sites/environments/" + Self.segment(context.parameters.get("id"), field: "id") + "/backups"
+                "/sites/environments/" + Self.segment(Self.decoded(context.parameters.get("id")), field: "id")
+                    + "/backups"
             )
         }
         kinsta.get("environments/:id/downloadable-backups") { _, context in
             try await passThrough(
-                "/sites/environments/" + Self.segment(context.parameters.get("id"), field: "id")
+                "/sites/environments/" + Self.segment(Self.decoded(context.parameters.get("id")), field: "id")
                     + "/downloadable-backups"
             )
         }
         kinsta.get("environments/:id/domains") { _, context in
             try await passThrough(
-                "/sites/environments/" + Self.segment(context.parameters.get("id"), field: "id") + "/domains"
+                "/sites/environments/" + Self.segment(Self.decoded(context.parameters.get("id")), field: "id")
+                    + "/domains"
             )
         }
         kinsta.get("users") { request, _ in
@@ -94,10 +98,14 @@ extension SocketAPI {
         }
     }
 
+    /// A path parameter as the client meant it: the router hands it over as sent, and a client that percent-encodes
+    /// `:` (`%3A`) means `:`. (Query parameters arrive decoded already.)
+    static func decoded(_ value: String?) -> String? {
+        value.map { $0.removingPercentEncoding ?? $0 }
+    }
+
     /// A path segment from the caller: an ID of safe characters, percent-encoded for Kinsta.
     static func segment(_ value: String?, field: String) throws -> String {
-        // The router hands the segment over as sent: a client that percent-encodes `:` (`%3A`) means `:`.
-        let value = value.map { $0.removingPercentEncoding ?? $0 }
         guard let value, !value.isEmpty, value.count <= 128,
             value.unicodeScalars.allSatisfy({
                 $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0)
