@@ -148,7 +148,11 @@ let package = Package(
         .target(
             name: "OpsTestSupport",
             dependencies: [
-                "OpsDaemon", "OpsCore", "OpsStore", "KinstaClient", .product(name: "Logging", package: "swift-log"),
+                "OpsDaemon", "OpsCore", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

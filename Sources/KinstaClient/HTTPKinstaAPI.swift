@@ -29,11 +29,11 @@ public struct HTTPKinstaAPI: KinstaAPI {
         switch await send(call.method, call.path, body: body) {
         case .failure(let error):
             return KinstaAnswer.submitOutcome(transportError: error)
-        case .success(let response):
+        case .success(let answer):
             return KinstaAnswer.submitOutcome(
-                status: response.status,
-                body: response.body,
-                retryAfter: response.header("Retry-After")
+                status: answer.status,
+                json: answer.json,
+                retryAfter: answer.retryAfter
             )
         }
     }
@@ -43,11 +43,11 @@ public struct HTTPKinstaAPI: KinstaAPI {
         switch await send("GET", path, body: nil) {
         case .failure(let error):
             return .transient(reason: KinstaAnswer.describe(error))
-        case .success(let response):
+        case .success(let answer):
             return KinstaAnswer.pollOutcome(
-                status: response.status,
-                body: response.body,
-                retryAfter: response.header("Retry-After")
+                status: answer.status,
+                json: answer.json,
+                retryAfter: answer.retryAfter
             )
         }
     }
@@ -56,17 +56,25 @@ public struct HTTPKinstaAPI: KinstaAPI {
         switch await send("GET", path, body: nil) {
         case .failure(let error):
             return .failure(KinstaReadFailure(status: nil, message: KinstaAnswer.describe(error), isTransient: true))
-        case .success(let response):
+        case .success(let answer):
             return KinstaAnswer.read(
-                status: response.status,
-                body: response.body,
-                retryAfter: response.header("Retry-After")
+                status: answer.status,
+                json: answer.json,
+                retryAfter: answer.retryAfter
             )
         }
     }
 
+    /// An answer of Kinsta's as the mapping reads it: its body parsed once, every secret masked out of it.
+    struct Answer {
+        var status: Int
+        /// The body as JSON, masked (``HTTPKinstaAPI/maskedJSON(_:by:)``); `nil` when it is not JSON.
+        var json: JSONValue?
+        var retryAfter: String?
+    }
+
     /// One exchange. Logs method, path and status at debug; never the body or the key.
-    private func send(_ method: String, _ path: String, body: Data?) async -> Result<HTTPResponse, any Error> {
+    private func send(_ method: String, _ path: String, body: Data?) async -> Result<Answer, any Error> {
         var headers = [
             HTTPHeader("Authorization", "Bearer \(configuration.apiKey)"),
             HTTPHeader("Accept", "application/json"),
@@ -82,10 +90,14 @@ public struct HTTPKinstaAPI: KinstaAPI {
             caFile: configuration.caFile
         )
         do {
-            var response = try await http.execute(request)
+            let response = try await http.execute(request)
             // Before anything reads it: an answer that echoes the request (the Authorization header, the body with
             // admin_password) must not carry a secret into messages, events, the read-through or the logs.
-            response.body = Self.masked(response.body, by: secrets.mask.adding([configuration.apiKey]))
+            let answer = Answer(
+                status: response.status,
+                json: Self.maskedJSON(response.body, by: secrets.mask.adding([configuration.apiKey])),
+                retryAfter: response.header("Retry-After")
+            )
             logger.debug(
                 "kinsta answered",
                 metadata: [
@@ -93,7 +105,7 @@ public struct HTTPKinstaAPI: KinstaAPI {
                     "http.status": "\(response.status)",
                 ]
             )
-            return .success(response)
+            return .success(answer)
         } catch {
             logger.debug(
                 "kinsta request failed",
@@ -106,12 +118,12 @@ public struct HTTPKinstaAPI: KinstaAPI {
         }
     }
 
-    /// `body` with every secret replaced: as text first (the raw value and its JSON-escaped and percent-encoded
-    /// forms), then, when it is JSON, every string of the parsed value too (an echo may escape characters
-    /// differently), written back as JSON. A body that is neither UTF-8 nor JSON is passed on only if it holds none
-    /// of the secrets' bytes; otherwise it is dropped (nothing of it is read as Kinsta's answer then).
-    static func masked(_ body: Data, by mask: SecretMask) -> Data {
-        guard !mask.isEmpty, !body.isEmpty else { return body }
+    /// `body` parsed once (``KinstaAnswer/parse(_:)``), with every secret masked: in the text first (the raw value
+    /// and its JSON-escaped and percent-encoded forms), then in every string and member name of the parsed value (an
+    /// echo may escape characters differently). A body that is not JSON is `nil`: nothing of it is read as Kinsta's
+    /// answer. One that is not UTF-8 is parsed only if it holds none of the secrets' bytes.
+    static func maskedJSON(_ body: Data, by mask: SecretMask) -> JSONValue? {
+        guard !mask.isEmpty, !body.isEmpty else { return KinstaAnswer.parse(body) }
         guard let text = String(data: body, encoding: .utf8) else {
             let bytes = [UInt8](body)
             let holds = mask.needles.contains { needle in
@@ -121,13 +133,8 @@ public struct HTTPKinstaAPI: KinstaAPI {
                         bytes[$0..<($0 + pattern.count)].elementsEqual(pattern)
                     }
             }
-            return holds ? Data() : body
+            return holds ? nil : KinstaAnswer.parse(body)
         }
-        let once = mask.mask(text)
-        if let json = try? StrictJSON.parse(Array(once.utf8)) {
-            let deep = mask.mask(json)
-            if deep != json { return KinstaAnswer.encode(deep) }
-        }
-        return once == text ? body : Data(once.utf8)
+        return KinstaAnswer.parse(Data(mask.mask(text).utf8)).map(mask.mask)
     }
 }

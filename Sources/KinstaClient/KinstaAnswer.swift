@@ -13,7 +13,11 @@ public import OpsCore
 public enum KinstaAnswer {
     /// Maps a submit answer.
     public static func submitOutcome(status: Int, body: Data, retryAfter: String?) -> SubmitOutcome {
-        let json = parse(body)
+        submitOutcome(status: status, json: parse(body), retryAfter: retryAfter)
+    }
+
+    /// The same, from the body already parsed (``parse(_:)``; `nil` when it is not JSON).
+    static func submitOutcome(status: Int, json: JSONValue?, retryAfter: String?) -> SubmitOutcome {
         switch status {
         case 200...299:
             guard let id = json?["operation_id"]?.stringValue else {
@@ -55,7 +59,11 @@ public enum KinstaAnswer {
 
     /// Maps a `GET /operations/{id}` answer.
     public static func pollOutcome(status: Int, body: Data, retryAfter: String?) -> PollOutcome {
-        let json = parse(body)
+        pollOutcome(status: status, json: parse(body), retryAfter: retryAfter)
+    }
+
+    /// The same, from the body already parsed (``parse(_:)``; `nil` when it is not JSON).
+    static func pollOutcome(status: Int, json: JSONValue?, retryAfter: String?) -> PollOutcome {
         switch status {
         case 200:
             guard let json, json.objectValue != nil else {
@@ -90,7 +98,11 @@ public enum KinstaAnswer {
 
     /// Maps a read endpoint's answer.
     public static func read(status: Int, body: Data, retryAfter: String?) -> KinstaRead {
-        let json = parse(body)
+        read(status: status, json: parse(body), retryAfter: retryAfter)
+    }
+
+    /// The same, from the body already parsed (``parse(_:)``; `nil` when it is not JSON).
+    static func read(status: Int, json: JSONValue?, retryAfter: String?) -> KinstaRead {
         switch status {
         case 200:
             guard let json, json.objectValue != nil else {

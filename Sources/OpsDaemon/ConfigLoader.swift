@@ -185,6 +185,7 @@ public struct ConfigLoader: Sendable {
         )
         configuration.notifiedUserID = notifiedUser
         configuration.legacyRestoreBody = restoreBody == "legacy"
+        configuration.apiKeyFile = (try file.read(Key.apiKeyFile)).flatMap { $0.isEmpty ? nil : $0 }
         return configuration
     }
 
@@ -379,7 +380,7 @@ final class ConfigFile {
     func webhooks() throws -> ([WebhookEndpoint], [String]) {
         guard let entry = root["webhooks"] else { return ([], []) }
         guard let array = entry.array else { throw ConfigError("\(path): webhooks must be [[webhooks]] tables") }
-        let known: Set<String> = ["name", "url", "secret", "events", "format", "headers"]
+        let known = Set(ConfigKeys.webhookKeys.map(\.name))
         var endpoints: [WebhookEndpoint] = []
         var warnings: [String] = []
         for index in 0..<array.count {

@@ -53,6 +53,8 @@ public struct DaemonConfiguration: Sendable {
     public var requestBurst: Double
     /// Where the API key came from, for `check-config` (never the key itself).
     public var apiKeySource: String
+    /// The `api_key_file` setting, for `check-config` (a credential or nothing may have been used instead).
+    public var apiKeyFile: String?
 
     /// The database file inside the state directory.
     public var databasePath: String { stateDirectory + "/kinsta-opsd.sqlite" }
@@ -105,76 +107,20 @@ public struct DaemonConfiguration: Sendable {
         self.apiKeySource = apiKeySource
     }
 
-    /// Scheme and host only: a Slack incoming-webhook URL carries its secret in the path.
-    static func redactedURL(_ url: String) -> String {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else {
-            return "[redacted]"
-        }
-        let port = parsed.port.map { ":\($0)" } ?? ""
-        return "\(scheme)://\(host)\(port)/[redacted]"
-    }
-
-    /// The effective settings as TOML-like lines, secrets redacted: what `check-config` prints.
+    /// The effective settings as TOML-like lines, secrets redacted: what `check-config` prints. Every key of
+    /// ``ConfigKeys/all`` in its order, tables apart, each shown by the key itself; then each webhook.
     public var redactedSummary: String {
-        let policy = pollPolicy
-        var lines = [
-            "[kinsta]",
-            "api_base_url = \"\(kinsta.baseURL)\"",
-            "company_id = \"\(companyID ?? "")\"",
-            "notified_user_id = \"\(notifiedUserID ?? "")\"",
-            "restore_body = \"\(legacyRestoreBody ? "legacy" : "current")\"",
-            "api_key = [redacted] (from \(apiKeySource))",
-            "request_timeout_seconds = \(kinsta.requestTimeout.components.seconds)",
-            "ca_file = \"\(kinsta.caFile ?? "")\"",
-            "requests_per_minute = \(requestsPerMinute)",
-            "request_burst = \(requestBurst)",
-            "",
-            "[daemon]",
-            "state_dir = \"\(stateDirectory)\"",
-            "socket = \"\(socketPath)\"",
-            "socket_mode = \"0\(String(socketMode, radix: 8))\"",
-            "socket_group = \"\(socketGroup ?? "")\"",
-            "log_level = \"\(logLevel.rawValue)\"",
-            "max_in_flight = \(maxInFlight)",
-            "max_concurrent_requests = \(maxConcurrentRequests)",
-            "shutdown_grace_seconds = \(shutdownGrace.components.seconds)",
-            "client_idle_timeout_seconds = \(clientIdleTimeout)",
-            "max_connections = \(maxConnections)",
-            "allowed_uids = \(allowedUIDs)",
-            "allowed_groups = \(allowedGroups) (group IDs)",
-            "",
-            "[polling]",
-            "startup_window_seconds = \(policy.startupWindow)",
-            "first_poll_seconds = \(policy.firstPollDelay)",
-            "interval_seconds = \(policy.pollBackoff.base)",
-            "max_interval_seconds = \(policy.pollBackoff.cap)",
-            "multiplier = \(policy.pollBackoff.multiplier)",
-            "jitter = \(policy.pollBackoff.jitter)",
-            "confirmations = \(policy.confirmations)",
-            "confirm_seconds = \(policy.confirmSpan)",
-            "error_backoff_seconds = \(policy.errorBackoff.base)",
-            "error_backoff_max_seconds = \(policy.errorBackoff.cap)",
-            "adaptive = \(policy.adaptive.enabled)",
-            "adaptive_min_interval_seconds = \(policy.adaptive.minSpacing)",
-            "adaptive_max_interval_seconds = \(policy.adaptive.maxSpacing)",
-            "adaptive_tradeoff = \(policy.adaptive.tradeoff)",
-            "adaptive_history = \(policy.adaptive.history)",
-            "",
-            "[deadlines]",
-        ]
-        for kind in JobKind.allCases {
-            let seconds = policy.deadlines[kind] ?? Double(kind.spec.defaultDeadline)
-            lines.append("\(ConfigLoader.deadlineKey(kind)) = \(Int(seconds))")
+        var lines: [String] = []
+        var table: String?
+        for key in ConfigKeys.all {
+            if key.table != table {
+                lines += (table == nil ? [] : [""]) + ["[\(key.table)]"]
+                table = key.table
+            }
+            lines.append("\(key.name) = \(key.shown(self).text)")
         }
-        lines += ["", "[retention]", "days = \(retentionDays)"]
         for endpoint in webhooks {
-            lines += [
-                "", "[[webhooks]]", "name = \"\(endpoint.name)\"", "url = \"\(Self.redactedURL(endpoint.url))\"",
-                "format = \"\(endpoint.format.rawValue)\"",
-                "secret = \(endpoint.secret == nil ? "(none)" : "[redacted]")",
-                "events = \(endpoint.events.map { $0.map { "job.\($0.rawValue)" }.sorted() }?.description ?? "(every state change)")",
-                "headers = \(endpoint.headers.keys.sorted()) (values redacted)",
-            ]
+            lines += ["", "[[webhooks]]"] + ConfigKeys.webhookKeys.map { "\($0.name) = \($0.shown(endpoint).text)" }
         }
         return lines.joined(separator: "\n")
     }

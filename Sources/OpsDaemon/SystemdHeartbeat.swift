@@ -54,7 +54,7 @@ final class SystemdHeartbeat: Sendable {
             let inFlight = JobState.allCases.filter(\.isInFlight).map { counts[$0] ?? 0 }.reduce(0, +)
             var text = "\(inFlight) in flight, \(counts[.queued] ?? 0) queued"
             if let oldest = try? await database.oldestQueuedSince() {
-                text += ", oldest pending \(Self.compact(now.timeIntervalSince(oldest)))"
+                text += ", oldest pending \(DurationText.format(now.timeIntervalSince(oldest)))"
             }
             status = text
         }
@@ -68,14 +68,7 @@ final class SystemdHeartbeat: Sendable {
 
     /// `STATUS=` while commits fail: what, since when, and that the daemon holds off until it can record again.
     static func outageStatus(_ outage: StorageHealth.Outage, now: Date) -> String {
-        "storage unavailable for \(compact(now.timeIntervalSince(outage.since))): \(outage.reason); "
+        "storage unavailable for \(DurationText.format(now.timeIntervalSince(outage.since))): \(outage.reason); "
             + "nothing is sent to Kinsta until writes go through again"
-    }
-
-    static func compact(_ seconds: Double) -> String {
-        let value = Int(max(0, seconds))
-        if value < 60 { return "\(value)s" }
-        if value < 3600 { return "\(value / 60)m" }
-        return "\(value / 3600)h\(value % 3600 / 60)m"
     }
 }

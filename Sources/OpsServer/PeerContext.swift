@@ -1,6 +1,7 @@
 public import Hummingbird
+public import Logging
 import NIOCore
-import OpsStore
+public import OpsStore
 
 #if canImport(Glibc)
 import Glibc
@@ -10,11 +11,30 @@ import Glibc
 /// is on the other end (`SO_PEERCRED`).
 public struct PeerContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    let channel: any Channel
+    /// The connection; `nil` for a request driven through the router in process (``init(peer:logger:)``).
+    let channel: (any Channel)?
+    /// The peer a context without a connection reports.
+    private let givenPeer: Peer?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.channel = source.channel
+        self.givenPeer = nil
+    }
+
+    /// A context with no connection, for running a request through the router's responder in process (tests, with
+    /// `OpsTestSupport`'s `RouterDriver`): ``peer()`` answers `peer`, as the kernel answers for a client on the socket.
+    public init(peer: Peer?, logger: Logger) {
+        var logger = logger
+        logger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
+        self.coreContext = .init(source: Detached(logger: logger))
+        self.channel = nil
+        self.givenPeer = peer
+    }
+
+    /// What a context without a connection is made from.
+    private struct Detached: RequestContextSource {
+        let logger: Logger
     }
 
     /// Bodies are read with an explicit limit (64 KiB, answered 413 beyond it).
@@ -22,6 +42,7 @@ public struct PeerContext: RequestContext {
 
     /// The peer's uid, gid and pid, from the kernel; `nil` on transports without them (TCP).
     func peer() async -> Peer? {
+        guard let channel else { return givenPeer }
         #if os(Linux)
         guard let provider = channel as? any SocketOptionProvider else { return nil }
         // `struct ucred` needs _GNU_SOURCE and is not visible from Swift's Glibc module: mirror its layout.

@@ -44,7 +44,7 @@ extension SocketAPI {
         }
         let database = self.database
         let start = after
-        let connectionClosed = context.channel.closeFuture
+        let connectionClosed = context.channel?.closeFuture
         return Response(
             status: .ok,
             headers: headers,
@@ -53,7 +53,7 @@ extension SocketAPI {
                 let subscription = database.changes.subscribe()
                 // A client that leaves ends its stream at once. Otherwise the loop would only notice at its next write
                 // (an event, or a heartbeat up to 15 s later), and keep its tasks and buffers until then.
-                connectionClosed.whenComplete { _ in subscription.close() }
+                connectionClosed?.whenComplete { _ in subscription.close() }
                 var last = start
                 try await writer.write(Self.ndjson(firstPage))
                 try await withGracefulShutdownHandler {

@@ -187,7 +187,7 @@ public enum WebhookPayload {
             }
         var text = "\(emoji) \(event.job.kind) *\(target)* \(phrase)"
         if ["succeeded", "failed", "timed_out", "needs_attention", "cancelled"].contains(event.to) {
-            text += " after \(duration(event.at.timeIntervalSince(event.job.createdAt)))"
+            text += " after \(DurationText.format(event.at.timeIntervalSince(event.job.createdAt)))"
         }
         text += " (job \(event.job.id)"
         if let operationID = event.operationID { text += ", operation `\(operationID)`" }
@@ -197,13 +197,5 @@ public enum WebhookPayload {
             text += "\n> \(cut(why, 500))"
         }
         return (try? CanonicalJSON.encoder().encode(["text": text])) ?? Data("{}".utf8)
-    }
-
-    /// `3m 12s`, `1h 4m`, `45s`.
-    static func duration(_ seconds: Double) -> String {
-        let total = Int(max(0, seconds).rounded())
-        if total < 60 { return "\(total)s" }
-        if total < 3600 { return "\(total / 60)m \(total % 60)s" }
-        return "\(total / 3600)h \(total % 3600 / 60)m"
     }
 }

@@ -246,7 +246,7 @@ struct DaemonClient: Sendable {
         case .timedOut:
             return CLIError(
                 message:
-                    "kinsta-ops: the daemon at \(socketPath) did not answer within \(Format.duration(timeout)) (is kinsta-opsd stuck?)",
+                    "kinsta-ops: the daemon at \(socketPath) did not answer within \(DurationText.format(timeout)) (is kinsta-opsd stuck?)",
                 exitCode: ExitStatus.unreachable
             )
         case .cancelled:

@@ -2,43 +2,15 @@ import Foundation
 import OpsCore
 import OpsProtocol
 
-/// Text formatting shared by the commands: times, durations, truncation, JSON values, job summaries.
+/// Text formatting shared by the commands: times, truncation, JSON values, job summaries.
 ///
 /// Everything here is a pure function of its inputs (times take `now` explicitly), so output is stable for tests.
 enum Format {
-    /// "12s ago", "5m ago", "3h ago", "2d ago"; "in 5s" for a time to come.
+    /// "12s ago", "5m ago", "3h ago", "2d ago"; "in 5s" for a time to come. Elapsed times are ``DurationText``.
     static func relative(_ date: Date, now: Date = Date()) -> String {
         let seconds = now.timeIntervalSince(date)
-        let text = compact(abs(seconds))
+        let text = DurationText.format(abs(seconds), units: 1)
         return seconds >= 0 ? "\(text) ago" : "in \(text)"
-    }
-
-    /// The largest unit only: "12s", "5m", "3h", "2d".
-    static func compact(_ seconds: Double) -> String {
-        let whole = Int(seconds.rounded(.down))
-        switch whole {
-        case ..<60: return "\(whole)s"
-        case ..<3600: return "\(whole / 60)m"
-        case ..<86_400: return "\(whole / 3600)h"
-        default: return "\(whole / 86_400)d"
-        }
-    }
-
-    /// An elapsed time in two units: "12s", "1m05s", "2h03m", "3d04h".
-    static func duration(_ seconds: Double) -> String {
-        let whole = max(0, Int(seconds.rounded(.down)))
-        switch whole {
-        case ..<60: return "\(whole)s"
-        case ..<3600: return "\(whole / 60)m\(pad2(whole % 60))s"
-        case ..<86_400: return "\(whole / 3600)h\(pad2(whole / 60 % 60))m"
-        default: return "\(whole / 86_400)d\(pad2(whole / 3600 % 24))h"
-        }
-    }
-
-    /// A `Duration` in the same two-unit form ("1m05s").
-    static func duration(_ value: Duration) -> String {
-        let (seconds, attoseconds) = value.components
-        return duration(Double(seconds) + Double(attoseconds) / 1e18)
     }
 
     /// `1 poll`, `3 polls`.

@@ -118,7 +118,7 @@ struct JobWaiter {
                 if let code = Self.exitCode(forState: job.state) {
                     if live {
                         clearLine()
-                        Console.out(Self.stateLine(job) + " after \(Format.duration(clock.now - start))")
+                        Console.out(Self.stateLine(job) + " after \(DurationText.format(clock.now - start))")
                     } else if json {
                         Console.out(Format.rawJSON(raw))
                     }
@@ -140,7 +140,7 @@ struct JobWaiter {
                     if json, let lastJob { Console.out(Format.rawJSON(lastJob.raw)) }
                     let state = lastState.map { " (still \($0))" } ?? ""
                     Console.error(
-                        "kinsta-ops: gave up waiting for job \(jobID) after \(Format.duration(clock.now - start))\(state); it goes on in the daemon"
+                        "kinsta-ops: gave up waiting for job \(jobID) after \(DurationText.format(clock.now - start))\(state); it goes on in the daemon"
                     )
                     return ExitStatus.waitTimeout
                 }
@@ -185,7 +185,7 @@ struct JobWaiter {
     func statusLine(_ job: JobView, frame: Int, elapsed: Duration, unreachable: Bool) -> String {
         let spin = Self.spinner[frame % Self.spinner.count]
         var parts = [
-            "\(spin) job \(job.id) \(job.state)", Format.duration(elapsed), Format.count(job.pollCount, "poll"),
+            "\(spin) job \(job.id) \(job.state)", DurationText.format(elapsed), Format.count(job.pollCount, "poll"),
         ]
         if unreachable {
             parts.append("daemon unreachable, retrying…")

@@ -30,7 +30,10 @@ import Testing
                     $0.maxInFlight = 0
                 },
                 { daemon in
-                    try await body(SocketAPITests.Running(socket: daemon.socketPath, http: http), simulator)
+                    try await body(
+                        SocketAPITests.Running(transport: .socket(path: daemon.socketPath, http: http)),
+                        simulator
+                    )
                 }
             )
         }

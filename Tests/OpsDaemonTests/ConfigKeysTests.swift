@@ -51,6 +51,20 @@ import Testing
         #expect(shown.contains("deadlines.site_create"))
     }
 
+    @Test func theSummaryShowsEveryKeyOfTheTableOnce() throws {
+        let summary = try ConfigLoader(environment: ["KINSTA_API_KEY": "k"]).load(path: nil).redactedSummary
+        var table = ""
+        var shown: [String] = []
+        for line in summary.split(separator: "\n") {
+            if line.hasPrefix("[") {
+                table = String(line.dropFirst().prefix { $0 != "]" })
+            } else if let name = line.split(separator: " = ").first {
+                shown.append("\(table).\(name)")
+            }
+        }
+        #expect(shown == ConfigKeys.all.map { "\($0.table).\($0.name)" })
+    }
+
     @Test func numberDefaultsAreInTheirRange() {
         let numbers: [ConfigKey<Double>] = [
             ConfigKeys.requestTimeout, ConfigKeys.requestsPerMinute, ConfigKeys.requestBurst, ConfigKeys.maxInFlight,

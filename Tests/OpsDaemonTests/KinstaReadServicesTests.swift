@@ -303,7 +303,7 @@ func yieldUntil(_ condition: () -> Bool) async {
             api: api,
             configure: { $0.maxInFlight = 0 },
             { daemon in
-                let running = SocketAPITests.Running(socket: daemon.socketPath, http: http)
+                let running = SocketAPITests.Running(transport: .socket(path: daemon.socketPath, http: http))
                 let body =
                     #"{"kind":"site.create","params":{"display_name":"A","region":"\#(region)","#
                     + #""admin_email":"a@example.com","admin_password":"pw-123456","admin_user":"admin","#

@@ -11,12 +11,30 @@ import Testing
 import Glibc
 #endif
 
-/// The socket API over the daemon's real Unix socket, the daemon in-process with a scripted Kinsta. Bad input of
-/// every kind gets a JSON error and changes nothing.
+/// The socket API, the daemon's routes with a scripted Kinsta: bad input of every kind gets a JSON error and changes
+/// nothing. Tables of requests run through the router in process (``RouterDriver``: no socket, no daemon per row);
+/// what only a connection shows (the submitter from the kernel's peer credentials, the socket file, a second daemon
+/// on the same socket) runs over the daemon's real Unix socket.
 @Suite struct SocketAPITests {
     struct Running {
-        let socket: String
-        let http: CurlHTTPClient
+        enum Transport {
+            case socket(path: String, http: CurlHTTPClient)
+            case router(RouterDriver)
+        }
+
+        let transport: Transport
+
+        /// The socket's path; empty for requests through the router.
+        var socket: String {
+            guard case .socket(let path, _) = transport else { return "" }
+            return path
+        }
+
+        /// The client of the socket, for streams (a follow stream is tested on the socket only).
+        var http: CurlHTTPClient {
+            guard case .socket(_, let http) = transport else { preconditionFailure("streams go over the socket") }
+            return http
+        }
 
         func send(
             _ method: String,
@@ -26,16 +44,18 @@ import Glibc
         ) async throws
             -> HTTPResponse
         {
-            try await http.execute(
-                HTTPRequest(
-                    method: method,
-                    url: "http://localhost" + path,
-                    headers: headers ?? (body == nil ? [] : [HTTPHeader("Content-Type", "application/json")]),
-                    body: body.map { Data($0.utf8) },
-                    timeout: .seconds(10),
-                    unixSocketPath: socket
-                )
+            let request = HTTPRequest(
+                method: method,
+                url: "http://localhost" + path,
+                headers: headers ?? (body == nil ? [] : [HTTPHeader("Content-Type", "application/json")]),
+                body: body.map { Data($0.utf8) },
+                timeout: .seconds(10),
+                unixSocketPath: socket
             )
+            switch transport {
+            case .socket(_, let http): return try await http.execute(request)
+            case .router(let router): return try await router.execute(request)
+            }
         }
 
         func error(_ response: HTTPResponse) throws -> ErrorView.Body {
@@ -48,7 +68,8 @@ import Glibc
         }
     }
 
-    /// Runs a daemon with nothing admitted (`max_in_flight` 0), so jobs stay queued for the test.
+    /// Runs a daemon with nothing admitted (`max_in_flight` 0), so jobs stay queued for the test, and talks to it over
+    /// its socket.
     func withDaemon(_ body: @escaping @Sendable (Running) async throws -> Void) async throws {
         let http = CurlHTTPClient()
         defer { http.shutdown() }
@@ -57,8 +78,17 @@ import Glibc
             api: ScriptedKinstaAPI(),
             configure: { $0.maxInFlight = 0 },
             { daemon in
-                try await body(Running(socket: daemon.socketPath, http: http))
+                try await body(Running(transport: .socket(path: daemon.socketPath, http: http)))
             }
+        )
+    }
+
+    /// Runs the daemon's routes in process over a fresh database: no engine, so jobs stay queued.
+    func withRouter(_ body: @escaping @Sendable (Running) async throws -> Void) async throws {
+        try await RouterDriver.with(
+            kinsta: ScriptedKinstaAPI(),
+            configure: { $0.maxInFlight = 0 },
+            { router in try await body(Running(transport: .router(router))) }
         )
     }
 
@@ -87,7 +117,7 @@ import Glibc
     }
 
     @Test func passwordsNeverComeBack() async throws {
-        try await withDaemon { api in
+        try await withRouter { api in
             let body =
                 #"{"kind":"site.create","params":{"display_name":"W","region":"us","admin_email":"a@b.co","#
                 + #""admin_password":"hunter2-secret","admin_user":"u","site_title":"t"}}"#
@@ -185,7 +215,7 @@ import Glibc
 
     @Test(arguments: badRequests)
     func badInputGetsAJSONErrorAndChangesNothing(_ row: BadRequest) async throws {
-        try await withDaemon { api in
+        try await withRouter { api in
             let response = try await api.send(
                 row.method,
                 row.path,
@@ -202,7 +232,7 @@ import Glibc
     }
 
     @Test func idempotencyKeyReplaysOrConflicts() async throws {
-        try await withDaemon { api in
+        try await withRouter { api in
             let key = [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Idempotency-Key", "deploy-1")]
             let first = try await api.send("POST", "/v1/jobs", body: Self.plain, headers: key)
             let again = try await api.send("POST", "/v1/jobs", body: Self.plain, headers: key)
@@ -219,7 +249,7 @@ import Glibc
     }
 
     @Test func cancelOnlyWhileQueued() async throws {
-        try await withDaemon { api in
+        try await withRouter { api in
             let job = try WireJSON.decoder().decode(
                 JobView.self,
                 from: try await api.send("POST", "/v1/jobs", body: Self.plain).body
@@ -236,7 +266,7 @@ import Glibc
     }
 
     @Test func healthReportsCounts() async throws {
-        try await withDaemon { api in
+        try await withRouter { api in
             _ = try await api.send("POST", "/v1/jobs", body: Self.plain)
             let health = try JSONDecoder().decode(JSONValue.self, from: try await api.send("GET", "/v1/health").body)
             #expect(health["status"] == "ok")
