@@ -161,7 +161,14 @@ done
 crashes=$(grep -c "failpoint after-submit hit" "$work/daemon.log")
 
 ops jobs --json --limit 1000 >"$work/jobs.json"
-curl -fsS --unix-socket "$work/s.sock" 'http://localhost/v1/events?after=0&limit=100000' >"$work/events.ndjson"
+# The whole history, page by page (the socket answers at most 10000 events a request).
+after=0
+: >"$work/events.ndjson"
+while page=$(curl -fsS --unix-socket "$work/s.sock" "http://localhost/v1/events?after=$after&limit=10000") \
+    && [ -n "$page" ]; do
+    printf '%s\n' "$page" >>"$work/events.ndjson"
+    after=$(printf '%s\n' "$page" | tail -n 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["seq"])')
+done
 curl -fsS "http://127.0.0.1:$port/_sim/requests" >"$work/requests.json"
 curl -fsS "http://127.0.0.1:$port/_sim/operations" >"$work/operations.json"
 touch "$work/stop"; kill -TERM "$(cat "$work/daemon.pid")" 2>/dev/null; sleep 1
@@ -240,6 +247,10 @@ for identity, accepted in accepted_by_identity.items():
 # none may reach the job history, the events, the log or the database file.
 secrets = {"API key": "chaos-key", "WordPress password": "Chaos-admin-pw-1"}
 events_text = open(work + "/events.ndjson").read()
+# Every job has at least its "queued" event: an empty history means the history was not read, and checks nothing.
+events_read = len({json.loads(line)["job_id"] for line in events_text.splitlines() if line.strip()})
+if events_read < len(jobs):
+    print(f"chaos: the history holds events of {events_read} jobs out of {len(jobs)}")
 places = {"jobs": json.dumps(jobs), "events": events_text, "daemon log": open(work + "/daemon.log").read()}
 for suffix in ("", "-wal"):
     try:
@@ -279,7 +290,7 @@ for job in jobs:
     if job["state"] in ("needs_attention", "timed_out") or job["id"] in false_failures + false_successes:
         print(f"    job {job['id']} {job['kind']} {job['state']}: {(job.get('last_error') or '')[:150]}")
 ok = lost == 0 and duplicates == 0 and unfinished == 0 and not false_failures and not false_successes \
-    and integrity == "ok" and not leaks
+    and integrity == "ok" and not leaks and events_read == len(jobs)
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)
 PY

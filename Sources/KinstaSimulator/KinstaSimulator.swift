@@ -128,7 +128,14 @@ public final class KinstaSimulator: Sendable {
                 answer = .notFound
             }
             if chaos.garbageRate > 0, answer.status < 300, state.chaosRandom.unit() < chaos.garbageRate {
-                answer = SimAnswer(status: 200, json: NSNull(), raw: "<html>upstream hiccup</html>", operationID: nil)
+                // A page instead of the answer; the log keeps the operation the request started, if it started one,
+                // so a checker can count it as taken (as for ``beganError(_:draw:)``).
+                answer = SimAnswer(
+                    status: 200,
+                    json: NSNull(),
+                    raw: "<html>upstream hiccup</html>",
+                    operationID: answer.operationID
+                )
             }
             if chaos.echoSecrets {
                 let operation = route?.path == "/operations/{operation_id}" ? parameters["operation_id"] : nil

@@ -185,6 +185,8 @@ public struct SimulatedRequest: Sendable {
     /// The path as received (still percent-encoded), with the query.
     public var path: String
     public var status: Int
+    /// The operation the request started, also when the answer did not show it (a 5xx after the work began, a page
+    /// instead of the JSON).
     public var operationID: String?
     /// The JSON body with secrets (`admin_password`, `password`, …) redacted, as JSON text.
     public var body: String?

@@ -132,6 +132,12 @@ import Testing
             let response = try await Self.get(http, base + "/sites?company=\(garbled.configuration.companyID)")
             #expect(response.status == 200)
             #expect((try? JSONSerialization.jsonObject(with: response.body)) == nil)
+            // A write the page hid still started its operation, and the log says which: a checker counts it taken.
+            let body = #"{"company":"\#(garbled.configuration.companyID)","display_name":"G","region":"us"}"#
+            let hidden = try await KinstaSimulatorTests.post(http, base + "/sites/plain", body)
+            #expect(hidden.status == 200)
+            let started = try #require(garbled.operations().first?.operationID)
+            #expect(garbled.requestLog().last?.operationID == started)
         }
     }
 
