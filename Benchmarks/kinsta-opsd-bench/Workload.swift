@@ -21,17 +21,22 @@ struct Workload {
 
     let seed: UInt64
     let count: Int
+    /// Multiplies every duration: a Kinsta faster (< 1) or slower (> 1) than the priors.
+    var durationScale = 1.0
+    /// From that operation on, that scale instead: a Kinsta that changed in the middle of the run.
+    var durationShift: (afterOperations: Int, scale: Double)?
 
     func simulatorConfiguration(rateLimitPerMinute: Int = 0) -> SimulatorConfiguration {
         SimulatorConfiguration(
             apiKey: Self.apiKey,
             startupWindowMax: 15,
-            durationScale: 1,
+            durationScale: durationScale,
             failureRate: 0,
             seed: seed,
             seedSites: count / 2 + 50,
             chaos: SimulatorChaos(rateLimitPerMinute: rateLimitPerMinute),
-            durations: .kinstaLike(tailRate: Self.tailRate)
+            durations: .kinstaLike(tailRate: Self.tailRate),
+            durationShift: durationShift
         )
     }
 

@@ -102,7 +102,11 @@ extension KinstaSimulator {
             window = draw.uniform(0, max(0, configuration.startupWindowMax))
             unscaled = Self.kinstaLikeDuration(write.duration, tailRate: tailRate, using: &draw)
         }
-        let duration = unscaled * max(0, configuration.durationScale)
+        var scale = configuration.durationScale
+        if let shift = configuration.durationShift, state.operationOrder.count >= shift.afterOperations {
+            scale = shift.scale
+        }
+        let duration = unscaled * max(0, scale)
         let fails = state.random.unit() < configuration.failureRate
         let visible = now.addingTimeInterval(window)
         state.operations[id] = SimOperation(

@@ -10,6 +10,9 @@ public struct SimulatorConfiguration: Sendable {
     /// restore 20–180 s, environment create/clone/push and site reset 60–300 s, manual backup 30–180 s, the tools,
     /// caches, PHP, domains, DNS, plugins and SFTP 3–60 s): 0.01 makes minutes into seconds.
     public var durationScale: Double
+    /// From the operation numbered `afterOperations` on (counting from 0, in creation order), `scale` replaces
+    /// `durationScale`: a Kinsta that got faster or slower in the middle of a run.
+    public var durationShift: (afterOperations: Int, scale: Double)?
     /// How each operation's start-up window and duration are drawn.
     public var durations: SimulatedDurations
     /// Probability that an operation ends in 500 "failed".
@@ -43,8 +46,10 @@ public struct SimulatorConfiguration: Sendable {
         durations: SimulatedDurations = .uniform,
         regions: [String] = SimulatorConfiguration.defaultRegions,
         keyExpiresInDays: Double = 365,
-        acceptsLegacyRestoreBody: Bool = false
+        acceptsLegacyRestoreBody: Bool = false,
+        durationShift: (afterOperations: Int, scale: Double)? = nil
     ) {
+        self.durationShift = durationShift
         self.regions = regions
         self.keyExpiresInDays = keyExpiresInDays
         self.acceptsLegacyRestoreBody = acceptsLegacyRestoreBody

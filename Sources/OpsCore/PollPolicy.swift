@@ -125,7 +125,17 @@ public struct PollPolicy: Sendable, Hashable {
 
     /// The duration model of `kind`: what was learned, or the kind's prior.
     public func model(for kind: JobKind) -> DurationModel {
-        durations[kind] ?? DurationModel(prior: kind.spec.typicalDuration, priorWeight: adaptive.priorWeight)
+        durations[kind] ?? model(for: kind, observations: [])
+    }
+
+    /// The duration model of `kind` built from `observations` (oldest first) on the kind's prior.
+    public func model(for kind: JobKind, observations: [DurationObservation]) -> DurationModel {
+        DurationModel(
+            prior: kind.spec.typicalDuration,
+            observations: observations,
+            priorWeight: adaptive.priorWeight,
+            halfLife: adaptive.halfLife
+        )
     }
 
     /// How urgent `job`'s pending action is when the request budget is short (higher first).
@@ -164,6 +174,13 @@ public struct PollPolicy: Sendable, Hashable {
 ///   (the far tail, the steep start of the likely range) and keeps the lag of 99 % of operations under `maxSpacing`.
 /// - Past the observed durations the hazard falls again (the model's broad tail), so polls back off toward
 ///   `maxSpacing`, and past it as the tail empties.
+/// - Exploration: a gap longer than `maxSpacing` (a quiet wait, or a stretch of the risk budget) rests on what was
+///   *seen*, not on the prior. It may reach a time only while ``DurationModel/earlyEndBound(alive:by:)`` says the
+///   ends it would leave more than `maxSpacing` late are at most `exploreShare` of the operations still running:
+///   with nothing seen yet, polls come `maxSpacing` apart, and they stretch toward the quiet quantile (and in the
+///   tail) as operations are seen still running there. A prior that is too late is found by the first few operations instead of never
+///   (an end before the first poll would otherwise be learned at that poll's time, and the model could not see
+///   it was wrong).
 public struct AdaptivePolling: Sendable, Hashable {
     public var enabled: Bool
     /// Shortest gap between two polls, seconds.
@@ -187,6 +204,11 @@ public struct AdaptivePolling: Sendable, Hashable {
     public var priorWeight: Int
     /// Observed durations kept per kind (older ones are dropped by the store).
     public var history: Int
+    /// Newer observations of a kind after which one counts half (``DurationModel``).
+    public var halfLife: Double
+    /// The largest share of still-running operations that a wait past `maxSpacing` may, by what was seen, leave more
+    /// than `maxSpacing` late (1 turns exploration off: the model alone decides).
+    public var exploreShare: Double
 
     public init(
         enabled: Bool = true,
@@ -199,7 +221,9 @@ public struct AdaptivePolling: Sendable, Hashable {
         priorWeight: Int = 20,
         history: Int = 500,
         lateShare: Double = 0.001,
-        maxTailSpacing: Double = 60
+        maxTailSpacing: Double = 60,
+        halfLife: Double = 40,
+        exploreShare: Double = 0.05
     ) {
         self.enabled = enabled
         self.minSpacing = max(0.1, minSpacing)
@@ -212,19 +236,22 @@ public struct AdaptivePolling: Sendable, Hashable {
         self.jitter = min(max(jitter, 0), 0.5)
         self.priorWeight = max(1, priorWeight)
         self.history = max(1, history)
+        self.halfLife = max(1, halfLife)
+        self.exploreShare = min(max(exploreShare, 0), 1)
     }
 
     /// Seconds from now to the next poll of an operation that has run `elapsed` seconds since acceptance.
     public func delay(model: DurationModel, elapsed: Double, using rng: inout some RandomNumberGenerator) -> Double {
         let t = max(0, elapsed)
         if quietQuantile > 0, model.cdf(t + maxSpacing) < quietQuantile {
-            return min(max(model.quantile(quietQuantile) - t, maxSpacing), maxQuietGap)
+            return explored(min(max(model.quantile(quietQuantile) - t, maxSpacing), maxQuietGap), model, t)
         }
         // Integrate √hazard in half-second steps (midpoint rule) until it reaches `tradeoff`.
         let step = 0.5
         let endedBefore = model.cdf(t)
         var integral = 0.0
         var spacing = 0.0
+        var backed: Double?  // the longest gap the observations back, once the cap is reached
         while true {
             let middle = t + spacing + step / 2
             let alive = model.survival(middle)
@@ -233,10 +260,13 @@ public struct AdaptivePolling: Sendable, Hashable {
             spacing += step
             if integral >= tradeoff, spacing >= minSpacing { break }
             // Past the lag cap only while the ends left later than it stay within the risk budget.
-            if spacing >= maxSpacing,
-                spacing >= maxTailSpacing || model.cdf(t + spacing + step - maxSpacing) - endedBefore > lateShare
-            {
-                break
+            if spacing >= maxSpacing {
+                if backed == nil { backed = explored(maxTailSpacing, model, t) }
+                if spacing >= min(maxTailSpacing, backed ?? maxTailSpacing)
+                    || model.cdf(t + spacing + step - maxSpacing) - endedBefore > lateShare
+                {
+                    break
+                }
             }
         }
         // Jitter never takes a gap past what the risk budget allowed.
@@ -245,5 +275,24 @@ public struct AdaptivePolling: Sendable, Hashable {
             spacing *= Double.random(in: (1 - jitter)...(1 + jitter), using: &rng)
         }
         return min(max(spacing, minSpacing), cap)
+    }
+
+    /// The part of a quiet wait of `gap` seconds (from `elapsed`) that the observations back: `maxSpacing`, and
+    /// further only while the operations seen still running after `elapsed` show that ends more than `maxSpacing`
+    /// before the poll are rare (`exploreShare`). The bound only grows with the wait, so the longest allowed is
+    /// found by bisection, to 0.5 s.
+    func explored(_ gap: Double, _ model: DurationModel, _ elapsed: Double) -> Double {
+        guard gap > maxSpacing, exploreShare < 1 else { return gap }
+        func allowed(_ wait: Double) -> Bool {
+            model.earlyEndBound(alive: elapsed, by: elapsed + wait - maxSpacing) <= exploreShare
+        }
+        if allowed(gap) { return gap }
+        var low = maxSpacing
+        var high = gap
+        while high - low > 0.5 {
+            let middle = (low + high) / 2
+            if allowed(middle) { low = middle } else { high = middle }
+        }
+        return low
     }
 }

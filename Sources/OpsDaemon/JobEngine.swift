@@ -87,10 +87,10 @@ public final class JobEngine: Sendable {
         return policy
     }
 
-    /// Rebuilds the duration models from the observed durations in the store (all kinds, or one).
+    /// Rebuilds the duration models from what the store holds of operations' durations (all kinds, or one).
     public func refreshDurations(_ only: JobKind? = nil) async throws {
         let base = machine.policy
-        let observed: [JobKind: [Double]]
+        let observed: [JobKind: [DurationObservation]]
         if let only {
             observed = [only: try await database.operationDurations(of: only)]
         } else {
@@ -100,15 +100,7 @@ public final class JobEngine: Sendable {
         // when built, and the claim ranking asks one for each due job.
         var models: [JobKind: DurationModel] = [:]
         for kind in JobKind.allCases where only == nil || kind == only {
-            if let seconds = observed[kind], !seconds.isEmpty {
-                models[kind] = DurationModel(
-                    prior: kind.spec.typicalDuration,
-                    durations: seconds,
-                    priorWeight: base.adaptive.priorWeight
-                )
-            } else {
-                models[kind] = base.model(for: kind)
-            }
+            models[kind] = base.model(for: kind, observations: observed[kind] ?? [])
         }
         durations.withLock { $0.merge(models) { _, new in new } }
     }
@@ -361,8 +353,8 @@ public final class JobEngine: Sendable {
         if stored.state.isTerminal { secrets?.release(job: stored.id) }
         if stored.state == .succeeded { environments.learn(from: stored.params, outputs: stored.outputs) }
         log(transition, job: stored)
-        if applied.recordedDuration != nil {
-            // The store kept the duration with the success: learn from it before the next schedule is made.
+        if applied.recordedObservation != nil {
+            // The store kept what the poll showed of the duration: learn from it before the next schedule is made.
             do {
                 try await refreshDurations(job.kind)
             } catch {

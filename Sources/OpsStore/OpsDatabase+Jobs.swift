@@ -86,15 +86,15 @@ extension OpsDatabase {
     public struct Applied: Sendable, Hashable {
         /// The job as now stored.
         public var job: StoredJob
-        /// The operation's observed duration in seconds, when the transition recorded one with the success (for the
-        /// adaptive poll schedule's history); `nil` otherwise.
-        public var recordedDuration: Double?
+        /// What the transition showed of the operation's duration, when it recorded it (the poll that saw the
+        /// end, or the deadline of one still running: the adaptive poll schedule's history); `nil` otherwise.
+        public var recordedObservation: DurationObservation?
     }
 
     /// Writes a transition of `job` (the version the machine read): its row and, when the state changed, its event;
-    /// with a success that a poll saw, the operation's observed duration.
+    /// with a poll that saw the end (or a deadline that came first), what it showed of the operation's duration.
     ///
-    /// - Returns: the job as now stored and the duration recorded, or `nil` when the job changed meanwhile (nothing
+    /// - Returns: the job as now stored and the observation recorded, or `nil` when the job changed meanwhile (nothing
     ///   is written then).
     @discardableResult
     public func apply(_ transition: Transition, to job: StoredJob, now: Date) async throws -> Applied? {
@@ -195,24 +195,24 @@ extension OpsDatabase {
                 outbox: outbox
             )
         }
-        let duration = transition.observedDuration(at: now, lastAskedAt: job.updatedAt)
-        if let duration {
-            try recordDuration(db, kind: job.kind, seconds: duration, jobID: job.id, at: ms, keep: durationHistory)
+        let observation = transition.observation(at: now, lastAskedAt: job.updatedAt)
+        if let observation {
+            try recordDuration(db, kind: job.kind, observation, jobID: job.id, at: ms, keep: durationHistory)
         }
         guard let stored = try fetchJob(db, id: job.id) else { return nil }
-        return Applied(job: stored, recordedDuration: duration)
+        return Applied(job: stored, recordedObservation: observation)
     }
 
-    /// Keeps one observed duration and drops the kind's oldest beyond `keep`.
+    /// Keeps one observation and drops the kind's oldest beyond `keep`.
     private static func recordDuration(
         _ db: Database,
         kind: JobKind,
-        seconds: Double,
+        _ observation: DurationObservation,
         jobID: Int64,
         at: Int64,
         keep: Int
     ) throws {
-        try OperationDurationRecord(kind: kind.rawValue, seconds: seconds, jobID: jobID, at: at).insert(db)
+        try OperationDurationRecord(kind: kind.rawValue, observation: observation, jobID: jobID, at: at).insert(db)
         try db.cachedStatement(
             sql: """
                 DELETE FROM operation_duration WHERE kind = ? AND id <= (

@@ -48,27 +48,24 @@ extension OpsDatabase {
         }
     }
 
-    /// The newest observed durations (seconds from acceptance to the poll that saw 200) of each kind, at most
+    /// What the newest operations of each kind showed of their durations (seconds since acceptance), at most
     /// `durationHistory` per kind, oldest first.
-    public func operationDurations() async throws -> [JobKind: [Double]] {
+    public func operationDurations() async throws -> [JobKind: [DurationObservation]] {
         try await writer.read { db in
-            var result: [JobKind: [Double]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT kind, seconds FROM operation_duration ORDER BY id") {
-                guard let kind = JobKind(rawValue: row["kind"]) else { continue }
-                result[kind, default: []].append(row["seconds"])
+            var result: [JobKind: [DurationObservation]] = [:]
+            for record in try OperationDurationRecord.order(Column("id")).fetchAll(db) {
+                guard let kind = JobKind(rawValue: record.kind) else { continue }
+                result[kind, default: []].append(record.observation)
             }
             return result
         }
     }
 
-    /// The observed durations of `kind`, oldest first.
-    public func operationDurations(of kind: JobKind) async throws -> [Double] {
+    /// What the newest operations of `kind` showed of their durations, oldest first.
+    public func operationDurations(of kind: JobKind) async throws -> [DurationObservation] {
         try await writer.read { db in
-            try Double.fetchAll(
-                db,
-                sql: "SELECT seconds FROM operation_duration WHERE kind = ? ORDER BY id",
-                arguments: [kind.rawValue]
-            )
+            try OperationDurationRecord.filter(Column("kind") == kind.rawValue).order(Column("id")).fetchAll(db)
+                .map(\.observation)
         }
     }
 

@@ -151,19 +151,40 @@ struct EventRecord: Codable, FetchableRecord, MutablePersistableRecord {
     }
 }
 
-/// An `operation_duration` row: one observed duration of a kind.
-struct OperationDurationRecord: Codable, PersistableRecord {
+/// An `operation_duration` row: what one operation of a kind showed of its duration.
+struct OperationDurationRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "operation_duration"
 
     var kind: String
+    /// The look that saw the end (for a censored row, the last that saw it running).
     var seconds: Double
+    /// The last look before that found it running; `nil` in rows written before intervals were kept.
+    var lowSeconds: Double?
+    var censored: Bool
     var jobID: Int64
     var at: Int64
 
     enum CodingKeys: String, CodingKey {
         case kind, seconds
+        case lowSeconds = "low_seconds"
+        case censored
         case jobID = "job_id"
         case at
+    }
+
+    init(kind: String, observation: DurationObservation, jobID: Int64, at: Int64) {
+        self.kind = kind
+        seconds = observation.high ?? observation.low
+        lowSeconds = observation.low
+        censored = observation.high == nil
+        self.jobID = jobID
+        self.at = at
+    }
+
+    var observation: DurationObservation {
+        censored
+            ? DurationObservation(low: lowSeconds ?? seconds, high: nil)
+            : DurationObservation(low: lowSeconds ?? seconds, high: seconds)
     }
 }
 

@@ -119,6 +119,18 @@ enum Schema {
                     """
             )
         }
+        migrator.registerMigration("v5 duration intervals") { db in
+            try db.execute(
+                sql: """
+                    -- What a poll saw is an interval, not a time: the end came after the last look that found the
+                    -- operation running (low_seconds) and by the look that found it finished (seconds). An
+                    -- operation still running at its deadline is kept too, as running past low_seconds
+                    -- (censored = 1, seconds = low_seconds). Rows from before hold one time: low_seconds NULL.
+                    ALTER TABLE operation_duration ADD COLUMN low_seconds REAL CHECK (low_seconds >= 0);
+                    ALTER TABLE operation_duration ADD COLUMN censored INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -7,9 +7,13 @@ import Testing
 @Suite struct AdaptivePollingTests {
     /// Jitter off, so every schedule is exact.
     let adaptive = AdaptivePolling(jitter: 0)
+    /// The same, exploration off: the model alone decides, prior or not (the quiet rule, the square-root rule).
+    let modelOnly = AdaptivePolling(jitter: 0, exploreShare: 1)
 
     /// Seconds since acceptance of each poll the schedule makes, up to `limit`.
-    func schedule(_ model: DurationModel, until limit: Double = 1200) -> [Double] {
+    func schedule(_ model: DurationModel, until limit: Double = 1200, using policy: AdaptivePolling? = nil) -> [Double]
+    {
+        let adaptive = policy ?? adaptive
         var rng = SplitMix64(seed: 1)
         var times: [Double] = []
         var t = 0.0
@@ -80,6 +84,7 @@ import Testing
     @Test(arguments: JobKind.allCases)
     func spacingStaysWithinItsBoundsOnceTheEndIsPlausible(kind: JobKind) {
         let model = DurationModel(prior: kind.spec.typicalDuration)
+        let adaptive = modelOnly
         var rng = SplitMix64(seed: 3)
         for t in stride(from: 0.0, through: 3000, by: 1.5) {
             let delay = adaptive.delay(model: model, elapsed: t, using: &rng)
@@ -99,16 +104,86 @@ import Testing
     }
 
     @Test func firstPollWaitsUntilAnEndIsPlausible() {
-        // A clone (2–8 min) is not asked about in its first seconds; a delete (20 s–3 min) much sooner
-        let clone = schedule(DurationModel(prior: JobKind.siteClone.spec.typicalDuration))
-        let delete = schedule(DurationModel(prior: JobKind.siteDelete.spec.typicalDuration))
+        // By the model alone, a clone (2–8 min) is not asked about in its first seconds; a delete (20 s–3 min) much
+        // sooner
+        let clone = schedule(DurationModel(prior: JobKind.siteClone.spec.typicalDuration), using: modelOnly)
+        let delete = schedule(DurationModel(prior: JobKind.siteDelete.spec.typicalDuration), using: modelOnly)
         #expect(clone[0] >= 110 && clone[0] <= 125)
         #expect(delete[0] >= 18 && delete[0] <= 25)
     }
 
+    // MARK: - Exploration
+
+    @Test(arguments: JobKind.allCases)
+    func withNothingSeenNoGapPassesTheLagCap(kind: JobKind) {
+        // A prior is a guess: before anything was seen, no gap is longer than the lag cap (neither the quiet wait
+        // before the likely range nor a stretch of the risk budget), so an operation far shorter, or longer, than
+        // its prior is still seen within 20 s of its end
+        let model = DurationModel(prior: kind.spec.typicalDuration)
+        let times = schedule(model, until: 3000)
+        for (earlier, later) in zip([0] + times, times) {
+            #expect(later - earlier <= adaptive.maxSpacing + 1e-9)
+        }
+        // And by the model alone the same prior waits longer somewhere
+        let alone = schedule(model, until: 3000, using: modelOnly)
+        #expect(zip([0] + alone, alone).contains { $1 - $0 > modelOnly.maxSpacing })
+    }
+
+    @Test func firstPollsStretchOnlyAsOperationsAreSeenStillRunning() {
+        // Given site creations (prior 1–5 min) whose polls saw them still running at 130 s or later
+        let prior = JobKind.siteCreate.spec.typicalDuration
+        func firstPoll(_ observations: [DurationObservation]) -> Double {
+            var rng = SplitMix64(seed: 1)
+            return adaptive.delay(
+                model: DurationModel(prior: prior, observations: observations),
+                elapsed: 0,
+                using: &rng
+            )
+        }
+        let running = DurationObservation(low: 130, high: 135)
+        // Then with a few seen, the first poll still comes at the cap; with 30, where the model expects the first
+        // ends (as late as by the model alone)
+        #expect(firstPoll(Array(repeating: running, count: 5)) <= adaptive.maxSpacing)
+        let seen = Array(repeating: running, count: 30)
+        var rng = SplitMix64(seed: 1)
+        let modelAlone = modelOnly.delay(
+            model: DurationModel(prior: prior, observations: seen),
+            elapsed: 0,
+            using: &rng
+        )
+        #expect(modelAlone > 60)
+        #expect(abs(firstPoll(seen) - modelAlone) < 0.001)
+        // And one end seen early among them pulls it back: the next operations are looked at within the cap again
+        #expect(firstPoll(seen + [DurationObservation(low: 0, high: 20)]) <= adaptive.maxSpacing + 0.5)
+    }
+
+    @Test func theEvidenceBoundCountsOnlyWhatWasSeen() {
+        let prior = 60.0...300.0
+        // Nothing seen: no evidence at all, whatever the prior says
+        #expect(DurationModel(prior: prior).earlyEndBound(alive: 0, by: 10) == 1)
+        // 30 seen running past 60 s: ends before 40 s are rare, 1 in 31 at most
+        let running = Array(repeating: DurationObservation(low: 60, high: 70), count: 30)
+        let noDecay = Double.infinity
+        let model = DurationModel(prior: prior, observations: running, halfLife: noDecay)
+        #expect(abs(model.earlyEndBound(alive: 0, by: 40) - 1 / 31) < 1e-9)
+        // One that ended by 20 s counts against it, and so does one whose end no look placed on either side of 40 s
+        // (it may have come early)
+        let mixed = DurationModel(
+            prior: prior,
+            observations: running + [DurationObservation(low: 0, high: 20), DurationObservation(low: 0, high: 65)],
+            halfLife: noDecay
+        )
+        #expect(abs(mixed.earlyEndBound(alive: 0, by: 40) - 3 / 33) < 1e-9)
+        // Only operations that may have been running at `alive` are counted: all had ended by 80 s
+        #expect(mixed.earlyEndBound(alive: 80, by: 100) == 1)
+    }
+
     @Test func densestAroundTheLikelyEndAndSparseInTheTail() {
         let model = DurationModel(prior: 60...300, durations: (0..<200).map { 100 + Double($0 % 21) - 10 })
-        let times = schedule(model)
+        // By the model alone: with exploration, a gap past the cap in the tail also needs operations seen running
+        // there (none was, here)
+        let adaptive = modelOnly
+        let times = schedule(model, using: modelOnly)
         let gaps = zip(times.dropFirst(), times).map { ($1, $0 - $1) }
         let nearEnd = gaps.filter { $0.0 >= 90 && $0.0 <= 110 }.map(\.1)
         let tail = gaps.filter { $0.0 >= 200 }.map(\.1)
@@ -125,7 +200,8 @@ import Testing
     @Test(arguments: JobKind.allCases)
     func theModelExpectsFewerThanOneInAHundredLateEnds(kind: JobKind) {
         let model = DurationModel(prior: kind.spec.typicalDuration)
-        let times = schedule(model, until: 20_000)
+        let adaptive = modelOnly
+        let times = schedule(model, until: 20_000, using: modelOnly)
         var late = max(0, model.cdf(times[0] - adaptive.maxSpacing))
         for (start, end) in zip(times, times.dropFirst()) where end - start > adaptive.maxSpacing {
             late += model.cdf(end - adaptive.maxSpacing) - model.cdf(start)
@@ -259,6 +335,59 @@ import Testing
         // A poll that waited longer is more urgent than the same poll asked just now
         let waited = policy.claimPriority(for: nearEnd, lastAskedAt: now.addingTimeInterval(-30), now: now)
         #expect(waited >= pNear)
+    }
+}
+
+/// The estimator reads each observation for what it is: an interval, an end still to come, a newer one weighing more.
+@Suite struct DurationEstimatorTests {
+    @Test func endsSeenOnlyAtTheFirstPollArePlacedInsideTheInterval() {
+        // Operations that all ended before a first poll at 20 s, against a 1–5 min prior: an estimate that took the
+        // end at the poll would learn 20 s; this one learns "by 20 s", and its median moves below it
+        let observations = Array(repeating: DurationObservation(low: 0, high: 20), count: 30)
+        let model = DurationModel(prior: 60...300, observations: observations)
+        #expect(model.quantile(0.5) < 20)
+        #expect(model.cdf(21) > 0.9)
+    }
+
+    @Test func intervalsRecoverTheTrueMedianWhereTheirEndsWouldNot() {
+        // Log-normal durations (median 50 s), looked at every 15 s: the end lies between two looks
+        var rng = SplitMix64(seed: 5)
+        var intervals: [DurationObservation] = []
+        var atThePoll: [Double] = []
+        for _ in 0..<400 {
+            let u1 = max(Double.random(in: 0..<1, using: &rng), 1e-12)
+            let u2 = Double.random(in: 0..<1, using: &rng)
+            let duration = 50 * exp(0.4 * (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+            let seen = (duration / 15).rounded(.up) * 15
+            intervals.append(DurationObservation(low: seen - 15, high: seen))
+            atThePoll.append(seen)
+        }
+        let fromIntervals = DurationModel(prior: 20...180, observations: intervals, halfLife: .infinity)
+        let fromPolls = DurationModel(prior: 20...180, durations: atThePoll)
+        #expect(abs(fromIntervals.quantile(0.5) - 50) < 4, "\(fromIntervals.quantile(0.5))")
+        // The poll times carry half a gap of lag on average
+        #expect(fromPolls.quantile(0.5) > fromIntervals.quantile(0.5) + 4)
+    }
+
+    @Test func operationsStillRunningAtTheirDeadlineCount() {
+        // Half end at 100 s, half were still running at 150 s when given up: half the mass lies past 150 s
+        let ended = Array(repeating: DurationObservation.exact(100), count: 20)
+        let running = Array(repeating: DurationObservation(low: 150, high: nil), count: 20)
+        let model = DurationModel(prior: 60...300, observations: ended + running, halfLife: .infinity)
+        #expect(abs(model.cdf(150) - 0.5) < 0.05, "\(model.cdf(150))")
+        let withoutThem = DurationModel(prior: 60...300, observations: ended, halfLife: .infinity)
+        #expect(withoutThem.cdf(150) > 0.95)
+    }
+
+    @Test func newerObservationsWeighMoreSoAShiftIsFollowed() {
+        // 100 site creations took 200 s, then Kinsta got faster: the 40 since took 50 s
+        let old = Array(repeating: DurationObservation(low: 195, high: 200), count: 100)
+        let new = Array(repeating: DurationObservation(low: 45, high: 50), count: 40)
+        let model = DurationModel(prior: 60...300, observations: old + new, halfLife: 40)
+        #expect(model.quantile(0.5) < 60)
+        // Without the decay the old ones still rule
+        let flat = DurationModel(prior: 60...300, observations: old + new, halfLife: .infinity)
+        #expect(flat.quantile(0.5) > 150)
     }
 }
 

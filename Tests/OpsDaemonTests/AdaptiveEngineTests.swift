@@ -32,8 +32,14 @@ import Testing
         return job
     }
 
-    @Test func engineLearnsFromItsOwnSuccesses() async throws {
-        // Given Kinsta finishes every plain site exactly 40 s after accepting it (the prior says 30 s–2 min)
+    /// Runs `count` jobs of `kind` one after another against a Kinsta that finishes each exactly `seconds` after
+    /// accepting it; returns the engine, each job's polls and its lag (from Kinsta's end to the poll that saw it).
+    func runOneAfterAnother(
+        _ kind: JobKind,
+        _ raw: [String: JSONValue],
+        finishingAfter seconds: Double,
+        count: Int
+    ) async throws -> (engine: JobEngine, database: OpsDatabase, polls: [Int], lags: [Double]) {
         let clock = ManualClock()
         let acceptedAt = Mutex<[String: Date]>([:])
         let counter = Mutex(0)
@@ -43,13 +49,13 @@ import Testing
                 count += 1
                 return count
             }
-            let id = "sites:add-plain-\(number)"
+            let id = "op-\(number)"
             acceptedAt.withLock { $0[id] = clock.now() }
             return .accepted(operationID: id)
         }
         script.poll = { id, _ in
             let since = clock.now().timeIntervalSince(acceptedAt.withLock { $0[id]! })
-            return since >= 40 ? .finished(data: nil) : .inProgress
+            return since >= seconds ? .finished(data: nil) : .inProgress
         }
         let api = ScriptedKinstaAPI(script)
         let db = try database()
@@ -63,20 +69,40 @@ import Testing
             seed: 1
         )
         try await engine.recover()
-
-        // When 30 jobs run one after another
-        var pollsPerJob: [Int] = []
+        var polls: [Int] = []
         var lags: [Double] = []
-        for index in 0..<30 {
+        for index in 0..<count {
             let before = api.pollCount
-            let job = try await insert(db, "S\(index)", at: clock.now())
-            try await engine.run(until: clock.now().addingTimeInterval(600), on: clock)
+            let params = try ValidatedParams(
+                kind: kind,
+                raw: raw.merging(["display_name": .string("S\(index)")]) { $1 },
+                defaultCompany: "company-1"
+            )
+            guard
+                case .created(let job) = try await db.insert(
+                    NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil),
+                    now: clock.now()
+                )
+            else { throw EngineTestError("not created") }
+            try await engine.run(until: clock.now().addingTimeInterval(1200), on: clock)
             let done = try #require(try await db.job(id: job.id))
             #expect(done.state == .succeeded)
-            pollsPerJob.append(api.pollCount - before)
+            polls.append(api.pollCount - before)
             let accepted = try #require(done.snapshot.acceptedAt)
-            lags.append(try #require(done.finishedAt).timeIntervalSince(accepted) - 40)
+            lags.append(try #require(done.finishedAt).timeIntervalSince(accepted) - seconds)
         }
+        return (engine, db, polls, lags)
+    }
+
+    @Test func engineLearnsFromItsOwnSuccesses() async throws {
+        // Given Kinsta finishes every plain site exactly 40 s after accepting it (the prior says 30 s–2 min)
+        // When 30 jobs run one after another
+        let (engine, db, pollsPerJob, lags) = try await runOneAfterAnother(
+            .siteCreatePlain,
+            Self.plain,
+            finishingAfter: 40,
+            count: 30
+        )
 
         // Then the store holds every duration, and the model in force learned them
         #expect(try await db.operationDurations(of: .siteCreatePlain).count == 30)
@@ -87,6 +113,24 @@ import Testing
         #expect(lags.suffix(10).max()! <= 4)
         #expect(lags.suffix(10).max()! < lags.prefix(5).max()! / 2)
         #expect(pollsPerJob.suffix(10).allSatisfy { $0 <= pollsPerJob.prefix(5).max()! + 1 })
+    }
+
+    @Test func aPriorFarTooLateIsFoundByTheFirstOperations() async throws {
+        // Given clones (the prior says 2–8 min) that Kinsta finishes 10 s after accepting them
+        // When 20 run one after another
+        let (engine, _, polls, lags) = try await runOneAfterAnother(
+            .siteClone,
+            ["source_env_id": "env-1"],
+            finishingAfter: 10,
+            count: 20
+        )
+        // Then each is seen within 20 s of its end from the first on (a first poll at the prior's 2 % quantile would
+        // come after 2 minutes), and the model's median moves below 20 s
+        #expect(lags.allSatisfy { $0 >= 0 && $0 <= 20 }, "\(lags)")
+        #expect(engine.currentPolicy.model(for: .siteClone).quantile(0.5) < 20)
+        // And the last ones are seen within a few seconds, for a few polls each
+        #expect(lags.suffix(5).allSatisfy { $0 <= 6 }, "\(lags)")
+        #expect(polls.suffix(5).allSatisfy { $0 <= 4 }, "\(polls)")
     }
 
     @Test func starvedBudgetServesTheSubmitAndTheNearEndPollFirst() async throws {

@@ -4,8 +4,9 @@ import OpsStore
 import OpsTestSupport
 import Testing
 
-/// The adaptive schedule's history: a success seen by a poll records its duration in the same transaction, and the
-/// store keeps only the newest `durationHistory` per kind.
+/// The adaptive schedule's history: a success seen by a poll records what it showed of the duration (an interval) in
+/// the same transaction, so does a deadline that came first (still running), and the store keeps only the newest
+/// `durationHistory` per kind.
 @Suite struct OperationDurationTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
     let machine = JobMachine(policy: PollPolicy())
@@ -59,13 +60,13 @@ import Testing
 
     @Test func successByPollRecordsItsDuration() async throws {
         let database = try OpsDatabase.inMemory()
-        // Accepted at 0, first (and only) poll at 93.5 s: the end lies in (0, 93.5], and since that first poll
-        // waited for the start of the likely range, near its end, not at its middle (46.75 s would teach ends that
-        // never happen and pull later first polls earlier)
+        // Accepted at 0, first (and only) poll at 93.5 s: the end lies in (0, 93.5], and that is what is kept (the
+        // model places it inside; neither 93.5 s nor the middle is known)
         let job = try await finish(database, name: "a", after: 93.5)
         #expect(job.state == .succeeded)
-        #expect(try await database.operationDurations(of: .siteCreatePlain) == [93.5])
-        #expect(try await database.operationDurations() == [.siteCreatePlain: [93.5]])
+        let seen = DurationObservation(low: 0, high: 93.5)
+        #expect(try await database.operationDurations(of: .siteCreatePlain) == [seen])
+        #expect(try await database.operationDurations() == [.siteCreatePlain: [seen]])
     }
 
     @Test func applyReportsTheDurationItRecorded() async throws {
@@ -82,8 +83,8 @@ import Testing
                 now: start
             )
         else { throw TestFailure("not created") }
-        // Every step before the success records nothing, and says so; the success seen at 93.5 s records 93.5
-        var reported: [Double?] = []
+        // Every step before the success records nothing, and says so; the success seen at 93.5 s records (0, 93.5]
+        var reported: [DurationObservation?] = []
         for (input, seconds) in [
             (JobInput.begin, 0.0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.finished(data: nil)), 93.5),
         ] {
@@ -92,10 +93,11 @@ import Testing
                 try await database.apply(try machine.step(job.snapshot, input, now: at, using: &rng), to: job, now: at)
             )
             job = applied.job
-            reported.append(applied.recordedDuration)
+            reported.append(applied.recordedObservation)
         }
-        #expect(reported == [nil, nil, 93.5])
-        #expect(try await database.operationDurations(of: .siteCreatePlain) == [93.5])
+        let seen = DurationObservation(low: 0, high: 93.5)
+        #expect(reported == [nil, nil, seen])
+        #expect(try await database.operationDurations(of: .siteCreatePlain) == [seen])
     }
 
     @Test func theEndIsPlacedBetweenTheLastRunningAnswerAndTheFinishedOne() async throws {
@@ -105,7 +107,7 @@ import Testing
             raw: ["display_name": "c", "source_env_id": "env-1"],
             defaultCompany: "c"
         )
-        // Running at 200 s, finished at 204 s: the end is taken as 202 s, not 204 s (no lag learned)
+        // Running at 200 s, finished at 204 s: the end lies in (200, 204] (no lag learned)
         _ = try await run(
             database,
             params,
@@ -114,7 +116,7 @@ import Testing
                 (.polled(.finished(data: nil)), 204),
             ]
         )
-        #expect(try await database.operationDurations(of: .siteClone) == [202])
+        #expect(try await database.operationDurations(of: .siteClone) == [DurationObservation(low: 200, high: 204)])
     }
 
     @Test func aStartupWindow404IsALookToo() async throws {
@@ -124,7 +126,7 @@ import Testing
             raw: ["display_name": "w", "region": "us"],
             defaultCompany: "c"
         )
-        // Not visible yet at 10 s, finished at 50 s: the end lies in (10, 50], taken at its middle
+        // Not visible yet at 10 s, finished at 50 s: the end lies in (10, 50]
         _ = try await run(
             database,
             params,
@@ -133,7 +135,31 @@ import Testing
                 (.polled(.finished(data: nil)), 50),
             ]
         )
-        #expect(try await database.operationDurations(of: .siteCreatePlain) == [30])
+        #expect(try await database.operationDurations(of: .siteCreatePlain) == [DurationObservation(low: 10, high: 50)])
+    }
+
+    @Test func aDeadlineRecordsAnOperationStillRunning() async throws {
+        let database = try OpsDatabase.inMemory()
+        let params = try ValidatedParams(
+            kind: .siteCreatePlain,
+            raw: ["display_name": "d", "region": "us"],
+            defaultCompany: "c"
+        )
+        // Running at 600 s, still no end at the deadline: it ran longer than 600 s (right-censored), which a model
+        // that only learned from successes would never hear of
+        let deadline = Double(JobKind.siteCreatePlain.spec.defaultDeadline)
+        let job = try await run(
+            database,
+            params,
+            [
+                (.begin, 0), (.submitted(.accepted(operationID: "op")), 0), (.polled(.inProgress), 600),
+                (.polled(.inProgress), deadline),
+            ]
+        )
+        #expect(job.state == .timedOut)
+        #expect(
+            try await database.operationDurations(of: .siteCreatePlain) == [DurationObservation(low: 600, high: nil)]
+        )
     }
 
     @Test func otherEndingsRecordNothing() async throws {
@@ -149,6 +175,9 @@ import Testing
         for index in 1...5 {
             _ = try await finish(database, name: "s\(index)", after: Double(index * 10))
         }
-        #expect(try await database.operationDurations(of: .siteCreatePlain) == [30, 40, 50])
+        #expect(
+            try await database.operationDurations(of: .siteCreatePlain)
+                == [30.0, 40, 50].map { DurationObservation(low: 0, high: $0) }
+        )
     }
 }
