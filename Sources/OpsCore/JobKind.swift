@@ -76,6 +76,15 @@ public enum SettleStrategy: Sendable, Hashable {
     /// Nothing readable shows the effect and a repeat could do harm: an admin decides. The text says what to check.
     case attention(String)
 
+    /// Whether the read that settles the job also finds what it made (a new site, environment, backup or domain),
+    /// so the same read completes its outputs after a finished poll.
+    public var findsWhatItMade: Bool {
+        switch self {
+        case .siteNamed, .environmentNamed, .backupTagged, .domainNamed: true
+        case .siteGone, .environmentGone, .resend, .attention: false
+        }
+    }
+
     /// Whether a read can settle the job at all.
     public var canRead: Bool {
         switch self {
@@ -263,12 +272,15 @@ public struct JobKindSpec: Sendable {
 }
 
 extension JSONValue {
-    /// A scalar as plain text (`"abc"` → `abc`, `12` → `12`), other values as JSON.
-    static func plainText(_ value: JSONValue) -> String {
+    /// A scalar as plain text (`"abc"` → `abc`, `12` → `12`), other values as compact JSON: how a value reads in a
+    /// path, a table or a help text.
+    public static func plainText(_ value: JSONValue) -> String {
         switch value {
         case .string(let text): text
         case .integer(let number): String(number)
-        case .number(let number): String(number)
+        case .number(let number):
+            // As JSON writes it: 480, not 480.0.
+            number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
         case .bool(let flag): String(flag)
         default: String(decoding: (try? CanonicalJSON.encoder().encode(value)) ?? Data(), as: UTF8.self)
         }

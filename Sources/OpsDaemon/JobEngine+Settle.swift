@@ -127,14 +127,10 @@ extension JobEngine {
         let spec = job.kind.spec
         let known = spec.outputs(from: data)
         guard spec.outputs.contains(where: { known[$0.name] == nil }) else { return data }
+        guard spec.settle.findsWhatItMade else { return data }
         var learned: [String: JSONValue] = [:]
-        switch spec.settle {
-        case .environmentNamed, .backupTagged, .domainNamed, .siteNamed:
-            if case .done(_, let found?) = await reconcile(job), case .object(let object) = found {
-                learned = object
-            }
-        default:
-            return data
+        if case .done(_, let found?) = await reconcile(job), case .object(let object) = found {
+            learned = object
         }
         // A new site's live environment: Kinsta's data often lacks `idEnv`; its environments list has it.
         if case .siteNamed = spec.settle, known["env_id"] == nil,

@@ -74,11 +74,6 @@ enum Format {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// A JSON value for humans: strings bare, everything else as compact JSON.
-    static func plain(_ value: JSONValue) -> String {
-        value.stringValue ?? json(value)
-    }
-
     /// The raw body of a daemon answer, ready to print: trailing line breaks removed.
     static func rawJSON(_ body: Data) -> String {
         var text = String(decoding: body, as: UTF8.self)
@@ -89,7 +84,7 @@ enum Format {
     /// What a job works on, for tables: the new site's name, else the site or environment ID, else the daemon's key.
     static func target(of job: JobView) -> String {
         if let subject = JobKind(rawValue: job.kind)?.spec.subject, let value = job.params[subject], value != .null {
-            return plain(value)
+            return JSONValue.plainText(value)
         }
         return job.target
     }

@@ -48,7 +48,7 @@ struct HealthCommand: AsyncParsableCommand {
                 if case .object(let nested) = value, !nested.isEmpty {
                     walk(nested, prefix: prefix + key + ".")
                 } else {
-                    block.add(prefix + key, Format.plain(value))
+                    block.add(prefix + key, JSONValue.plainText(value))
                 }
             }
         }

@@ -22,17 +22,6 @@ struct KindFlags {
         }
     }
 
-    /// A value as plain text (`"abc"` → `abc`).
-    static func plain(_ value: JSONValue) -> String {
-        switch value {
-        case .string(let text): text
-        case .integer(let number): String(number)
-        case .number(let number): String(number)
-        case .bool(let flag): String(flag)
-        default: "…"
-        }
-    }
-
     /// Reads the kind's flags into parameters.
     ///
     /// - Throws: ``CLIError`` (usage) for a flag the kind does not have, a missing or malformed value, or a value

@@ -69,7 +69,7 @@ struct SubmitCommand: AsyncParsableCommand {
         for param in spec.parameters {
             let flag = KindFlags.flag(param)
             var text = param.help
-            if let value = param.defaultValue { text += " [default: \(KindFlags.plain(value))]" }
+            if let value = param.defaultValue { text += " [default: \(JSONValue.plainText(value))]" }
             if param.configured != nil { text += " [default: from the configuration]" }
             let mark = param.required && param.defaultValue == nil && param.configured == nil ? "*" : " "
             lines.append("  \(mark) " + flag.padding(toLength: 40, withPad: " ", startingAt: 0) + " " + text)
