@@ -18,6 +18,17 @@ import Testing
         #expect(mask.mask(text) == expected)
     }
 
+    @Test(arguments: [
+        // (text, holds "aab"): at the start, the end, after a near miss that shares its start, none, too short,
+        // beside characters of several bytes
+        ("aab…", true), ("…aab", true), ("aaab", true), ("abab", false), ("aa", false), ("ééaabé", true),
+        ("", false),
+    ])
+    func theByteSearchFindsEveryPlaceAndNoOther(_ text: String, _ holds: Bool) {
+        #expect(SecretMask(["aab"]).finds(in: text) == holds)
+        #expect(SecretMask(["aab"]).mask(text) == (holds ? text.replacing("aab", with: "[redacted]") : text))
+    }
+
     @Test func jsonStringsAndMemberNamesAreMaskedDeeply() {
         let value: JSONValue = .object([
             "message": "you sent Authorization: Bearer key-123/abc",
