@@ -129,7 +129,10 @@ extension JobEngine {
         guard spec.outputs.contains(where: { known[$0.name] == nil }) else { return data }
         guard spec.settle.findsWhatItMade else { return data }
         var learned: [String: JSONValue] = [:]
-        if case .done(_, let found?) = await reconcile(job), case .object(let object) = found {
+        if case .siteNamed = spec.settle, known["site_id"] != nil {
+            // Kinsta's data named the new site: only its environment is missing, and the company's whole sites list
+            // (one large read per create) would add nothing.
+        } else if case .done(_, let found?) = await reconcile(job), case .object(let object) = found {
             learned = object
         }
         // A new site's live environment: Kinsta's data often lacks `idEnv`; its environments list has it.

@@ -140,6 +140,10 @@ extension JobEngineTests {
         let job = try await h.submit(.siteCreatePlain, Self.plain)
         try await h.engine.run(until: h.clock.now().addingTimeInterval(60), on: h.clock)
         #expect(try await h.job(job.id).outputs == ["site_id": "site-7", "env_id": "env-7"])
+        // With one read: Kinsta's data named the site, so the company's sites list was not read for it
+        #expect(
+            h.api.calls.filter { if case .read = $0 { true } else { false } } == [.read("/sites/site-7/environments")]
+        )
         // And the engine now knows the new environment's site
         #expect(h.engine.environments.siteOf["env-7"] == "site-7")
     }
