@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 
 /// Options every command takes: where the daemon's socket is, and whether to print JSON.
 struct GlobalOptions: ParsableArguments {
@@ -17,6 +18,13 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print the daemon's JSON instead of tables (NDJSON for history).")
     var json = false
+
+    @Flag(name: .customLong("no-trunc"), help: "Cut no table column (names, IDs, transitions) to fit.")
+    var noTrunc = false
+
+    func validate() throws {
+        Table.truncates.store(!noTrunc, ordering: .relaxed)
+    }
 
     /// The socket path: `--socket`, else `KINSTA_OPS_SOCKET`, else `KINSTA_OPSD_SOCKET`, else the default.
     var socketPath: String {

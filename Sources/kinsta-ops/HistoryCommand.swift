@@ -112,8 +112,8 @@ struct EventLine: Sendable {
     }
 }
 
-/// Prints events as a table (widths fixed by the first batch, so followed rows line up) or as NDJSON,
-/// never the same `seq` twice.
+/// Prints events as a table (widths fixed by the first batch, so followed rows line up; the message, last, is never
+/// cut, so a reason that came after an empty first batch is shown whole) or as NDJSON, never the same `seq` twice.
 struct EventPrinter: Sendable {
     let json: Bool
     private(set) var lastSeq: Int64 = 0
@@ -124,7 +124,7 @@ struct EventPrinter: Sendable {
         .init("JOB", alignment: .right, minWidth: 4),
         .init("KIND", minWidth: JobKind.allCases.map(\.rawValue.count).max() ?? 0),
         .init("FROM → TO", minWidth: 21, maxWidth: 33),
-        .init("MESSAGE", maxWidth: 120),
+        .init("MESSAGE"),
     ])
 
     /// - Parameters:

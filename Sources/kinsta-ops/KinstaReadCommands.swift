@@ -7,23 +7,31 @@ import OpsProtocol
 /// `kinsta-ops sites`, `environments SITE`, `backups ENV`, `downloadable-backups ENV`: Kinsta reads through the daemon
 /// (it holds the key), like the Slack bot's `/site_id`, `/environment_id`, `/backups` and `/downloadable_backups`.
 enum KinstaRead {
-    /// GETs a read-through route and returns Kinsta's JSON (or prints it raw with `--json`).
+    /// GETs a read-through route and returns Kinsta's JSON passed through `keep` (or, with `--json`, prints it so and
+    /// returns `nil`). A command's filters go in `keep`, so the table and the JSON a script reads are filtered alike.
     static func fetch(
         _ global: GlobalOptions,
         _ path: String,
-        query: [(String, String?)] = []
+        query: [(String, String?)] = [],
+        keep: ((JSONValue) -> JSONValue)? = nil
     ) async throws -> JSONValue? {
         try await global.withClient { client in
             let response = try await client.send("GET", "/\(socketAPIVersion)/kinsta" + path, query: query)
-            if global.json {
+            if global.json, keep == nil {
                 Console.out(Format.rawJSON(response.body))
                 return nil
             }
-            return try client.decode(
+            let body = try client.decode(
                 JSONValue.self,
                 from: response.body,
                 route: "GET /\(socketAPIVersion)/kinsta\(path)"
             )
+            let kept = keep.map { $0(body) } ?? body
+            if global.json {
+                Console.out(Format.json(kept))
+                return nil
+            }
+            return kept
         }
     }
 
@@ -73,14 +81,28 @@ struct SitesCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        guard let body = try await KinstaRead.fetch(global, "/sites", query: [("company", company)]) else { return }
+        let keep: ((JSONValue) -> JSONValue)? = name.map { name in { Self.sites($0, named: name) } }
+        guard let body = try await KinstaRead.fetch(global, "/sites", query: [("company", company)], keep: keep)
+        else { return }
         var table = Table([.init("NAME", maxWidth: 40), .init("SITE ID"), .init("STATUS")])
         for site in KinstaRead.array(body["company"]?["sites"]) {
-            let display = KinstaRead.text(site["display_name"])
-            if let name, !display.localizedCaseInsensitiveContains(name) { continue }
-            table.append([display, KinstaRead.text(site["id"]), KinstaRead.text(site["status"])])
+            table.append([
+                KinstaRead.text(site["display_name"]), KinstaRead.text(site["id"]), KinstaRead.text(site["status"]),
+            ])
         }
         KinstaRead.print(table, empty: "no sites")
+    }
+
+    /// Kinsta's answer with only the sites whose name contains `name` (any case), in the same envelope.
+    static func sites(_ body: JSONValue, named name: String) -> JSONValue {
+        guard case .object(var top) = body, case .object(var company)? = top["company"],
+            case .array(let sites)? = company["sites"]
+        else { return body }
+        company["sites"] = .array(
+            sites.filter { KinstaRead.text($0["display_name"]).localizedCaseInsensitiveContains(name) }
+        )
+        top["company"] = .object(company)
+        return .object(top)
     }
 }
 

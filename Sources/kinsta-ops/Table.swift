@@ -1,8 +1,14 @@
+import Synchronization
+
 /// A plain-text table: a header row, then one line per row, columns two spaces apart.
 ///
-/// Each column is as wide as its widest cell (capped by ``Column/maxWidth``; longer cells end in `…`). The last column
-/// is not padded, so lines carry no trailing spaces.
+/// Each column is as wide as its widest cell (capped by ``Column/maxWidth``; longer cells end in `…`, unless
+/// `--no-trunc` turned ``truncates`` off). The last column, where messages and reasons go, is never cut and not padded,
+/// so lines carry no trailing spaces and a long reason runs on (the terminal wraps it) instead of ending in `…`.
 struct Table {
+    /// Whether capped columns are cut (`--no-trunc` turns it off for the whole run).
+    static let truncates = Atomic<Bool>(true)
+
     enum Alignment {
         case left, right
     }
@@ -40,7 +46,9 @@ struct Table {
             for row in rows where index < row.count {
                 width = max(width, row[index].count)
             }
-            if let maxWidth = column.maxWidth { width = min(width, max(maxWidth, column.title.count)) }
+            if let maxWidth = column.maxWidth, Self.truncates.load(ordering: .relaxed) {
+                width = min(width, max(maxWidth, column.title.count))
+            }
             return width
         }
     }
@@ -55,8 +63,9 @@ struct Table {
         var parts: [String] = []
         for (index, column) in columns.enumerated() {
             let width = widths[index]
-            let cell = Format.truncate(index < cells.count ? cells[index] : "", to: width)
             let isLast = index == columns.count - 1
+            let text = index < cells.count ? cells[index] : ""
+            let cell = isLast || !Self.truncates.load(ordering: .relaxed) ? text : Format.truncate(text, to: width)
             let padding = String(repeating: " ", count: max(0, width - cell.count))
             switch column.alignment {
             case .left: parts.append(isLast ? cell : cell + padding)

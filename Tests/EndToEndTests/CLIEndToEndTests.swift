@@ -172,6 +172,58 @@ import Glibc
     }
 
     @Test(.timeLimit(.minutes(2)))
+    func historyFollowShowsAReasonWholeAfterAnEmptyStart() async throws {
+        // Given `history -f` started on a daemon with no events yet (the table's widths come from that empty batch)
+        let stack = try await Stack(failureRate: 1)
+        let daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+        let tail = try ChildProcess(
+            BuiltProducts.executable("kinsta-ops"),
+            ["history", "-f"],
+            environment: stack.environment,
+            name: "history -f"
+        )
+        defer { tail.signal(SIGKILL) }
+        _ = try await withTimeout(30, "the header") { try await tail.waitForLine { $0.hasPrefix("  SEQ") } }
+        // When a job fails at Kinsta
+        _ = try await stack.ops(["submit", "site.create_plain", "--display-name", "Doomed", "--region", "us", "--wait"])
+        // Then its failure line carries the reason whole, as `show` has it, not cut to the empty batch's width
+        let failed = try await withTimeout(30, "the failure") {
+            try await tail.waitForLine { $0.contains("→ failed") }
+        }
+        let show = try await stack.ops(["show", "1", "--json"])
+        let job = try JSONDecoder().decode(JSONValue.self, from: Data(show.output.joined().utf8))
+        let reason = try #require(job["last_error"]?.stringValue)
+        #expect(reason.count > 20)
+        #expect(failed.contains(reason), "\(failed)")
+        #expect(!failed.hasSuffix("…"))
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aSitesFilterAppliesToTheJSONAScriptReads() async throws {
+        let stack = try await Stack(failureRate: 0)
+        let daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+        func sites(_ arguments: [String]) async throws -> [JSONValue] {
+            let result = try await stack.ops(["sites", "--json"] + arguments)
+            #expect(result.status == 0, "\(result.output)")
+            let body = try JSONDecoder().decode(JSONValue.self, from: Data(result.output.joined().utf8))
+            return body["company"]?["sites"]?.array ?? []
+        }
+        let all = try await sites([])
+        #expect(all.count >= 2)
+        let wanted = try #require(all.last?["display_name"]?.stringValue)
+        // The JSON holds only the site the name picks, as the table does: a script taking the first ID from it
+        // gets that site's, not the first of all
+        let picked = try await sites(["--name", wanted])
+        #expect(picked.map { $0["display_name"]?.stringValue } == [wanted], "\(picked)")
+        #expect(picked.first?["id"] == all.last?["id"])
+        #expect(try await sites(["--name", "no site is named this"]).isEmpty)
+        let table = try await stack.ops(["sites", "--name", wanted])
+        #expect(table.output.filter { $0.contains(wanted) }.count == 1, "\(table.output)")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
     func aKeyNearItsExpiryIsWarnedAboutInTheLogAndInHealth() async throws {
         let stack = try await Stack(failureRate: 0, simArguments: ["--key-expires-in-days", "10"])
         let daemon = try await stack.startDaemon()
