@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 bin=${KINSTA_BIN:-.build/debug}
 export PYTHONDONTWRITEBYTECODE=1  # the mutation round imports contract-check.py; leave no __pycache__ behind
 [ -x "$bin/kinsta-sim" ] || { echo "sim-contract: $bin/kinsta-sim is not built" >&2; exit 1; }
-python3 -c "import jsonschema" 2>/dev/null || scripts/install-deps.sh
+[ -x .build/python/bin/python3 ] || scripts/install-deps.sh
+# The project's Python test environment first (scripts/install-deps.sh): jsonschema for the contract check.
+export PATH="$PWD/.build/python/bin:$PATH"
 
 work=$(mktemp -d /tmp/kinsta-sim-contract.XXXXXX)
 sim_pid=""

@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The project's Python test environment first (the tests look for it too): the reference verifier's python3.
+export PATH="$PWD/.build/python/bin:$PATH"
 exec swift test "$@"

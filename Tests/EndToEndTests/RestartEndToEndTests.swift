@@ -326,7 +326,7 @@ func referenceVerifies(_ body: Data, _ headers: [String: String], secret: String
         """
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script, directory.path, secret]
+    process.arguments = [projectPython(), "-c", script, directory.path, secret]
     process.standardError = FileHandle.nullDevice
     try process.run()
     process.waitUntilExit()
@@ -338,4 +338,13 @@ extension JSONValue {
         if case .array(let values) = self { return values }
         return nil
     }
+}
+
+/// The project's Python test environment (`.build/python`, made by `scripts/install-deps.sh` with the packages the
+/// tests use) when it exists, else `python3` on the PATH.
+func projectPython(file: String = #filePath) -> String {
+    let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let venv = root.appendingPathComponent(".build/python/bin/python3").path
+    return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
 }

@@ -295,7 +295,7 @@ import Testing
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, directory.path, Self.secret.text]
+        process.arguments = [projectPython(), "-c", script, directory.path, Self.secret.text]
         try process.run()
         process.waitUntilExit()
         guard process.terminationReason == .exit, [0, 1].contains(process.terminationStatus) else {
@@ -305,7 +305,9 @@ import Testing
     }
 
     struct VerifierMissing: Error, CustomStringConvertible {
-        var description: String { "python3 with the standardwebhooks package is needed (pip install standardwebhooks)" }
+        var description: String {
+            "python3 with the standardwebhooks package is needed: scripts/install-deps.sh installs it into .build/python"
+        }
     }
 
     @Test func senderMapsReceiverTrouble() async throws {
@@ -346,4 +348,13 @@ import Testing
             }
         }
     }
+}
+
+/// The project's Python test environment (`.build/python`, made by `scripts/install-deps.sh` with the packages the
+/// tests use) when it exists, else `python3` on the PATH.
+func projectPython(file: String = #filePath) -> String {
+    let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let venv = root.appendingPathComponent(".build/python/bin/python3").path
+    return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
 }
