@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OpsCore
 
 /// `kinsta-opsd-bench`: the performance scenarios P1–P5 (docs/performance.md), each printing one table with its peers
 /// measured in the same run. Time-driven scenarios run the real engine, store and HTTP client against the
@@ -21,6 +22,10 @@ struct Bench: AsyncParsableCommand {
         help: "P4's busy window in seconds (default 60, or 15 with --quick); longer windows are soak checks."
     )
     var p4Window: Double?
+    @Flag(help: "P1 without its sensitivity rows and the fixed peers (ours and the Terraform schedule only).")
+    var noVariants = false
+    @Option(help: "Exploration share of ours in P1/P1C (default: the daemon's).") var exploreShare: Double?
+    @Option(help: "Observation half-life of ours in P1/P1C (default: the daemon's).") var halfLife: Double?
 
     struct Options {
         var quick = false
@@ -28,6 +33,10 @@ struct Bench: AsyncParsableCommand {
         var seed: UInt64 = 7
         /// P4's busy window in seconds (default 60, or 15 with --quick); longer windows are soak checks.
         var p4Window: Double?
+        /// P1 without its sensitivity rows and the fixed peers.
+        var noVariants = false
+        /// Ours in P1 and P1C: the daemon's adaptive defaults, with what the command line changed.
+        var adaptive = AdaptivePolling()
     }
 
     func validate() throws {
@@ -40,15 +49,21 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let options = Options(
+        var options = Options(
             quick: quick,
             only: Set(only.uppercased().split(separator: ",").map(String.init)),
             seed: seed,
             p4Window: p4Window
         )
+        options.noVariants = noVariants
+        if let exploreShare { options.adaptive.exploreShare = exploreShare }
+        if let halfLife { options.adaptive.halfLife = halfLife }
         out(
             "kinsta-opsd-bench: seed \(options.seed)\(options.quick ? ", quick" : ""); "
                 + "\(ProcessInfo.processInfo.activeProcessorCount) cores; \(Date().formatted(.iso8601))"
+                + (options.adaptive == AdaptivePolling()
+                    ? ""
+                    : "; ours with explore share \(options.adaptive.exploreShare), half-life \(options.adaptive.halfLife)")
         )
         let started = Date()
         var failed = false

@@ -38,11 +38,11 @@ struct P1PollEfficiency {
         var tfLag = Double.nan
         var results: [(String, [OperationOutcome])] = [("ours: adaptive, real engine, all \(count) (cold start)", ours)]
         results.append(("ours: operations after the first 200", Array(ours.dropFirst(200))))
-        for peer in Peer.allCases {
+        for peer in Peer.allCases where !options.noVariants || peer == .terraform {
             results.append((peer.rawValue, try await runPeer(peer, workload)))
         }
         // Sensitivity: the same engine, the same operations, one setting changed from its default.
-        let defaults = AdaptivePolling()
+        let defaults = options.adaptive
         var variants: [(String, AdaptivePolling)] = []
         for tradeoff in [defaults.tradeoff * 0.8, defaults.tradeoff * 1.25] {
             var adaptive = defaults
@@ -59,7 +59,7 @@ struct P1PollEfficiency {
         variants.append(
             ("first poll at the 1 % quantile, not \(Format.number(defaults.quietQuantile * 100, 0)) %", earlier)
         )
-        for (change, adaptive) in options.quick ? [] : variants {
+        for (change, adaptive) in options.quick || options.noVariants ? [] : variants {
             results.append(("ours, \(change)", try await runOurs(workload, adaptive: adaptive)))
         }
         for (name, outcomes) in results {
@@ -93,9 +93,9 @@ struct P1PollEfficiency {
 
     // MARK: - Ours: the real engine
 
-    func runOurs(_ workload: Workload, adaptive: AdaptivePolling = AdaptivePolling()) async throws -> [OperationOutcome]
-    {
-        try await withEngineRig("bench-p1", simulator: workload.simulatorConfiguration()) { rig in
+    func runOurs(_ workload: Workload, adaptive: AdaptivePolling? = nil) async throws -> [OperationOutcome] {
+        let adaptive = adaptive ?? options.adaptive
+        return try await withEngineRig("bench-p1", simulator: workload.simulatorConfiguration()) { rig in
             let (clock, simulator, database) = (rig.clock, rig.simulator, rig.database)
             let engine = JobEngine(
                 database: database,

@@ -442,6 +442,8 @@ enum ConfigKeys {
         WebhookKey("url") { .redactedURL($0.url) },
         WebhookKey("format") { .string($0.format.rawValue) },
         WebhookKey("secret") { $0.secret == nil ? .words("none") : .redacted },
+        // Read into `secret` when the configuration is loaded; the summary shows the secret (redacted) only.
+        WebhookKey("secret_file", shownInSummary: false) { _ in .words("") },
         WebhookKey("events") { endpoint in
             endpoint.events.map { .strings($0.map { "job.\($0.rawValue)" }.sorted()) } ?? .words("every state change")
         },
@@ -455,10 +457,17 @@ enum ConfigKeys {
 /// A key of a `[[webhooks]]` entry and how an endpoint shows it.
 struct WebhookKey: Sendable {
     let name: String
+    /// Whether the summary has a line for it (not for `secret_file`, which becomes `secret`).
+    let shownInSummary: Bool
     let shown: @Sendable (WebhookEndpoint) -> ConfigShown
 
-    init(_ name: String, shown: @escaping @Sendable (WebhookEndpoint) -> ConfigShown) {
+    init(
+        _ name: String,
+        shownInSummary: Bool = true,
+        shown: @escaping @Sendable (WebhookEndpoint) -> ConfigShown
+    ) {
         self.name = name
+        self.shownInSummary = shownInSummary
         self.shown = shown
     }
 }

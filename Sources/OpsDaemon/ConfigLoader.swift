@@ -209,8 +209,10 @@ public struct ConfigLoader: Sendable {
         )
     }
 
-    /// The API key, in this order: systemd credential, `api_key_file`, `KINSTA_API_KEY`, inline `api_key` (only in a
-    /// file of mode 0600 or stricter).
+    /// The API key, in this order: systemd credential, `api_key_file`, `KINSTA_API_KEY`, a `kinsta-api-key` file beside
+    /// the configuration file (where the README's service setup puts it, and the unit loads it as the credential:
+    /// so `check-config` run by hand finds the key the service will use), inline `api_key` (only in a file of mode
+    /// 0600 or stricter).
     private func apiKey(_ file: ConfigFile) throws -> (String, String, [String]) {
         if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
             let path = directory + "/kinsta-api-key"
@@ -232,6 +234,13 @@ public struct ConfigLoader: Sendable {
             return (key, "api_key_file \(path)", warnings)
         }
         if let key = environment["KINSTA_API_KEY"], !key.isEmpty { return (key, "KINSTA_API_KEY", []) }
+        let beside = URL(fileURLWithPath: file.path).deletingLastPathComponent().appendingPathComponent(
+            "kinsta-api-key"
+        )
+        .path
+        if try file.read(ConfigKeys.apiKey) == nil, let key = try Self.readKey(beside) {
+            return (key, "\(beside) (beside the configuration)", [])
+        }
         if let key = try file.read(ConfigKeys.apiKey), !key.isEmpty {
             if let mode = file.mode, mode & 0o077 != 0 {
                 throw ConfigError(
@@ -242,11 +251,18 @@ public struct ConfigLoader: Sendable {
             return (key, "api_key in \(file.path)", [])
         }
         throw ConfigError(
-            "no Kinsta API key: set KINSTA_API_KEY, kinsta.api_key_file, or a systemd credential named kinsta-api-key"
+            "no Kinsta API key: set KINSTA_API_KEY, kinsta.api_key_file, a systemd credential named kinsta-api-key, "
+                + "or put it in \(beside)"
         )
     }
 
-    private static func readKey(_ path: String) throws -> String? {
+    /// The permission bits of the file at `path`, if it can be read.
+    static func mode(of path: String) -> Int? {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? NSNumber)?.intValue
+    }
+
+    /// A key or secret kept in a file of its own: its text, trimmed; `nil` when the file does not exist.
+    static func readKey(_ path: String) throws -> String? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("\(path): cannot be read")
@@ -414,9 +430,27 @@ final class ConfigFile {
                     )
                 }
                 var secret: WebhookSecret?
-                if let secretText = try text("secret") {
+                let secretFile = try text("secret_file")
+                if secretFile != nil, webhook["secret"] != nil {
+                    throw ConfigError(
+                        "webhooks #\(index + 1): give secret or secret_file, not both\(place("secret_file"))"
+                    )
+                }
+                var secretText = try text("secret")
+                if let secretFile {
+                    // A file of its own (mode 0640, group kinsta-opsd, say), so the configuration can stay 0644.
+                    guard let read = try ConfigLoader.readKey(secretFile) else {
+                        throw ConfigError(
+                            "webhooks #\(index + 1): secret_file \(secretFile) does not exist\(place("secret_file"))"
+                        )
+                    }
+                    secretText = read
+                }
+                if let secretText {
                     do { secret = try WebhookSecret(secretText) } catch {
-                        throw ConfigError("webhooks #\(index + 1): \(error.message)\(place("secret"))")
+                        throw ConfigError(
+                            "webhooks #\(index + 1): \(error.message)\(place(secretFile == nil ? "secret" : "secret_file"))"
+                        )
                     }
                 }
                 var events: Set<JobState>?
@@ -465,8 +499,16 @@ final class ConfigFile {
                         "webhooks #\(index + 1): another webhook is already named \(name)\(place("name"))"
                     )
                 }
-                if secret != nil, let mode, mode & 0o077 != 0 {
-                    warnings.append("\(path) holds webhook secrets and is readable by others; chmod 600 it")
+                if secretFile == nil, secret != nil, let mode, mode & 0o077 != 0 {
+                    warnings.append(
+                        "\(path) holds the secret of webhook \(name) and is readable by others: move it to a "
+                            + "secret_file (readable by the service only), or chmod 600 the configuration"
+                    )
+                }
+                if let secretFile, let mode = ConfigLoader.mode(of: secretFile), mode & 0o007 != 0 {
+                    warnings.append(
+                        "webhook \(name)'s secret_file \(secretFile) is readable by every user; chmod o-rwx it"
+                    )
                 }
             }
         }

@@ -120,7 +120,9 @@ public struct DaemonConfiguration: Sendable {
             lines.append("\(key.name) = \(key.shown(self).text)")
         }
         for endpoint in webhooks {
-            lines += ["", "[[webhooks]]"] + ConfigKeys.webhookKeys.map { "\($0.name) = \($0.shown(endpoint).text)" }
+            lines +=
+                ["", "[[webhooks]]"]
+                + ConfigKeys.webhookKeys.filter(\.shownInSummary).map { "\($0.name) = \($0.shown(endpoint).text)" }
         }
         return lines.joined(separator: "\n")
     }

@@ -165,9 +165,45 @@ import Testing
         // No key anywhere is a clear error
         #expect(throws: ConfigError.self) { _ = try ConfigLoader(environment: [:]).load(path: nil) }
     }
+
+    @Test func theKeyFileBesideTheConfigurationIsFoundOutsideSystemd() throws {
+        // Given the README's layout: a 0644 configuration, and the key in kinsta-api-key beside it (the file the unit
+        // loads as its credential)
+        let path = try file("[kinsta]\ncompany_id = \"c1\"\n", mode: 0o644)
+        let beside = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("kinsta-api-key")
+        try "key-beside\n".write(to: beside, atomically: true, encoding: .utf8)
+        // Then check-config, run by hand with no credential and no KINSTA_API_KEY, finds it
+        let configuration = try ConfigLoader(environment: [:]).load(path: path)
+        #expect(configuration.kinsta.apiKey == "key-beside")
+        #expect(configuration.apiKeySource == "\(beside.path) (beside the configuration)")
+        // And the credential and the environment still come first
+        #expect(try ConfigLoader(environment: env).load(path: path).kinsta.apiKey == "key-from-env")
+    }
 }
 
 @Suite struct WebhookConfigTests {
+    @Test func aSecretFileKeepsTheConfigurationReadableAndWarnsWhenItIsNot() throws {
+        let secretPath = try ConfigLoaderTests().file("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n", mode: 0o640)
+        let text = "[[webhooks]]\nname = \"deploys\"\nurl = \"https://receiver.example/hook\"\n"
+        // A 0644 configuration with the secret in a file of its own: read, shown redacted, no warning
+        let readable = try ConfigLoaderTests().file(text + "secret_file = \"\(secretPath)\"\n", mode: 0o644)
+        let configuration = try ConfigLoader(environment: ["KINSTA_API_KEY": "k"]).load(path: readable)
+        #expect(configuration.webhooks.first?.secret != nil)
+        #expect(!configuration.redactedSummary.contains("MfKQ9r8G"))
+        #expect(configuration.warnings.isEmpty, "\(configuration.warnings)")
+        // The same secret inline in a 0644 file: a warning that says where to move it
+        let inline = try ConfigLoaderTests().file(
+            text + "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+            mode: 0o644
+        )
+        let warned = try ConfigLoader(environment: ["KINSTA_API_KEY": "k"]).load(path: inline)
+        #expect(warned.warnings.contains { $0.contains("secret_file") }, "\(warned.warnings)")
+        // A secret file every user can read: a warning too
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: secretPath)
+        let loose = try ConfigLoader(environment: ["KINSTA_API_KEY": "k"]).load(path: readable)
+        #expect(loose.warnings.contains { $0.contains("readable by every user") }, "\(loose.warnings)")
+    }
+
     @Test func webhooksAreReadAndMistakesNamed() throws {
         let good = try ConfigLoaderTests().file(
             """
@@ -204,6 +240,12 @@ import Testing
                 "job.exploded"
             ),
             ("[[webhooks]]\nurl = \"https://x.example\"\nformat = \"slack\"\nretries = 3\n", "retries"),
+            (
+                "[[webhooks]]\nurl = \"https://x.example\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
+                    + "secret_file = \"/x\"\n",
+                "not both"
+            ),
+            ("[[webhooks]]\nurl = \"https://x.example\"\nsecret_file = \"/nonexistent/secret\"\n", "does not exist"),
         ]
         for (text, mention) in mistakes {
             let path = try ConfigLoaderTests().file(text)
