@@ -223,7 +223,7 @@ public struct AdaptivePolling: Sendable, Hashable {
         lateShare: Double = 0.001,
         maxTailSpacing: Double = 60,
         halfLife: Double = 40,
-        exploreShare: Double = 0.05
+        exploreShare: Double = 0.15
     ) {
         self.enabled = enabled
         self.minSpacing = max(0.1, minSpacing)
