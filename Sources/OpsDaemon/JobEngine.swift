@@ -98,9 +98,20 @@ public final class JobEngine: Sendable {
         }
         // Every kind gets its model here, the prior alone when nothing was observed yet: a model is tabulated once
         // when built, and the claim ranking asks one for each due job.
+        // Kinds with nothing observed share one model per prior (37 kinds, a handful of priors; each model holds two
+        // tables of 3,687 numbers).
         var models: [JobKind: DurationModel] = [:]
+        var priors: [ClosedRange<Double>: DurationModel] = [:]
         for kind in JobKind.allCases where only == nil || kind == only {
-            models[kind] = base.model(for: kind, observations: observed[kind] ?? [])
+            let seen = observed[kind] ?? []
+            guard seen.isEmpty else {
+                models[kind] = base.model(for: kind, observations: seen)
+                continue
+            }
+            let prior = kind.spec.typicalDuration
+            let model = priors[prior] ?? base.model(for: kind, observations: [])
+            priors[prior] = model
+            models[kind] = model
         }
         durations.withLock { $0.merge(models) { _, new in new } }
     }
