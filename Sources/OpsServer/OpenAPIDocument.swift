@@ -130,7 +130,17 @@ public enum OpenAPIDocument {
                 operationID: "listJobs",
                 summary: "Jobs, newest first",
                 parameters: [
-                    query("state", "Only jobs in this state", enumSchema(JobState.allCases.map(\.rawValue))),
+                    query(
+                        "state",
+                        "Only jobs in this state, or in any of several separated by commas (failed,needs_attention)",
+                        [
+                            "type": "string",
+                            "pattern": .string(
+                                "^(\(JobState.allCases.map(\.rawValue).joined(separator: "|")))"
+                                    + "(,(\(JobState.allCases.map(\.rawValue).joined(separator: "|"))))*$"
+                            ),
+                        ]
+                    ),
                     query("kind", "Only jobs of this kind", enumSchema(JobCatalog.specs.map(\.name))),
                     query("limit", "At most this many (default 50)", integer(1...1000)),
                     query("before", "Only jobs with a smaller ID (the next_before of the previous page)", id),

@@ -199,14 +199,17 @@ public struct SocketAPI: Sendable {
 
     @Sendable func listJobs(_ request: Request, context: PeerContext) async throws -> Response {
         let query = request.uri.queryParameters
-        let state = try query["state"].map { text in
-            guard let state = JobState(rawValue: String(text)) else {
-                throw APIError.badRequest(
-                    "unknown state \(text); states are \(JobState.allCases.map(\.rawValue).joined(separator: ", "))",
-                    field: "state"
-                )
+        // One state, or several separated by commas (`state=failed,needs_attention`).
+        let states = try query["state"].map { text in
+            try text.split(separator: ",", omittingEmptySubsequences: false).map { name in
+                guard let state = JobState(rawValue: String(name)) else {
+                    throw APIError.badRequest(
+                        "unknown state \(name); states are \(JobState.allCases.map(\.rawValue).joined(separator: ", "))",
+                        field: "state"
+                    )
+                }
+                return state
             }
-            return state
         }
         let kind = try query["kind"].map { text in
             guard let kind = JobKind(rawValue: String(text)) else {
@@ -216,7 +219,7 @@ public struct SocketAPI: Sendable {
         }
         let limit = try Self.integer(query, "limit", in: 1...1000) ?? 50
         let before = try Self.integer(query, "before", in: 1...Int64.max)
-        let jobs = try await database.jobs(state: state, kind: kind, before: before, limit: Int(limit))
+        let jobs = try await database.jobs(states: states.map(Set.init), kind: kind, before: before, limit: Int(limit))
         let nextBefore = jobs.count == Int(limit) ? jobs.last?.id : nil
         return Response.json(JobListView(jobs: jobs.map { JobView($0) }, nextBefore: nextBefore))
     }

@@ -10,10 +10,19 @@ extension OpsDatabase {
 
     /// Jobs newest first, optionally filtered, with ids below `before` (for paging).
     public func jobs(state: JobState?, kind: JobKind?, before: Int64?, limit: Int) async throws -> [StoredJob] {
+        try await jobs(states: state.map { [$0] }, kind: kind, before: before, limit: limit)
+    }
+
+    /// Jobs in any of `states` (all states when `nil`), of `kind`, below `before`, newest first.
+    public func jobs(states: Set<JobState>?, kind: JobKind?, before: Int64?, limit: Int) async throws -> [StoredJob] {
         try await writer.read { db in
-            let (filter, arguments) = Self.filter([
-                ("state = ?", state?.rawValue), ("kind = ?", kind?.rawValue), ("id < ?", before),
-            ])
+            var (filter, arguments) = Self.filter([("kind = ?", kind?.rawValue), ("id < ?", before)])
+            if let states {
+                let names = states.map(\.rawValue).sorted()
+                let clause = "state IN (\(names.map { _ in "?" }.joined(separator: ", ")))"
+                filter = filter.isEmpty ? "WHERE \(clause)" : "\(filter) AND \(clause)"
+                arguments += StatementArguments(names)
+            }
             return try JobRecord.fetchAll(
                 db,
                 sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?",

@@ -13,9 +13,27 @@ struct JobsCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Option(
-        help: ArgumentHelp("Only jobs in this state (queued, running, failed, needs_attention, …).", valueName: "state")
+        help: ArgumentHelp(
+            "Only jobs in this state (queued, running, failed, needs_attention, …); repeat it for several.",
+            valueName: "state"
+        )
     )
-    var state: String?
+    var state: [String] = []
+
+    @Flag(help: "Only jobs still in flight or waiting (queued, submitting, accepted, running).")
+    var active = false
+
+    @Flag(help: "Only jobs an admin should look at (failed, timed_out, needs_attention).")
+    var attention = false
+
+    /// The states asked for, in the order given, each once; empty for all.
+    var states: [String] {
+        var names = state.flatMap { $0.split(separator: ",").map(String.init) }
+        if active { names += ["queued", "submitting", "accepted", "running"] }
+        if attention { names += ["failed", "timed_out", "needs_attention"] }
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }
+    }
 
     @Option(help: ArgumentHelp("Only jobs of this kind (site.create, backup.restore, …).", valueName: "kind"))
     var kind: String?
@@ -33,9 +51,10 @@ struct JobsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await global.withClient { client in
+            let states = self.states
             let query: [(String, String?)] = [
-                ("state", state), ("kind", kind), ("limit", limit.map(String.init)),
-                ("before", before.map(String.init)),
+                ("state", states.isEmpty ? nil : states.joined(separator: ",")), ("kind", kind),
+                ("limit", limit.map(String.init)), ("before", before.map(String.init)),
             ]
             let (list, raw) = try await client.get(JobListView.self, "/\(socketAPIVersion)/jobs", query: query)
             if global.json {
@@ -45,7 +64,7 @@ struct JobsCommand: AsyncParsableCommand {
             for line in Self.render(list.jobs, now: Date()) { Console.out(line) }
             if let next = list.nextBefore {
                 var hint = "kinsta-ops jobs --before \(next)"
-                if let state { hint += " --state \(state)" }
+                for state in states { hint += " --state \(state)" }
                 if let kind { hint += " --kind \(kind)" }
                 if let limit { hint += " --limit \(limit)" }
                 Console.dimError("(more: \(hint))")

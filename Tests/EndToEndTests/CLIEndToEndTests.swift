@@ -162,6 +162,21 @@ import Glibc
             "--wait",
         ])
         #expect(result.status == 1, "\(result.output)")
+        // Several states at once, as an admin asks for them: every one is kept, not only the last
+        func listed(_ arguments: [String]) async throws -> [String] {
+            let jobs = try await stack.ops(["jobs"] + arguments)
+            #expect(jobs.status == 0, "\(jobs.output)")
+            return jobs.output
+        }
+        #expect(
+            try await listed(["--state", "failed", "--state", "needs_attention"]).contains { $0.contains("failed") }
+        )
+        #expect(
+            try await listed(["--state", "needs_attention", "--state", "failed"]).contains { $0.contains("failed") }
+        )
+        #expect(try await listed(["--state", "needs_attention"]) == ["no jobs"])
+        #expect(try await listed(["--attention"]).contains { $0.contains("failed") })
+        #expect(try await listed(["--active"]) == ["no jobs"])
         // show: Kinsta's reason, from its activity log
         let show = try await stack.ops(["show", "1"])
         #expect(show.status == 0)

@@ -206,6 +206,14 @@ import Glibc
         BadRequest(method: "GET", path: "/v1/jobs/abc", status: 400, code: "bad_request", field: "id"),
         BadRequest(method: "GET", path: "/v1/jobs/999", status: 404, code: "not_found"),
         BadRequest(method: "GET", path: "/v1/jobs?state=bogus", status: 400, code: "bad_request", field: "state"),
+        BadRequest(
+            method: "GET",
+            path: "/v1/jobs?state=failed,bogus",
+            status: 400,
+            code: "bad_request",
+            field: "state"
+        ),
+        BadRequest(method: "GET", path: "/v1/jobs?state=failed,", status: 400, code: "bad_request", field: "state"),
         BadRequest(method: "GET", path: "/v1/jobs?limit=0", status: 400, code: "bad_request", field: "limit"),
         BadRequest(method: "GET", path: "/v1/events?after=-1", status: 400, code: "bad_request", field: "after"),
         BadRequest(method: "GET", path: "/v1/nope", status: 404, code: "not_found"),
