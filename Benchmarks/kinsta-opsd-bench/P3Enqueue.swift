@@ -102,22 +102,12 @@ struct P3Enqueue {
         let daemonPath = directory.appendingPathComponent("kinsta-opsd").path
         let simPath = directory.appendingPathComponent("kinsta-sim").path
         guard [daemonPath, simPath].allSatisfy(FileManager.default.isExecutableFile(atPath:)) else { return nil }
-        let sim = try Child.spawn(
-            simPath,
-            [
-                "--port", "0", "--port-file", scratch + "/sim.port", "--api-key", Workload.apiKey, "--window", "5",
-                "--duration-scale", "100", "--seed", "\(options.seed)", "--seed-sites", "2", "--log-level", "error",
-            ],
-            environment: [:]
-        )
+        let (sim, base) = try await P4Footprint.spawnSimulator(simPath, scratch: scratch, seed: options.seed)
         defer { sim.stop() }
-        let port = try await P4Footprint.waitForFile(scratch + "/sim.port").trimmingCharacters(
-            in: .whitespacesAndNewlines
-        )
         let started = try await P4Footprint(options: options).startDaemon(
             daemonPath,
             state: scratch + "/spawned",
-            base: "http://127.0.0.1:\(port)/v2",
+            base: base,
             maxInFlight: 8
         )
         defer { started.child.stop() }

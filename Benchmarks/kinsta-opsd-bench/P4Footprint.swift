@@ -34,19 +34,8 @@ struct P4Footprint {
         out("\nP4: spawning \(daemonPath) against kinsta-sim; \(inFlight) in flight, \(Int(window)) s window ...")
         let scratch = try TemporaryDirectory.make("bench-p4")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let sim = try Child.spawn(
-            simPath,
-            [
-                "--port", "0", "--port-file", scratch + "/sim.port", "--api-key", Workload.apiKey, "--window", "5",
-                "--duration-scale", "100", "--seed", "\(options.seed)", "--seed-sites", "2", "--log-level", "error",
-            ],
-            environment: [:]
-        )
+        let (sim, base) = try await Self.spawnSimulator(simPath, scratch: scratch, seed: options.seed)
         defer { sim.stop() }
-        let port = try await Self.waitForFile(scratch + "/sim.port").trimmingCharacters(
-            in: .whitespacesAndNewlines
-        )
-        let base = "http://127.0.0.1:\(port)/v2"
 
         // Idle: an empty state directory.
         let idle = try await startDaemon(daemonPath, state: scratch + "/idle", base: base, maxInFlight: 8)
@@ -225,6 +214,26 @@ struct P4Footprint {
             VALUES \(rows.joined(separator: ",\n"));
             """
         )
+    }
+
+    /// `kinsta-sim` on a loopback port, its operations running for hours (`--duration-scale 100`); returns the child
+    /// and its `/v2` base URL.
+    static func spawnSimulator(_ path: String, scratch: String, seed: UInt64) async throws -> (Child, String) {
+        let sim = try Child.spawn(
+            path,
+            [
+                "--port", "0", "--port-file", scratch + "/sim.port", "--api-key", Workload.apiKey, "--window", "5",
+                "--duration-scale", "100", "--seed", "\(seed)", "--seed-sites", "2", "--log-level", "error",
+            ],
+            environment: [:]
+        )
+        do {
+            let port = try await waitForFile(scratch + "/sim.port").trimmingCharacters(in: .whitespacesAndNewlines)
+            return (sim, "http://127.0.0.1:\(port)/v2")
+        } catch {
+            sim.stop()
+            throw error
+        }
     }
 
     static func waitForFile(_ path: String) async throws -> String {

@@ -11,7 +11,22 @@ import Glibc
 final class NotifyListener: Sendable {
     let path: String
     private let fd: Int32
-    private let messages = Mutex<[(at: ContinuousClock.Instant, text: String)]>([])
+    private struct Waiter {
+        var text: String
+        var after: Int
+        var continuation: CheckedContinuation<Int, any Error>
+    }
+    private struct State {
+        var messages: [(at: ContinuousClock.Instant, text: String)] = []
+        var waiters: [Int: Waiter] = [:]
+        var nextWaiter = 0
+
+        /// The index of the first message at or after `after` that holds `text`.
+        func match(_ text: String, after: Int) -> Int? {
+            messages.indices.first { $0 >= after && messages[$0].text.contains(text) }
+        }
+    }
+    private let state = Mutex(State())
     private let stopped = Mutex(false)
     /// Signalled by the listening thread as it ends, so `stop()` returns only once it is gone.
     private let finished = DispatchSemaphore(value: 0)
@@ -38,7 +53,18 @@ final class NotifyListener: Sendable {
                 let count = recv(fd, &buffer, buffer.count, 0)
                 if count > 0 {
                     let text = String(decoding: buffer[0..<count], as: UTF8.self)
-                    messages.withLock { $0.append((ContinuousClock.now, text)) }
+                    // Each message wakes the waiters it satisfies: they wait on the datagram, not on a timer.
+                    let woken = state.withLock { state -> [(CheckedContinuation<Int, any Error>, Int)] in
+                        state.messages.append((ContinuousClock.now, text))
+                        var woken: [(CheckedContinuation<Int, any Error>, Int)] = []
+                        for (id, waiter) in state.waiters {
+                            guard let index = state.match(waiter.text, after: waiter.after) else { continue }
+                            state.waiters.removeValue(forKey: id)
+                            woken.append((waiter.continuation, index))
+                        }
+                        return woken
+                    }
+                    for (continuation, index) in woken { continuation.resume(returning: index) }
                 }
             }
             close(fd)
@@ -46,19 +72,44 @@ final class NotifyListener: Sendable {
         }
     }
 
-    var all: [(at: ContinuousClock.Instant, text: String)] { messages.withLock { $0 } }
+    var all: [(at: ContinuousClock.Instant, text: String)] { state.withLock { $0.messages } }
 
     /// Waits (up to `seconds`) for a message containing `text`; returns its index.
     func waitFor(_ text: String, after index: Int = 0, seconds: Double = 20) async throws -> Int {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if let found = all.enumerated().first(where: { $0.offset >= index && $0.element.text.contains(text) }) {
-                return found.offset
+        do {
+            return try await withTimeout(seconds, "a NOTIFY_SOCKET message with \(text)") {
+                try await self.nextMatch(text, after: index)
             }
-            // The listener is another thread; this waits for its next datagram, not for the daemon's schedule.
-            try await Task.sleep(for: .milliseconds(20))
+        } catch let error as E2EError {
+            throw E2EError("\(error.description); got \(all.map(\.text))")
         }
-        throw E2EError("no \(text) within \(seconds) s; got \(all.map(\.text))")
+    }
+
+    /// Resumes once a message at or after `after` holds `text` (at once if one does already).
+    private func nextMatch(_ text: String, after: Int) async throws -> Int {
+        let id = state.withLock { state -> Int in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+                let found = state.withLock { state -> Int? in
+                    if let index = state.match(text, after: after) { return index }
+                    if Task.isCancelled { return -1 }
+                    state.waiters[id] = Waiter(text: text, after: after, continuation: continuation)
+                    return nil
+                }
+                if let found {
+                    if found < 0 {
+                        continuation.resume(throwing: CancellationError())
+                    } else {
+                        continuation.resume(returning: found)
+                    }
+                }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
+        }
     }
 
     /// Stops the listening thread and waits for it (it notices within its 100 ms receive timeout).
