@@ -158,7 +158,7 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "OpsCoreTests", dependencies: ["OpsCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "OpsCoreTests", dependencies: ["OpsCore", "OpsProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "OpsWebhooksTests",
             dependencies: [

@@ -17,8 +17,16 @@ public enum CanonicalJSON {
         return encoder
     }
 
-    /// `2026-11-23T01:02:03.456Z`.
+    /// `2026-11-23T01:02:03.456Z`: UTC, the milliseconds rounded to the nearest.
     public static func formatDate(_ date: Date) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendDate(date, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Foundation's ISO-8601 text, for years ``appendDate(_:to:)`` does not write.
+    static func legacyFormat(_ date: Date) -> String {
         date.formatted(
             .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)
         )

@@ -4,6 +4,7 @@ public import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import OpsCore
 public import OpsProtocol
 import OpsStore
 
@@ -142,6 +143,15 @@ extension Response {
             (try? WireJSON.encoder().encode(value))
             ?? Data(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
         var body = ByteBuffer(bytes: data)
+        body.writeString("\n")
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+
+    /// A JSON answer that writes itself (the same bytes as ``json(_:status:)``, at a fraction of the CPU).
+    static func json(written value: some CanonicalJSONWritable, status: HTTPResponse.Status = .ok) -> Response {
+        var writer = CanonicalJSONWriter(reservingCapacity: 1024)
+        value.write(to: &writer)
+        var body = ByteBuffer(bytes: writer.bytes)
         body.writeString("\n")
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }

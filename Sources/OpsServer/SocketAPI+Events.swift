@@ -87,14 +87,11 @@ extension SocketAPI {
     }
 
     static func ndjson(_ events: [StoredEvent]) -> ByteBuffer {
-        let encoder = WireJSON.encoder()
-        var buffer = ByteBuffer()
+        var writer = CanonicalJSONWriter(reservingCapacity: 256 * events.count)
         for event in events {
-            if let data = try? encoder.encode(EventView(event)) {
-                buffer.writeBytes(data)
-                buffer.writeString("\n")
-            }
+            EventView(event).write(to: &writer)
+            writer.newline()
         }
-        return buffer
+        return ByteBuffer(bytes: writer.bytes)
     }
 }

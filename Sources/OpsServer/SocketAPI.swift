@@ -191,9 +191,9 @@ public struct SocketAPI: Sendable {
                     "peer.pid": "\(peer?.pid.description ?? "-")",
                 ]
             )
-            return Response.json(JobView(job), status: .created)
+            return Response.json(written: JobView(job), status: .created)
         case .existing(let job):
-            return Response.json(JobView(job), status: .ok)
+            return Response.json(written: JobView(job), status: .ok)
         }
     }
 
@@ -221,14 +221,14 @@ public struct SocketAPI: Sendable {
         let before = try Self.integer(query, "before", in: 1...Int64.max)
         let jobs = try await database.jobs(states: states.map(Set.init), kind: kind, before: before, limit: Int(limit))
         let nextBefore = jobs.count == Int(limit) ? jobs.last?.id : nil
-        return Response.json(JobListView(jobs: jobs.map { JobView($0) }, nextBefore: nextBefore))
+        return Response.json(written: JobListView(jobs: jobs.map { JobView($0) }, nextBefore: nextBefore))
     }
 
     @Sendable func showJob(_ request: Request, context: PeerContext) async throws -> Response {
         let id = try Self.jobID(context)
         guard let job = try await database.job(id: id) else { throw APIError.notFound("no job \(id)") }
         let events = try await database.events(after: 0, jobID: id, limit: 10_000)
-        return Response.json(JobView(job, events: events))
+        return Response.json(written: JobView(job, events: events))
     }
 
     /// Cancel or retry: the machine decides whether the job's state allows it (409 with its reason otherwise).
@@ -260,7 +260,7 @@ public struct SocketAPI: Sendable {
                     "peer.uid": "\(peer?.uid.description ?? "-")",
                 ]
             )
-            return Response.json(JobView(job))
+            return Response.json(written: JobView(job))
         } catch let refused as TransitionRefused {
             throw APIError(.conflict, code: .conflict, refused.message)
         }

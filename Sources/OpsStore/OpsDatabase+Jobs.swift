@@ -61,7 +61,7 @@ extension OpsDatabase {
         }
         let ms = now.milliseconds
         var record = JobRecord(new: new, fingerprint: fingerprint, at: ms)
-        try record.insert(db)
+        try record.insertCached(db)
         let job = try StoredJob(record: record)
         let who = new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted"
         try appendEvent(
@@ -225,7 +225,7 @@ extension OpsDatabase {
     /// Appends `event` to the history (its `seq` is the one the insert gives) and writes its deliveries.
     private static func appendEvent(_ db: Database, _ event: StoredEvent, outbox planner: DeliveryPlanner?) throws {
         var record = event.record
-        try record.insert(db)
+        try record.insertCached(db)
         var stored = event
         stored.seq = record.seq ?? db.lastInsertedRowID
         try writeOutbox(db, planner: planner, event: stored)

@@ -4,7 +4,7 @@ import OpsCore
 
 /// A `job` row as SQLite holds it: times in integer milliseconds since 1970, enums as their raw text, parameters and
 /// result as JSON text. Its coding keys are the column names; ``StoredJob`` is what the rest of the daemon sees.
-struct JobRecord: Codable, FetchableRecord, MutablePersistableRecord {
+struct JobRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "job"
 
     var id: Int64?
@@ -119,10 +119,31 @@ struct JobRecord: Codable, FetchableRecord, MutablePersistableRecord {
     mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
     }
+
+    private static let insertSQL = """
+        INSERT INTO job (kind, params, note, target, state, version, attempt, operation_id, accepted_at, deadline,
+            poll_count, error_streak, confirmations, pending_action, next_action_at, last_error, result, created_at,
+            updated_at, finished_at, submitter_uid, submitter_gid, submitter_pid, idempotency_key,
+            request_fingerprint, submission_unclear, sending)
+        VALUES (\(Array(repeating: "?", count: 27).joined(separator: ", ")))
+        """
+
+    /// Inserts this new row through one cached statement and takes the id it was given. GRDB's record `insert`
+    /// builds its statement and arguments through `Encodable` on every call, a fifth of the writer's CPU per
+    /// submission (docs/performance.md, P3).
+    mutating func insertCached(_ db: Database) throws {
+        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: [
+            kind, params, note, target, state, version, attempt, operationID, acceptedAt, deadline,
+            pollCount, errorStreak, confirmations, pendingAction, nextActionAt, lastError, result, createdAt,
+            updatedAt, finishedAt, submitterUID, submitterGID, submitterPID, idempotencyKey,
+            requestFingerprint, submissionUnclear, sending,
+        ])
+        id = db.lastInsertedRowID
+    }
 }
 
 /// An `event` row; ``StoredEvent`` is what the rest of the daemon sees.
-struct EventRecord: Codable, FetchableRecord, MutablePersistableRecord {
+struct EventRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "event"
 
     var seq: Int64?
@@ -148,6 +169,17 @@ struct EventRecord: Codable, FetchableRecord, MutablePersistableRecord {
 
     mutating func didInsert(_ inserted: InsertionSuccess) {
         seq = inserted.rowID
+    }
+
+    /// Inserts this new row through one cached statement (see ``JobRecord/insertCached(_:)``) and takes its seq.
+    mutating func insertCached(_ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO event (at, job_id, kind, from_state, to_state, attempt, operation_id, message)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [at, jobID, kind, fromState, toState, attempt, operationID, message])
+        seq = db.lastInsertedRowID
     }
 }
 

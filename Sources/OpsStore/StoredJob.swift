@@ -88,11 +88,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// JSON text in and out of the database, with sorted keys so equal values give equal text.
 enum JSONText {
-    static func encode(_ value: JSONValue) -> String {
-        // Encoding a JSONValue cannot fail: every case maps to plain JSON.
-        let data = (try? CanonicalJSON.encoder().encode(value)) ?? Data("null".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
+    static func encode(_ value: JSONValue) -> String { CanonicalJSON.text(value) }
 
     static func decode(_ text: String) -> JSONValue? {
         try? StrictJSON.parse(text.utf8)

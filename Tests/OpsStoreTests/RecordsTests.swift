@@ -43,6 +43,56 @@ import Testing
         }
     }
 
+    /// The cached INSERTs name their columns by hand: every field must land in its own column.
+    @Test func cachedInsertsWriteEveryFieldToItsColumn() async throws {
+        let database = try OpsDatabase.inMemory()
+        var job = JobRecord(
+            new: NewJob(
+                params: try ValidatedParams(
+                    kind: .siteCreatePlain,
+                    raw: ["display_name": "Rows", "region": "us-central1"],
+                    defaultCompany: "company-1"
+                ),
+                note: "n",
+                submitter: Peer(uid: 1000, gid: 100, pid: 42),
+                idempotencyKey: "key-1"
+            ),
+            fingerprint: "f",
+            at: 1_800_000_000_000
+        )
+        // Every column set to a value of its own, so two swapped columns cannot read back equal.
+        job.state = JobState.running.rawValue
+        (job.version, job.attempt, job.operationID, job.acceptedAt, job.deadline) = (3, 2, "op", 11, 12)
+        (job.pollCount, job.errorStreak, job.confirmations) = (4, 5, 6)
+        (job.pendingAction, job.nextActionAt, job.lastError, job.result) = ("poll", 13, "e", #"{"r":1}"#)
+        (job.updatedAt, job.finishedAt, job.submissionUnclear, job.sending) = (14, 15, true, true)
+        let written = job
+        let newEvent = EventRecord(
+            seq: nil,
+            at: 21,
+            jobID: 0,
+            kind: "site.create",
+            fromState: "queued",
+            toState: "submitting",
+            attempt: 7,
+            operationID: "op-2",
+            message: "m"
+        )
+        let (readJob, readEvent, stored) = try await database.writer.write { db in
+            var job = written
+            var event = newEvent
+            try job.insertCached(db)
+            event.jobID = try #require(job.id)
+            try event.insertCached(db)
+            return (
+                try JobRecord.fetchOne(db, key: job.id), try EventRecord.fetchOne(db, key: event.seq), (job, event)
+            )
+        }
+        #expect(readJob == stored.0)
+        #expect(readEvent == stored.1)
+        #expect(stored.0.id != nil && stored.1.seq != nil)
+    }
+
     @Test func aNewDeliveryRowIsTheOneTheSchemaDefaultsMake() async throws {
         let database = try OpsDatabase.inMemory()
         database.setDeliveryPlanner(
