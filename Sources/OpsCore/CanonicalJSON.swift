@@ -32,11 +32,12 @@ public enum CanonicalJSON {
         )
     }
 
-    /// An ISO-8601 date with or without fractional seconds.
+    /// An ISO-8601 date and time with a zone (`Z` or an offset), with or without fractional seconds. A time without
+    /// a zone is refused: which zone it meant is unknown.
     public static func parseDate(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) {
-            return date
-        }
+        let withFraction = Date.ISO8601FormatStyle.iso8601.year().month().day()
+            .time(includingFractionalSeconds: true).timeZone(separator: .omitted)
+        if let date = try? Date(text, strategy: withFraction) { return date }
         return try? Date(text, strategy: .iso8601)
     }
 }

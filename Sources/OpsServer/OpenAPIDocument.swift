@@ -144,6 +144,8 @@ public enum OpenAPIDocument {
                     query("kind", "Only jobs of this kind", enumSchema(JobCatalog.specs.map(\.name))),
                     query("limit", "At most this many (default 50)", integer(1...1000)),
                     query("before", "Only jobs with a smaller ID (the next_before of the previous page)", id),
+                    query("since", "Only jobs submitted at or after this time (ISO-8601 with a zone)", date),
+                    query("until", "Only jobs submitted at or before this time (ISO-8601 with a zone)", date),
                 ],
                 responses: [
                     "200": json("A page of jobs", "JobList"), "400": error("bad_request: a query parameter"),
@@ -211,7 +213,14 @@ public enum OpenAPIDocument {
                     query("after", "Events with a greater seq (default 0)", integer(0...Int64.max)),
                     query("job", "Only this job's events", id),
                     query("limit", "At most this many (default 1000)", integer(1...10_000)),
-                    query("tail", "The last N events instead (without after)", integer(1...10_000)),
+                    query("tail", "The last N events instead (without after or since)", integer(1...10_000)),
+                    query(
+                        "since",
+                        "Events from this time on (ISO-8601 with a zone); events are stored in time order, so this "
+                            + "is a seq bound: the first event at or after the time",
+                        date
+                    ),
+                    query("until", "Events up to this time (ISO-8601 with a zone); not with follow", date),
                     query(
                         "follow",
                         "1, true or yes: stay open and send new events as they are committed (a blank line every "

@@ -31,11 +31,22 @@ extension SocketAPI {
                 return follow
             } ?? false
 
+        // Times become seq bounds: events are stored in time order (OpsDatabase.lastSeq(before:)).
+        if let since = try Self.time(query, "since") {
+            after = max(after, try await self.database.lastSeq(before: since))
+        }
+        var through: Int64?
+        if let until = try Self.time(query, "until") {
+            through = try await self.database.lastSeq(before: until.addingTimeInterval(0.001))
+        }
+        if through != nil && follow {
+            throw APIError.badRequest("until and follow exclude each other: a follow never ends", field: "until")
+        }
         let firstPage: [StoredEvent]
-        if let tail, query["after"] == nil {
-            firstPage = try await database.lastEvents(tail, jobID: jobID)
+        if let tail, query["after"] == nil, query["since"] == nil {
+            firstPage = try await self.database.lastEvents(tail, through: through, jobID: jobID)
         } else {
-            firstPage = try await database.events(after: after, jobID: jobID, limit: limit)
+            firstPage = try await self.database.events(after: after, through: through, jobID: jobID, limit: limit)
         }
         after = firstPage.last?.seq ?? after
         let headers: HTTPFields = [.contentType: "application/x-ndjson", .cacheControl: "no-store"]

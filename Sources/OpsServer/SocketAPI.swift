@@ -219,7 +219,14 @@ public struct SocketAPI: Sendable {
         }
         let limit = try Self.integer(query, "limit", in: 1...1000) ?? 50
         let before = try Self.integer(query, "before", in: 1...Int64.max)
-        let jobs = try await database.jobs(states: states.map(Set.init), kind: kind, before: before, limit: Int(limit))
+        let jobs = try await database.jobs(
+            states: states.map(Set.init),
+            kind: kind,
+            before: before,
+            createdSince: try Self.time(query, "since"),
+            createdUntil: try Self.time(query, "until"),
+            limit: Int(limit)
+        )
         let nextBefore = jobs.count == Int(limit) ? jobs.last?.id : nil
         return Response.json(written: JobListView(jobs: jobs.map { JobView($0) }, nextBefore: nextBefore))
     }
@@ -335,6 +342,18 @@ public struct SocketAPI: Sendable {
             throw APIError.badRequest("job IDs are positive whole numbers", field: "id")
         }
         return id
+    }
+
+    /// An ISO-8601 time (`2026-12-01T09:00:00Z`, with or without milliseconds, any offset) of the query.
+    static func time(_ query: Parameters, _ name: String) throws -> Date? {
+        guard let text = query[Substring(name)] else { return nil }
+        guard let date = WireJSON.parseDate(String(text)) else {
+            throw APIError.badRequest(
+                "\(name) must be an ISO-8601 time such as 2026-12-01T09:00:00Z",
+                field: name
+            )
+        }
+        return date
     }
 
     static func integer(_ query: Parameters, _ name: String, in range: ClosedRange<Int64>) throws -> Int64? {

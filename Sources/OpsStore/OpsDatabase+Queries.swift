@@ -13,10 +13,21 @@ extension OpsDatabase {
         try await jobs(states: state.map { [$0] }, kind: kind, before: before, limit: limit)
     }
 
-    /// Jobs in any of `states` (all states when `nil`), of `kind`, below `before`, newest first.
-    public func jobs(states: Set<JobState>?, kind: JobKind?, before: Int64?, limit: Int) async throws -> [StoredJob] {
+    /// Jobs in any of `states` (all states when `nil`), of `kind`, below `before`, submitted in `created` (when
+    /// given), newest first.
+    public func jobs(
+        states: Set<JobState>?,
+        kind: JobKind?,
+        before: Int64?,
+        createdSince: Date? = nil,
+        createdUntil: Date? = nil,
+        limit: Int
+    ) async throws -> [StoredJob] {
         try await writer.read { db in
-            var (filter, arguments) = Self.filter([("kind = ?", kind?.rawValue), ("id < ?", before)])
+            var (filter, arguments) = Self.filter([
+                ("kind = ?", kind?.rawValue), ("id < ?", before), ("created_at >= ?", createdSince?.milliseconds),
+                ("created_at <= ?", createdUntil?.milliseconds),
+            ])
             if let states {
                 let names = states.map(\.rawValue).sorted()
                 let clause = "state IN (\(names.map { _ in "?" }.joined(separator: ", ")))"
@@ -179,42 +190,65 @@ extension OpsDatabase {
         }
     }
 
-    /// Events with `seq > after`, oldest first, optionally for one job.
-    public func events(after: Int64, jobID: Int64? = nil, limit: Int) async throws -> [StoredEvent] {
+    /// Events with `seq > after` (and `seq <= through`, when given), oldest first, optionally for one job.
+    public func events(
+        after: Int64,
+        through: Int64? = nil,
+        jobID: Int64? = nil,
+        limit: Int
+    ) async throws -> [StoredEvent] {
         try await writer.read { db in
-            if let jobID {
-                return try EventRecord.fetchAll(
-                    db,
-                    sql: "SELECT * FROM event WHERE seq > ? AND job_id = ? ORDER BY seq LIMIT ?",
-                    arguments: [after, jobID, limit]
-                ).map(StoredEvent.init(record:))
-            }
+            let (filter, arguments) = Self.filter([
+                ("seq > ?", after), ("seq <= ?", through), ("job_id = ?", jobID),
+            ])
             return try EventRecord.fetchAll(
                 db,
-                sql: "SELECT * FROM event WHERE seq > ? ORDER BY seq LIMIT ?",
-                arguments: [after, limit]
+                sql: "SELECT * FROM event \(filter) ORDER BY seq LIMIT ?",
+                arguments: arguments + [limit]
             ).map(StoredEvent.init(record:))
         }
     }
 
-    /// The last `count` events (optionally of one job), oldest first.
-    public func lastEvents(_ count: Int, jobID: Int64? = nil) async throws -> [StoredEvent] {
+    /// The last `count` events (optionally of one job, and up to `through`), oldest first.
+    public func lastEvents(_ count: Int, through: Int64? = nil, jobID: Int64? = nil) async throws -> [StoredEvent] {
         try await writer.read { db in
-            let records: [EventRecord]
-            if let jobID {
-                records = try EventRecord.fetchAll(
-                    db,
-                    sql: "SELECT * FROM event WHERE job_id = ? ORDER BY seq DESC LIMIT ?",
-                    arguments: [jobID, count]
-                )
-            } else {
-                records = try EventRecord.fetchAll(
-                    db,
-                    sql: "SELECT * FROM event ORDER BY seq DESC LIMIT ?",
-                    arguments: [count]
-                )
-            }
+            let (filter, arguments) = Self.filter([("seq <= ?", through), ("job_id = ?", jobID)])
+            let records = try EventRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM event \(filter) ORDER BY seq DESC LIMIT ?",
+                arguments: arguments + [count]
+            )
             return try records.reversed().map(StoredEvent.init(record:))
+        }
+    }
+
+    /// The seq of the last event stored before `date`, or 0 when none is: reading after it starts at the first
+    /// event at or after `date` (`history --since`).
+    ///
+    /// Bisection on seq, a few primary-key reads whatever the history's size. It relies on events being stored in
+    /// the order of their times, which holds to within the few milliseconds between two submissions of one group
+    /// commit (each event carries its own request's time), and unless the system clock is stepped back.
+    public func lastSeq(before date: Date) async throws -> Int64 {
+        let limit = date.milliseconds
+        return try await writer.read { db in
+            guard let newest = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM event") else { return 0 }
+            // Invariant: `low` is 0 or an event before `date`; no event in (low, high) has been looked at, and
+            // every event from `high` on is at or after `date`.
+            var low: Int64 = 0
+            var high = newest + 1
+            let probe = try db.cachedStatement(
+                sql: "SELECT seq, at FROM event WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT 1"
+            )
+            while high - low > 1 {
+                let middle = low + (high - low) / 2
+                guard let row = try Row.fetchOne(probe, arguments: [middle, high]) else {
+                    high = middle  // Nothing in [middle, high): pruned away.
+                    continue
+                }
+                let seq: Int64 = row["seq"]
+                if (row["at"] as Int64) < limit { low = seq } else { high = seq }
+            }
+            return low
         }
     }
 

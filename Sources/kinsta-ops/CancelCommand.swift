@@ -11,15 +11,10 @@ struct CancelCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The job ID.")
-    var id: Int64
-
-    func validate() throws {
-        if id < 1 { throw ArgumentParser.ValidationError("a job ID is a positive number") }
-    }
+    @OptionGroup var jobs: JobIDs
 
     func run() async throws {
-        try await global.withClient { client in
+        try await global.forEachJob(jobs.ids) { client, id throws(CLIError) in
             let (job, raw, _) = try await client.post(JobView.self, "/\(socketAPIVersion)/jobs/\(id)/cancel")
             Console.out(global.json ? Format.rawJSON(raw) : "job \(job.id) \(job.state) (\(job.kind))")
         }

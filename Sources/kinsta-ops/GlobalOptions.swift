@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import OpsCore
+import OpsProtocol
 import Synchronization
 
 /// Options every command takes: where the daemon's socket is, and whether to print JSON.
@@ -24,6 +26,31 @@ struct GlobalOptions: ParsableArguments {
 
     func validate() throws {
         Table.truncates.store(!noTrunc, ordering: .relaxed)
+    }
+
+    /// Options of every command, as they may come before the command's name (`kinsta-ops --socket P jobs`, as
+    /// docker and systemctl take them); the values say whether each takes a value.
+    static let hoistable: [String: Bool] = ["--socket": true, "--json": false, "--no-trunc": false]
+
+    /// `arguments` (without the program name) with the global options given before the command moved to just
+    /// after the command's name, where the parser reads them. Anything else is left as it is, so an unknown option
+    /// before the command still gets the parser's error.
+    static func hoisted(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
+            guard let takesValue = hoistable[name] else { break }
+            leading.append(argument)
+            index += 1
+            if takesValue && !argument.contains("=") && index < arguments.endIndex {
+                leading.append(arguments[index])
+                index += 1
+            }
+        }
+        guard !leading.isEmpty, index < arguments.endIndex else { return arguments }
+        return [arguments[index]] + leading + arguments[(index + 1)...]
     }
 
     /// The socket path: `--socket`, else `KINSTA_OPS_SOCKET`, else `KINSTA_OPSD_SOCKET`, else the default.
@@ -56,5 +83,80 @@ struct GlobalOptions: ParsableArguments {
             Console.error("kinsta-ops: \(error)")
             throw ExitCode(ExitStatus.failure)
         }
+    }
+
+    /// Runs `body` for each job ID in order, as `docker rm A B` does: a refusal of one is reported on its own line
+    /// and the others still run; the exit code is the first non-zero one.
+    func forEachJob(_ ids: [Int64], _ body: (DaemonClient, Int64) async throws(CLIError) -> Void) async throws {
+        var code = ExitStatus.success
+        try await withClient { client in
+            for id in ids {
+                do throws(CLIError) {
+                    try await body(client, id)
+                } catch {
+                    // Unreachable stays unreachable for the next ID: stop at the first.
+                    if error.isUnreachable { throw error }
+                    Console.error(error.message)
+                    if code == ExitStatus.success { code = error.exitCode }
+                }
+            }
+        }
+        if code != ExitStatus.success { throw ExitCode(code) }
+    }
+}
+
+/// The job IDs of `show`, `wait`, `cancel` and `retry`: one or more.
+struct JobIDs: ParsableArguments {
+    @Argument(help: ArgumentHelp("One or more job IDs.", valueName: "id"))
+    var ids: [Int64]
+
+    func validate() throws {
+        if ids.isEmpty { throw ArgumentParser.ValidationError("give at least one job ID") }
+        if let bad = ids.first(where: { $0 < 1 }) {
+            throw ArgumentParser.ValidationError("\(bad) is not a job ID: a job ID is a positive number")
+        }
+    }
+}
+
+/// `--since` and `--until` of `history` and `jobs`, read as journalctl reads them (``TimeExpression``).
+struct TimeWindow: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "From this time on (\"1 hour ago\", \"today\", \"2026-12-01 09:30\", an ISO-8601 time, @EPOCH).",
+            valueName: "time"
+        )
+    )
+    var since: String?
+
+    @Option(help: ArgumentHelp("Up to this time (the same forms as --since).", valueName: "time"))
+    var until: String?
+
+    /// The two times (checked by ``validate()``; "1 hour ago" is read against the moment of the call).
+    var sinceDate: Date? {
+        sinceSequence == nil ? since.flatMap { TimeExpression.parse($0, now: Date(), timeZone: .current) } : nil
+    }
+
+    /// `--since N` with a bare number: a sequence number, as `history --since SEQ` read before times (SPEC.md);
+    /// `--after N` says it plainly.
+    var sinceSequence: Int64? { since.flatMap { Int64($0) } }
+    var untilDate: Date? { until.flatMap { TimeExpression.parse($0, now: Date(), timeZone: .current) } }
+
+    func validate() throws {
+        let now = Date()
+        let sinceDate = try since.map { sinceSequence == nil ? try Self.read($0, "--since", now: now) : .distantPast }
+        let untilDate = try until.map { try Self.read($0, "--until", now: now) }
+        if let sinceDate, let untilDate, untilDate < sinceDate {
+            throw ArgumentParser.ValidationError("--until is before --since: nothing could match")
+        }
+    }
+
+    static func read(_ text: String, _ flag: String, now: Date) throws -> Date {
+        if let date = TimeExpression.parse(text, now: now, timeZone: .current) { return date }
+        throw ArgumentParser.ValidationError("\(flag) \"\(text)\" is not a time: use \(TimeExpression.forms)")
+    }
+
+    /// The daemon's `since=` and `until=` (ISO-8601, UTC).
+    var query: [(String, String?)] {
+        [("since", sinceDate.map(WireJSON.formatDate)), ("until", untilDate.map(WireJSON.formatDate))]
     }
 }

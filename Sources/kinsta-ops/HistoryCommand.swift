@@ -10,9 +10,11 @@ struct HistoryCommand: AsyncParsableCommand {
         commandName: "history",
         abstract: "Show the job history (state changes of all jobs, or of one job).",
         discussion: """
-            Without --since, shows the last \(defaultTail) events (all events of the job with --job). \
-            --since SEQ shows everything after SEQ. -f keeps printing new events as they happen; if the daemon \
-            goes away, it reconnects and carries on after the last event shown, so nothing is missed or repeated.
+            Without --since or --after, shows the last \(defaultTail) events (all events of the job with --job). \
+            --since TIME shows everything from TIME on, --until TIME nothing after it (times as journalctl takes \
+            them: \(TimeExpression.forms); local time unless a zone is given). --after SEQ shows everything after \
+            the sequence number SEQ (a bare number given to --since is read so too). -f keeps printing new events as they happen; if the daemon goes away, it \
+            reconnects and carries on after the last event shown, so nothing is missed or repeated.
             """
     )
 
@@ -21,8 +23,16 @@ struct HistoryCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Show the events after this sequence number.", valueName: "seq"))
-    var since: Int64?
+    @Option(
+        name: .customLong("after"),
+        help: ArgumentHelp("Show the events after this sequence number.", valueName: "seq")
+    )
+    var afterOption: Int64?
+
+    /// `--after SEQ`, or the older `--since SEQ` (a bare number).
+    var after: Int64? { afterOption ?? window.sinceSequence }
+
+    @OptionGroup var window: TimeWindow
 
     @Option(help: ArgumentHelp("Only the events of this job.", valueName: "id"))
     var job: Int64?
@@ -37,8 +47,14 @@ struct HistoryCommand: AsyncParsableCommand {
     var follow = false
 
     func validate() throws {
-        if let since, since < 0 {
-            throw ArgumentParser.ValidationError("--since must be a sequence number (0 or more)")
+        if let after = afterOption ?? window.sinceSequence, after < 0 {
+            throw ArgumentParser.ValidationError("--after must be a sequence number (0 or more)")
+        }
+        if afterOption != nil && window.sinceSequence != nil {
+            throw ArgumentParser.ValidationError("--since SEQ and --after SEQ say the same: give one")
+        }
+        if follow && window.until != nil {
+            throw ArgumentParser.ValidationError("--until and -f exclude each other: a follow never ends")
         }
         if let job, job < 1 { throw ArgumentParser.ValidationError("--job must be a job ID (at least 1)") }
         if let lines, lines < 1 { throw ArgumentParser.ValidationError("-n must be at least 1") }
@@ -47,7 +63,7 @@ struct HistoryCommand: AsyncParsableCommand {
     func run() async throws {
         try await global.withClient { client in
             // Following starts after --since even when nothing newer exists yet.
-            var printer = EventPrinter(json: global.json, after: since ?? 0)
+            var printer = EventPrinter(json: global.json, after: after ?? 0)
             let initial = try await fetchInitial(client)
             printer.begin(with: initial, follow: follow)
             if follow {
@@ -62,20 +78,27 @@ struct HistoryCommand: AsyncParsableCommand {
     /// The first batch: `tail=N`, or everything after `--since` (page by page when no `-n` caps it).
     private func fetchInitial(_ client: DaemonClient) async throws(CLIError) -> [EventLine] {
         let jobQuery = job.map(String.init)
-        if since == nil, lines != nil || job == nil {
+        let times = window.query
+        if after == nil, window.since == nil, lines != nil || job == nil {
             let tail = lines ?? Self.defaultTail
-            let response = try await client.send("GET", eventsPath, query: [("tail", String(tail)), ("job", jobQuery)])
+            let response = try await client.send(
+                "GET",
+                eventsPath,
+                query: [("tail", String(tail)), ("job", jobQuery)] + times
+            )
             // Kept to the last N even if the daemon sent more.
             return Array(try EventLine.parse(response.body, client: client, route: "GET \(eventsPath)").suffix(tail))
         }
-        var after = since ?? 0
+        var after = self.after ?? 0
         var collected: [EventLine] = []
         while true {
             let limit = lines.map { String($0 - collected.count) }
+            // --since only for the first page: the later ones go on after the last event read.
             let response = try await client.send(
                 "GET",
                 eventsPath,
                 query: [("after", String(after)), ("job", jobQuery), ("limit", limit)]
+                    + (collected.isEmpty ? times : times.filter { $0.0 != "since" })
             )
             let page = try EventLine.parse(response.body, client: client, route: "GET \(eventsPath)")
                 .filter { $0.event.seq > after }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OpsCore
 import OpsProtocol
 
 /// `kinsta-ops jobs` — `GET /v1/jobs?state=&kind=&limit=&before=`, newest first.
@@ -44,7 +45,18 @@ struct JobsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only jobs with an ID below this one (the next page).", valueName: "id"))
     var before: Int64?
 
+    @OptionGroup var window: TimeWindow
+
+    @Flag(name: [.short, .customLong("quiet")], help: "Print only the job IDs, one a line (as docker ps -q).")
+    var quiet = false
+
     func validate() throws {
+        if window.sinceSequence != nil {
+            throw ArgumentParser.ValidationError(
+                "jobs --since takes a time (\(TimeExpression.forms)); for older pages use --before ID"
+            )
+        }
+        if quiet && global.json { throw ArgumentParser.ValidationError("-q and --json exclude each other") }
         if let limit, limit < 1 { throw ArgumentParser.ValidationError("--limit must be at least 1") }
         if let before, before < 1 { throw ArgumentParser.ValidationError("--before must be a job ID (at least 1)") }
     }
@@ -52,21 +64,29 @@ struct JobsCommand: AsyncParsableCommand {
     func run() async throws {
         try await global.withClient { client in
             let states = self.states
-            let query: [(String, String?)] = [
-                ("state", states.isEmpty ? nil : states.joined(separator: ",")), ("kind", kind),
-                ("limit", limit.map(String.init)), ("before", before.map(String.init)),
-            ]
+            let query: [(String, String?)] =
+                [
+                    ("state", states.isEmpty ? nil : states.joined(separator: ",")), ("kind", kind),
+                    ("limit", limit.map(String.init)), ("before", before.map(String.init)),
+                ] + window.query
             let (list, raw) = try await client.get(JobListView.self, "/\(socketAPIVersion)/jobs", query: query)
             if global.json {
                 Console.out(Format.rawJSON(raw))
                 return
             }
-            for line in Self.render(list.jobs, now: Date()) { Console.out(line) }
+            if quiet {
+                for job in list.jobs { Console.out(String(job.id)) }
+            } else {
+                for line in Self.render(list.jobs, now: Date()) { Console.out(line) }
+            }
             if let next = list.nextBefore {
                 var hint = "kinsta-ops jobs --before \(next)"
                 for state in states { hint += " --state \(state)" }
                 if let kind { hint += " --kind \(kind)" }
                 if let limit { hint += " --limit \(limit)" }
+                if let since = window.since { hint += " --since '\(since)'" }
+                if let until = window.until { hint += " --until '\(until)'" }
+                if quiet { hint += " -q" }
                 Console.dimError("(more: \(hint))")
             }
         }

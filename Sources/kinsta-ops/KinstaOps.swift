@@ -6,7 +6,8 @@ import OpsCore
 ///
 /// The entry point parses like `AsyncParsableCommand.main()` does, with one difference: a usage error (bad flag,
 /// missing argument, failed validation) exits with 2, the code the CLI documents for "usage or bad request", rather
-/// than ArgumentParser's default `EX_USAGE` (64).
+/// than ArgumentParser's default `EX_USAGE` (64). And the options every command takes may come before the command's
+/// name (``GlobalOptions/hoisted(_:)``).
 @main
 struct KinstaOps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,7 +34,7 @@ struct KinstaOps: AsyncParsableCommand {
     /// Parses the command line, runs the chosen command and exits with its code.
     static func main() async {
         // `submit KIND --help`: the kind's own flags, which the parser does not know (they come from the catalog).
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        let arguments = GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst()))
         if arguments.count >= 3, arguments[0] == "submit", let kind = JobKind(rawValue: arguments[1]),
             arguments.dropFirst(2).prefix(while: { $0 != "--" }).contains(where: { $0 == "--help" || $0 == "-h" })
         {
@@ -41,7 +42,7 @@ struct KinstaOps: AsyncParsableCommand {
             Foundation.exit(ExitStatus.success)
         }
         do {
-            var command = try await asyncParseAsRoot()
+            var command = try await asyncParseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -9,25 +9,24 @@ import OpsProtocol
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show one job with its event history."
+        abstract: "Show jobs with their event history.",
+        discussion: "Several IDs show one job after another; with --json, one job's JSON per line."
     )
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The job ID.")
-    var id: Int64
-
-    func validate() throws {
-        if id < 1 { throw ArgumentParser.ValidationError("a job ID is a positive number") }
-    }
+    @OptionGroup var jobs: JobIDs
 
     func run() async throws {
-        try await global.withClient { client in
+        var first = true
+        try await global.forEachJob(jobs.ids) { client, id throws(CLIError) in
             let (job, raw) = try await client.job(id)
             if global.json {
                 Console.out(Format.rawJSON(raw))
                 return
             }
+            if !first { Console.out("") }
+            first = false
             let activity = job.state == JobState.failed.rawValue ? await Self.activityFailure(of: job, client) : nil
             for line in Self.render(job, now: Date(), activity: activity) { Console.out(line) }
         }

@@ -17,6 +17,9 @@ struct WaitCommand: AsyncParsableCommand {
         commandName: "wait",
         abstract: "Wait for a job to finish, showing its progress.",
         discussion: """
+            Several IDs are waited for one after another (a --timeout covers them all); the exit code is the first \
+            job's that did not succeed.
+
             On a terminal, one status line is updated in place (state, elapsed time, Kinsta polls so far, last error); \
             otherwise each state change is printed on its own line. With --json, only the final job is printed.
 
@@ -28,16 +31,27 @@ struct WaitCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var waiting: WaitOptions
 
-    @Argument(help: "The job ID.")
-    var id: Int64
-
-    func validate() throws {
-        if id < 1 { throw ArgumentParser.ValidationError("a job ID is a positive number") }
-    }
+    @OptionGroup var jobs: JobIDs
 
     func run() async throws {
         let code = try await global.withClient { client in
-            try await JobWaiter(client: client, jobID: id, options: waiting, json: global.json).run()
+            // One after another: the daemon carries them all at once, so the later ones are often done already.
+            // --timeout is for the whole wait.
+            let deadline = waiting.timeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
+            var code = ExitStatus.success
+            for id in jobs.ids {
+                let waiter = JobWaiter(
+                    client: client,
+                    jobID: id,
+                    options: waiting,
+                    json: global.json,
+                    deadline: deadline
+                )
+                let result = try await waiter.run()
+                if code == ExitStatus.success { code = result }
+                if result == ExitStatus.waitTimeout { return result }
+            }
+            return code
         }
         if code != ExitStatus.success { throw ExitCode(code) }
     }
@@ -72,6 +86,22 @@ struct JobWaiter {
     let jobID: Int64
     let options: WaitOptions
     let json: Bool
+    /// When `--timeout` ends (shared by the jobs of one `wait`); `nil` for none, or from `options` when not given.
+    var deadline: ContinuousClock.Instant?
+
+    init(
+        client: DaemonClient,
+        jobID: Int64,
+        options: WaitOptions,
+        json: Bool,
+        deadline: ContinuousClock.Instant? = nil
+    ) {
+        self.client = client
+        self.jobID = jobID
+        self.options = options
+        self.json = json
+        self.deadline = deadline ?? options.timeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
+    }
 
     /// A daemon restart (systemd) is ridden out for this long before `wait` gives up with exit code 3.
     static let unreachableGrace: Duration = .seconds(60)
@@ -95,7 +125,6 @@ struct JobWaiter {
     func run() async throws -> Int32 {
         let clock = ContinuousClock()
         let start = clock.now
-        let deadline = options.timeout.map { start + .milliseconds(Int64($0 * 1000)) }
         let interval = Duration.milliseconds(Int64(options.interval * 1000))
         let live = !json && Terminal.isTTY(STDOUT_FILENO)
         if live { Terminal.newlineOnInterrupt() }
@@ -111,14 +140,14 @@ struct JobWaiter {
                 unreachableSince = nil
                 lastJob = (job, raw)
                 if !live && !json && job.state != lastState {
-                    Console.out(Self.stateLine(job))
+                    Console.out(Self.exitCode(forState: job.state) == nil ? Self.stateLine(job) : Self.finalLine(job))
                     Console.flush()
                 }
                 lastState = job.state
                 if let code = Self.exitCode(forState: job.state) {
                     if live {
                         clearLine()
-                        Console.out(Self.stateLine(job) + " after \(DurationText.format(clock.now - start))")
+                        Console.out(Self.finalLine(job))
                     } else if json {
                         Console.out(Format.rawJSON(raw))
                     }
@@ -170,6 +199,13 @@ struct JobWaiter {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// `job 12 succeeded after 24s`: the job's own time, from its submission to its end (not how long this
+    /// `wait` watched it).
+    static func finalLine(_ job: JobView) -> String {
+        stateLine(job)
+            + " after \(DurationText.format((job.finishedAt ?? job.updatedAt).timeIntervalSince(job.createdAt)))"
     }
 
     /// `job 12 running`, with the last error when the job ended badly.

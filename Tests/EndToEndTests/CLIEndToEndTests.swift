@@ -108,7 +108,7 @@ import Glibc
         #expect(show.status == 0)
         #expect(show.output.contains { $0.contains("succeeded") })
         // history --json: NDJSON passthrough, gap-free
-        let history = try await stack.ops(["history", "--json", "--since", "0"])
+        let history = try await stack.ops(["history", "--json", "--after", "0"])
         let seqs = try history.output.filter { $0.hasPrefix("{") }.map {
             try WireJSON.decoder().decode(EventView.self, from: Data($0.utf8)).seq
         }
@@ -150,6 +150,62 @@ import Glibc
         let unreachable = try await stack.ops(["jobs"])
         #expect(unreachable.status == 3)
         #expect(unreachable.output.count == 1, "\(unreachable.output)")
+    }
+
+    /// The habits of docker, systemctl and journalctl (issue 17): global options before the command, several IDs at
+    /// once, IDs only, and times for --since / --until.
+    @Test(.timeLimit(.minutes(2)))
+    func theHabitsAdminsBring() async throws {
+        let stack = try await Stack(failureRate: 0)
+        let daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+        for name in ["Habit One", "Habit Two"] {
+            let submitted = try await stack.ops([
+                "submit", "site.create_plain", "--display-name", name, "--region", "us-central1",
+            ])
+            #expect(submitted.status == 0, "\(submitted.output)")
+        }
+        // Several IDs: wait for both, each reported with the job's own time
+        let waited = try await stack.ops(["wait", "1", "2"])
+        #expect(waited.status == 0, "\(waited.output)")
+        #expect(waited.output.contains { $0.hasPrefix("job 1 succeeded after ") }, "\(waited.output)")
+        #expect(waited.output.contains { $0.hasPrefix("job 2 succeeded after ") }, "\(waited.output)")
+        // Global options before the command are taken (a socket that does not exist: exit 3, not the env's socket)
+        #expect(try await stack.ops(["--socket", "/nonexistent/s.sock", "jobs"]).status == 3)
+        let hoisted = try await stack.ops(["--json", "--socket=\(stack.socket)", "jobs"])
+        #expect(hoisted.status == 0, "\(hoisted.output)")
+        let list = try WireJSON.decoder().decode(JobListView.self, from: Data(hoisted.output.joined().utf8))
+        #expect(list.jobs.map(\.id) == [2, 1])
+        // IDs only
+        let quiet = try await stack.ops(["jobs", "-q"])
+        #expect(quiet.output == ["2", "1"], "\(quiet.output)")
+        // show takes several; with --json, one job a line
+        let shown = try await stack.ops(["show", "1", "2"])
+        #expect(shown.status == 0)
+        #expect(shown.output.filter { $0.hasPrefix("job:") }.count == 2, "\(shown.output)")
+        let shownJSON = try await stack.ops(["show", "--json", "2", "1"])
+        #expect(
+            try shownJSON.output.map { try WireJSON.decoder().decode(JobView.self, from: Data($0.utf8)).id } == [2, 1]
+        )
+        // cancel takes several: each refusal on its own line, exit 2, and a missing job does not stop the others
+        let cancelled = try await stack.ops(["cancel", "1", "999", "2"])
+        #expect(cancelled.status == 2)
+        #expect(cancelled.output.filter { $0.hasPrefix("error: ") }.count == 3, "\(cancelled.output)")
+        // Times, as journalctl takes them
+        let recent = try await stack.ops(["history", "--since", "1 hour ago", "--json"])
+        #expect(try JSONValue.lines(recent.output).count >= 8, "\(recent.output)")
+        #expect(try await stack.ops(["history", "--until", "1 hour ago"]).output == ["no events"])
+        #expect(try await stack.ops(["history", "--since", "tomorrow"]).output == ["no events"])
+        #expect(try await stack.ops(["jobs", "--since", "10 minutes ago", "-q"]).output == ["2", "1"])
+        #expect(try await stack.ops(["jobs", "--until", "yesterday"]).output == ["no jobs"])
+        // A sequence number still works, under its own name and as SPEC's --since SEQ
+        let afterSeq = try JSONValue.lines(try await stack.ops(["history", "--json", "--after", "3"]).output)
+        let sinceSeq = try JSONValue.lines(try await stack.ops(["history", "--json", "--since", "3"]).output)
+        #expect(afterSeq == sinceSeq)
+        #expect(afterSeq.first == 4)
+        let bad = try await stack.ops(["history", "--since", "last blue moon"])
+        #expect(bad.status == 2)
+        #expect(bad.output.contains { $0.contains("1 hour ago") }, "\(bad.output)")
     }
 
     @Test(.timeLimit(.minutes(2)))
@@ -263,7 +319,7 @@ import Glibc
         _ = try await stack.ops(["submit", "site.create_plain", "--display-name", "Before", "--region", "us"])
         let tail = try ChildProcess(
             BuiltProducts.executable("kinsta-ops"),
-            ["history", "-f", "--json", "--since", "0"],
+            ["history", "-f", "--json", "--after", "0"],
             environment: stack.environment,
             name: "history -f"
         )
@@ -276,7 +332,7 @@ import Glibc
         daemon = try await stack.startDaemon()
         defer { daemon.signal(SIGTERM) }
         _ = try await stack.ops(["submit", "site.create_plain", "--display-name", "After", "--region", "us", "--wait"])
-        let events = try JSONValue.lines(try await stack.ops(["history", "--json", "--since", "0"]).output)
+        let events = try JSONValue.lines(try await stack.ops(["history", "--json", "--after", "0"]).output)
         let lastSeq = try #require(events.last)
         _ = try await withTimeout(30, "the tail to catch up") {
             try await tail.waitForLine { $0.contains(#""seq":\#(lastSeq),"#) }

@@ -97,6 +97,34 @@ import Testing
         #expect(last.map(\.seq) == [8, 9])
     }
 
+    /// `history --since TIME` starts at the seq that bisection finds, whatever holes pruning left.
+    @Test func lastSeqBeforeATimeIsFoundByBisection() async throws {
+        let database = try OpsDatabase.inMemory()
+        #expect(try await database.lastSeq(before: start) == 0)
+        // Given 40 jobs submitted a minute apart (one event each)
+        for index in 0..<40 {
+            _ = try await database.insert(
+                NewJob(params: try params("Site \(index)"), note: nil, submitter: nil, idempotencyKey: nil),
+                now: start.addingTimeInterval(Double(index) * 60)
+            )
+        }
+        // Then the last event before a time is the one of the minute before it
+        for minute in 0..<40 {
+            let time = start.addingTimeInterval(Double(minute) * 60)
+            #expect(try await database.lastSeq(before: time) == Int64(minute))
+            #expect(try await database.lastSeq(before: time.addingTimeInterval(1)) == Int64(minute + 1))
+        }
+        #expect(try await database.lastSeq(before: start.addingTimeInterval(3600)) == 40)
+        // And with holes (events 5 to 30 pruned), the answer stays right
+        try await database.executeForTesting("DELETE FROM event WHERE seq BETWEEN 5 AND 30")
+        #expect(try await database.lastSeq(before: start.addingTimeInterval(10 * 60 + 1)) == 4)
+        #expect(try await database.lastSeq(before: start.addingTimeInterval(31 * 60)) == 31)
+        #expect(try await database.lastSeq(before: start.addingTimeInterval(35 * 60)) == 35)
+        // And `through` bounds a read from above
+        #expect(try await database.events(after: 30, through: 33, limit: 100).map(\.seq) == [31, 32, 33])
+        #expect(try await database.lastEvents(2, through: 33).map(\.seq) == [32, 33])
+    }
+
     /// With the database's `GroupCommit` running (as in the daemon) and without it (each submission alone).
     @Test(arguments: [true, false])
     func concurrentSubmissionsCommitTogetherAndARefusalTakesBackOnlyItsOwn(groupCommit: Bool) async throws {
