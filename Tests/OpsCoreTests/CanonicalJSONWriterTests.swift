@@ -114,4 +114,30 @@ import Testing
             #expect(Int64((back.timeIntervalSince1970 * 1000).rounded()) == milliseconds)
         }
     }
+
+    @Test(
+        arguments: [
+            ("2026-12-01T09:30:00Z", 1_796_117_400_000),
+            ("2026-12-01t09:30:00z", 1_796_117_400_000),
+            ("2026-12-01 09:30:00Z", 1_796_117_400_000),
+            ("2026-12-01T09:30:00.25+01:00", 1_796_113_800_250),
+            ("2026-12-01T09:30:00.123456-23:42", 1_796_202_720_123),
+            ("1838-09-24T02:57:14+18:36", -4_142_590_726_000),
+            ("2024-02-29T00:00:00Z", 1_709_164_800_000),
+            ("1969-12-31T23:59:59.999Z", -1),
+        ] as [(String, Int64)]
+    )
+    func readsRFC3339TimesWithAnyOffset(_ text: String, _ milliseconds: Int64) throws {
+        let date = try #require(CanonicalJSON.parseDate(text))
+        #expect(Int64((date.timeIntervalSince1970 * 1000).rounded()) == milliseconds)
+    }
+
+    @Test(arguments: [
+        "2026-12-01T09:30:00", "2026-12-01", "2026-02-29T00:00:00Z", "2026-12-01T24:00:00Z",
+        "2026-12-01T09:30:00+24:00",
+        "2026-12-01T09:30:00.Z", "2026-12-01T09:30Z", " 2026-12-01T09:30:00Z", "2026-12-01T09:30:00Zx",
+    ])
+    func refusesWhatIsNotRFC3339WithAZone(_ text: String) {
+        #expect(CanonicalJSON.parseDate(text) == nil)
+    }
 }
