@@ -106,5 +106,6 @@ public enum TimeExpression {
     }
 
     /// The forms, for an error message.
-    public static let forms = #""1 hour ago", "30m ago", "today", "yesterday", "2026-12-01 09:30", "2026-12-01T09:30:00Z" or "@1796117400""#
+    public static let forms =
+        #""1 hour ago", "30m ago", "today", "yesterday", "2026-12-01 09:30", "2026-12-01T09:30:00Z" or "@1796117400""#
 }
