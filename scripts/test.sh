@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # The project's Python test environment first (the tests look for it too): the reference verifier's python3.
 export PATH="$PWD/.build/python/bin:$PATH"
-exec swift test "$@"
+# No test is written with XCTest: --disable-xctest leaves out its empty "Executed 0 tests" summary.
+exec swift test --disable-xctest "$@"

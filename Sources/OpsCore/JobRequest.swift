@@ -9,17 +9,22 @@ public struct ValidatedParams: Sendable, Hashable {
     ///   - kind: the job kind.
     ///   - raw: parameters as the caller sent them.
     ///   - defaults: what the configuration fills in (the company, the user a restore notifies) and decides.
-    /// - Throws: ``ValidationError`` naming the first field at fault (unknown, missing, wrong type or form).
+    /// - Throws: ``ValidationError`` naming the field at fault (unknown, with the name likely meant; every missing
+    /// one in one message, `field` the first; or a wrong type or form).
     public init(kind: JobKind, raw: [String: JSONValue], defaults: ParamDefaults) throws(ValidationError) {
         let spec = kind.spec
         let known = Set(spec.parameters.map(\.name))
         if let unknown = raw.keys.sorted().first(where: { !known.contains($0) }) {
+            let names = spec.parameters.map(\.name)
+            let guess = Suggestion.closest(to: unknown, among: names)
             throw ValidationError(
                 field: unknown,
-                "\(kind.rawValue) has no parameter \(unknown); it takes \(spec.parameters.map(\.name).joined(separator: ", "))"
+                "\(kind.rawValue) has no parameter \(unknown)"
+                    + (guess.map { " (did you mean \($0)?)" } ?? "; it takes \(names.joined(separator: ", "))")
             )
         }
-        var values: [String: JSONValue] = [:]
+        var resolved: [(ParamSpec, JSONValue)] = []
+        var missing: [ParamSpec] = []
         for param in spec.parameters {
             var value = raw[param.name]
             if value == nil || value == .null {
@@ -28,18 +33,27 @@ public struct ValidatedParams: Sendable, Hashable {
                     value = .string(configured)
                 }
             }
-            guard let value, value != .null else {
-                if param.required {
-                    let hint = param.defaultsToCompany ? " (no company is configured either)" : ""
-                    throw ValidationError(field: param.name, "\(kind.rawValue) needs \(param.name)\(hint)")
-                }
-                continue
+            if let value, value != .null {
+                resolved.append((param, value))
+            } else if param.required {
+                missing.append(param)
             }
-            values[param.name] = try param.validate(value)
         }
+        // Every missing parameter at once: an admin should not find them one try at a time.
+        if let first = missing.first {
+            let names = missing.map { $0.name + ($0.defaultsToCompany ? " (no company is configured either)" : "") }
+            throw ValidationError(field: first.name, "\(kind.rawValue) needs \(Self.list(names))")
+        }
+        var values: [String: JSONValue] = [:]
+        for (param, value) in resolved { values[param.name] = try param.validate(value) }
         try spec.check(values, defaults)
         self.kind = kind
         self.values = values
+    }
+
+    /// `a`, `a and b`, `a, b and c`.
+    static func list(_ names: [String]) -> String {
+        names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
     }
 
     /// Validates raw parameters with only the company configured.

@@ -139,7 +139,9 @@ public struct SocketAPI: Sendable {
             throw APIError(
                 .unprocessableContent,
                 code: .unknownKind,
-                "unknown kind \(submission.kind); `kinsta-ops kinds` (GET /v1/kinds) lists the \(JobKind.allCases.count)",
+                "unknown kind \(submission.kind)"
+                    + Suggestion.hint(for: submission.kind, among: JobKind.allCases.map(\.rawValue))
+                    + "; `kinsta-ops kinds` (GET /v1/kinds) lists the \(JobKind.allCases.count)",
                 field: "kind"
             )
         }
@@ -204,7 +206,9 @@ public struct SocketAPI: Sendable {
             try text.split(separator: ",", omittingEmptySubsequences: false).map { name in
                 guard let state = JobState(rawValue: String(name)) else {
                     throw APIError.badRequest(
-                        "unknown state \(name); states are \(JobState.allCases.map(\.rawValue).joined(separator: ", "))",
+                        "unknown state \(name)"
+                            + Suggestion.hint(for: String(name), among: JobState.allCases.map(\.rawValue))
+                            + "; states are \(JobState.allCases.map(\.rawValue).joined(separator: ", "))",
                         field: "state"
                     )
                 }
@@ -213,7 +217,11 @@ public struct SocketAPI: Sendable {
         }
         let kind = try query["kind"].map { text in
             guard let kind = JobKind(rawValue: String(text)) else {
-                throw APIError.badRequest("unknown kind \(text)", field: "kind")
+                throw APIError.badRequest(
+                    "unknown kind \(text)"
+                        + Suggestion.hint(for: String(text), among: JobKind.allCases.map(\.rawValue)),
+                    field: "kind"
+                )
             }
             return kind
         }

@@ -41,6 +41,16 @@ struct KinstaOps: AsyncParsableCommand {
             Console.out(SubmitCommand.help(for: kind))
             Foundation.exit(ExitStatus.success)
         }
+        if let first = arguments.first, !first.hasPrefix("-") {
+            let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+            if !names.contains(first) {
+                Console.error(
+                    "kinsta-ops: unknown command \(first)" + Suggestion.hint(for: first, among: names)
+                        + "; `kinsta-ops --help` lists the commands"
+                )
+                Foundation.exit(ExitStatus.usage)
+            }
+        }
         do {
             var command = try await asyncParseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -50,8 +60,12 @@ struct KinstaOps: AsyncParsableCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                let message = fullMessage(for: error)
-                Console.error(message)
+                // One style for every error: `kinsta-ops: …`, then where the options are described.
+                var message = self.message(for: error)
+                if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+                Console.error("kinsta-ops: " + message)
+                let command = arguments.first { !$0.hasPrefix("-") }.map { " \($0)" } ?? ""
+                Console.dimError("(`kinsta-ops\(command) --help` describes the options)")
                 Foundation.exit(ExitStatus.usage)
             }
             exit(withError: error)

@@ -132,7 +132,13 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let params = try collectParams()
+        let params: [String: JSONValue]
+        do {
+            params = try collectParams()
+        } catch {
+            Console.error(error.message)
+            throw ExitCode(error.exitCode)
+        }
         let code = try await global.withClient { client in
             let body: Data
             do {
@@ -167,7 +173,10 @@ struct SubmitCommand: AsyncParsableCommand {
     ///   an unreadable secret file.
     func collectParams() throws(CLIError) -> [String: JSONValue] {
         guard let kind = JobKind(rawValue: kind) else {
-            throw CLIError.usage("unknown kind \(self.kind); `kinsta-ops kinds` lists them")
+            throw CLIError.usage(
+                "unknown kind \(self.kind)" + Suggestion.hint(for: self.kind, among: JobKind.allCases.map(\.rawValue))
+                    + "; `kinsta-ops kinds` lists them"
+            )
         }
         var params = try KindFlags(kind: kind).parse(kindArguments)
         for entry in rawParams {

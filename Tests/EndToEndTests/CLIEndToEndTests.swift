@@ -206,6 +206,24 @@ import Glibc
         let bad = try await stack.ops(["history", "--since", "last blue moon"])
         #expect(bad.status == 2)
         #expect(bad.output.contains { $0.contains("1 hour ago") }, "\(bad.output)")
+        // Did you mean: commands, kinds, states, parameters; and every missing parameter in one message
+        func refused(_ arguments: [String], saying text: String) async throws {
+            let result = try await stack.ops(arguments)
+            #expect(result.status == 2, "\(arguments): \(result.output)")
+            #expect(result.output.contains { $0.contains(text) }, "\(arguments): \(result.output)")
+        }
+        try await refused(["submti"], saying: "did you mean submit?")
+        try await refused(["submit", "site.creat"], saying: "did you mean site.create?")
+        try await refused(["jobs", "--state", "faild"], saying: "did you mean failed?")
+        try await refused(["submit", "site.create_plain"], saying: "needs display_name and region")
+        try await refused(
+            ["submit", "site.create_plain", "--param", "displayname=X", "--region", "us-central1"],
+            saying: "has no parameter displayname (did you mean display_name?)"
+        )
+        // One style: every error starts with the program's name, usage errors included
+        let usage = try await stack.ops(["show"])
+        #expect(usage.status == 2)
+        #expect(usage.output.first?.hasPrefix("kinsta-ops: ") == true, "\(usage.output)")
     }
 
     @Test(.timeLimit(.minutes(2)))

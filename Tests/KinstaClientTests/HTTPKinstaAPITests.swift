@@ -40,7 +40,7 @@ final class SimTime: Sendable {
             let api = HTTPKinstaAPI(
                 configuration: KinstaConfiguration(baseURL: base + "/", apiKey: key, requestTimeout: .seconds(5)),
                 http: http,
-                logger: Logger(label: "test")
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
             )
             return try await body(api, simulator, time)
         }
@@ -171,7 +171,7 @@ final class SimTime: Sendable {
                 requestTimeout: .seconds(2)
             ),
             http: http,
-            logger: Logger(label: "test")
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         guard case .notSent = await api.submit(try Self.plainCall("X")) else {
             Issue.record("a refused connection must count as not sent")

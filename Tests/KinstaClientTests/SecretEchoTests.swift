@@ -35,7 +35,7 @@ import Testing
             let api = HTTPKinstaAPI(
                 configuration: KinstaConfiguration(baseURL: base + "/", apiKey: Self.key, requestTimeout: .seconds(5)),
                 http: http,
-                logger: Logger(label: "test"),
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
                 secrets: registry
             )
             try await body(api, registry, time)

@@ -64,7 +64,7 @@ import Testing
             api: api,
             policy: PollPolicy(adaptive: AdaptivePolling(jitter: 0)),
             clock: clock,
-            logger: Logger(label: "test"),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             maxInFlight: 1,
             seed: 1
         )
@@ -172,7 +172,7 @@ import Testing
             api: api,
             policy: PollPolicy(adaptive: AdaptivePolling(jitter: 0), durations: [.siteCreatePlain: learned]),
             clock: clock,
-            logger: Logger(label: "test"),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             maxInFlight: 10,
             seed: 1,
             budget: budget

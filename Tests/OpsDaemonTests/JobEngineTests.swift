@@ -57,7 +57,7 @@ import Testing
                 api: api,
                 policy: policy ?? engine.policyForTesting,
                 clock: clock,
-                logger: Logger(label: "test"),
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
                 seed: 2
             )
         }
@@ -72,7 +72,7 @@ import Testing
             api: api,
             policy: policy,
             clock: clock,
-            logger: Logger(label: "test"),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             maxInFlight: maxInFlight,
             seed: 1
         )
@@ -372,7 +372,7 @@ extension Array {
             api: api,
             policy: policy,
             clock: clock,
-            logger: Logger(label: "test"),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             seed: 1,
             company: company
         )

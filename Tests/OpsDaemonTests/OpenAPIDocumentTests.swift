@@ -39,7 +39,7 @@ import Testing
             startedAt: Date(),
             now: { Date() },
             metricsText: metrics ? { @Sendable in "" } : nil,
-            logger: Logger(label: "test")
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         return Set(api.registeredRoutes)
     }

@@ -62,7 +62,14 @@ import Testing
     struct StorageTestError: Error {}
 
     func makeEngine(_ database: OpsDatabase, _ api: FaultingKinsta, clock: ManualClock, seed: UInt64) -> JobEngine {
-        JobEngine(database: database, api: api, policy: policy, clock: clock, logger: Logger(label: "test"), seed: seed)
+        JobEngine(
+            database: database,
+            api: api,
+            policy: policy,
+            clock: clock,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            seed: seed
+        )
     }
 
     @Test func anAnswerThatCouldNotBeCommittedIsCommittedLaterNeverSentAgain() async throws {

@@ -53,7 +53,7 @@ import Testing
                 sender: receiver,
                 schedule: DeliverySchedule(delays: DeliverySchedule.standard.delays, jitter: 0),
                 clock: clock,
-                logger: Logger(label: "test"),
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
                 seed: 1
             )
         }
