@@ -247,9 +247,12 @@ public struct DeliveryView: Codable, Sendable, Hashable {
     public var lastError: String?
     public var createdAt: Date
     public var deliveredAt: Date?
+    /// A pending delivery behind an older pending one to the same endpoint (sent oldest first): that one's ID.
+    public var waitingBehind: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, endpoint, state, attempts
+        case waitingBehind = "waiting_behind"
         case eventSeq = "event_seq"
         case jobID = "job_id"
         case nextAttemptAt = "next_attempt_at"

@@ -694,7 +694,7 @@ public enum OpenAPIDocument {
                     "id": int, "event_seq": int, "job_id": int, "endpoint": string,
                     "state": enumSchema(StoredDelivery.State.allCases.map(\.rawValue)), "attempts": int,
                     "next_attempt_at": date, "last_status": int, "last_error": string, "created_at": date,
-                    "delivered_at": date,
+                    "delivered_at": date, "waiting_behind": int,
                 ],
                 required: ["id", "event_seq", "job_id", "endpoint", "state", "attempts", "created_at"]
             ),

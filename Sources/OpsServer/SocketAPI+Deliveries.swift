@@ -58,5 +58,6 @@ extension DeliveryView {
             createdAt: delivery.createdAt,
             deliveredAt: delivery.deliveredAt
         )
+        waitingBehind = delivery.waitingBehind
     }
 }

@@ -32,6 +32,9 @@ public struct StoredDelivery: Sendable, Hashable {
     public var lastError: String?
     public var createdAt: Date
     public var deliveredAt: Date?
+    /// For a pending delivery with an older one pending to its endpoint: that one's ID. Each endpoint is sent
+    /// oldest first, so this one waits until that one is delivered or given up. Set by ``OpsDatabase/deliveries``.
+    public var waitingBehind: Int64?
 
     /// `webhook-id`: the same for every attempt of this delivery, different for every (event, endpoint).
     public var messageID: String { "msg_\(eventSeq)_\(endpoint)" }
@@ -88,11 +91,24 @@ extension OpsDatabase {
     {
         try await writer.read { db in
             let (filter, arguments) = Self.filter([("state = ?", state?.rawValue), ("endpoint = ?", endpoint)])
-            return try DeliveryRecord.fetchAll(
+            var deliveries = try DeliveryRecord.fetchAll(
                 db,
                 sql: "SELECT * FROM delivery \(filter) ORDER BY id DESC LIMIT ?",
                 arguments: arguments + [limit]
             ).map(StoredDelivery.init(record:))
+            let oldestPending = try Dictionary(
+                Row.fetchAll(
+                    db,
+                    sql: "SELECT endpoint, min(id) AS oldest FROM delivery WHERE state = 'pending' GROUP BY endpoint"
+                ).map { (row: Row) -> (String, Int64) in (row["endpoint"], row["oldest"]) },
+                uniquingKeysWith: { first, _ in first }
+            )
+            for index in deliveries.indices where deliveries[index].state == .pending {
+                if let oldest = oldestPending[deliveries[index].endpoint], oldest < deliveries[index].id {
+                    deliveries[index].waitingBehind = oldest
+                }
+            }
+            return deliveries
         }
     }
 

@@ -32,16 +32,45 @@ struct CLIError: Error, CustomStringConvertible {
     /// The complete line, prefixed (`error: …` for the daemon's refusals, `kinsta-ops: …` otherwise).
     var message: String
     var exitCode: Int32
+    /// The daemon's own error, when it answered one: what `--json` prints.
+    var view: ErrorView?
     /// The daemon could not be reached (worth retrying for long-running commands).
     var isUnreachable: Bool { exitCode == ExitStatus.unreachable }
 
     var description: String { message }
 
+    init(message: String, exitCode: Int32, view: ErrorView? = nil) {
+        self.message = message
+        self.exitCode = exitCode
+        self.view = view
+    }
+
     /// An error answer of the daemon: `error: <message> (field: x)`, exit 2 for 4xx and 1 otherwise.
     static func daemon(_ view: ErrorView, status: Int) -> CLIError {
         var line = "error: \(Format.oneLine(view.error.message))"
         if let field = view.error.field, !field.isEmpty { line += " (field: \(field))" }
-        return CLIError(message: line, exitCode: (400..<500).contains(status) ? ExitStatus.usage : ExitStatus.failure)
+        return CLIError(
+            message: line,
+            exitCode: (400..<500).contains(status) ? ExitStatus.usage : ExitStatus.failure,
+            view: view
+        )
+    }
+
+    /// The error as `--json` prints it, in the daemon's shape: `{"error": {"code", "message", "field"?}}`. The
+    /// CLI's own errors have the codes `usage`, `unreachable` and `failure` (by exit code).
+    var json: String {
+        let body =
+            view?.error
+            ?? ErrorView.Body(
+                rawCode: exitCode == ExitStatus.usage ? "usage" : isUnreachable ? "unreachable" : "failure",
+                message: message.hasPrefix("kinsta-ops: ") ? String(message.dropFirst("kinsta-ops: ".count)) : message
+            )
+        return (try? WireJSON.encoder().encode(["error": body])).map { String(decoding: $0, as: UTF8.self) } ?? message
+    }
+
+    /// Writes the error on stderr: its line, or its JSON with `--json`.
+    func report(json: Bool) {
+        Console.error(json ? self.json : message)
     }
 
     /// A local usage problem found while running (unreadable password file, mismatched prompt): exit 2.

@@ -24,11 +24,13 @@ struct DeliveriesCommand: AsyncParsableCommand {
                 route,
                 query: [("state", state), ("endpoint", endpoint), ("limit", String(limit))]
             )
+            let list = try client.decode([DeliveryView].self, from: response.body, route: "GET \(route)")
             if global.json {
-                Console.out(Format.rawJSON(response.body))
+                // Every list the CLI prints is {"<name>": [...]}; the socket's own answer is the bare array.
+                let items = try client.decode(JSONValue.self, from: response.body, route: "GET \(route)")
+                Console.out(Format.json(.object(["deliveries": items])))
                 return
             }
-            let list = try client.decode([DeliveryView].self, from: response.body, route: "GET \(route)")
             var table = Table([
                 .init("ID", alignment: .right), .init("ENDPOINT"), .init("EVENT", alignment: .right),
                 .init("JOB", alignment: .right), .init("STATE"), .init("ATTEMPTS", alignment: .right),
@@ -37,6 +39,7 @@ struct DeliveriesCommand: AsyncParsableCommand {
             for delivery in list {
                 let when =
                     delivery.deliveredAt.map { Format.relative($0) }
+                    ?? delivery.waitingBehind.map { "waiting behind delivery \($0)" }
                     ?? delivery.nextAttemptAt.map { "next " + Format.when($0) } ?? ""
                 table.append([
                     String(delivery.id), delivery.endpoint, String(delivery.eventSeq), String(delivery.jobID),

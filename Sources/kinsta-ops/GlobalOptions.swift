@@ -73,14 +73,14 @@ struct GlobalOptions: ParsableArguments {
         do {
             return try await body(client)
         } catch let error as CLIError {
-            Console.error(error.message)
+            error.report(json: json)
             throw ExitCode(error.exitCode)
         } catch let error as ExitCode {
             throw error
         } catch let error as ArgumentParser.ValidationError {
             throw error
         } catch {
-            Console.error("kinsta-ops: \(error)")
+            CLIError(message: "kinsta-ops: \(error)", exitCode: ExitStatus.failure).report(json: json)
             throw ExitCode(ExitStatus.failure)
         }
     }
@@ -96,7 +96,7 @@ struct GlobalOptions: ParsableArguments {
                 } catch {
                     // Unreachable stays unreachable for the next ID: stop at the first.
                     if error.isUnreachable { throw error }
-                    Console.error(error.message)
+                    error.report(json: json)
                     if code == ExitStatus.success { code = error.exitCode }
                 }
             }

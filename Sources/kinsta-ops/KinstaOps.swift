@@ -44,10 +44,10 @@ struct KinstaOps: AsyncParsableCommand {
         if let first = arguments.first, !first.hasPrefix("-") {
             let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
             if !names.contains(first) {
-                Console.error(
-                    "kinsta-ops: unknown command \(first)" + Suggestion.hint(for: first, among: names)
+                CLIError.usage(
+                    "unknown command \(first)" + Suggestion.hint(for: first, among: names)
                         + "; `kinsta-ops --help` lists the commands"
-                )
+                ).report(json: arguments.contains("--json"))
                 Foundation.exit(ExitStatus.usage)
             }
         }
@@ -63,9 +63,10 @@ struct KinstaOps: AsyncParsableCommand {
                 // One style for every error: `kinsta-ops: …`, then where the options are described.
                 var message = self.message(for: error)
                 if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
-                Console.error("kinsta-ops: " + message)
+                let json = arguments.contains("--json")
+                CLIError.usage(message).report(json: json)
                 let command = arguments.first { !$0.hasPrefix("-") }.map { " \($0)" } ?? ""
-                Console.dimError("(`kinsta-ops\(command) --help` describes the options)")
+                if !json { Console.dimError("(`kinsta-ops\(command) --help` describes the options)") }
                 Foundation.exit(ExitStatus.usage)
             }
             exit(withError: error)

@@ -7,31 +7,31 @@ import OpsProtocol
 /// `kinsta-ops sites`, `environments SITE`, `backups ENV`, `downloadable-backups ENV`: Kinsta reads through the daemon
 /// (it holds the key), like the Slack bot's `/site_id`, `/environment_id`, `/backups` and `/downloadable_backups`.
 enum KinstaRead {
-    /// GETs a read-through route and returns Kinsta's JSON passed through `keep` (or, with `--json`, prints it so and
-    /// returns `nil`). A command's filters go in `keep`, so the table and the JSON a script reads are filtered alike.
-    static func fetch(
+    /// GETs a read-through route and returns the list Kinsta's answer holds at `path` (`company.sites`, …), the
+    /// entries `keep` keeps. With `--json`, prints them as `{"<name>": [entries]}` (every list the CLI prints has
+    /// that shape: `jobs`, `deliveries`, `sites`, …) and returns `nil`. A command's filters go in `keep`, so the
+    /// table and the JSON a script reads are filtered alike.
+    static func list(
         _ global: GlobalOptions,
-        _ path: String,
+        _ route: String,
         query: [(String, String?)] = [],
-        keep: ((JSONValue) -> JSONValue)? = nil
-    ) async throws -> JSONValue? {
+        at path: [String],
+        as name: String,
+        keep: ((JSONValue) -> Bool)? = nil
+    ) async throws -> [JSONValue]? {
         try await global.withClient { client in
-            let response = try await client.send("GET", "/\(socketAPIVersion)/kinsta" + path, query: query)
-            if global.json, keep == nil {
-                Console.out(Format.rawJSON(response.body))
-                return nil
-            }
+            let response = try await client.send("GET", "/\(socketAPIVersion)/kinsta" + route, query: query)
             let body = try client.decode(
                 JSONValue.self,
                 from: response.body,
-                route: "GET /\(socketAPIVersion)/kinsta\(path)"
+                route: "GET /\(socketAPIVersion)/kinsta\(route)"
             )
-            let kept = keep.map { $0(body) } ?? body
+            let entries = array(path.reduce(Optional(body)) { $0?[$1] }).filter { keep?($0) ?? true }
             if global.json {
-                Console.out(Format.json(kept))
+                Console.out(Format.json(.object([name: .array(entries)])))
                 return nil
             }
-            return kept
+            return entries
         }
     }
 
@@ -81,28 +81,26 @@ struct SitesCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let keep: ((JSONValue) -> JSONValue)? = name.map { name in { Self.sites($0, named: name) } }
-        guard let body = try await KinstaRead.fetch(global, "/sites", query: [("company", company)], keep: keep)
+        let keep: ((JSONValue) -> Bool)? = name.map { name in
+            { KinstaRead.text($0["display_name"]).localizedCaseInsensitiveContains(name) }
+        }
+        guard
+            let sites = try await KinstaRead.list(
+                global,
+                "/sites",
+                query: [("company", company)],
+                at: ["company", "sites"],
+                as: "sites",
+                keep: keep
+            )
         else { return }
         var table = Table([.init("NAME", maxWidth: 40), .init("SITE ID"), .init("STATUS")])
-        for site in KinstaRead.array(body["company"]?["sites"]) {
+        for site in sites {
             table.append([
                 KinstaRead.text(site["display_name"]), KinstaRead.text(site["id"]), KinstaRead.text(site["status"]),
             ])
         }
         KinstaRead.print(table, empty: "no sites")
-    }
-
-    /// Kinsta's answer with only the sites whose name contains `name` (any case), in the same envelope.
-    static func sites(_ body: JSONValue, named name: String) -> JSONValue {
-        guard case .object(var top) = body, case .object(var company)? = top["company"],
-            case .array(let sites)? = company["sites"]
-        else { return body }
-        company["sites"] = .array(
-            sites.filter { KinstaRead.text($0["display_name"]).localizedCaseInsensitiveContains(name) }
-        )
-        top["company"] = .object(company)
-        return .object(top)
     }
 }
 
@@ -116,10 +114,16 @@ struct EnvironmentsCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        guard let body = try await KinstaRead.fetch(global, "/sites/\(DaemonClient.percentEncode(site))/environments")
+        guard
+            let entries = try await KinstaRead.list(
+                global,
+                "/sites/\(DaemonClient.percentEncode(site))/environments",
+                at: ["site", "environments"],
+                as: "environments"
+            )
         else { return }
         var table = Table([.init("NAME"), .init("ENVIRONMENT ID"), .init("PREMIUM"), .init("BLOCKED")])
-        for environment in KinstaRead.array(body["site"]?["environments"]) {
+        for environment in entries {
             table.append([
                 KinstaRead.text(environment["display_name"]), KinstaRead.text(environment["id"]),
                 KinstaRead.text(environment["is_premium"]), KinstaRead.text(environment["is_blocked"]),
@@ -140,12 +144,13 @@ struct BackupsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = "/environments/\(DaemonClient.percentEncode(environment))/backups"
-        guard let body = try await KinstaRead.fetch(global, path) else { return }
+        guard let entries = try await KinstaRead.list(global, path, at: ["environment", "backups"], as: "backups")
+        else { return }
         var table = Table([
             .init("BACKUP ID", alignment: .right), .init("TYPE"), .init("CREATED"), .init("NAME", maxWidth: 40),
             .init("NOTE", maxWidth: 40),
         ])
-        for backup in KinstaRead.array(body["environment"]?["backups"]) {
+        for backup in entries {
             table.append([
                 KinstaRead.text(backup["id"]), KinstaRead.text(backup["type"]), KinstaRead.date(backup["created_at"]),
                 KinstaRead.text(backup["name"]), KinstaRead.text(backup["note"]),
@@ -166,9 +171,16 @@ struct DownloadableBackupsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = "/environments/\(DaemonClient.percentEncode(environment))/downloadable-backups"
-        guard let body = try await KinstaRead.fetch(global, path) else { return }
+        guard
+            let entries = try await KinstaRead.list(
+                global,
+                path,
+                at: ["environment", "downloadable_backups"],
+                as: "downloadable_backups"
+            )
+        else { return }
         var table = Table([.init("CREATED"), .init("EXPIRES"), .init("READY"), .init("DOWNLOAD LINK")])
-        for backup in KinstaRead.array(body["environment"]?["downloadable_backups"]) {
+        for backup in entries {
             let ready = backup["is_generation_in_progress"] == .bool(true) ? "generating" : "yes"
             table.append([
                 KinstaRead.date(backup["created_at"]), KinstaRead.date(backup["expires_at"]), ready,
@@ -189,9 +201,17 @@ struct UsersCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        guard let body = try await KinstaRead.fetch(global, "/users", query: [("company", company)]) else { return }
+        guard
+            let entries = try await KinstaRead.list(
+                global,
+                "/users",
+                query: [("company", company)],
+                at: ["company", "users"],
+                as: "users"
+            )
+        else { return }
         var table = Table([.init("USER ID"), .init("NAME", maxWidth: 40), .init("E-MAIL", maxWidth: 60)])
-        for entry in KinstaRead.array(body["company"]?["users"]) {
+        for entry in entries {
             let user = entry["user"]
             table.append([
                 KinstaRead.text(user?["id"]), KinstaRead.text(user?["full_name"]), KinstaRead.text(user?["email"]),
@@ -211,9 +231,17 @@ struct RegionsCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        guard let body = try await KinstaRead.fetch(global, "/regions", query: [("company", company)]) else { return }
+        guard
+            let entries = try await KinstaRead.list(
+                global,
+                "/regions",
+                query: [("company", company)],
+                at: ["company", "available_regions"],
+                as: "regions"
+            )
+        else { return }
         var table = Table([.init("REGION"), .init("NAME", maxWidth: 60)])
-        for region in KinstaRead.array(body["company"]?["available_regions"]) {
+        for region in entries {
             table.append([KinstaRead.text(region["region"]), KinstaRead.text(region["name"])])
         }
         KinstaRead.print(table, empty: "no regions")
@@ -231,9 +259,10 @@ struct DomainsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = "/environments/\(DaemonClient.percentEncode(environment))/domains"
-        guard let body = try await KinstaRead.fetch(global, path) else { return }
+        guard let entries = try await KinstaRead.list(global, path, at: ["environment", "site_domains"], as: "domains")
+        else { return }
         var table = Table([.init("DOMAIN", maxWidth: 60), .init("DOMAIN ID"), .init("CLOUDFLARE DNS")])
-        for domain in KinstaRead.array(body["environment"]?["site_domains"]) {
+        for domain in entries {
             table.append([
                 KinstaRead.text(domain["name"]), KinstaRead.text(domain["id"]),
                 KinstaRead.text(domain["uses_cloudflare_dns"]),
@@ -261,11 +290,19 @@ struct ActivityCommand: AsyncParsableCommand {
 
     func run() async throws {
         let query = [("company", company), ("site_id", site), ("limit", String(limit))]
-        guard let body = try await KinstaRead.fetch(global, "/activity-logs", query: query) else { return }
+        guard
+            let entries = try await KinstaRead.list(
+                global,
+                "/activity-logs",
+                query: query,
+                at: ["company", "activity_logs", "items"],
+                as: "activity_logs"
+            )
+        else { return }
         var table = Table([
             .init("TIME"), .init("TYPE"), .init("STATE"), .init("SITE ID"), .init("DETAILS", maxWidth: 80),
         ])
-        for entry in KinstaRead.array(body["company"]?["activity_logs"]?["items"]) {
+        for entry in entries {
             table.append([
                 KinstaRead.date(entry["created_at"]), KinstaRead.text(entry["type"]), KinstaActivity.state(entry),
                 KinstaRead.text(entry["site_id"]), KinstaActivity.details(entry),

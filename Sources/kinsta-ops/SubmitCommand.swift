@@ -136,7 +136,7 @@ struct SubmitCommand: AsyncParsableCommand {
         do {
             params = try collectParams()
         } catch {
-            Console.error(error.message)
+            error.report(json: global.json)
             throw ExitCode(error.exitCode)
         }
         let code = try await global.withClient { client in

@@ -297,7 +297,7 @@ import Glibc
             let result = try await stack.ops(["sites", "--json"] + arguments)
             #expect(result.status == 0, "\(result.output)")
             let body = try JSONDecoder().decode(JSONValue.self, from: Data(result.output.joined().utf8))
-            return body["company"]?["sites"]?.array ?? []
+            return body["sites"]?.array ?? []
         }
         let all = try await sites([])
         #expect(all.count >= 2)
@@ -310,6 +310,25 @@ import Glibc
         #expect(try await sites(["--name", "no site is named this"]).isEmpty)
         let table = try await stack.ops(["sites", "--name", wanted])
         #expect(table.output.filter { $0.contains(wanted) }.count == 1, "\(table.output)")
+        // One shape for every list: {"<name>": [...]}
+        func listed(_ arguments: [String], _ name: String) async throws -> JSONValue? {
+            let result = try await stack.ops(arguments + ["--json"])
+            #expect(result.status == 0, "\(arguments): \(result.output)")
+            let body = try JSONDecoder().decode(JSONValue.self, from: Data(result.output.joined().utf8))
+            #expect(body.objectValue?.keys.sorted() == [name], "\(arguments): \(body)")
+            return body[name]
+        }
+        #expect(try await listed(["regions"], "regions")?.array?.isEmpty == false)
+        #expect(try await listed(["users"], "users")?.array?.isEmpty == false)
+        #expect(try await listed(["deliveries"], "deliveries")?.array?.isEmpty == true)
+        #expect(try await listed(["jobs"], "jobs")?.array?.isEmpty == true)
+        // And errors, with --json, are the daemon's error object, the CLI's own ones included
+        for (arguments, code) in [(["show", "999"], "not_found"), (["submti"], "usage"), (["show"], "usage")] {
+            let result = try await stack.ops(arguments + ["--json"])
+            #expect(result.status == 2)
+            let body = try JSONDecoder().decode(JSONValue.self, from: Data(result.output.joined().utf8))
+            #expect(body["error"]?["code"] == .string(code), "\(arguments): \(result.output)")
+        }
     }
 
     @Test(.timeLimit(.minutes(2)))

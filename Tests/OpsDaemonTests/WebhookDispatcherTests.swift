@@ -113,6 +113,10 @@ import Testing
         _ = try await dispatcher.step("std")
         fixture.clock.advance(by: 5)
         _ = try await dispatcher.step("std")
+        // (Meanwhile the two younger deliveries say whom they wait behind: the first, failing, one)
+        let queued = try await fixture.database.deliveries(state: .pending, endpoint: nil, limit: 10)
+        #expect(queued.map(\.id) == [3, 2, 1])
+        #expect(queued.map(\.waitingBehind) == [1, 1, nil])
         let restarted = fixture.dispatcher(receiver)
         try await fixture.drive(restarted, "std", until: fixture.start.addingTimeInterval(86_400))
 
