@@ -45,17 +45,30 @@ struct ConfigKeyInfo: Sendable {
 /// A key's effective value as `check-config` prints it: the one place where a value becomes summary text, and where
 /// a secret is kept out of it.
 struct ConfigShown: Sendable, Equatable {
-    let text: String
+    /// The value as TOML writes it; `nil` when it is not shown (a secret) or not set.
+    let value: String?
+    /// What is said about it, as a TOML comment: where a secret comes from, what an absent key means.
+    let remark: String?
+
+    init(_ value: String?, remark: String? = nil) {
+        self.value = value
+        self.remark = remark
+    }
 
     /// Quoted; absent reads as empty, as the file would write it.
-    static func string(_ value: String?) -> Self { Self(text: "\"\(value ?? "")\"") }
-    static func number(_ value: Double) -> Self { Self(text: "\(value)") }
-    static func integer(_ value: some BinaryInteger) -> Self { Self(text: "\(value)") }
-    static func bool(_ value: Bool) -> Self { Self(text: "\(value)") }
-    static func integers(_ values: [some BinaryInteger]) -> Self { Self(text: "\(values)") }
-    static func strings(_ values: [String]) -> Self { Self(text: "\(values)") }
-    /// A secret: never its value.
-    static let redacted = Self(text: "[redacted]")
+    static func string(_ value: String?) -> Self { Self(quoted(value ?? "")) }
+    /// A whole number as an integer (`60`, not `60.0`): the file takes either.
+    static func number(_ value: Double) -> Self {
+        Self(value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : "\(value)")
+    }
+    static func integer(_ value: some BinaryInteger) -> Self { Self("\(value)") }
+    static func bool(_ value: Bool) -> Self { Self("\(value)") }
+    static func integers(_ values: [some BinaryInteger]) -> Self {
+        Self("[" + values.map { "\($0)" }.joined(separator: ", ") + "]")
+    }
+    static func strings(_ values: [String]) -> Self { Self("[" + values.map(quoted).joined(separator: ", ") + "]") }
+    /// A secret: never its value, and no value line a copied file would take as one.
+    static let redacted = Self(nil, remark: "[redacted]")
     /// Scheme and host only: a Slack incoming-webhook URL carries its secret in the path.
     static func redactedURL(_ url: String) -> Self {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else {
@@ -64,10 +77,34 @@ struct ConfigShown: Sendable, Equatable {
         let port = parsed.port.map { ":\($0)" } ?? ""
         return .string("\(scheme)://\(host)\(port)/[redacted]")
     }
-    /// Words in place of a value: `(none)`.
-    static func words(_ text: String) -> Self { Self(text: "(\(text))") }
-    /// The value with a remark after it: `[1000] (group IDs)`.
-    func noted(_ remark: String) -> Self { Self(text: "\(text) (\(remark))") }
+    /// Not set, and what that means: `none`, `every state change`.
+    static func words(_ text: String) -> Self { Self(nil, remark: text) }
+    /// The value with a remark after it: `[1000]  # group IDs`.
+    func noted(_ remark: String) -> Self { Self(value, remark: self.remark.map { "\($0), \(remark)" } ?? remark) }
+
+    /// The summary line of the key `name`: `name = value  # remark`, or `# name: remark` without a value.
+    func line(_ name: String) -> String {
+        guard let value else { return "# \(name): \(remark ?? "not set")" }
+        return "\(name) = \(value)" + (remark.map { "  # \($0)" } ?? "")
+    }
+
+    /// A TOML basic string.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                out += String(format: "\\u%04X", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
 }
 
 extension ConfigKey where Value == String {
@@ -447,7 +484,11 @@ enum ConfigKeys {
         WebhookKey("events") { endpoint in
             endpoint.events.map { .strings($0.map { "job.\($0.rawValue)" }.sorted()) } ?? .words("every state change")
         },
-        WebhookKey("headers") { .strings($0.headers.keys.sorted()).noted("values redacted") },
+        WebhookKey("headers") { endpoint in
+            endpoint.headers.isEmpty
+                ? ConfigShown("{}")
+                : .words(endpoint.headers.keys.sorted().joined(separator: ", ") + " (values redacted)")
+        },
     ]
 
     /// Tables and their known keys, from ``all``.

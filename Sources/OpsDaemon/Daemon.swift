@@ -253,11 +253,12 @@ public struct Daemon: Sendable {
                     [
                         .init(
                             service: ReloadService(
+                                started: configuration,
                                 reload: {
                                     let fresh = try reload()
                                     webhooks.replace(fresh.webhooks)
                                     secrets.setConfigured(Self.configuredSecrets(fresh.webhooks))
-                                    return fresh.logLevel
+                                    return fresh
                                 },
                                 logger: logger
                             )

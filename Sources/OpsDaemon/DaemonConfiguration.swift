@@ -109,6 +109,17 @@ public struct DaemonConfiguration: Sendable {
 
     /// The effective settings as TOML-like lines, secrets redacted: what `check-config` prints. Every key of
     /// ``ConfigKeys/all`` in its order, tables apart, each shown by the key itself; then each webhook.
+    /// The keys whose effective value differs in `other` (`table.key`, in the schema's order; `webhooks` when any
+    /// endpoint differs). Secrets compare by value, though the summary never shows them.
+    func changedKeys(to other: DaemonConfiguration) -> [String] {
+        var changed = ConfigKeys.all.filter { $0.shown(self) != $0.shown(other) }.map { "\($0.table).\($0.name)" }
+        if kinsta.apiKey != other.kinsta.apiKey && !changed.contains("kinsta.api_key") {
+            changed.append("kinsta.api_key")
+        }
+        if webhooks != other.webhooks { changed.append("webhooks") }
+        return changed
+    }
+
     public var redactedSummary: String {
         var lines: [String] = []
         var table: String?
@@ -117,12 +128,12 @@ public struct DaemonConfiguration: Sendable {
                 lines += (table == nil ? [] : [""]) + ["[\(key.table)]"]
                 table = key.table
             }
-            lines.append("\(key.name) = \(key.shown(self).text)")
+            lines.append(key.shown(self).line(key.name))
         }
         for endpoint in webhooks {
             lines +=
                 ["", "[[webhooks]]"]
-                + ConfigKeys.webhookKeys.filter(\.shownInSummary).map { "\($0.name) = \($0.shown(endpoint).text)" }
+                + ConfigKeys.webhookKeys.filter(\.shownInSummary).map { $0.shown(endpoint).line($0.name) }
         }
         return lines.joined(separator: "\n")
     }

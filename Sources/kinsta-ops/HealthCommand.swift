@@ -4,7 +4,7 @@ import Foundation
 import OpsCore
 import OpsProtocol
 
-/// `kinsta-ops health` — `GET /v1/health`, printed generically as key/value pairs.
+/// `kinsta-ops health` — `GET /v1/health`: the status first, then the rest in words and as key/value pairs.
 struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
@@ -39,9 +39,47 @@ struct HealthCommand: AsyncParsableCommand {
         if !healthy { throw ExitCode(ExitStatus.failure) }
     }
 
-    /// One `key: value` line per leaf; nested objects become dotted keys, keys sorted.
+    /// The status first, then the figures an admin reads, in words (`up 3h 12m`, `2 queued, 5 in flight`), then
+    /// everything else the daemon reported as `key: value` lines (nested objects as dotted keys, keys sorted).
     static func render(_ object: [String: JSONValue]) -> [String] {
         var block = KeyValueBlock()
+        var rest = object
+        func take(_ key: String) -> JSONValue? { rest.removeValue(forKey: key) }
+        func seconds(_ value: JSONValue?) -> Double? {
+            switch value {
+            case .integer(let number)?: Double(number)
+            case .number(let number)?: number
+            default: nil
+            }
+        }
+        let status = take("status").map(JSONValue.plainText) ?? "unknown"
+        var details: [String] = []
+        if let version = take("version") { details.append("kinsta-opsd \(JSONValue.plainText(version))") }
+        if let uptime = seconds(take("uptime_seconds")) { details.append("up \(DurationText.format(uptime))") }
+        block.add("status", status + (details.isEmpty ? "" : " (" + details.joined(separator: ", ") + ")"))
+        var jobs: [String] = []
+        if let queued = take("queue_depth") { jobs.append("\(JSONValue.plainText(queued)) queued") }
+        if let inFlight = take("in_flight") { jobs.append("\(JSONValue.plainText(inFlight)) in flight") }
+        if let oldest = seconds(take("oldest_pending_seconds")) {
+            jobs.append("the oldest queued for \(DurationText.format(oldest))")
+        } else {
+            _ = take("oldest_pending_seconds")
+        }
+        if !jobs.isEmpty { block.add("jobs", jobs.joined(separator: ", ")) }
+        if case .object(let states)? = take("jobs_by_state") {
+            let counted = JobState.allCases.compactMap { state -> String? in
+                guard let count = states[state.rawValue], count != .integer(0) else { return nil }
+                return "\(state.rawValue) \(JSONValue.plainText(count))"
+            }
+            block.add("by state", counted.isEmpty ? "no jobs yet" : counted.joined(separator: ", "))
+        }
+        if case .array(let disabled)? = take("disabled_webhook_endpoints") {
+            let names = disabled.map { endpoint in
+                "\(JSONValue.plainText(endpoint["name"] ?? .null)) (since \(JSONValue.plainText(endpoint["since"] ?? .null)): "
+                    + "\(JSONValue.plainText(endpoint["reason"] ?? .null)))"
+            }
+            block.add("webhooks", names.isEmpty ? "all enabled" : "disabled: " + names.joined(separator: "; "))
+        }
         func walk(_ object: [String: JSONValue], prefix: String) {
             for key in object.keys.sorted() {
                 let value = object[key] ?? .null
@@ -52,7 +90,7 @@ struct HealthCommand: AsyncParsableCommand {
                 }
             }
         }
-        walk(object, prefix: "")
+        walk(rest, prefix: "")
         return block.render()
     }
 }

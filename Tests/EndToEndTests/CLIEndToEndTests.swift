@@ -224,6 +224,43 @@ import Glibc
         let usage = try await stack.ops(["show"])
         #expect(usage.status == 2)
         #expect(usage.output.first?.hasPrefix("kinsta-ops: ") == true, "\(usage.output)")
+        // health: the status first, in words
+        let health = try await stack.ops(["health"])
+        #expect(health.output.first?.hasPrefix("status:") == true, "\(health.output)")
+        #expect(health.output.first?.contains("ok (kinsta-opsd ") == true, "\(health.output)")
+        #expect(health.output.contains { $0.hasPrefix("by state:") && $0.contains("succeeded 2") }, "\(health.output)")
+        // SIGHUP says what it applied and what waits for a restart
+        let config = try String(contentsOfFile: stack.configPath, encoding: .utf8)
+        try
+            (config.replacingOccurrences(of: "requests_per_minute = 6000", with: "requests_per_minute = 5000")
+            + "[daemon]\nlog_level = \"debug\"\n")
+            .write(toFile: stack.configPath, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        let reloaded = try await withTimeout(20, "reload line") {
+            try await daemon.waitForLine { $0.contains("configuration reloaded") }
+        }
+        #expect(reloaded.contains("daemon.log_level"), "\(reloaded)")
+        #expect(reloaded.contains("needs_restart=kinsta.requests_per_minute"), "\(reloaded)")
+    }
+
+    /// `kinsta-opsd --help` says where the key comes from and which environment variables count.
+    @Test func theDaemonsHelpListsTheKeysSourcesAndTheEnvironment() async throws {
+        let help = try ChildProcess(
+            BuiltProducts.executable("kinsta-opsd"),
+            ["--help"],
+            environment: ProcessInfo.processInfo.environment,
+            name: "kinsta-opsd --help"
+        )
+        #expect(await help.waitForExit() == 0)
+        await help.waitForOutputEnd()
+        let text = help.output.joined(separator: "\n")
+        for name in [
+            "kinsta-api-key", "api_key_file", "KINSTA_API_KEY", "KINSTA_API_BASE_URL", "KINSTA_COMPANY_ID",
+            "KINSTA_NOTIFIED_USER_ID", "KINSTA_OPSD_STATE_DIR", "KINSTA_OPSD_SOCKET", "KINSTA_OPSD_LOG_LEVEL",
+            "NOTIFY_SOCKET", "CREDENTIALS_DIRECTORY",
+        ] {
+            #expect(text.contains(name), "\(name)")
+        }
     }
 
     @Test(.timeLimit(.minutes(2)))

@@ -58,11 +58,39 @@ import Testing
         for line in summary.split(separator: "\n") {
             if line.hasPrefix("[") {
                 table = String(line.dropFirst().prefix { $0 != "]" })
+            } else if line.hasPrefix("# "), let name = line.dropFirst(2).split(separator: ":").first {
+                shown.append("\(table).\(name)")  // a secret, or a key not set: a comment line
             } else if let name = line.split(separator: " = ").first {
                 shown.append("\(table).\(name)")
             }
         }
         #expect(shown == ConfigKeys.all.map { "\($0.table).\($0.name)" })
+    }
+
+    /// SIGHUP says what it applied and what waits for a restart.
+    @Test func aReloadNamesWhatItAppliedAndWhatNeedsARestart() throws {
+        func load(_ text: String) throws -> DaemonConfiguration {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rl-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let path = directory.appendingPathComponent("c.toml").path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return try ConfigLoader(environment: ["KINSTA_API_KEY": "k"]).load(path: path)
+        }
+        let started = try load("[daemon]\nlog_level = \"info\"\n")
+        let hook = "[[webhooks]]\nname = \"c\"\nurl = \"https://hooks.slack.com/services/a/b\"\nformat = \"slack\"\n"
+        let fresh = try load(
+            "[daemon]\nlog_level = \"debug\"\nmax_in_flight = 4\n[kinsta]\nrequests_per_minute = 30\n" + hook
+        )
+        let first = ReloadService.report(started: started, last: started, fresh: fresh)
+        #expect(first.applied == ["daemon.log_level", "webhooks"])
+        #expect(first.needsRestart == ["kinsta.requests_per_minute", "daemon.max_in_flight"])
+        // A second SIGHUP with nothing new: nothing applied, and the restart is still pending
+        let second = ReloadService.report(started: started, last: fresh, fresh: fresh)
+        #expect(second.applied.isEmpty)
+        #expect(second.needsRestart == first.needsRestart)
+        // Nothing changed at all
+        #expect(ReloadService.report(started: started, last: started, fresh: started) == ([], []))
     }
 
     @Test func numberDefaultsAreInTheirRange() {

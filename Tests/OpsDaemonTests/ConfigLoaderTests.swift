@@ -45,6 +45,36 @@ import Testing
         #expect(fromFile.redactedSummary == defaults.redactedSummary)
     }
 
+    /// `check-config` prints TOML (issue 17): remarks are comments, whole numbers integers, secrets comment lines;
+    /// read back, it is the same configuration.
+    @Test func theSummaryIsTOMLThatReadsBackAsItself() throws {
+        let first = try ConfigLoader(environment: env).load(
+            path: try file(
+                """
+                [kinsta]
+                company_id = "c \\"quoted\\" 1"
+                requests_per_minute = 90.5
+                [polling]
+                adaptive = false
+                first_poll_seconds = 4
+                [[webhooks]]
+                name = "chat"
+                url = "https://hooks.slack.com/services/T/B/x"
+                format = "slack"
+                events = ["job.failed"]
+                """
+            )
+        )
+        let summary = first.redactedSummary
+        #expect(summary.contains("first_poll_seconds = 4\n"))
+        #expect(summary.contains("requests_per_minute = 90.5\n"))
+        #expect(summary.contains("# api_key: [redacted], from KINSTA_API_KEY"))
+        #expect(!summary.contains(" = ("))
+        let second = try ConfigLoader(environment: env).load(path: try file(summary))
+        #expect(second.redactedSummary == summary)
+        #expect(second.companyID == #"c "quoted" 1"#)
+    }
+
     @Test func fileSettingsApplyAndEnvironmentWins() throws {
         let path = try file(
             """
@@ -95,7 +125,7 @@ import Testing
                 )
         )
         #expect(set.redactedSummary.contains("adaptive = false"))
-        #expect(set.redactedSummary.contains("adaptive_max_interval_seconds = 15.0"))
+        #expect(set.redactedSummary.contains("adaptive_max_interval_seconds = 15\n"))
     }
 
     struct Mistake: Sendable, CustomTestStringConvertible {
