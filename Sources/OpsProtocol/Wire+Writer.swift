@@ -121,6 +121,14 @@ extension JobView: CanonicalJSONWritable {
             }
             writer.key("updated_at")
             writer.date(updatedAt)
+            if let waitingBehind {
+                writer.key("waiting_behind")
+                writer.integer(waitingBehind)
+            }
+            if let waitingOn {
+                writer.key("waiting_on")
+                writer.string(waitingOn)
+            }
         }
     }
 }

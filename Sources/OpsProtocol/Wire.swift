@@ -100,6 +100,10 @@ public struct JobView: Codable, Sendable, Hashable {
     public var outputs: [String: JSONValue]?
     /// Everything the job occupies while in flight (`site:…`, `env:…`); ``target`` joins them.
     public var targets: [String]?
+    /// For a queued job (on `GET /v1/jobs/{id}`): the job ahead of it on something both occupy, which must end
+    /// first (one in flight, else an older queued one), and what they share (``waitingOn``).
+    public var waitingBehind: Int64?
+    public var waitingOn: String?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, state, params, note, target, targets, attempt, result, outputs, deadline, events
@@ -113,6 +117,8 @@ public struct JobView: Codable, Sendable, Hashable {
         case updatedAt = "updated_at"
         case finishedAt = "finished_at"
         case submittedBy = "submitted_by"
+        case waitingBehind = "waiting_behind"
+        case waitingOn = "waiting_on"
     }
 
     public init(

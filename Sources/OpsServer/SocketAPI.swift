@@ -243,7 +243,28 @@ public struct SocketAPI: Sendable {
         let id = try Self.jobID(context)
         guard let job = try await database.job(id: id) else { throw APIError.notFound("no job \(id)") }
         let events = try await database.events(after: 0, jobID: id, limit: 10_000)
-        return Response.json(written: JobView(job, events: events))
+        var view = JobView(job, events: events)
+        if job.state == .queued, let (ahead, key) = try await Self.jobAhead(of: job, database) {
+            (view.waitingBehind, view.waitingOn) = (ahead, key)
+        }
+        return Response.json(written: view)
+    }
+
+    /// For a queued job: the job that must end before it can start, and the key they share. The engine starts no job
+    /// while another in flight holds one of its keys (``Occupancy``), and among queued ones the oldest goes first;
+    /// `nil` when nothing holds it back but a free slot or the request budget.
+    static func jobAhead(of job: StoredJob, _ database: OpsDatabase) async throws -> (Int64, String)? {
+        let keys = Set(Occupancy.keys(of: job.target))
+        guard !keys.isEmpty else { return nil }
+        let inFlight = JobState.allCases.filter(\.isInFlight)
+        for candidates in [Set(inFlight), [.queued]] {
+            let others = try await database.jobs(states: candidates, kind: nil, before: nil, limit: 1000)
+            for other in others.reversed()
+            where other.id != job.id && (candidates.contains(.queued) ? other.id < job.id : true) {
+                if let key = Occupancy.keys(of: other.target).first(where: keys.contains) { return (other.id, key) }
+            }
+        }
+        return nil
     }
 
     /// Cancel or retry: the machine decides whether the job's state allows it (409 with its reason otherwise).

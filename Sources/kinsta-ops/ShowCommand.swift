@@ -58,7 +58,13 @@ struct ShowCommand: AsyncParsableCommand {
         block.add("kind", job.kind)
         block.add("state", job.state)
         block.add("attempt", String(job.attempt))
-        block.add("target", job.target)
+        // The subject (a new site's name) reads better than the key the daemon derived from it.
+        let subject = Format.target(of: job)
+        block.add("target", subject)
+        if subject != job.target { block.add("occupies", job.target) }
+        if let ahead = job.waitingBehind {
+            block.add("waiting", "behind job \(ahead)" + (job.waitingOn.map { " on \($0)" } ?? ""))
+        }
         block.add("operation", job.operationID ?? "-")
         block.add("note", job.note.map(Format.oneLine))
         if job.params.isEmpty {
@@ -75,7 +81,8 @@ struct ShowCommand: AsyncParsableCommand {
         block.add("updated", Format.when(job.updatedAt, now: now))
         block.add("accepted", job.acceptedAt.map { Format.when($0, now: now) })
         block.add("finished", job.finishedAt.map { Format.when($0, now: now) })
-        block.add("deadline", job.deadline.map { Format.when($0, now: now) })
+        let finished = JobState(rawValue: job.state)?.isTerminal ?? false
+        if !finished { block.add("deadline", job.deadline.map { Format.when($0, now: now) }) }
         if job.pendingAction != nil || job.nextActionAt != nil {
             let action = job.pendingAction ?? "next action"
             let at = job.nextActionAt.map { " at \(Format.when($0, now: now))" } ?? ""
@@ -83,10 +90,12 @@ struct ShowCommand: AsyncParsableCommand {
         }
         block.add("polls", String(job.pollCount))
         block.add("last error", job.lastError.map(Format.oneLine))
-        block.add("result", job.result.map(Format.json))
-        for (index, name) in (job.outputs ?? [:]).keys.sorted().enumerated() {
-            block.add(index == 0 ? "outputs" : "", "\(name) = \(Format.json(job.outputs?[name] ?? .null))")
+        // What the job learned, by its kind's output names; Kinsta's raw answer only when there is nothing else.
+        let outputs = job.outputs ?? [:]
+        for (index, name) in outputs.keys.sorted().enumerated() {
+            block.add(index == 0 ? "outputs" : "", "\(name) = \(JSONValue.plainText(outputs[name] ?? .null))")
         }
+        if outputs.isEmpty { block.add("kinsta result", job.result.map(Format.json)) }
 
         var lines = block.render()
         if let activity {

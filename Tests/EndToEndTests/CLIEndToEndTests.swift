@@ -183,6 +183,11 @@ import Glibc
         let shown = try await stack.ops(["show", "1", "2"])
         #expect(shown.status == 0)
         #expect(shown.output.filter { $0.hasPrefix("job:") }.count == 2, "\(shown.output)")
+        // … with the subject as its target, outputs by name, and no deadline once finished
+        #expect(shown.output.contains { $0.hasPrefix("target:") && $0.hasSuffix("Habit One") }, "\(shown.output)")
+        #expect(shown.output.contains { $0.hasPrefix("outputs:") }, "\(shown.output)")
+        #expect(shown.output.contains { $0.hasPrefix("               site_id = ") }, "\(shown.output)")
+        #expect(!shown.output.contains { $0.hasPrefix("deadline:") || $0.hasPrefix("kinsta result:") })
         let shownJSON = try await stack.ops(["show", "--json", "2", "1"])
         #expect(
             try shownJSON.output.map { try WireJSON.decoder().decode(JobView.self, from: Data($0.utf8)).id } == [2, 1]

@@ -72,6 +72,8 @@ import Testing
         )
         view.outputs = maybe(&rng, members)
         view.targets = maybe(&rng) { rng in (0..<Int.random(in: 0...3, using: &rng)).map { _ in text(&rng) } }
+        view.waitingBehind = maybe(&rng) { Int64.random(in: 1...Int64.max, using: &$0) }
+        view.waitingOn = maybe(&rng, text)
         return view
     }
 

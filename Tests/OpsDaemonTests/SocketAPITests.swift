@@ -116,6 +116,29 @@ import Glibc
         }
     }
 
+    /// `show` says why a queued job waits: the job ahead of it on something both occupy.
+    @Test func aQueuedJobSaysWhichJobItWaitsBehind() async throws {
+        try await withRouter { api in
+            func submit(_ environment: String) async throws -> Int64 {
+                let body = #"{"kind":"cache.clear","params":{"environment_id":"\#(environment)"}}"#
+                let created = try await api.send("POST", "/v1/jobs", body: body)
+                #expect(created.status == 201, "\(String(decoding: created.body, as: UTF8.self))")
+                return try WireJSON.decoder().decode(JobView.self, from: created.body).id
+            }
+            func shown(_ id: Int64) async throws -> JobView {
+                try WireJSON.decoder().decode(JobView.self, from: try await api.send("GET", "/v1/jobs/\(id)").body)
+            }
+            let first = try await submit("env-a")
+            let second = try await submit("env-a")
+            let other = try await submit("env-b")
+            #expect(try await shown(first).waitingBehind == nil)
+            let behind = try await shown(second)
+            #expect(behind.waitingBehind == first)
+            #expect(behind.waitingOn.map { $0.contains("env-a") } == true, "\(String(describing: behind.waitingOn))")
+            #expect(try await shown(other).waitingBehind == nil)
+        }
+    }
+
     @Test func passwordsNeverComeBack() async throws {
         try await withRouter { api in
             let body =
