@@ -146,7 +146,7 @@ struct EventPrinter: Sendable {
         .init("SEQ", alignment: .right, minWidth: 5), .init("TIME", minWidth: 8),
         .init("JOB", alignment: .right, minWidth: 4),
         .init("KIND", minWidth: JobKind.allCases.map(\.rawValue.count).max() ?? 0),
-        .init("FROM → TO", minWidth: 21, maxWidth: 33),
+        .init("FROM → TO", minWidth: 21, maxWidth: 33, states: true),
         .init("MESSAGE"),
     ])
 

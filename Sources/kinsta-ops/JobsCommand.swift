@@ -110,7 +110,8 @@ struct JobsCommand: AsyncParsableCommand {
     static func render(_ jobs: [JobView], now: Date) -> [String] {
         guard !jobs.isEmpty else { return ["no jobs"] }
         var table = Table([
-            .init("ID", alignment: .right), .init("KIND"), .init("STATE"), .init("TARGET/SITE", maxWidth: 32),
+            .init("ID", alignment: .right), .init("KIND"), .init("STATE", states: true),
+            .init("TARGET/SITE", maxWidth: 32),
             .init("OPERATION", maxWidth: 20), .init("AGE"), .init("LAST ERROR", maxWidth: 60),
         ])
         for job in jobs {

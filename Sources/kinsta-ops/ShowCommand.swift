@@ -56,7 +56,7 @@ struct ShowCommand: AsyncParsableCommand {
         var block = KeyValueBlock()
         block.add("job", String(job.id))
         block.add("kind", job.kind)
-        block.add("state", job.state)
+        block.add("state", Colour.states(in: job.state))
         block.add("attempt", String(job.attempt))
         // The subject (a new site's name) reads better than the key the daemon derived from it.
         let subject = Format.target(of: job)
@@ -111,7 +111,7 @@ struct ShowCommand: AsyncParsableCommand {
         } else {
             var table = Table([
                 .init("SEQ", alignment: .right), .init("TIME"), .init("ATTEMPT", alignment: .right),
-                .init("FROM → TO"), .init("MESSAGE", maxWidth: 100),
+                .init("FROM → TO", states: true), .init("MESSAGE", maxWidth: 100),
             ])
             for event in events.sorted(by: { $0.seq < $1.seq }) {
                 table.append([

@@ -18,12 +18,21 @@ struct Table {
         var alignment: Alignment
         var minWidth: Int
         var maxWidth: Int?
+        /// Its cells end in a job state, coloured on a terminal (``Colour``).
+        var states: Bool
 
-        init(_ title: String, alignment: Alignment = .left, minWidth: Int = 0, maxWidth: Int? = nil) {
+        init(
+            _ title: String,
+            alignment: Alignment = .left,
+            minWidth: Int = 0,
+            maxWidth: Int? = nil,
+            states: Bool = false
+        ) {
             self.title = title
             self.alignment = alignment
             self.minWidth = minWidth
             self.maxWidth = maxWidth
+            self.states = states
         }
     }
 
@@ -55,18 +64,19 @@ struct Table {
 
     /// The header line for the given widths.
     func header(widths: [Int]) -> String {
-        line(columns.map(\.title), widths: widths)
+        line(columns.map(\.title), widths: widths, header: true)
     }
 
-    /// One row laid out with the given widths.
-    func line(_ cells: [String], widths: [Int]) -> String {
+    /// One row laid out with the given widths; colour is added after the padding, so it takes no width.
+    func line(_ cells: [String], widths: [Int], header: Bool = false) -> String {
         var parts: [String] = []
         for (index, column) in columns.enumerated() {
             let width = widths[index]
             let isLast = index == columns.count - 1
             let text = index < cells.count ? cells[index] : ""
-            let cell = isLast || !Self.truncates.load(ordering: .relaxed) ? text : Format.truncate(text, to: width)
+            var cell = isLast || !Self.truncates.load(ordering: .relaxed) ? text : Format.truncate(text, to: width)
             let padding = String(repeating: " ", count: max(0, width - cell.count))
+            if column.states && !header { cell = Colour.states(in: cell) }
             switch column.alignment {
             case .left: parts.append(isLast ? cell : cell + padding)
             case .right: parts.append(padding + cell)

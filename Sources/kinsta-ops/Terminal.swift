@@ -1,4 +1,5 @@
 import Foundation
+import OpsCore
 
 #if canImport(Glibc)
 import Glibc
@@ -93,3 +94,31 @@ enum Terminal {
 /// The terminal settings in force before ``Terminal/readSecret(prompt:)`` turned echo off, for its Ctrl-C handler.
 /// Written before the handler is installed and only read by it, on the one thread that prompts.
 nonisolated(unsafe) private var savedTerminalSettings = termios()
+
+/// State names in colour on a terminal: green for succeeded, red for failed and timed_out, yellow for
+/// needs_attention, cyan while in flight, dim for cancelled. Off when stdout is not a terminal, when `NO_COLOR` is set
+/// to anything (no-color.org) or `TERM` is `dumb`.
+enum Colour {
+    static let enabled: Bool = {
+        let environment = ProcessInfo.processInfo.environment
+        return Terminal.isTTY(STDOUT_FILENO) && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+    }()
+
+    /// The SGR code of a state; `nil` for queued (and anything that is not a state).
+    static func code(_ state: String) -> String? {
+        switch JobState(rawValue: state) {
+        case .succeeded: "32"
+        case .failed, .timedOut: "31"
+        case .needsAttention: "33"
+        case .submitting, .accepted, .running: "36"
+        case .cancelled: "2"
+        case .queued, nil: nil
+        }
+    }
+
+    /// `text` with its last word coloured when that word is a state (`running`, `queued → running`) and colour is on.
+    static func states(in text: String) -> String {
+        guard enabled, let last = text.split(separator: " ").last, let code = code(String(last)) else { return text }
+        return text.dropLast(last.count) + "\u{1B}[\(code)m\(last)\u{1B}[0m"
+    }
+}

@@ -210,7 +210,7 @@ struct JobWaiter {
 
     /// `job 12 running`, with the last error when the job ended badly.
     static func stateLine(_ job: JobView) -> String {
-        var line = "job \(job.id) \(job.state)"
+        var line = "job \(job.id) " + Colour.states(in: job.state)
         if let code = exitCode(forState: job.state), code != ExitStatus.success, let error = job.lastError {
             line += ": \(Format.oneLine(error))"
         }

@@ -76,6 +76,30 @@ import Glibc
             return (status, cli.output)
         }
 
+        /// Runs `kinsta-ops args…` in a pseudo-terminal (util-linux `script`), as an admin's shell would: (exit status,
+        /// the terminal's lines). `arguments` are passed through a shell: keep them to plain words.
+        func opsInTerminal(
+            _ arguments: [String],
+            environment extra: [String: String] = [:]
+        ) async throws
+            -> (status: Int32, output: [String])
+        {
+            let command = ([BuiltProducts.executable("kinsta-ops").path] + arguments).joined(separator: " ")
+            // An admin's terminal: `swift test` sets NO_COLOR for its own output, which the CLI would honour.
+            var terminal = environment
+            terminal.removeValue(forKey: "NO_COLOR")
+            terminal["TERM"] = terminal["TERM"] ?? "xterm"
+            let cli = try ChildProcess(
+                URL(fileURLWithPath: "/usr/bin/script"),
+                ["-qefc", command, "/dev/null"],
+                environment: terminal.merging(extra) { $1 },
+                name: "kinsta-ops (pty)"
+            )
+            let status = await cli.waitForExit()
+            await cli.waitForOutputEnd()
+            return (status, cli.output.map { $0.replacingOccurrences(of: "\r", with: "") })
+        }
+
         deinit {
             sim.signal(SIGKILL)
             try? FileManager.default.removeItem(at: work)
@@ -246,6 +270,39 @@ import Glibc
         }
         #expect(reloaded.contains("daemon.log_level"), "\(reloaded)")
         #expect(reloaded.contains("needs_restart=kinsta.requests_per_minute"), "\(reloaded)")
+    }
+
+    /// States in colour on a terminal, and never in a pipe or under NO_COLOR.
+    @Test(.timeLimit(.minutes(2)))
+    func statesAreColouredOnATerminalOnly() async throws {
+        let stack = try await Stack(failureRate: 0)
+        let daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+        let submitted = try await stack.ops([
+            "submit", "site.create_plain", "--display-name", "Colour", "--region", "us-central1", "--wait",
+        ])
+        #expect(submitted.status == 0, "\(submitted.output)")
+        let green = "\u{1B}[32msucceeded\u{1B}[0m"
+        let terminal = try await stack.opsInTerminal(["jobs"])
+        #expect(terminal.status == 0, "\(terminal.output)")
+        #expect(terminal.output.contains { $0.contains(green) }, "\(terminal.output)")
+        // The colour takes no width: the row is as long, less its escape codes, as the header's columns say
+        let header = try #require(terminal.output.first { $0.hasPrefix("ID") })
+        let row = try #require(terminal.output.first { $0.contains(green) })
+        let plainRow = row.replacingOccurrences(of: "\u{1B}[32m", with: "").replacingOccurrences(
+            of: "\u{1B}[0m",
+            with: ""
+        )
+        #expect(
+            plainRow.range(of: "succeeded")?.lowerBound.utf16Offset(in: plainRow)
+                == header.range(of: "STATE")?.lowerBound.utf16Offset(in: header)
+        )
+        let history = try await stack.opsInTerminal(["history"])
+        #expect(history.output.contains { $0.contains("→ " + green) }, "\(history.output)")
+        let noColour = try await stack.opsInTerminal(["jobs"], environment: ["NO_COLOR": "1"])
+        #expect(noColour.status == 0)
+        #expect(!noColour.output.joined().contains("\u{1B}["), "\(noColour.output)")
+        #expect(!(try await stack.ops(["jobs"])).output.joined().contains("\u{1B}["))
     }
 
     /// `kinsta-opsd --help` says where the key comes from and which environment variables count.
