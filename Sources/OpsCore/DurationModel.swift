@@ -344,3 +344,18 @@ public struct DurationModel: Sendable, Hashable {
         return (ended + 1) / (ended + running + 1)
     }
 }
+
+/// A kind's usual operation time (``DurationModel`` quantiles), for people: `wait`'s "usually 1m–5m".
+public struct UsualDuration: Sendable, Hashable {
+    /// The 10th and 90th percentiles, in seconds from Kinsta's acceptance.
+    public var low: Double
+    public var high: Double
+    /// The operations the model has seen (0: the prior alone).
+    public var observations: Int
+
+    public init(low: Double, high: Double, observations: Int) {
+        self.low = low
+        self.high = high
+        self.observations = observations
+    }
+}

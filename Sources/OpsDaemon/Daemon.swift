@@ -166,6 +166,7 @@ public struct Daemon: Sendable {
             webhookNames: { webhooks.endpoints.map(\.name) },
             paramDefaults: configuration.paramDefaults,
             knownRegions: { await regions.known(for: $0) },
+            usualDuration: { engine.usualDuration(of: $0) },
             logger: logger
         )
         let socketPath = configuration.socketPath

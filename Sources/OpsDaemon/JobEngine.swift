@@ -87,6 +87,13 @@ public final class JobEngine: Sendable {
         return policy
     }
 
+    /// How long the kind's operations usually take, from acceptance to their end, as learned so far (the prior's
+    /// alone before anything was seen): the 10th and 90th percentiles, and how many operations the model has seen.
+    public func usualDuration(of kind: JobKind) -> UsualDuration {
+        let model = durations.withLock { $0[kind] } ?? machine.policy.model(for: kind)
+        return UsualDuration(low: model.quantile(0.1), high: model.quantile(0.9), observations: model.observations)
+    }
+
     /// Rebuilds the duration models from what the store holds of operations' durations (all kinds, or one).
     public func refreshDurations(_ only: JobKind? = nil) async throws {
         let base = machine.policy

@@ -317,9 +317,15 @@ public struct KindView: Codable, Sendable, Hashable {
     public var repeatIsHarmless: Bool
     public var deadlineSeconds: Int
     public var typicalSeconds: [Double]
+    /// How long its operations usually take, as the daemon has learned it: the 10th and 90th percentiles in seconds
+    /// from Kinsta's acceptance (the prior's alone while ``observations`` is 0).
+    public var usualSeconds: [Double]?
+    /// How many operations of the kind the daemon's duration model has seen.
+    public var observations: Int?
 
     enum CodingKeys: String, CodingKey {
-        case name, summary, method, path, params, outputs, targets, settle
+        case name, summary, method, path, params, outputs, targets, settle, observations
+        case usualSeconds = "usual_seconds"
         case acceptedStatus = "accepted_status"
         case repeatIsHarmless = "repeat_is_harmless"
         case deadlineSeconds = "deadline_seconds"

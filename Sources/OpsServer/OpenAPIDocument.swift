@@ -683,6 +683,8 @@ public enum OpenAPIDocument {
                     "targets": ["type": "array", "items": string], "settle": string,
                     "repeat_is_harmless": ["type": "boolean"], "deadline_seconds": int,
                     "typical_seconds": ["type": "array", "items": ["type": "number"], "minItems": 2, "maxItems": 2],
+                    "usual_seconds": ["type": "array", "items": ["type": "number"], "minItems": 2, "maxItems": 2],
+                    "observations": int,
                 ],
                 required: [
                     "name", "summary", "method", "path", "accepted_status", "params", "outputs", "targets", "settle",

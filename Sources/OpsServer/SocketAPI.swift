@@ -38,6 +38,8 @@ public struct SocketAPI: Sendable {
     /// The regions a company can create sites in, as far as the daemon has read them; `nil` when it has no list for
     /// that company (it must answer soon: submissions wait for it).
     public let knownRegions: @Sendable (_ company: String) async -> [String]?
+    /// How long a kind's operations usually take as the engine has learned it (`nil`: not known, e.g. no engine).
+    public let usualDuration: @Sendable (JobKind) -> UsualDuration?
     public let logger: Logger
 
     public init(
@@ -54,9 +56,11 @@ public struct SocketAPI: Sendable {
         webhookNames: @escaping @Sendable () -> [String] = { [] },
         paramDefaults: ParamDefaults? = nil,
         knownRegions: @escaping @Sendable (_ company: String) async -> [String]? = { _ in nil },
+        usualDuration: @escaping @Sendable (JobKind) -> UsualDuration? = { _ in nil },
         logger: Logger
     ) {
         self.knownRegions = knownRegions
+        self.usualDuration = usualDuration
         self.paramDefaults = paramDefaults ?? ParamDefaults(company: defaultCompany)
         self.webhookNames = webhookNames
         self.metricsText = metricsText
@@ -83,7 +87,20 @@ public struct SocketAPI: Sendable {
         v1.get("jobs/:id", use: showJob)
         v1.post("jobs/:id/cancel") { request, context in try await act(.cancel, request, context) }
         v1.post("jobs/:id/retry") { request, context in try await act(.retry, request, context) }
-        v1.get("kinds") { _, _ in Response.json(KindCatalogView(kinds: JobCatalog.specs.map(KindView.init))) }
+        v1.get("kinds") { _, _ in
+            Response.json(
+                KindCatalogView(
+                    kinds: JobCatalog.specs.map { spec in
+                        var view = KindView(spec)
+                        if let kind = JobKind(rawValue: spec.name), let usual = usualDuration(kind) {
+                            view.usualSeconds = [usual.low.rounded(), usual.high.rounded()]
+                            view.observations = usual.observations
+                        }
+                        return view
+                    }
+                )
+            )
+        }
         v1.get("events", use: events)
         v1.get("health", use: health)
         v1.get("openapi.json") { _, _ in openAPIResponse() }

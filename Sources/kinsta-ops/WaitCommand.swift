@@ -131,6 +131,8 @@ struct JobWaiter {
 
         var lastState: String?
         var lastJob: (view: JobView, raw: Data)?
+        var usual: String?
+        var askedUsual = false
         var unreachableSince: ContinuousClock.Instant?
         var frame = 0
 
@@ -139,8 +141,14 @@ struct JobWaiter {
             case .success(let (job, raw)):
                 unreachableSince = nil
                 lastJob = (job, raw)
+                if !askedUsual && !json && Self.exitCode(forState: job.state) == nil {
+                    askedUsual = true
+                    usual = await Self.usualText(of: job.kind, client)
+                }
                 if !live && !json && job.state != lastState {
-                    Console.out(Self.exitCode(forState: job.state) == nil ? Self.stateLine(job) : Self.finalLine(job))
+                    let line = Self.exitCode(forState: job.state) == nil ? Self.stateLine(job) : Self.finalLine(job)
+                    // The first line says what to expect.
+                    Console.out(line + (lastState == nil ? usual.map { " (\($0))" } ?? "" : ""))
                     Console.flush()
                 }
                 lastState = job.state
@@ -174,12 +182,13 @@ struct JobWaiter {
                     return ExitStatus.waitTimeout
                 }
                 if live, let job = lastJob?.view {
-                    let status = statusLine(
+                    var status = statusLine(
                         job,
                         frame: frame,
                         elapsed: clock.now - start,
                         unreachable: unreachableSince != nil
                     )
+                    if let usual { status += " · " + usual }
                     Console.raw("\r\u{1B}[2K" + Format.truncate(status, to: max(20, Terminal.width() - 1)))
                     Console.flush()
                     frame += 1
@@ -199,6 +208,17 @@ struct JobWaiter {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// `site.create usually takes 1m 10s–4m 30s (learned from 12)`, once Kinsta accepted it, from the daemon's learned durations (`GET /v1/kinds`), with how
+    /// much it has seen; `nil` when the daemon does not say (an older one, or an error: `wait` goes on without it).
+    static func usualText(of kind: String, _ client: DaemonClient) async -> String? {
+        guard let catalog = try? await client.get(KindCatalogView.self, "/\(socketAPIVersion)/kinds").value,
+            let view = catalog.kinds.first(where: { $0.name == kind }), let usual = view.usualSeconds, usual.count == 2
+        else { return nil }
+        let seen = view.observations.map { $0 == 0 ? "a first guess, none seen yet" : "learned from \($0)" }
+        return "\(kind) usually takes \(DurationText.format(usual[0]))–\(DurationText.format(usual[1]))"
+            + (seen.map { " (\($0))" } ?? "")
     }
 
     /// `job 12 succeeded after 24s`: the job's own time, from its submission to its end (not how long this

@@ -122,6 +122,13 @@ import Glibc
             "us-central1", "--wait",
         ])
         #expect(submitted.status == 0, "\(submitted.output)")
+        // … saying first what to expect: the kind's usual time, as the daemon knows it
+        #expect(
+            submitted.output.contains {
+                $0.contains("site.create_plain usually takes ") && $0.contains("none seen yet")
+            },
+            "\(submitted.output)"
+        )
         // jobs: a table with a header and the job
         let jobs = try await stack.ops(["jobs"])
         #expect(jobs.status == 0)
