@@ -5,8 +5,34 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-echo "==> building (the first build takes a few minutes)" >&2
-swift build 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" | tail -3 >&2 || true
+# Only the three executables the demo runs (not the tests, the benchmark or the probes), with SwiftPM's progress
+# shown as it goes: one line updated in place on a terminal, a line every 50 steps otherwise; errors (and warnings in
+# the project's own code) in full.
+build_product() {
+    local product=$1 step=0 line
+    set +e
+    swift build --product "$product" 2>&1 | while IFS= read -r line; do
+        case "$line" in
+            *error:*) printf '\n%s\n' "$line" >&2 ;;
+            *"$PWD/Sources/"*warning:*) printf '\n%s\n' "$line" >&2 ;;  # ours; the packages' own are not
+            \[*/*\]*)
+                step=$((step + 1))
+                if [ -t 2 ]; then
+                    printf '\r\033[2K    %s: %.100s' "$product" "$line" >&2
+                elif [ $((step % 50)) -eq 1 ]; then
+                    printf '    %s: %.100s\n' "$product" "$line" >&2
+                fi
+                ;;
+        esac
+    done
+    local status=${PIPESTATUS[0]}
+    set -e
+    [ -t 2 ] && printf '\r\033[2K' >&2
+    [ "$status" -eq 0 ] || { echo "demo: building $product failed (swift build --product $product)" >&2; exit 1; }
+    echo "    $product built" >&2
+}
+echo "==> building kinsta-sim, kinsta-opsd and kinsta-ops (the first build takes a few minutes)" >&2
+for product in kinsta-sim kinsta-opsd kinsta-ops; do build_product "$product"; done
 bin=$(swift build --show-bin-path)
 for exe in kinsta-sim kinsta-opsd kinsta-ops; do
     [ -x "$bin/$exe" ] || { echo "demo: $bin/$exe was not built" >&2; exit 1; }

@@ -148,7 +148,7 @@ struct JobWaiter {
                 if !live && !json && job.state != lastState {
                     let line = Self.exitCode(forState: job.state) == nil ? Self.stateLine(job) : Self.finalLine(job)
                     // The first line says what to expect.
-                    Console.out(line + (lastState == nil ? usual.map { " (\($0))" } ?? "" : ""))
+                    Console.out(line + (lastState == nil ? usual.map { " · \($0)" } ?? "" : ""))
                     Console.flush()
                 }
                 lastState = job.state
