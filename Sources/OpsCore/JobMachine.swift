@@ -97,9 +97,10 @@ public struct JobMachine: Sendable {
             reconciled(outcome, &next, &change, now: now, rng: &rng)
 
         case .cancel:
-            guard job.state == .queued else {
+            guard job.state == .queued || job.state == .waiting else {
                 throw TransitionRefused(
-                    "job is \(job.state.rawValue); only queued jobs can be cancelled (it may already be at Kinsta)"
+                    "job is \(job.state.rawValue); only queued or waiting jobs can be cancelled (it may already be at "
+                        + "Kinsta)"
                 )
             }
             next.state = .cancelled

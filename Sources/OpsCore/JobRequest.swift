@@ -1,7 +1,34 @@
+/// `{"from": {"job": 41, "output": "env_id"}}`: a parameter value taken from an earlier job's outputs (workflows).
+public struct OutputReference: Sendable, Hashable {
+    public var job: Int64
+    public var output: String
+
+    public init(job: Int64, output: String) {
+        self.job = job
+        self.output = output
+    }
+
+    /// The reference `value` spells: exactly `{"from": {"job": positive integer, "output": name}}`, nothing else.
+    public init?(_ value: JSONValue) {
+        guard case .object(let outer) = value, outer.count == 1, case .object(let inner)? = outer["from"],
+            inner.count == 2, case .integer(let job)? = inner["job"], job >= 1,
+            case .string(let output)? = inner["output"], !output.isEmpty
+        else { return nil }
+        self.init(job: job, output: output)
+    }
+
+    public var json: JSONValue { ["from": ["job": .integer(job), "output": .string(output)]] }
+}
+
 /// A job's parameters after validation: every value checked, defaults filled in, nothing unknown.
 public struct ValidatedParams: Sendable, Hashable {
     public let kind: JobKind
     public let values: [String: JSONValue]
+    /// The parameters still to be taken from earlier jobs' outputs (their values hold the reference itself until
+    /// ``resolving(_:defaults:)`` replaces them): a `waiting` job's.
+    public var references: [String: OutputReference] {
+        values.compactMapValues(OutputReference.init)
+    }
 
     /// Validates raw parameters for `kind`.
     ///
@@ -11,7 +38,15 @@ public struct ValidatedParams: Sendable, Hashable {
     ///   - defaults: what the configuration fills in (the company, the user a restore notifies) and decides.
     /// - Throws: ``ValidationError`` naming the field at fault (unknown, with the name likely meant; every missing
     /// one in one message, `field` the first; or a wrong type or form).
-    public init(kind: JobKind, raw: [String: JSONValue], defaults: ParamDefaults) throws(ValidationError) {
+    /// - Parameter allowingReferences: a value `{"from": {"job": N, "output": "name"}}` is kept as it is, to be
+    ///   resolved when job N has succeeded (``resolving(_:defaults:)``): its check, and the kind's cross-checks, wait
+    ///   until then. A secret cannot be taken from outputs.
+    public init(
+        kind: JobKind,
+        raw: [String: JSONValue],
+        defaults: ParamDefaults,
+        allowingReferences: Bool = false
+    ) throws(ValidationError) {
         let spec = kind.spec
         let known = Set(spec.parameters.map(\.name))
         if let unknown = raw.keys.sorted().first(where: { !known.contains($0) }) {
@@ -45,10 +80,56 @@ public struct ValidatedParams: Sendable, Hashable {
             throw ValidationError(field: first.name, "\(kind.rawValue) needs \(Self.list(names))")
         }
         var values: [String: JSONValue] = [:]
-        for (param, value) in resolved { values[param.name] = try param.validate(value) }
-        try spec.check(values, defaults)
+        var referenced = false
+        for (param, value) in resolved {
+            if allowingReferences, OutputReference(value) != nil {
+                guard !param.secret else {
+                    throw ValidationError(
+                        field: param.name,
+                        "\(param.name) is a secret: it cannot come from a job's outputs"
+                    )
+                }
+                values[param.name] = value
+                referenced = true
+                continue
+            }
+            values[param.name] = try param.validate(value)
+        }
+        if !referenced { try spec.check(values, defaults) }
         self.kind = kind
         self.values = values
+    }
+
+    /// These parameters with every reference replaced by the output it names, each checked as a submitted value
+    /// would be, and the kind's cross-checks run.
+    ///
+    /// - Parameter outputs: the outputs of the jobs referred to, by job ID.
+    /// - Throws: ``ValidationError`` naming the parameter whose output is missing or does not fit it.
+    public func resolving(
+        _ outputs: [Int64: [String: JSONValue]],
+        defaults: ParamDefaults
+    ) throws(ValidationError) -> ValidatedParams {
+        let spec = kind.spec
+        var values = self.values
+        for (name, reference) in references.sorted(by: { $0.key < $1.key }) {
+            guard let param = spec.parameters.first(where: { $0.name == name }) else { continue }
+            guard let output = outputs[reference.job]?[reference.output], output != .null else {
+                throw ValidationError(
+                    field: name,
+                    "\(name): job \(reference.job) succeeded without the output \(reference.output)"
+                )
+            }
+            do {
+                values[name] = try param.validate(output)
+            } catch {
+                throw ValidationError(
+                    field: name,
+                    "\(name) from job \(reference.job)'s \(reference.output): \(error.message)"
+                )
+            }
+        }
+        try spec.check(values, defaults)
+        return ValidatedParams(trusted: values, kind: kind)
     }
 
     /// `a`, `a and b`, `a, b and c`.

@@ -1,5 +1,8 @@
 /// Where a job stands. The diagram and one paragraph per state are in `docs/architecture.md`.
 public enum JobState: String, Sendable, Codable, CaseIterable, Hashable {
+    /// Stored, after jobs that have not all succeeded yet (`after`): it becomes `queued` once they have, its
+    /// parameters taken from their outputs then, or `skipped` when one of them ends any other way.
+    case waiting
     /// Stored and waiting for its turn (global in-flight limit, or another job on the same target).
     case queued
     /// Committed as "about to be sent to Kinsta", or being settled after an unclear send. Never re-posted blindly.
@@ -18,12 +21,14 @@ public enum JobState: String, Sendable, Codable, CaseIterable, Hashable {
     case cancelled
     /// The outcome could not be settled automatically; an admin decides (retry, or check MyKinsta).
     case needsAttention = "needs_attention"
+    /// Never started: a job it came after did not succeed (or its parameters could not be taken from their outputs).
+    case skipped
 
     /// Terminal states end a job attempt: nothing more happens unless an admin retries it.
     public var isTerminal: Bool {
         switch self {
-        case .succeeded, .failed, .timedOut, .cancelled, .needsAttention: true
-        case .queued, .submitting, .accepted, .running: false
+        case .succeeded, .failed, .timedOut, .cancelled, .needsAttention, .skipped: true
+        case .waiting, .queued, .submitting, .accepted, .running: false
         }
     }
 

@@ -96,6 +96,7 @@ public struct Daemon: Sendable {
         let connections = ConnectionLimiter(maximum: maxConnections, onIdle: { memoryRelease.connectionsFellToZero() })
         let webhooks = WebhookRegistry(configuration.webhooks)
         database.setDeliveryPlanner(webhooks.deliveryPlanner())
+        database.setParamDefaults(configuration.paramDefaults)
         // Every secret the daemon knows, masked out of whatever Kinsta answers before it is stored or relayed.
         let secrets = SecretRegistry(fixed: [configuration.kinsta.apiKey])
         secrets.setConfigured(Self.configuredSecrets(configuration.webhooks))

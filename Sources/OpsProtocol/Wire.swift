@@ -7,13 +7,18 @@ public let socketAPIVersion = "v1"
 /// `POST /v1/jobs` body.
 public struct SubmitJobRequest: Codable, Sendable, Hashable {
     public var kind: String
+    /// A value may be `{"from": {"job": N, "output": "name"}}`: taken from job N's outputs once it succeeded.
     public var params: [String: JSONValue]
     public var note: String?
+    /// The jobs this one comes after: it waits (`waiting`) until each has succeeded, and is `skipped` if one ends
+    /// any other way. The jobs its parameters take outputs from count as named here.
+    public var after: [Int64]?
 
-    public init(kind: String, params: [String: JSONValue], note: String? = nil) {
+    public init(kind: String, params: [String: JSONValue], note: String? = nil, after: [Int64]? = nil) {
         self.kind = kind
         self.params = params
         self.note = note
+        self.after = after
     }
 }
 

@@ -438,6 +438,18 @@ public enum OpenAPIDocument {
                     "anyOf": [["type": "string", "maxLength": 1000], ["type": "null"]],
                     "description": "Free text kept with the job",
                 ],
+                "after": [
+                    "anyOf": [
+                        ["type": "array", "items": ["type": "integer", "minimum": 1], "maxItems": 100],
+                        ["type": "null"],
+                    ],
+                    "description": .string(
+                        "Jobs this one comes after: it is waiting until each has succeeded, skipped if one ends any "
+                            + "other way. A parameter may be {\"from\": {\"job\": N, \"output\": \"name\"}}: job N's "
+                            + "output, taken when it has succeeded (N then counts as named here). A job that does not "
+                            + "exist, or an output its kind does not have, is refused (422)"
+                    ),
+                ],
             ],
             "examples": [["kind": .string(spec.name), "params": .object(example(spec, defaults: defaults))]],
         ]

@@ -14,7 +14,7 @@ public struct SocketAPI: Sendable {
     /// Request bodies above this answer 413.
     public static let maxBodyBytes = 64 * 1024
     /// The fields of a submission's body.
-    static let submitFields: Set<String> = ["kind", "params", "note"]
+    static let submitFields: Set<String> = ["kind", "params", "note", "after"]
 
     public let database: OpsDatabase
     public let machine: JobMachine
@@ -172,7 +172,12 @@ public struct SocketAPI: Sendable {
         }
         let params: ValidatedParams
         do {
-            params = try ValidatedParams(kind: kind, raw: submission.params, defaults: paramDefaults)
+            params = try ValidatedParams(
+                kind: kind,
+                raw: submission.params,
+                defaults: paramDefaults,
+                allowingReferences: true
+            )
         } catch {
             throw APIError(.unprocessableContent, code: .invalidParams, error.message, field: error.field)
         }
@@ -193,11 +198,19 @@ public struct SocketAPI: Sendable {
         let result: OpsDatabase.InsertResult
         do {
             result = try await database.insert(
-                NewJob(params: params, note: submission.note, submitter: peer, idempotencyKey: key),
+                NewJob(
+                    params: params,
+                    note: submission.note,
+                    submitter: peer,
+                    idempotencyKey: key,
+                    after: submission.after ?? []
+                ),
                 now: now()
             )
         } catch let error as StoreError where error.code == .idempotencyConflict {
             throw APIError(.conflict, code: .idempotencyConflict, error.message, field: "Idempotency-Key")
+        } catch let error as StoreError where error.code == .unknownDependency {
+            throw APIError(.unprocessableContent, code: .invalidParams, error.message, field: error.field ?? "after")
         }
         database.storage.recordSuccess()
         switch result {
@@ -440,12 +453,37 @@ public struct SocketAPI: Sendable {
         case .string(let text)?: note = text
         default: throw wrongType("note")
         }
+        var after: [Int64]?
+        switch fields["after"] {
+        case nil, .null?: after = nil
+        case .array(let items)?:
+            after = try items.map { item throws(APIError) in
+                guard case .integer(let id) = item, id >= 1 else {
+                    throw APIError(
+                        .unprocessableContent,
+                        code: .invalidParams,
+                        "after holds job IDs (positive whole numbers)",
+                        field: "after"
+                    )
+                }
+                return id
+            }
+            if (after?.count ?? 0) > 100 {
+                throw APIError(
+                    .unprocessableContent,
+                    code: .invalidParams,
+                    "after names at most 100 jobs",
+                    field: "after"
+                )
+            }
+        default: throw wrongType("after")
+        }
         if let unknown = fields.keys.sorted().first(where: { !Self.submitFields.contains($0) }) {
             throw APIError.badRequest(
-                "unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?}",
+                "unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?, \"after\"?}",
                 field: unknown
             )
         }
-        return SubmitJobRequest(kind: kind, params: params, note: note)
+        return SubmitJobRequest(kind: kind, params: params, note: note, after: after)
     }
 }

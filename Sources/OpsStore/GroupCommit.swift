@@ -59,12 +59,19 @@ extension OpsDatabase {
     /// Throws when the transaction itself failed: then nothing of it is stored.
     func write(_ submissions: [(new: NewJob, now: Date)]) async throws -> [Result<InsertResult, any Error>] {
         let planner = outbox.get()
+        let defaults = paramDefaults.get()
         return try await writer.write { db in
             submissions.map { submission in
                 Result {
                     var inserted: InsertResult?
                     try db.inSavepoint {
-                        inserted = try Self.insert(db, submission.new, now: submission.now, outbox: planner)
+                        inserted = try Self.insert(
+                            db,
+                            submission.new,
+                            now: submission.now,
+                            outbox: planner,
+                            defaults: defaults
+                        )
                         return .commit
                     }
                     return inserted!

@@ -40,7 +40,8 @@ extension OpsDatabase {
         _ db: Database,
         _ new: NewJob,
         now: Date,
-        outbox planner: DeliveryPlanner?
+        outbox planner: DeliveryPlanner?,
+        defaults: ParamDefaults = ParamDefaults()
     ) throws
         -> InsertResult
     {
@@ -60,7 +61,32 @@ extension OpsDatabase {
             return .existing(existing)
         }
         let ms = now.milliseconds
+        // The jobs named in `after` must exist, and each output referred to must be one its kind declares.
+        var kinds: [Int64: JobKind] = [:]
+        for id in new.after {
+            guard
+                let kind = try String.fetchOne(db, sql: "SELECT kind FROM job WHERE id = ?", arguments: [id])
+                    .flatMap(JobKind.init(rawValue:))
+            else {
+                throw StoreError(code: .unknownDependency, message: "after: there is no job \(id)", jobID: id)
+            }
+            kinds[id] = kind
+        }
+        for (name, reference) in new.params.references.sorted(by: { $0.key < $1.key }) {
+            let outputs = kinds[reference.job]?.spec.outputs.map(\.name) ?? []
+            guard outputs.contains(reference.output) else {
+                let kind = kinds[reference.job]?.rawValue ?? "?"
+                throw StoreError(
+                    code: .unknownDependency,
+                    message: "\(name): job \(reference.job) (\(kind)) has no output \(reference.output); "
+                        + (outputs.isEmpty ? "it has none" : "it has \(outputs.joined(separator: ", "))"),
+                    jobID: reference.job,
+                    field: name
+                )
+            }
+        }
         var record = JobRecord(new: new, fingerprint: fingerprint, at: ms)
+        if !new.after.isEmpty { record.state = JobState.waiting.rawValue }
         try record.insertCached(db)
         let job = try StoredJob(record: record)
         let who = new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted"
@@ -72,14 +98,113 @@ extension OpsDatabase {
                 jobID: job.id,
                 kind: job.kind,
                 from: nil,
-                to: .queued,
+                to: job.state,
                 attempt: 1,
                 operationID: nil,
-                message: who
+                message: new.after.isEmpty
+                    ? who : who + "; after job " + new.after.map(String.init).joined(separator: ", ")
             ),
             outbox: planner
         )
-        return .created(job)
+        guard !new.after.isEmpty else { return .created(job) }
+        for id in new.after {
+            try db.execute(
+                sql: "INSERT INTO job_dependency (job_id, after_id) VALUES (?, ?)",
+                arguments: [job.id, id]
+            )
+        }
+        // Those it comes after may have ended already.
+        try settleWaiting(db, jobID: job.id, now: now, outbox: planner, defaults: defaults)
+        return .created(try fetchJob(db, id: job.id) ?? job)
+    }
+
+    /// A waiting job once the jobs it comes after have moved: `queued` (its parameters taken from their outputs) when
+    /// all succeeded, `skipped` when one ended any other way (and then, in turn, the jobs waiting on it), unchanged
+    /// while one has not ended. In the transaction of the change that moved them.
+    static func settleWaiting(
+        _ db: Database,
+        jobID: Int64,
+        now: Date,
+        outbox planner: DeliveryPlanner?,
+        defaults: ParamDefaults
+    ) throws {
+        guard let job = try fetchJob(db, id: jobID), job.state == .waiting else { return }
+        let before = try JobRecord.fetchAll(
+            db,
+            sql: "SELECT job.* FROM job JOIN job_dependency ON job.id = after_id WHERE job_id = ? ORDER BY job.id",
+            arguments: [jobID]
+        ).map(StoredJob.init(record:))
+        var next: JobState
+        var message: String
+        var params = job.params
+        if let ended = before.first(where: { $0.state.isTerminal && $0.state != .succeeded }) {
+            next = .skipped
+            message = "skipped: job \(ended.id) (\(ended.kind.rawValue)) ended \(ended.state.rawValue)"
+        } else if before.allSatisfy({ $0.state == .succeeded }) {
+            let outputs = Dictionary(uniqueKeysWithValues: before.map { ($0.id, $0.outputs) })
+            let taken = job.params.references.sorted { $0.key < $1.key }.map {
+                "\($0.key) from job \($0.value.job)'s \($0.value.output)"
+            }
+            do {
+                params = try job.params.resolving(outputs, defaults: defaults)
+                next = .queued
+                message =
+                    "after job " + before.map { String($0.id) }.joined(separator: ", ") + " succeeded"
+                    + (taken.isEmpty ? "" : "; " + taken.joined(separator: ", "))
+            } catch {
+                next = .skipped
+                message = "skipped: \(error.message)"
+            }
+        } else {
+            return
+        }
+        let ms = now.milliseconds
+        try db.execute(
+            sql: """
+                UPDATE job SET state = ?, params = ?, target = ?, last_error = ?, version = version + 1,
+                    updated_at = ?, finished_at = ?
+                WHERE id = ? AND state = 'waiting'
+                """,
+            arguments: [
+                next.rawValue, JSONText.encode(.object(next == .skipped ? params.withoutSecrets : params.values)),
+                params.target, next == .skipped ? message : nil, ms, next.isTerminal ? ms : nil, jobID,
+            ]
+        )
+        try appendEvent(
+            db,
+            StoredEvent(
+                seq: 0,
+                at: Date(milliseconds: ms),
+                jobID: jobID,
+                kind: job.kind,
+                from: .waiting,
+                to: next,
+                attempt: job.snapshot.attempt,
+                operationID: nil,
+                message: message
+            ),
+            outbox: planner
+        )
+        if next.isTerminal { try releaseDependents(db, of: jobID, now: now, outbox: planner, defaults: defaults) }
+    }
+
+    /// After `jobID` ended: each job waiting on it moves on (``settleWaiting(_:jobID:now:outbox:defaults:)``).
+    static func releaseDependents(
+        _ db: Database,
+        of jobID: Int64,
+        now: Date,
+        outbox planner: DeliveryPlanner?,
+        defaults: ParamDefaults
+    ) throws {
+        let waiting = try Int64.fetchAll(
+            db,
+            sql: """
+                SELECT job_id FROM job_dependency JOIN job ON job.id = job_id
+                WHERE after_id = ? AND job.state = 'waiting' ORDER BY job_id
+                """,
+            arguments: [jobID]
+        )
+        for id in waiting { try settleWaiting(db, jobID: id, now: now, outbox: planner, defaults: defaults) }
     }
 
     /// What ``apply(_:to:now:)`` stored.
@@ -101,8 +226,17 @@ extension OpsDatabase {
         defer { changes.notify() }
         let planner = outbox.get()
         let history = durationHistory
+        let defaults = paramDefaults.get()
         let applied = try await writer.write { db in
-            try Self.apply(db, transition, to: job, now: now, outbox: planner, durationHistory: history)
+            try Self.apply(
+                db,
+                transition,
+                to: job,
+                now: now,
+                outbox: planner,
+                durationHistory: history,
+                defaults: defaults
+            )
         }
         await scrubWALIfNeeded(erased: applied != nil && Self.erasesSecrets(transition, of: job))
         return applied
@@ -120,10 +254,20 @@ extension OpsDatabase {
         defer { changes.notify() }
         let planner = outbox.get()
         let history = durationHistory
+        let defaults = paramDefaults.get()
         let updated = try await writer.write { db -> (job: StoredJob, change: Transition, erased: Bool)? in
             guard let job = try Self.fetchJob(db, id: id) else { return nil }
             let change = try transition(job)
-            guard let updated = try Self.apply(db, change, to: job, now: now, outbox: planner, durationHistory: history)
+            guard
+                let updated = try Self.apply(
+                    db,
+                    change,
+                    to: job,
+                    now: now,
+                    outbox: planner,
+                    durationHistory: history,
+                    defaults: defaults
+                )
             else { return nil }
             return (updated.job, change, Self.erasesSecrets(change, of: job))
         }
@@ -143,7 +287,8 @@ extension OpsDatabase {
         to job: StoredJob,
         now: Date,
         outbox: DeliveryPlanner?,
-        durationHistory: Int
+        durationHistory: Int,
+        defaults: ParamDefaults
     ) throws -> Applied? {
         let after = transition.after
         let ms = now.milliseconds
@@ -194,6 +339,9 @@ extension OpsDatabase {
                 ),
                 outbox: outbox
             )
+        }
+        if transition.changesState, after.state.isTerminal {
+            try releaseDependents(db, of: job.id, now: now, outbox: outbox, defaults: defaults)
         }
         let observation = transition.observation(at: now, lastAskedAt: job.updatedAt)
         if let observation {

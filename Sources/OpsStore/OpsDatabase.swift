@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+public import OpsCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -15,6 +16,9 @@ public struct OpsDatabase: Sendable {
     let writer: any DatabaseWriter
     /// Which deliveries each event makes; set by the daemon from its webhook configuration (and again on SIGHUP).
     let outbox = OutboxBox()
+    /// What the configuration fills into or decides for parameters: a waiting job's are checked again with them
+    /// once taken from outputs. Set by the daemon.
+    let paramDefaults = ParamDefaultsBox()
     /// Where the database file lives (`:memory:` for an in-memory one).
     public let path: String
     /// Observed operation durations kept per kind (the adaptive poll schedule's history).
@@ -87,6 +91,21 @@ public struct OpsDatabase: Sendable {
 }
 
 /// The current delivery planner, swapped on SIGHUP.
+extension OpsDatabase {
+    /// The defaults a waiting job's parameters are checked with when they are taken from outputs.
+    public func setParamDefaults(_ defaults: ParamDefaults) {
+        paramDefaults.set(defaults)
+    }
+}
+
+final class ParamDefaultsBox: Sendable {
+    private let value = Mutex(ParamDefaults())
+
+    func get() -> ParamDefaults { value.withLock { $0 } }
+
+    func set(_ defaults: ParamDefaults) { value.withLock { $0 = defaults } }
+}
+
 final class OutboxBox: Sendable {
     private let value = Mutex<DeliveryPlanner?>(nil)
 

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The append-only list of named migrations. Never edit or reorder a shipped one: add a new one.
@@ -128,6 +129,47 @@ enum Schema {
                     -- (censored = 1, seconds = low_seconds). Rows from before hold one time: low_seconds NULL.
                     ALTER TABLE operation_duration ADD COLUMN low_seconds REAL CHECK (low_seconds >= 0);
                     ALTER TABLE operation_duration ADD COLUMN censored INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
+        migrator.registerMigration("v6 waiting and skipped") { db in
+            // SQLite cannot change a CHECK: the job table is rebuilt from its own definition with the two new
+            // states, its rows copied, its indexes made again (GRDB runs a migration with foreign keys off, so the
+            // events that refer to the jobs stay, and checks them at the end).
+            guard
+                let definition = try String.fetchOne(
+                    db,
+                    sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'job'"
+                )
+            else { throw DatabaseError(message: "no job table to migrate") }
+            let oldStates = "CHECK (state IN ('queued',"
+            guard definition.contains(oldStates) else {
+                throw DatabaseError(message: "the job table's state CHECK is not the one v1 wrote")
+            }
+            let indexes = try String.fetchAll(
+                db,
+                sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'job' AND sql IS NOT NULL"
+            )
+            let rebuilt =
+                definition
+                .replacingOccurrences(of: oldStates, with: "CHECK (state IN ('waiting', 'skipped', 'queued',")
+                .replacingOccurrences(of: "CREATE TABLE job (", with: "CREATE TABLE job_v6 (")
+            try db.execute(sql: rebuilt)
+            try db.execute(sql: "INSERT INTO job_v6 SELECT * FROM job")
+            try db.execute(sql: "DROP TABLE job")
+            try db.execute(sql: "ALTER TABLE job_v6 RENAME TO job")
+            for index in indexes { try db.execute(sql: index) }
+            try db.execute(
+                sql: """
+                    -- `after`: job_id waits until every after_id has succeeded (workflows). A job ID from
+                    -- AUTOINCREMENT is never reused, so a row never points at another job than the one meant.
+                    CREATE TABLE job_dependency (
+                        job_id INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+                        after_id INTEGER NOT NULL,
+                        PRIMARY KEY (job_id, after_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX job_dependency_after ON job_dependency(after_id);
+                    CREATE INDEX job_waiting ON job(id) WHERE state = 'waiting';
                     """
             )
         }

@@ -54,12 +54,22 @@ public struct NewJob: Sendable {
     public var submitter: Peer?
     /// The caller's `Idempotency-Key`: the same key with the same request returns the first job.
     public var idempotencyKey: String?
+    /// The jobs this one comes after (`after`): it waits until each has succeeded. The jobs its parameters take
+    /// outputs from are among them.
+    public var after: [Int64]
 
-    public init(params: ValidatedParams, note: String?, submitter: Peer?, idempotencyKey: String?) {
+    public init(
+        params: ValidatedParams,
+        note: String?,
+        submitter: Peer?,
+        idempotencyKey: String?,
+        after: [Int64] = []
+    ) {
         self.params = params
         self.note = note
         self.submitter = submitter
         self.idempotencyKey = idempotencyKey
+        self.after = Array(Set(after + params.references.values.map(\.job))).sorted()
     }
 
     /// What "the same request" means for an idempotency key: kind, parameters without secrets, and note.
@@ -67,6 +77,8 @@ public struct NewJob: Sendable {
         var object = params.withoutSecrets
         object["$kind"] = .string(params.kind.rawValue)
         object["$note"] = note.map(JSONValue.string) ?? .null
+        // Only a job with `after` has it in its fingerprint, so the fingerprints stored before it stay equal.
+        if !after.isEmpty { object["$after"] = .array(after.map(JSONValue.integer)) }
         return JSONText.encode(.object(object))
     }
 }
@@ -76,12 +88,16 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Code: Sendable, Hashable {
         case idempotencyConflict
         case corruptRow
+        /// `after` (or a parameter's `from`) names a job that does not exist, or an output its kind does not have.
+        case unknownDependency
     }
 
     public var code: Code
     public var message: String
     /// The job the error is about, when there is one.
     public var jobID: Int64?
+    /// The request's field at fault, when one is (a parameter whose `from` names an output that does not exist).
+    public var field: String? = nil
 
     public var description: String { message }
 }

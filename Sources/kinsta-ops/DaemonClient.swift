@@ -23,6 +23,8 @@ enum ExitStatus {
     static let timedOut: Int32 = 4
     static let needsAttention: Int32 = 5
     static let cancelled: Int32 = 6
+    /// A job it came after did not succeed, so it never started (workflows).
+    static let skipped: Int32 = 7
     /// `wait --timeout` expired while the job was still going.
     static let waitTimeout: Int32 = 124
 }

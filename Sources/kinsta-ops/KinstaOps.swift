@@ -19,7 +19,7 @@ struct KinstaOps: AsyncParsableCommand {
 
             Exit codes: 0 ok / job succeeded, 1 job failed or daemon error (5xx, unexpected answer), \
             2 usage error or request refused (4xx), 3 daemon unreachable, 4 job timed out, 5 job needs attention, \
-            6 job cancelled, 124 --timeout of wait expired.
+            6 job cancelled, 7 job skipped (one it came after did not succeed), 124 --timeout of wait expired.
             """,
         version: "kinsta-ops \(OpsVersion.current)",
         subcommands: [

@@ -111,8 +111,8 @@ enum Colour {
         case .failed, .timedOut: "31"
         case .needsAttention: "33"
         case .submitting, .accepted, .running: "36"
-        case .cancelled: "2"
-        case .queued, nil: nil
+        case .cancelled, .skipped: "2"
+        case .queued, .waiting, nil: nil
         }
     }
 

@@ -23,7 +23,8 @@ struct WaitCommand: AsyncParsableCommand {
             On a terminal, one status line is updated in place (state, elapsed time, Kinsta polls so far, last error); \
             otherwise each state change is printed on its own line. With --json, only the final job is printed.
 
-            Exit codes: 0 succeeded, 1 failed, 4 timed_out, 5 needs_attention, 6 cancelled, 3 daemon unreachable, \
+            Exit codes: 0 succeeded, 1 failed, 4 timed_out, 5 needs_attention, 6 cancelled, 7 skipped, \
+            3 daemon unreachable, \
             124 --timeout expired (the job goes on in the daemon).
             """
     )
@@ -115,7 +116,8 @@ struct JobWaiter {
         case .timedOut: ExitStatus.timedOut
         case .needsAttention: ExitStatus.needsAttention
         case .cancelled: ExitStatus.cancelled
-        case .queued, .submitting, .accepted, .running, nil: nil
+        case .skipped: ExitStatus.skipped
+        case .waiting, .queued, .submitting, .accepted, .running, nil: nil
         }
     }
 
