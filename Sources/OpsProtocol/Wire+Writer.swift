@@ -55,6 +55,10 @@ extension JobView: CanonicalJSONWritable {
                 writer.key("accepted_at")
                 writer.date(acceptedAt)
             }
+            if let after {
+                writer.key("after")
+                writer.array(after) { $0.integer($1) }
+            }
             writer.key("attempt")
             writer.integer(attempt)
             writer.key("created_at")

@@ -109,9 +109,11 @@ public struct JobView: Codable, Sendable, Hashable {
     /// first (one in flight, else an older queued one), and what they share (``waitingOn``).
     public var waitingBehind: Int64?
     public var waitingOn: String?
+    /// The jobs this one comes after (on `GET /v1/jobs/{id}`, when there are any).
+    public var after: [Int64]?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, state, params, note, target, targets, attempt, result, outputs, deadline, events
+        case id, kind, state, params, note, target, targets, attempt, result, outputs, deadline, events, after
         case operationID = "operation_id"
         case lastError = "last_error"
         case pollCount = "poll_count"

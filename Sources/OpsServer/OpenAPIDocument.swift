@@ -666,7 +666,7 @@ public enum OpenAPIDocument {
                     "pending_action": string, "next_action_at": date, "accepted_at": date, "deadline": date,
                     "created_at": date, "updated_at": date, "finished_at": date, "submitted_by": ref("Peer"),
                     "events": ["type": "array", "items": ref("Event")], "outputs": ["type": "object"],
-                    "waiting_behind": int, "waiting_on": string,
+                    "waiting_behind": int, "waiting_on": string, "after": ["type": "array", "items": int],
                 ],
                 required: [
                     "id", "kind", "state", "params", "target", "targets", "attempt", "poll_count", "created_at",

@@ -274,6 +274,8 @@ public struct SocketAPI: Sendable {
         guard let job = try await database.job(id: id) else { throw APIError.notFound("no job \(id)") }
         let events = try await database.events(after: 0, jobID: id, limit: 10_000)
         var view = JobView(job, events: events)
+        let after = try await database.dependencies(of: id)
+        if !after.isEmpty { view.after = after }
         if job.state == .queued, let (ahead, key) = try await Self.jobAhead(of: job, database) {
             (view.waitingBehind, view.waitingOn) = (ahead, key)
         }

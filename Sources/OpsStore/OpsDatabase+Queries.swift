@@ -252,6 +252,17 @@ extension OpsDatabase {
         }
     }
 
+    /// The jobs `jobID` comes after (`after`), in ID order.
+    public func dependencies(of jobID: Int64) async throws -> [Int64] {
+        try await writer.read { db in
+            try Int64.fetchAll(
+                db,
+                sql: "SELECT after_id FROM job_dependency WHERE job_id = ? ORDER BY after_id",
+                arguments: [jobID]
+            )
+        }
+    }
+
     /// Counts of jobs per state.
     public func stateCounts() async throws -> [JobState: Int] {
         try await writer.read { db in

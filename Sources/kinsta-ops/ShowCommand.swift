@@ -62,6 +62,10 @@ struct ShowCommand: AsyncParsableCommand {
         let subject = Format.target(of: job)
         block.add("target", subject)
         if subject != job.target { block.add("occupies", job.target) }
+        if let after = job.after {
+            let jobs = after.map { "job \($0)" }.joined(separator: ", ")
+            block.add("after", job.state == JobState.waiting.rawValue ? "\(jobs) (waiting until they succeeded)" : jobs)
+        }
         if let ahead = job.waitingBehind {
             block.add("waiting", "behind job \(ahead)" + (job.waitingOn.map { " on \($0)" } ?? ""))
         }

@@ -112,6 +112,24 @@ struct SubmitCommand: AsyncParsableCommand {
     )
     var idempotencyKey: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Start only after this job succeeded (repeatable); skipped if it ends any other way.",
+            valueName: "id"
+        )
+    )
+    var after: [Int64] = []
+
+    @Option(
+        name: .customLong("from"),
+        help: ArgumentHelp(
+            "Take a parameter from an earlier job's outputs once it succeeded: NAME=JOB.OUTPUT, e.g. "
+                + "environment_id=12.env_id (repeatable; the job counts as an --after).",
+            valueName: "name=job.output"
+        )
+    )
+    var fromOutputs: [String] = []
+
     @Flag(help: "Wait for the job to finish, like `kinsta-ops wait` (same exit codes).")
     var wait = false
 
@@ -123,6 +141,10 @@ struct SubmitCommand: AsyncParsableCommand {
 
     func validate() throws {
         for entry in rawParams { _ = try Self.parseParam(entry) }
+        for entry in fromOutputs { _ = try Self.parseReference(entry) }
+        if let bad = after.first(where: { $0 < 1 }) {
+            throw ArgumentParser.ValidationError("--after \(bad): a job ID is a positive number")
+        }
         if waiting.timeout != nil && !wait {
             throw ArgumentParser.ValidationError("--timeout needs --wait")
         }
@@ -142,7 +164,9 @@ struct SubmitCommand: AsyncParsableCommand {
         let code = try await global.withClient { client in
             let body: Data
             do {
-                body = try WireJSON.encoder().encode(SubmitJobRequest(kind: kind, params: params, note: note))
+                body = try WireJSON.encoder().encode(
+                    SubmitJobRequest(kind: kind, params: params, note: note, after: after.isEmpty ? nil : after)
+                )
             } catch {
                 throw CLIError(message: "kinsta-ops: cannot encode the request: \(error)", exitCode: ExitStatus.failure)
             }
@@ -186,12 +210,33 @@ struct SubmitCommand: AsyncParsableCommand {
             }
             params[name] = value
         }
+        for entry in fromOutputs {
+            guard let (name, reference) = try? Self.parseReference(entry) else { continue }  // checked in validate()
+            if params[name] != nil {
+                throw CLIError.usage("--from \(name) conflicts with a value given for it")
+            }
+            params[name] = reference.json
+        }
         for param in kind.spec.parameters where param.secret && params[param.name] == nil {
             if let secret = try secretFromEnvironmentOrPrompt(param, params: params) {
                 params[param.name] = .string(secret)
             }
         }
         return params
+    }
+
+    /// `NAME=JOB.OUTPUT` (`environment_id=12.env_id`): the parameter and the output it is taken from.
+    static func parseReference(_ entry: String) throws -> (String, OutputReference) {
+        let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+        let source = parts.count == 2 ? parts[1].split(separator: ".", maxSplits: 1).map(String.init) : []
+        guard parts.count == 2, !parts[0].isEmpty, source.count == 2, let job = Int64(source[0]), job >= 1,
+            !source[1].isEmpty
+        else {
+            throw ArgumentParser.ValidationError(
+                "--from takes NAME=JOB.OUTPUT, e.g. environment_id=12.env_id (not \(entry))"
+            )
+        }
+        return (parts[0].replacingOccurrences(of: "-", with: "_"), OutputReference(job: job, output: source[1]))
     }
 
     /// A secret the flags did not give: `KINSTA_ADMIN_PASSWORD` for the WordPress admin password, else a no-echo

@@ -279,6 +279,34 @@ import Glibc
         #expect(reloaded.contains("needs_restart=kinsta.requests_per_minute"), "\(reloaded)")
     }
 
+    /// A chain through the real binaries: a site, then a cache clear of the environment it made, its environment
+    /// taken from the site's outputs (issue 18).
+    @Test(.timeLimit(.minutes(2)))
+    func aJobTakesItsParameterFromAnEarlierJobsOutputs() async throws {
+        let stack = try await Stack(failureRate: 0)
+        let daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+        let site = try await stack.ops([
+            "submit", "site.create_plain", "--display-name", "Chain", "--region", "us-central1",
+        ])
+        #expect(site.status == 0, "\(site.output)")
+        let clear = try await stack.ops(["submit", "cache.clear", "--from", "environment_id=1.env_id", "--wait"])
+        #expect(clear.status == 0, "\(clear.output)")
+        let shown = try await stack.ops(["show", "--json", "2"])
+        let job = try WireJSON.decoder().decode(JobView.self, from: Data(shown.output.joined().utf8))
+        #expect(job.state == "succeeded")
+        #expect(job.after == [1])
+        let first = try WireJSON.decoder().decode(
+            JobView.self,
+            from: Data(try await stack.ops(["show", "--json", "1"]).output.joined().utf8)
+        )
+        #expect(job.params["environment_id"] == first.outputs?["env_id"])
+        #expect(job.events?.contains { $0.from == "waiting" && $0.to == "queued" } == true)
+        let refused = try await stack.ops(["submit", "cache.clear", "--environment-id", "e", "--after", "99"])
+        #expect(refused.status == 2)
+        #expect(refused.output.contains { $0.contains("there is no job 99") }, "\(refused.output)")
+    }
+
     /// States in colour on a terminal, and never in a pipe or under NO_COLOR.
     @Test(.timeLimit(.minutes(2)))
     func statesAreColouredOnATerminalOnly() async throws {

@@ -139,6 +139,42 @@ import Glibc
         }
     }
 
+    /// `after` and `from` on the socket: a waiting job, shown with what it comes after; what cannot hold is refused.
+    @Test func afterAndFromOnTheSocket() async throws {
+        try await withRouter { api in
+            func post(_ body: String) async throws -> (status: Int, json: JSONValue) {
+                let answer = try await api.send("POST", "/v1/jobs", body: body)
+                return (answer.status, try JSONDecoder().decode(JSONValue.self, from: answer.body))
+            }
+            let first = try await post(#"{"kind":"cache.clear","params":{"environment_id":"env-a"}}"#)
+            #expect(first.status == 201)
+            let second = try await post(#"{"kind":"php.restart","params":{"environment_id":"env-a"},"after":[1]}"#)
+            #expect(second.status == 201)
+            #expect(second.json["state"] == "waiting")
+            let shown = try WireJSON.decoder().decode(JobView.self, from: try await api.send("GET", "/v1/jobs/2").body)
+            #expect(shown.after == [1])
+            // cache.clear has no outputs
+            let noOutput = try await post(
+                #"{"kind":"php.restart","params":{"environment_id":{"from":{"job":1,"output":"env_id"}}}}"#
+            )
+            #expect(noOutput.status == 422)
+            #expect(noOutput.json["error"]?["field"] == "environment_id", "\(noOutput.json)")
+            let missing = try await post(#"{"kind":"cache.clear","params":{"environment_id":"env-b"},"after":[99]}"#)
+            #expect(missing.status == 422)
+            #expect(missing.json["error"]?["field"] == "after")
+            #expect(
+                try await post(#"{"kind":"cache.clear","params":{"environment_id":"e"},"after":"1"}"#).status == 400
+            )
+            #expect(
+                try await post(#"{"kind":"cache.clear","params":{"environment_id":"e"},"after":[0]}"#).status == 422
+            )
+            // A waiting job can be cancelled
+            let cancelled = try await api.send("POST", "/v1/jobs/2/cancel")
+            #expect(cancelled.status == 200)
+            #expect(try WireJSON.decoder().decode(JobView.self, from: cancelled.body).state == "cancelled")
+        }
+    }
+
     @Test func passwordsNeverComeBack() async throws {
         try await withRouter { api in
             let body =
