@@ -9,9 +9,10 @@ import OpsProtocol
 /// `Content-Length`s) with the socket API's JSON error, where Hummingbird would send an empty 400: every answer of the
 /// socket is JSON, so a client's error handling has one shape to read.
 ///
-/// It speaks only between requests, when no answer is being written: a parse error inside a request's body reaches
-/// the route as a thrown error instead (the ``ErrorMiddleware`` answers it), and an answer already under way is never
-/// interleaved with. Either way the connection is closed afterwards, as the parser cannot find the next request.
+/// It speaks when no answer is being written: between requests, and inside a request whose body cannot be parsed
+/// (then the rest of the request, and whatever its route writes later, is dropped). An answer already under way is
+/// never interleaved with. Either way the connection is closed afterwards, as the parser cannot find the next
+/// request.
 public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPRequestPart
     public typealias InboundOut = HTTPRequestPart
@@ -52,6 +53,11 @@ public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChann
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if answered {
+            // This handler answered already (and closes the connection): the route's late answer goes nowhere.
+            promise?.succeed(())
+            return
+        }
         switch unwrapOutboundIn(data) {
         case .head: writingResponse = true
         case .body: break
@@ -68,12 +74,28 @@ public final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChann
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard error is HTTPParserError, !readingRequest, !writingResponse else {
-            if error is HTTPParserError {
-                // Inside a request: its route sees the error (and answers it); then the connection ends.
-                closeAfterAnswer = true
-            }
+        guard error is HTTPParserError else {
             context.fireErrorCaught(error)
+            return
+        }
+        if writingResponse {
+            // An answer is under way: it is never interleaved with; the connection ends once it is written.
+            closeAfterAnswer = true
+            context.fireErrorCaught(error)
+            return
+        }
+        if readingRequest {
+            // Inside a request's body, and nothing written yet: answered here. Passed on, the error would reach the
+            // route only through its body stream, and the connection could be closed before the route's answer
+            // went out (the socket fuzz saw it under load: no answer at all). The rest of the request is dropped,
+            // and so is anything the route writes afterwards.
+            refusing = true
+            answer(
+                context,
+                status: .badRequest,
+                code: .malformedRequest,
+                message: "the request body could not be read (\(error))"
+            )
             return
         }
         answer(
