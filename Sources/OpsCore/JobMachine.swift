@@ -19,6 +19,9 @@ public enum JobInput: Sendable, Hashable {
     case cancel
     /// An admin asks for a new attempt of a job that ended without success.
     case retry
+    /// An admin releases a held job: it goes on to `waiting` when it comes after jobs (`waitsForOthers`), else to
+    /// `queued`.
+    case approve(waitsForOthers: Bool)
 }
 
 /// The pure job state machine: `(job, input, now, rng) → transition`. It reads no clock and draws no randomness of
@@ -97,10 +100,10 @@ public struct JobMachine: Sendable {
             reconciled(outcome, &next, &change, now: now, rng: &rng)
 
         case .cancel:
-            guard job.state == .queued || job.state == .waiting else {
+            guard job.state == .queued || job.state == .waiting || job.state == .held else {
                 throw TransitionRefused(
-                    "job is \(job.state.rawValue); only queued or waiting jobs can be cancelled (it may already be at "
-                        + "Kinsta)"
+                    "job is \(job.state.rawValue); only held, waiting or queued jobs can be cancelled (it may already "
+                        + "be at Kinsta)"
                 )
             }
             next.state = .cancelled
@@ -108,6 +111,13 @@ public struct JobMachine: Sendable {
             next.nextActionAt = nil
             change.message = "cancelled before submission"
             change.eraseSecrets = true
+
+        case .approve(let waitsForOthers):
+            guard job.state == .held else {
+                throw TransitionRefused("job is \(job.state.rawValue); only a held job can be approved")
+            }
+            next.state = waitsForOthers ? .waiting : .queued
+            change.message = "approved"
 
         case .retry:
             guard job.state == .failed || job.state == .timedOut || job.state == .needsAttention else {

@@ -1,5 +1,8 @@
 /// Where a job stands. The diagram and one paragraph per state are in `docs/architecture.md`.
 public enum JobState: String, Sendable, Codable, CaseIterable, Hashable {
+    /// Stored and held for an admin's `approve` (submitted with `hold`, or of a kind the configuration holds): it
+    /// takes no slot and no request, and moves on (`waiting` or `queued`) only once approved.
+    case held
     /// Stored, after jobs that have not all succeeded yet (`after`): it becomes `queued` once they have, its
     /// parameters taken from their outputs then, or `skipped` when one of them ends any other way.
     case waiting
@@ -28,7 +31,7 @@ public enum JobState: String, Sendable, Codable, CaseIterable, Hashable {
     public var isTerminal: Bool {
         switch self {
         case .succeeded, .failed, .timedOut, .cancelled, .needsAttention, .skipped: true
-        case .waiting, .queued, .submitting, .accepted, .running: false
+        case .held, .waiting, .queued, .submitting, .accepted, .running: false
         }
     }
 

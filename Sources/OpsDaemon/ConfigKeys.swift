@@ -457,6 +457,20 @@ enum ConfigKeys {
         "days an ended job is kept"
     ) { .number($0.retentionDays) }
 
+    // MARK: [approval]
+
+    static let approvalKinds = ConfigKey<[String]>.strings(
+        "approval",
+        "kinds",
+        "kinds whose jobs are held until an admin approves them"
+    ) { .strings($0.approvalKinds.map(\.rawValue)) }
+    static let distinctApprover = ConfigKey<Bool>.bool(
+        "approval",
+        "distinct_approver",
+        default: false,
+        "an approver must be another user than the submitter"
+    ) { .bool($0.distinctApprover) }
+
     /// The table: every key the file may hold, in the order the shipped file shows them.
     static let all: [ConfigKeyInfo] =
         [
@@ -471,7 +485,7 @@ enum ConfigKeys {
             adaptiveMinInterval.info, adaptiveMaxInterval.info, adaptiveTradeoff.info, adaptiveHistory.info,
         ]
         + JobKind.allCases.map { deadline($0).info } + JobKind.allCases.map { settleGrace($0).info }
-        + [retentionDays.info]
+        + [retentionDays.info, approvalKinds.info, distinctApprover.info]
 
     /// The keys of a `[[webhooks]]` entry, in the order the summary shows them.
     static let webhookKeys: [WebhookKey] = [

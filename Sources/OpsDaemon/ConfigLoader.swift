@@ -183,6 +183,19 @@ public struct ConfigLoader: Sendable {
             requestBurst: burst,
             apiKeySource: keySource
         )
+        configuration.approvalKinds = try Set(
+            file.read(Key.approvalKinds).map { name in
+                guard let kind = JobKind(rawValue: name) else {
+                    throw ConfigError(
+                        "\(Key.approvalKinds.dotted): unknown kind \(name)"
+                            + Suggestion.hint(for: name, among: JobKind.allCases.map(\.rawValue))
+                            + file.at(Key.approvalKinds)
+                    )
+                }
+                return kind
+            }
+        )
+        configuration.distinctApprover = try file.read(Key.distinctApprover)
         configuration.notifiedUserID = notifiedUser
         configuration.legacyRestoreBody = restoreBody == "legacy"
         configuration.apiKeyFile = (try file.read(Key.apiKeyFile)).flatMap { $0.isEmpty ? nil : $0 }

@@ -168,6 +168,8 @@ public struct Daemon: Sendable {
             paramDefaults: configuration.paramDefaults,
             knownRegions: { await regions.known(for: $0) },
             usualDuration: { engine.usualDuration(of: $0) },
+            heldKinds: configuration.approvalKinds,
+            distinctApprover: configuration.distinctApprover,
             logger: logger
         )
         let socketPath = configuration.socketPath

@@ -40,6 +40,10 @@ public struct DaemonConfiguration: Sendable {
     public var pollPolicy: PollPolicy
     /// Jobs that ended longer ago than this, and their events, are deleted.
     public var retentionDays: Double
+    /// `[approval] kinds`: their jobs are stored `held` until `approve`.
+    public var approvalKinds: Set<JobKind> = []
+    /// `[approval] distinct_approver`: the submitter cannot approve its own job.
+    public var distinctApprover = false
     /// When non-empty (with ``allowedGroups``), only these peers may use the socket; others get 403.
     public var allowedUIDs: [UInt32]
     /// Group IDs (resolved from names at load) whose members may use the socket.

@@ -13,12 +13,21 @@ public struct SubmitJobRequest: Codable, Sendable, Hashable {
     /// The jobs this one comes after: it waits (`waiting`) until each has succeeded, and is `skipped` if one ends
     /// any other way. The jobs its parameters take outputs from count as named here.
     public var after: [Int64]?
+    /// Stored `held` until an admin approves it (`POST /v1/jobs/{id}/approve`).
+    public var hold: Bool?
 
-    public init(kind: String, params: [String: JSONValue], note: String? = nil, after: [Int64]? = nil) {
+    public init(
+        kind: String,
+        params: [String: JSONValue],
+        note: String? = nil,
+        after: [Int64]? = nil,
+        hold: Bool? = nil
+    ) {
         self.kind = kind
         self.params = params
         self.note = note
         self.after = after
+        self.hold = hold
     }
 }
 

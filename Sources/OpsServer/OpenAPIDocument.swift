@@ -186,6 +186,19 @@ public enum OpenAPIDocument {
                 ]
             ),
             Route(
+                method: "POST",
+                path: v1 + "/jobs/{id}/approve",
+                operationID: "approveJob",
+                summary: "Release a held job (the approver's uid is recorded in its event)",
+                parameters: [jobID],
+                responses: [
+                    "200": json("The job, waiting or queued", "Job"),
+                    "400": error("bad_request: the ID"), "404": error("not_found"),
+                    "403": error("forbidden: with distinct_approver, the submitter cannot approve its own job"),
+                    "409": error("conflict: the job is not held"),
+                ]
+            ),
+            Route(
                 method: "GET",
                 path: v1 + "/kinds",
                 operationID: "listKinds",
@@ -449,6 +462,11 @@ public enum OpenAPIDocument {
                             + "output, taken when it has succeeded (N then counts as named here). A job that does not "
                             + "exist, or an output its kind does not have, is refused (422)"
                     ),
+                ],
+                "hold": [
+                    "anyOf": [["type": "boolean"], ["type": "null"]],
+                    "description":
+                        "Stored held until POST /v1/jobs/{id}/approve (kinds in [approval] kinds always are)",
                 ],
             ],
             "examples": [["kind": .string(spec.name), "params": .object(example(spec, defaults: defaults))]],

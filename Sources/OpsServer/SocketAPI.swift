@@ -14,7 +14,7 @@ public struct SocketAPI: Sendable {
     /// Request bodies above this answer 413.
     public static let maxBodyBytes = 64 * 1024
     /// The fields of a submission's body.
-    static let submitFields: Set<String> = ["kind", "params", "note", "after"]
+    static let submitFields: Set<String> = ["kind", "params", "note", "after", "hold"]
 
     public let database: OpsDatabase
     public let machine: JobMachine
@@ -40,6 +40,10 @@ public struct SocketAPI: Sendable {
     public let knownRegions: @Sendable (_ company: String) async -> [String]?
     /// How long a kind's operations usually take as the engine has learned it (`nil`: not known, e.g. no engine).
     public let usualDuration: @Sendable (JobKind) -> UsualDuration?
+    /// `[approval] kinds`: their jobs are stored held.
+    public let heldKinds: Set<JobKind>
+    /// `[approval] distinct_approver`: a job's submitter cannot approve it.
+    public let distinctApprover: Bool
     public let logger: Logger
 
     public init(
@@ -57,8 +61,12 @@ public struct SocketAPI: Sendable {
         paramDefaults: ParamDefaults? = nil,
         knownRegions: @escaping @Sendable (_ company: String) async -> [String]? = { _ in nil },
         usualDuration: @escaping @Sendable (JobKind) -> UsualDuration? = { _ in nil },
+        heldKinds: Set<JobKind> = [],
+        distinctApprover: Bool = false,
         logger: Logger
     ) {
+        self.heldKinds = heldKinds
+        self.distinctApprover = distinctApprover
         self.knownRegions = knownRegions
         self.usualDuration = usualDuration
         self.paramDefaults = paramDefaults ?? ParamDefaults(company: defaultCompany)
@@ -87,6 +95,7 @@ public struct SocketAPI: Sendable {
         v1.get("jobs/:id", use: showJob)
         v1.post("jobs/:id/cancel") { request, context in try await act(.cancel, request, context) }
         v1.post("jobs/:id/retry") { request, context in try await act(.retry, request, context) }
+        v1.post("jobs/:id/approve", use: approve)
         v1.get("kinds") { _, _ in
             Response.json(
                 KindCatalogView(
@@ -203,7 +212,8 @@ public struct SocketAPI: Sendable {
                     note: submission.note,
                     submitter: peer,
                     idempotencyKey: key,
-                    after: submission.after ?? []
+                    after: submission.after ?? [],
+                    hold: submission.hold == true || heldKinds.contains(kind)
                 ),
                 now: now()
             )
@@ -300,6 +310,22 @@ public struct SocketAPI: Sendable {
     }
 
     /// Cancel or retry: the machine decides whether the job's state allows it (409 with its reason otherwise).
+    /// `POST /v1/jobs/{id}/approve`: a held job goes on (`waiting` when it comes after jobs, else `queued`); the
+    /// approver's uid is in the event. With `distinct_approver`, its submitter cannot approve it (403).
+    @Sendable func approve(_ request: Request, context: PeerContext) async throws -> Response {
+        let id = try Self.jobID(context)
+        guard let job = try await database.job(id: id) else { throw APIError.notFound("no job \(id)") }
+        if distinctApprover, let submitter = job.submitter, let peer = await context.peer(), peer.uid == submitter.uid {
+            throw APIError(
+                .forbidden,
+                code: .forbidden,
+                "job \(id) was submitted by uid \(submitter.uid): another user must approve it (distinct_approver)"
+            )
+        }
+        let waits = try await !database.dependencies(of: id).isEmpty
+        return try await act(.approve(waitsForOthers: waits), request, context)
+    }
+
     func act(_ input: JobInput, _ request: Request, _ context: PeerContext) async throws -> Response {
         let id = try Self.jobID(context)
         let peer = await context.peer()
@@ -480,12 +506,18 @@ public struct SocketAPI: Sendable {
             }
         default: throw wrongType("after")
         }
+        var hold: Bool?
+        switch fields["hold"] {
+        case nil, .null?: hold = nil
+        case .bool(let flag)?: hold = flag
+        default: throw wrongType("hold")
+        }
         if let unknown = fields.keys.sorted().first(where: { !Self.submitFields.contains($0) }) {
             throw APIError.badRequest(
-                "unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?, \"after\"?}",
+                "unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?, \"after\"?, \"hold\"?}",
                 field: unknown
             )
         }
-        return SubmitJobRequest(kind: kind, params: params, note: note, after: after)
+        return SubmitJobRequest(kind: kind, params: params, note: note, after: after, hold: hold)
     }
 }

@@ -86,7 +86,11 @@ extension OpsDatabase {
             }
         }
         var record = JobRecord(new: new, fingerprint: fingerprint, at: ms)
-        if !new.after.isEmpty { record.state = JobState.waiting.rawValue }
+        if new.hold {
+            record.state = JobState.held.rawValue
+        } else if !new.after.isEmpty {
+            record.state = JobState.waiting.rawValue
+        }
         try record.insertCached(db)
         let job = try StoredJob(record: record)
         let who = new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted"
@@ -113,8 +117,8 @@ extension OpsDatabase {
                 arguments: [job.id, id]
             )
         }
-        // Those it comes after may have ended already.
-        try settleWaiting(db, jobID: job.id, now: now, outbox: planner, defaults: defaults)
+        // Those it comes after may have ended already (a held job looks once approved).
+        if !new.hold { try settleWaiting(db, jobID: job.id, now: now, outbox: planner, defaults: defaults) }
         return .created(try fetchJob(db, id: job.id) ?? job)
     }
 
@@ -342,6 +346,10 @@ extension OpsDatabase {
         }
         if transition.changesState, after.state.isTerminal {
             try releaseDependents(db, of: job.id, now: now, outbox: outbox, defaults: defaults)
+        }
+        if transition.changesState, after.state == .waiting {
+            // Approved: the jobs it comes after may all have ended meanwhile.
+            try settleWaiting(db, jobID: job.id, now: now, outbox: outbox, defaults: defaults)
         }
         let observation = transition.observation(at: now, lastAskedAt: job.updatedAt)
         if let observation {

@@ -132,8 +132,8 @@ enum Schema {
                     """
             )
         }
-        migrator.registerMigration("v6 waiting and skipped") { db in
-            // SQLite cannot change a CHECK: the job table is rebuilt from its own definition with the two new
+        migrator.registerMigration("v6 held, waiting and skipped") { db in
+            // SQLite cannot change a CHECK: the job table is rebuilt from its own definition with the three new
             // states, its rows copied, its indexes made again (GRDB runs a migration with foreign keys off, so the
             // events that refer to the jobs stay, and checks them at the end).
             guard
@@ -152,7 +152,7 @@ enum Schema {
             )
             let rebuilt =
                 definition
-                .replacingOccurrences(of: oldStates, with: "CHECK (state IN ('waiting', 'skipped', 'queued',")
+                .replacingOccurrences(of: oldStates, with: "CHECK (state IN ('held', 'waiting', 'skipped', 'queued',")
                 .replacingOccurrences(of: "CREATE TABLE job (", with: "CREATE TABLE job_v6 (")
             try db.execute(sql: rebuilt)
             try db.execute(sql: "INSERT INTO job_v6 SELECT * FROM job")

@@ -57,18 +57,22 @@ public struct NewJob: Sendable {
     /// The jobs this one comes after (`after`): it waits until each has succeeded. The jobs its parameters take
     /// outputs from are among them.
     public var after: [Int64]
+    /// Stored `held`, for an admin's approve.
+    public var hold: Bool
 
     public init(
         params: ValidatedParams,
         note: String?,
         submitter: Peer?,
         idempotencyKey: String?,
-        after: [Int64] = []
+        after: [Int64] = [],
+        hold: Bool = false
     ) {
         self.params = params
         self.note = note
         self.submitter = submitter
         self.idempotencyKey = idempotencyKey
+        self.hold = hold
         self.after = Array(Set(after + params.references.values.map(\.job))).sorted()
     }
 
@@ -79,6 +83,7 @@ public struct NewJob: Sendable {
         object["$note"] = note.map(JSONValue.string) ?? .null
         // Only a job with `after` has it in its fingerprint, so the fingerprints stored before it stay equal.
         if !after.isEmpty { object["$after"] = .array(after.map(JSONValue.integer)) }
+        if hold { object["$hold"] = true }
         return JSONText.encode(.object(object))
     }
 }

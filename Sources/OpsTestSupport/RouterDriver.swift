@@ -47,6 +47,8 @@ public struct RouterDriver: Sendable {
             kinsta: kinsta,
             access: PeerAccess(uids: configuration.allowedUIDs, gids: configuration.allowedGroups),
             paramDefaults: configuration.paramDefaults,
+            heldKinds: configuration.approvalKinds,
+            distinctApprover: configuration.distinctApprover,
             logger: .quiet
         )
     }

@@ -21,7 +21,7 @@ struct JobsCommand: AsyncParsableCommand {
     )
     var state: [String] = []
 
-    @Flag(help: "Only jobs not ended yet (waiting, queued, submitting, accepted, running).")
+    @Flag(help: "Only jobs not ended yet (held, waiting, queued, submitting, accepted, running).")
     var active = false
 
     @Flag(help: "Only jobs an admin should look at (failed, timed_out, needs_attention).")
@@ -30,7 +30,7 @@ struct JobsCommand: AsyncParsableCommand {
     /// The states asked for, in the order given, each once; empty for all.
     var states: [String] {
         var names = state.flatMap { $0.split(separator: ",").map(String.init) }
-        if active { names += ["waiting", "queued", "submitting", "accepted", "running"] }
+        if active { names += ["held", "waiting", "queued", "submitting", "accepted", "running"] }
         if attention { names += ["failed", "timed_out", "needs_attention"] }
         var seen = Set<String>()
         return names.filter { seen.insert($0).inserted }

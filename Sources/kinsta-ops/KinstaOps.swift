@@ -25,7 +25,8 @@ struct KinstaOps: AsyncParsableCommand {
         subcommands: [
             SubmitCommand.self, KindsCommand.self, JobsCommand.self, ShowCommand.self, WaitCommand.self,
             HistoryCommand.self,
-            CancelCommand.self, RetryCommand.self, HealthCommand.self, SitesCommand.self, EnvironmentsCommand.self,
+            CancelCommand.self, RetryCommand.self, ApproveCommand.self, HealthCommand.self, SitesCommand.self,
+            EnvironmentsCommand.self,
             BackupsCommand.self, DownloadableBackupsCommand.self, DomainsCommand.self, UsersCommand.self,
             RegionsCommand.self, ActivityCommand.self, DeliveriesCommand.self, RedeliverCommand.self,
         ]

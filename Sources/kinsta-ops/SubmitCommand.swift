@@ -130,6 +130,9 @@ struct SubmitCommand: AsyncParsableCommand {
     )
     var fromOutputs: [String] = []
 
+    @Flag(help: "Store the job held, until `kinsta-ops approve ID`.")
+    var hold = false
+
     @Flag(help: "Wait for the job to finish, like `kinsta-ops wait` (same exit codes).")
     var wait = false
 
@@ -165,7 +168,13 @@ struct SubmitCommand: AsyncParsableCommand {
             let body: Data
             do {
                 body = try WireJSON.encoder().encode(
-                    SubmitJobRequest(kind: kind, params: params, note: note, after: after.isEmpty ? nil : after)
+                    SubmitJobRequest(
+                        kind: kind,
+                        params: params,
+                        note: note,
+                        after: after.isEmpty ? nil : after,
+                        hold: hold ? true : nil
+                    )
                 )
             } catch {
                 throw CLIError(message: "kinsta-ops: cannot encode the request: \(error)", exitCode: ExitStatus.failure)

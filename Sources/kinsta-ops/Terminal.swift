@@ -109,7 +109,7 @@ enum Colour {
         switch JobState(rawValue: state) {
         case .succeeded: "32"
         case .failed, .timedOut: "31"
-        case .needsAttention: "33"
+        case .needsAttention, .held: "33"
         case .submitting, .accepted, .running: "36"
         case .cancelled, .skipped: "2"
         case .queued, .waiting, nil: nil

@@ -117,7 +117,7 @@ struct JobWaiter {
         case .needsAttention: ExitStatus.needsAttention
         case .cancelled: ExitStatus.cancelled
         case .skipped: ExitStatus.skipped
-        case .waiting, .queued, .submitting, .accepted, .running, nil: nil
+        case .held, .waiting, .queued, .submitting, .accepted, .running, nil: nil
         }
     }
 

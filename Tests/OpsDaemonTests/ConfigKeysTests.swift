@@ -33,7 +33,7 @@ import Testing
         #expect(Set(names).count == names.count)
         #expect(
             ConfigKeys.schema.keys.sorted() == [
-                "daemon", "deadlines", "kinsta", "polling", "retention", "settle_grace",
+                "approval", "daemon", "deadlines", "kinsta", "polling", "retention", "settle_grace",
             ]
         )
     }

@@ -4,6 +4,7 @@ import KinstaClient
 import OpsCore
 import OpsDaemon
 import OpsProtocol
+import OpsStore
 import OpsTestSupport
 import Testing
 
@@ -175,6 +176,63 @@ import Glibc
         }
     }
 
+    /// Holds and approvals: `hold`, `[approval] kinds`, the approver in the event, and distinct_approver.
+    @Test func heldJobsWaitForAnApproverOtherThanTheirSubmitter() async throws {
+        try await RouterDriver.with(
+            kinsta: ScriptedKinstaAPI(),
+            configure: {
+                $0.maxInFlight = 0
+                $0.approvalKinds = [.siteDelete]
+                $0.distinctApprover = true
+            },
+            { router in
+                let submitter = Running(transport: .router(router))
+                var other = router
+                other.peer = Peer(uid: 4242, gid: 100, pid: 7)
+                let approver = Running(transport: .router(other))
+                func state(_ answer: (status: Int, body: Data)) throws -> String? {
+                    try JSONDecoder().decode(JSONValue.self, from: answer.body)["state"]?.stringValue
+                }
+                // A kind the configuration holds, and a job submitted with hold
+                let delete = try await submitter.send(
+                    "POST",
+                    "/v1/jobs",
+                    body: #"{"kind":"site.delete","params":{"site_id":"site-1"}}"#
+                )
+                #expect(try state((delete.status, delete.body)) == "held")
+                let clear = try await submitter.send(
+                    "POST",
+                    "/v1/jobs",
+                    body: #"{"kind":"cache.clear","params":{"environment_id":"env-1"},"hold":true}"#
+                )
+                #expect(try state((clear.status, clear.body)) == "held")
+                let plain = try await submitter.send(
+                    "POST",
+                    "/v1/jobs",
+                    body: #"{"kind":"cache.clear","params":{"environment_id":"env-2"}}"#
+                )
+                #expect(try state((plain.status, plain.body)) == "queued")
+                // Its submitter cannot approve it; another user can, and is named in the event
+                let own = try await submitter.send("POST", "/v1/jobs/1/approve")
+                #expect(own.status == 403)
+                let approved = try await approver.send("POST", "/v1/jobs/1/approve")
+                #expect(approved.status == 200)
+                #expect(try state((approved.status, approved.body)) == "queued")
+                let events =
+                    try WireJSON.decoder().decode(
+                        JobView.self,
+                        from: try await approver.send("GET", "/v1/jobs/1").body
+                    ).events ?? []
+                #expect(events.last?.message == "approved by uid 4242, pid 7", "\(events)")
+                // Approved twice: 409; a queued job: 409; a held job can be cancelled
+                #expect(try await approver.send("POST", "/v1/jobs/1/approve").status == 409)
+                #expect(try await approver.send("POST", "/v1/jobs/3/approve").status == 409)
+                let cancelled = try await submitter.send("POST", "/v1/jobs/2/cancel")
+                #expect(try state((cancelled.status, cancelled.body)) == "cancelled")
+            }
+        )
+    }
+
     @Test func passwordsNeverComeBack() async throws {
         try await withRouter { api in
             let body =
@@ -326,7 +384,7 @@ import Glibc
             #expect(try WireJSON.decoder().decode(JobView.self, from: cancelled.body).state == "cancelled")
             let again = try await api.send("POST", "/v1/jobs/\(job.id)/cancel")
             #expect(again.status == 409)
-            #expect(try api.error(again).message.contains("only queued"))
+            #expect(try api.error(again).message.contains("only held, waiting or queued"))
             let retry = try await api.send("POST", "/v1/jobs/\(job.id)/retry")
             #expect(retry.status == 409)
         }
