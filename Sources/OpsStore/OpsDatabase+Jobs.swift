@@ -105,8 +105,9 @@ extension OpsDatabase {
                 to: job.state,
                 attempt: 1,
                 operationID: nil,
-                message: new.after.isEmpty
-                    ? who : who + "; after job " + new.after.map(String.init).joined(separator: ", ")
+                message: who
+                    + (new.after.isEmpty ? "" : "; after job " + new.after.map(String.init).joined(separator: ", "))
+                    + (new.hold ? "; held until approved" : "")
             ),
             outbox: planner
         )

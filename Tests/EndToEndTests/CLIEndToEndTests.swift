@@ -305,6 +305,19 @@ import Glibc
         let refused = try await stack.ops(["submit", "cache.clear", "--environment-id", "e", "--after", "99"])
         #expect(refused.status == 2)
         #expect(refused.output.contains { $0.contains("there is no job 99") }, "\(refused.output)")
+        // Held until approved (then waiting for job 1, already done): the approver is named in the history
+        let held = try await stack.ops(["submit", "cache.clear", "--from", "environment_id=1.env_id", "--hold"])
+        #expect(held.output.first?.hasPrefix("job 3 held") == true, "\(held.output)")
+        #expect(try await stack.ops(["jobs", "--state", "held", "-q"]).output == ["3"])
+        let approved = try await stack.ops(["approve", "3"])
+        #expect(approved.status == 0, "\(approved.output)")
+        #expect(try await stack.ops(["wait", "3"]).status == 0)
+        let history = try await stack.ops(["history", "--job", "3"])
+        #expect(
+            history.output.contains { $0.contains("held → waiting") && $0.contains("approved by uid ") },
+            "\(history.output)"
+        )
+        #expect(try await stack.ops(["approve", "3"]).status == 2)
     }
 
     /// States in colour on a terminal, and never in a pipe or under NO_COLOR.
