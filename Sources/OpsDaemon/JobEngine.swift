@@ -142,13 +142,14 @@ public final class JobEngine: Sendable {
         return recovered
     }
 
-    /// Moves queued jobs to `submitting`, oldest first, while the in-flight limit allows and their target is free.
+    /// Moves queued jobs to `submitting`, in ``JobPriority`` order (priority with its aging, then the oldest), while
+    /// the in-flight limit allows and their target is free.
     @discardableResult
     public func admit() async throws -> Int {
         // At the limit nothing can start: skip reading the queue (every commit wakes the loop, and a full queue
         // would otherwise be read and decoded each time).
         guard try await database.inFlightCount() < maxInFlight else { return 0 }
-        let view = try await database.admissionView(limit: 256)
+        let view = try await database.admissionView(limit: 256, now: clock.now())
         var occupancy = Occupancy(busy: view.busyTargets, siteOf: environments.siteOf)
         var inFlight = view.inFlight
         var admitted = 0
@@ -190,7 +191,14 @@ public final class JobEngine: Sendable {
         let candidates = try await database.dueCandidates(now: now, limit: max(free + under, Self.claimWindow))
         let policy = currentPolicy
         let ranked = candidates.enumerated().map { index, job in
-            (job.id, index, policy.claimPriority(for: job.snapshot, lastAskedAt: job.updatedAt, now: now))
+            (
+                job.id, index,
+                JobPriority.claimRank(
+                    urgency: policy.claimPriority(for: job.snapshot, lastAskedAt: job.updatedAt, now: now),
+                    priority: job.priority,
+                    overdue: now.timeIntervalSince(job.nextActionAt)
+                )
+            )
         }.sorted { $0.2 != $1.2 ? $0.2 > $1.2 : $0.1 < $1.1 }
         let chosen = busy.withLock { busy in
             var claimed: [Int64] = []

@@ -107,6 +107,10 @@ extension JobView: CanonicalJSONWritable {
             }
             writer.key("poll_count")
             writer.integer(pollCount)
+            if let priority {
+                writer.key("priority")
+                writer.integer(priority)
+            }
             if let result {
                 writer.key("result")
                 writer.value(result)

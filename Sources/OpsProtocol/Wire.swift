@@ -15,19 +15,23 @@ public struct SubmitJobRequest: Codable, Sendable, Hashable {
     public var after: [Int64]?
     /// Stored `held` until an admin approves it (`POST /v1/jobs/{id}/approve`).
     public var hold: Bool?
+    /// -10 … 10 (default 0): the order of claims under the shared budget; low ones age upwards, so none starves.
+    public var priority: Int?
 
     public init(
         kind: String,
         params: [String: JSONValue],
         note: String? = nil,
         after: [Int64]? = nil,
-        hold: Bool? = nil
+        hold: Bool? = nil,
+        priority: Int? = nil
     ) {
         self.kind = kind
         self.params = params
         self.note = note
         self.after = after
         self.hold = hold
+        self.priority = priority
     }
 }
 
@@ -120,9 +124,12 @@ public struct JobView: Codable, Sendable, Hashable {
     public var waitingOn: String?
     /// The jobs this one comes after (on `GET /v1/jobs/{id}`, when there are any).
     public var after: [Int64]?
+    /// -10 … 10.
+    public var priority: Int?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, state, params, note, target, targets, attempt, result, outputs, deadline, events, after
+        case priority
         case operationID = "operation_id"
         case lastError = "last_error"
         case pollCount = "poll_count"

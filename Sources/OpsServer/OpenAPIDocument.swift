@@ -463,6 +463,11 @@ public enum OpenAPIDocument {
                             + "exist, or an output its kind does not have, is refused (422)"
                     ),
                 ],
+                "priority": [
+                    "anyOf": [["type": "integer", "minimum": -10, "maximum": 10], ["type": "null"]],
+                    "description":
+                        "Claim order under the shared budget (default 0); low ones age upwards, none starves",
+                ],
                 "hold": [
                     "anyOf": [["type": "boolean"], ["type": "null"]],
                     "description":
@@ -685,6 +690,7 @@ public enum OpenAPIDocument {
                     "created_at": date, "updated_at": date, "finished_at": date, "submitted_by": ref("Peer"),
                     "events": ["type": "array", "items": ref("Event")], "outputs": ["type": "object"],
                     "waiting_behind": int, "waiting_on": string, "after": ["type": "array", "items": int],
+                    "priority": ["type": "integer", "minimum": -10, "maximum": 10],
                 ],
                 required: [
                     "id", "kind", "state", "params", "target", "targets", "attempt", "poll_count", "created_at",

@@ -14,7 +14,7 @@ public struct SocketAPI: Sendable {
     /// Request bodies above this answer 413.
     public static let maxBodyBytes = 64 * 1024
     /// The fields of a submission's body.
-    static let submitFields: Set<String> = ["kind", "params", "note", "after", "hold"]
+    static let submitFields: Set<String> = ["kind", "params", "note", "after", "hold", "priority"]
 
     public let database: OpsDatabase
     public let machine: JobMachine
@@ -213,7 +213,8 @@ public struct SocketAPI: Sendable {
                     submitter: peer,
                     idempotencyKey: key,
                     after: submission.after ?? [],
-                    hold: submission.hold == true || heldKinds.contains(kind)
+                    hold: submission.hold == true || heldKinds.contains(kind),
+                    priority: submission.priority ?? 0
                 ),
                 now: now()
             )
@@ -512,12 +513,28 @@ public struct SocketAPI: Sendable {
         case .bool(let flag)?: hold = flag
         default: throw wrongType("hold")
         }
+        var priority: Int?
+        switch fields["priority"] {
+        case nil, .null?: priority = nil
+        case .integer(let value)?:
+            guard JobPriority.range.contains(Int(clamping: value)) else {
+                throw APIError(
+                    .unprocessableContent,
+                    code: .invalidParams,
+                    "priority is a whole number from -10 to 10",
+                    field: "priority"
+                )
+            }
+            priority = Int(value)
+        default: throw wrongType("priority")
+        }
         if let unknown = fields.keys.sorted().first(where: { !Self.submitFields.contains($0) }) {
             throw APIError.badRequest(
-                "unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?, \"after\"?, \"hold\"?}",
+                "unknown field \(unknown); a job is {\"kind\", \"params\", \"note\"?, \"after\"?, \"hold\"?, "
+                    + "\"priority\"?}",
                 field: unknown
             )
         }
-        return SubmitJobRequest(kind: kind, params: params, note: note, after: after, hold: hold)
+        return SubmitJobRequest(kind: kind, params: params, note: note, after: after, hold: hold, priority: priority)
     }
 }

@@ -31,6 +31,7 @@ extension JobView {
         target = keys.joined(separator: " ")
         targets = keys
         if job.state == .succeeded { outputs = job.outputs }
+        priority = job.priority
     }
 }
 

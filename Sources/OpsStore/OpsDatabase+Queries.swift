@@ -99,6 +99,7 @@ extension OpsDatabase {
         public var nextActionAt: Date
         /// When the row last changed: for a polling job, when Kinsta was last asked about it.
         public var updatedAt: Date
+        public var priority: Int
 
         /// The parts of the job the claim priority reads.
         public var snapshot: JobSnapshot {
@@ -118,7 +119,7 @@ extension OpsDatabase {
             try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT id, kind, state, pending_action, accepted_at, next_action_at, updated_at FROM job
+                        SELECT id, kind, state, pending_action, accepted_at, next_action_at, updated_at, priority FROM job
                         WHERE pending_action IS NOT NULL AND next_action_at <= ? ORDER BY next_action_at, id LIMIT ?
                         """
                 ),
@@ -134,7 +135,8 @@ extension OpsDatabase {
                     pendingAction: (row["pending_action"] as String?).flatMap(PendingAction.init(rawValue:)),
                     acceptedAt: (row["accepted_at"] as Int64?).map(Date.init(milliseconds:)),
                     nextActionAt: Date(milliseconds: row["next_action_at"]),
-                    updatedAt: Date(milliseconds: row["updated_at"])
+                    updatedAt: Date(milliseconds: row["updated_at"]),
+                    priority: row["priority"]
                 )
             }
         }
@@ -152,12 +154,23 @@ extension OpsDatabase {
 
     /// Queued jobs in arrival order, and the targets and count of the jobs in flight: what the engine needs to pick
     /// which queued jobs may start.
-    public func admissionView(limit: Int) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int)
-    {
+    ///
+    /// The order is ``JobPriority``'s: priority, raised by one for every 5 minutes a job has been queued (up to 10),
+    /// then arrival.
+    public func admissionView(
+        limit: Int,
+        now: Date = Date()
+    ) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int) {
         try await writer.read { db in
             let queued = try JobRecord.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY id LIMIT ?"),
-                arguments: [limit]
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM job WHERE state = 'queued'
+                        ORDER BY min(10, priority + max(0, ? - created_at) / \(JobPriority.agingStep)) DESC, id
+                        LIMIT ?
+                        """
+                ),
+                arguments: [now.milliseconds, limit]
             ).map(StoredJob.init(record:))
             // Nothing waits: the targets in flight (thousands, on a busy daemon) need not be read.
             guard !queued.isEmpty else { return ([], [], 0) }

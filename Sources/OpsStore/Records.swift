@@ -35,9 +35,10 @@ struct JobRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord {
     var requestFingerprint: String?
     var submissionUnclear: Bool
     var sending: Bool
+    var priority: Int
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, params, note, target, state, version, attempt
+        case id, kind, params, note, target, state, version, attempt, priority
         case operationID = "operation_id"
         case acceptedAt = "accepted_at"
         case deadline
@@ -114,6 +115,7 @@ struct JobRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord {
         requestFingerprint = fingerprint
         submissionUnclear = false
         sending = false
+        priority = new.priority
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {
@@ -124,8 +126,8 @@ struct JobRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord {
         INSERT INTO job (kind, params, note, target, state, version, attempt, operation_id, accepted_at, deadline,
             poll_count, error_streak, confirmations, pending_action, next_action_at, last_error, result, created_at,
             updated_at, finished_at, submitter_uid, submitter_gid, submitter_pid, idempotency_key,
-            request_fingerprint, submission_unclear, sending)
-        VALUES (\(Array(repeating: "?", count: 27).joined(separator: ", ")))
+            request_fingerprint, submission_unclear, sending, priority)
+        VALUES (\(Array(repeating: "?", count: 28).joined(separator: ", ")))
         """
 
     /// Inserts this new row through one cached statement and takes the id it was given. GRDB's record `insert`
@@ -136,7 +138,7 @@ struct JobRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord {
             kind, params, note, target, state, version, attempt, operationID, acceptedAt, deadline,
             pollCount, errorStreak, confirmations, pendingAction, nextActionAt, lastError, result, createdAt,
             updatedAt, finishedAt, submitterUID, submitterGID, submitterPID, idempotencyKey,
-            requestFingerprint, submissionUnclear, sending,
+            requestFingerprint, submissionUnclear, sending, priority,
         ])
         id = db.lastInsertedRowID
     }
@@ -254,6 +256,7 @@ extension StoredJob {
             createdAt: Date(milliseconds: record.createdAt),
             updatedAt: Date(milliseconds: record.updatedAt),
             finishedAt: record.finishedAt.map(Date.init(milliseconds:)),
+            priority: record.priority,
             submitter: record.submitterUID.map {
                 Peer(
                     uid: UInt32($0),

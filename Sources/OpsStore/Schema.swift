@@ -132,7 +132,7 @@ enum Schema {
                     """
             )
         }
-        migrator.registerMigration("v6 held, waiting and skipped") { db in
+        migrator.registerMigration("v6 workflows: held, waiting, skipped, dependencies, priority") { db in
             // SQLite cannot change a CHECK: the job table is rebuilt from its own definition with the three new
             // states, its rows copied, its indexes made again (GRDB runs a migration with foreign keys off, so the
             // events that refer to the jobs stay, and checks them at the end).
@@ -170,6 +170,9 @@ enum Schema {
                     ) WITHOUT ROWID;
                     CREATE INDEX job_dependency_after ON job_dependency(after_id);
                     CREATE INDEX job_waiting ON job(id) WHERE state = 'waiting';
+                    -- Claim order under the shared budget (-10 … 10; docs/architecture.md, "Priorities").
+                    ALTER TABLE job ADD COLUMN priority INTEGER NOT NULL DEFAULT 0
+                        CHECK (priority BETWEEN -10 AND 10);
                     """
             )
         }

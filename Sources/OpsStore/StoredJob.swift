@@ -27,6 +27,8 @@ public struct StoredJob: Sendable, Hashable {
     public var createdAt: Date
     public var updatedAt: Date
     public var finishedAt: Date?
+    /// -10 … 10: the order of claims under the shared budget (``JobPriority``).
+    public var priority: Int
     public var submitter: Peer?
     public var idempotencyKey: String?
 
@@ -59,6 +61,8 @@ public struct NewJob: Sendable {
     public var after: [Int64]
     /// Stored `held`, for an admin's approve.
     public var hold: Bool
+    /// -10 … 10 (clamped).
+    public var priority: Int
 
     public init(
         params: ValidatedParams,
@@ -66,8 +70,10 @@ public struct NewJob: Sendable {
         submitter: Peer?,
         idempotencyKey: String?,
         after: [Int64] = [],
-        hold: Bool = false
+        hold: Bool = false,
+        priority: Int = 0
     ) {
+        self.priority = min(10, max(-10, priority))
         self.params = params
         self.note = note
         self.submitter = submitter
@@ -84,6 +90,7 @@ public struct NewJob: Sendable {
         // Only a job with `after` has it in its fingerprint, so the fingerprints stored before it stay equal.
         if !after.isEmpty { object["$after"] = .array(after.map(JSONValue.integer)) }
         if hold { object["$hold"] = true }
+        if priority != 0 { object["$priority"] = .integer(Int64(priority)) }
         return JSONText.encode(.object(object))
     }
 }

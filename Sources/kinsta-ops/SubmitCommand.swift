@@ -133,6 +133,9 @@ struct SubmitCommand: AsyncParsableCommand {
     @Flag(help: "Store the job held, until `kinsta-ops approve ID`.")
     var hold = false
 
+    @Option(help: ArgumentHelp("-10 … 10 (default 0): the order of claims under the shared budget.", valueName: "n"))
+    var priority: Int?
+
     @Flag(help: "Wait for the job to finish, like `kinsta-ops wait` (same exit codes).")
     var wait = false
 
@@ -145,6 +148,9 @@ struct SubmitCommand: AsyncParsableCommand {
     func validate() throws {
         for entry in rawParams { _ = try Self.parseParam(entry) }
         for entry in fromOutputs { _ = try Self.parseReference(entry) }
+        if let priority, !(-10...10).contains(priority) {
+            throw ArgumentParser.ValidationError("--priority is a whole number from -10 to 10")
+        }
         if let bad = after.first(where: { $0 < 1 }) {
             throw ArgumentParser.ValidationError("--after \(bad): a job ID is a positive number")
         }
@@ -173,7 +179,8 @@ struct SubmitCommand: AsyncParsableCommand {
                         params: params,
                         note: note,
                         after: after.isEmpty ? nil : after,
-                        hold: hold ? true : nil
+                        hold: hold ? true : nil,
+                        priority: priority
                     )
                 )
             } catch {

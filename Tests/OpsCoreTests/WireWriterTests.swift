@@ -74,6 +74,7 @@ import Testing
         view.targets = maybe(&rng) { rng in (0..<Int.random(in: 0...3, using: &rng)).map { _ in text(&rng) } }
         view.waitingBehind = maybe(&rng) { Int64.random(in: 1...Int64.max, using: &$0) }
         view.waitingOn = maybe(&rng, text)
+        view.priority = maybe(&rng) { Int.random(in: -10...10, using: &$0) }
         view.after = maybe(&rng) { rng in
             (0..<Int.random(in: 0...3, using: &rng)).map { _ in Int64.random(in: 1...999, using: &rng) }
         }

@@ -176,3 +176,70 @@ extension JobEngineTests {
         #expect(try await h.database.jobs(states: nil, kind: nil, before: nil, limit: 10).map(\.id) == [backup.id])
     }
 }
+
+/// Priorities (issue 18): the order of admission and of claims, and the aging that keeps the low ones from starving.
+extension JobEngineTests {
+    func submit(_ h: Harness, _ environment: String, priority: Int) async throws -> StoredJob {
+        let params = try ValidatedParams(
+            kind: .init(rawValue: "cache.clear")!,
+            raw: ["environment_id": .string(environment)],
+            defaultCompany: "company-1"
+        )
+        guard
+            case .created(let job) = try await h.database.insert(
+                NewJob(params: params, note: nil, submitter: nil, idempotencyKey: nil, priority: priority),
+                now: h.clock.now()
+            )
+        else { throw EngineTestError("not created") }
+        return job
+    }
+
+    @Test func theHighestPriorityStartsFirstAndALowOneAgesUpwards() async throws {
+        var script = ScriptedKinstaAPI.Script()
+        script.submit = { call in .accepted(operationID: "op:\(call.body?["environment_id"]?.stringValue ?? "")") }
+        script.poll = { _, index in index < 2 ? .inProgress : .finished(data: nil) }
+        let h = try harness(script, maxInFlight: 1)
+        let low = try await submit(h, "env-low", priority: -10)
+        let normal = try await submit(h, "env-normal", priority: 0)
+        let urgent = try await submit(h, "env-urgent", priority: 10)
+        // One slot: the urgent one first, then the normal one, the low one last
+        let order = try await h.database.admissionView(limit: 10, now: h.clock.now()).queued.map(\.id)
+        #expect(order == [urgent.id, normal.id, low.id])
+        // And the engine starts them in that order, one at a time
+        try await h.engine.run(until: h.clock.now().addingTimeInterval(600), on: h.clock)
+        let started = h.api.submits.compactMap { $0.body?["environment_id"]?.stringValue }
+        #expect(started == ["env-urgent", "env-normal", "env-low"])
+        // A low one queued for 100 minutes (-10 + 20 steps, at most 10) is ahead of a fresh job of priority 10
+        let stuck = try await submit(h, "env-stuck", priority: -10)
+        h.clock.advance(by: 100 * 60)
+        let fresh = try await submit(h, "env-fresh", priority: 10)
+        let aged = try await h.database.admissionView(limit: 10, now: h.clock.now()).queued.map(\.id)
+        #expect(aged == [stuck.id, fresh.id])
+        // 5 minutes short of that, the fresh one goes first
+        let sooner = try await h.database.admissionView(limit: 10, now: h.clock.now().addingTimeInterval(-5 * 60))
+        #expect(sooner.queued.map(\.id) == [fresh.id, stuck.id])
+    }
+
+    @Test func aClaimRanksByUrgencyThenPriorityAndAWaitLiftsTheLowOnes() {
+        // A submit (urgency 2) of priority 10 before one of 0; -10 after every poll (urgency at most 1)
+        #expect(JobPriority.claimRank(urgency: 2, priority: 10, overdue: 0) == 4)
+        #expect(JobPriority.claimRank(urgency: 2, priority: -10, overdue: 0) == 0)
+        #expect(
+            JobPriority.claimRank(urgency: 2, priority: -10, overdue: 0)
+                < JobPriority.claimRank(urgency: 0.5, priority: 0, overdue: 0)
+        )
+        // One step per 5 minutes past due: after 50 minutes a -10 submit ranks as a fresh one of priority 0,
+        // after 100 minutes as one of priority 10
+        #expect(
+            JobPriority.claimRank(urgency: 2, priority: -10, overdue: 50 * 60)
+                == JobPriority.claimRank(urgency: 2, priority: 0, overdue: 0)
+        )
+        #expect(
+            JobPriority.claimRank(urgency: 2, priority: -10, overdue: 100 * 60)
+                == JobPriority.claimRank(urgency: 2, priority: 10, overdue: 0)
+        )
+        #expect(JobPriority.effective(3, waited: 299) == 3)
+        #expect(JobPriority.effective(3, waited: 300) == 4)
+        #expect(JobPriority.effective(9, waited: 3600) == 10)
+    }
+}

@@ -37,7 +37,7 @@ import Testing
         let rows = try database.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM job ORDER BY id") }
         #expect(rows.count == 2)
         let columns = rows[0].columnNames.filter { $0 != "id" && $0 != "idempotency_key" }
-        #expect(columns.count == 26)
+        #expect(columns.count == 27)
         for column in columns {
             #expect(rows[0][column] as DatabaseValue == rows[1][column] as DatabaseValue, "column \(column)")
         }
@@ -65,7 +65,7 @@ import Testing
         (job.version, job.attempt, job.operationID, job.acceptedAt, job.deadline) = (3, 2, "op", 11, 12)
         (job.pollCount, job.errorStreak, job.confirmations) = (4, 5, 6)
         (job.pendingAction, job.nextActionAt, job.lastError, job.result) = ("poll", 13, "e", #"{"r":1}"#)
-        (job.updatedAt, job.finishedAt, job.submissionUnclear, job.sending) = (14, 15, true, true)
+        (job.updatedAt, job.finishedAt, job.submissionUnclear, job.sending, job.priority) = (14, 15, true, true, 7)
         let written = job
         let newEvent = EventRecord(
             seq: nil,
