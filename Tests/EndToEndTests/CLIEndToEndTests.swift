@@ -318,6 +318,15 @@ import Glibc
             "\(history.output)"
         )
         #expect(try await stack.ops(["approve", "3"]).status == 2)
+        // A priority is kept and shown
+        let urgent = try await stack.ops([
+            "submit", "cache.clear", "--environment-id", "e", "--priority", "7", "--hold",
+        ])
+        #expect(urgent.status == 0, "\(urgent.output)")
+        #expect(try await stack.ops(["show", "4"]).output.contains { $0.hasPrefix("priority:") && $0.hasSuffix(" 7") })
+        #expect(
+            try await stack.ops(["submit", "cache.clear", "--environment-id", "e", "--priority", "11"]).status == 2
+        )
     }
 
     /// States in colour on a terminal, and never in a pipe or under NO_COLOR.

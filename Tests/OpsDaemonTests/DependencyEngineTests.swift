@@ -228,16 +228,17 @@ extension JobEngineTests {
             JobPriority.claimRank(urgency: 2, priority: -10, overdue: 0)
                 < JobPriority.claimRank(urgency: 0.5, priority: 0, overdue: 0)
         )
-        // One step per 5 minutes past due: after 50 minutes a -10 submit ranks as a fresh one of priority 0,
-        // after 100 minutes as one of priority 10
+        // One step per 5 minutes past due beyond the first 30: after 80 minutes a -10 submit ranks as a fresh one
+        // of priority 0, after 130 minutes as one of priority 10; in the first 30 minutes nothing changes
         #expect(
-            JobPriority.claimRank(urgency: 2, priority: -10, overdue: 50 * 60)
+            JobPriority.claimRank(urgency: 2, priority: -10, overdue: 80 * 60)
                 == JobPriority.claimRank(urgency: 2, priority: 0, overdue: 0)
         )
         #expect(
-            JobPriority.claimRank(urgency: 2, priority: -10, overdue: 100 * 60)
+            JobPriority.claimRank(urgency: 2, priority: -10, overdue: 130 * 60)
                 == JobPriority.claimRank(urgency: 2, priority: 10, overdue: 0)
         )
+        #expect(JobPriority.claimRank(urgency: 0.5, priority: 0, overdue: 29 * 60) == 0.5)
         #expect(JobPriority.effective(3, waited: 299) == 3)
         #expect(JobPriority.effective(3, waited: 300) == 4)
         #expect(JobPriority.effective(9, waited: 3600) == 10)
