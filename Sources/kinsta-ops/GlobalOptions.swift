@@ -160,3 +160,100 @@ struct TimeWindow: ParsableArguments {
         [("since", sinceDate.map(WireJSON.formatDate)), ("until", untilDate.map(WireJSON.formatDate))]
     }
 }
+
+/// The IDs, or the filter, of `cancel` and `retry`: `retry --state failed --kind backup.create --since "24 hours ago"`
+/// acts on every job the filter finds (all pages), and `--dry-run` lists them without acting.
+struct BulkSelection: ParsableArguments {
+    @Argument(help: ArgumentHelp("Job IDs; or, instead, a filter below.", valueName: "id"))
+    var ids: [Int64] = []
+
+    @Option(help: ArgumentHelp("Every job in this state (repeatable).", valueName: "state"))
+    var state: [String] = []
+
+    @Option(help: ArgumentHelp("Every job of this kind.", valueName: "kind"))
+    var kind: String?
+
+    @OptionGroup var window: TimeWindow
+
+    @Flag(help: "List the jobs the filter finds, and change nothing.")
+    var dryRun = false
+
+    var filtered: Bool { !state.isEmpty || kind != nil || window.since != nil || window.until != nil }
+
+    func validate() throws {
+        if ids.isEmpty && !filtered {
+            throw ArgumentParser.ValidationError("give job IDs, or a filter (--state, --kind, --since, --until)")
+        }
+        if !ids.isEmpty && filtered {
+            throw ArgumentParser.ValidationError("give job IDs or a filter, not both")
+        }
+        if dryRun && !filtered { throw ArgumentParser.ValidationError("--dry-run goes with a filter") }
+        if let bad = ids.first(where: { $0 < 1 }) {
+            throw ArgumentParser.ValidationError("\(bad) is not a job ID: a job ID is a positive number")
+        }
+        let states = JobState.allCases.map(\.rawValue)
+        for name in state where !states.contains(name) {
+            throw ArgumentParser.ValidationError(
+                "unknown state \(name)" + Suggestion.hint(for: name, among: states) + "; states are "
+                    + states.joined(separator: ", ")
+            )
+        }
+        if let kind, JobKind(rawValue: kind) == nil {
+            throw ArgumentParser.ValidationError(
+                "unknown kind \(kind)" + Suggestion.hint(for: kind, among: JobKind.allCases.map(\.rawValue))
+            )
+        }
+        if window.sinceSequence != nil {
+            throw ArgumentParser.ValidationError("--since takes a time here (\(TimeExpression.forms))")
+        }
+    }
+
+    /// The jobs to act on: the IDs given, or every job the filter finds (oldest first, every page).
+    func jobs(_ client: DaemonClient) async throws(CLIError) -> [JobView] {
+        var found: [JobView] = []
+        var before: Int64?
+        while true {
+            let query: [(String, String?)] =
+                [
+                    ("state", state.isEmpty ? nil : state.joined(separator: ",")), ("kind", kind), ("limit", "1000"),
+                    ("before", before.map(String.init)),
+                ] + window.query
+            let (page, _) = try await client.get(JobListView.self, "/\(socketAPIVersion)/jobs", query: query)
+            found += page.jobs
+            guard let next = page.nextBefore else { break }
+            before = next
+        }
+        return found.reversed()
+    }
+
+    /// Runs `action` on each selected job (`cancel`, `retry`), or lists them with `--dry-run`.
+    func run(
+        _ global: GlobalOptions,
+        verb: String,
+        _ action: @escaping (DaemonClient, Int64) async throws(CLIError) -> Void
+    ) async throws {
+        guard filtered else {
+            try await global.forEachJob(ids, action)
+            return
+        }
+        let selected = try await global.withClient { client in try await jobs(client) }
+        if dryRun {
+            for job in selected {
+                Console.out(
+                    global.json
+                        ? Format.json(
+                            .object(["id": .integer(job.id), "kind": .string(job.kind), "state": .string(job.state)])
+                        )
+                        : "would \(verb) job \(job.id) (\(job.kind), \(job.state))"
+                )
+            }
+            if !global.json { Console.dimError("(\(Format.count(selected.count, "job")); nothing changed)") }
+            return
+        }
+        if selected.isEmpty {
+            if !global.json { Console.out("no jobs") }
+            return
+        }
+        try await global.forEachJob(selected.map(\.id), action)
+    }
+}

@@ -414,6 +414,20 @@ import Glibc
             show.output.contains { $0.hasPrefix("Kinsta's activity log: The environment is blocked") },
             "\(show.output)"
         )
+        // Bulk actions by filter: a dry run lists and changes nothing; then every job it found is retried
+        let dry = try await stack.ops(["retry", "--state", "failed", "--kind", "site.create_plain", "--dry-run"])
+        #expect(dry.status == 0, "\(dry.output)")
+        #expect(dry.output.contains { $0.hasPrefix("would retry job 1 (site.create_plain, failed)") }, "\(dry.output)")
+        #expect(try await listed(["--state", "failed"]).contains { $0.contains("failed") })
+        #expect(try await stack.ops(["retry", "--state", "failed", "--since", "tomorrow"]).output == ["no jobs"])
+        let retried = try await stack.ops(["retry", "--state", "failed", "--since", "1 hour ago"])
+        #expect(retried.status == 0, "\(retried.output)")
+        #expect(
+            retried.output.contains { $0.hasPrefix("job 1 queued") && $0.contains("attempt 2") },
+            "\(retried.output)"
+        )
+        #expect(try await stack.ops(["cancel"]).status == 2)
+        #expect(try await stack.ops(["cancel", "1", "--state", "queued"]).status == 2)
     }
 
     @Test(.timeLimit(.minutes(2)))
