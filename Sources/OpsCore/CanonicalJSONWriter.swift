@@ -62,6 +62,27 @@ public struct CanonicalJSONWriter: Sendable {
         bytes.append(UInt8(ascii: ":"))
     }
 
+    /// `"name":"text"` when `value` is there; nothing otherwise (as a synthesized `Encodable` leaves a `nil` out).
+    public mutating func member(_ name: StaticString, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        string(value)
+    }
+
+    /// `"name":"2026-…Z"` when `value` is there.
+    public mutating func member(_ name: StaticString, _ value: Date?) {
+        guard let value else { return }
+        key(name)
+        date(value)
+    }
+
+    /// `"name":42` when `value` is there.
+    public mutating func member(_ name: StaticString, _ value: (some BinaryInteger)?) {
+        guard let value else { return }
+        key(name)
+        integer(value)
+    }
+
     /// A member's key of any text.
     public mutating func key(text name: String) {
         if needsComma { bytes.append(UInt8(ascii: ",")) }

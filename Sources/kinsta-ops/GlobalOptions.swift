@@ -191,18 +191,8 @@ struct BulkSelection: ParsableArguments {
         if let bad = ids.first(where: { $0 < 1 }) {
             throw ArgumentParser.ValidationError("\(bad) is not a job ID: a job ID is a positive number")
         }
-        let states = JobState.allCases.map(\.rawValue)
-        for name in state where !states.contains(name) {
-            throw ArgumentParser.ValidationError(
-                "unknown state \(name)" + Suggestion.hint(for: name, among: states) + "; states are "
-                    + states.joined(separator: ", ")
-            )
-        }
-        if let kind, JobKind(rawValue: kind) == nil {
-            throw ArgumentParser.ValidationError(
-                "unknown kind \(kind)" + Suggestion.hint(for: kind, among: JobKind.allCases.map(\.rawValue))
-            )
-        }
+        try NameCheck.states(state)
+        try NameCheck.kind(kind)
         if window.sinceSequence != nil {
             throw ArgumentParser.ValidationError("--since takes a time here (\(TimeExpression.forms))")
         }
@@ -255,5 +245,26 @@ struct BulkSelection: ParsableArguments {
             return
         }
         try await global.forEachJob(selected.map(\.id), action)
+    }
+}
+
+/// The state and kind names of a filter, checked before the daemon is asked, with a suggestion for a misspelt one.
+enum NameCheck {
+    static func states(_ names: [String]) throws {
+        let states = JobState.allCases.map(\.rawValue)
+        for name in names where !states.contains(name) {
+            throw ArgumentParser.ValidationError(
+                "unknown state \(name)" + Suggestion.hint(for: name, among: states) + "; states are "
+                    + states.joined(separator: ", ")
+            )
+        }
+    }
+
+    static func kind(_ name: String?) throws {
+        guard let name, JobKind(rawValue: name) == nil else { return }
+        throw ArgumentParser.ValidationError(
+            "unknown kind \(name)" + Suggestion.hint(for: name, among: JobKind.allCases.map(\.rawValue))
+                + "; `kinsta-ops kinds` lists them"
+        )
     }
 }

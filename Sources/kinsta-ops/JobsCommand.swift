@@ -52,19 +52,8 @@ struct JobsCommand: AsyncParsableCommand {
 
     func validate() throws {
         // Checked here too, so a misspelt state gets its suggestion without a daemon.
-        let states = JobState.allCases.map(\.rawValue)
-        for name in self.states where !states.contains(name) {
-            throw ArgumentParser.ValidationError(
-                "unknown state \(name)" + Suggestion.hint(for: name, among: states) + "; states are "
-                    + states.joined(separator: ", ")
-            )
-        }
-        if let kind, JobKind(rawValue: kind) == nil {
-            throw ArgumentParser.ValidationError(
-                "unknown kind \(kind)" + Suggestion.hint(for: kind, among: JobKind.allCases.map(\.rawValue))
-                    + "; `kinsta-ops kinds` lists them"
-            )
-        }
+        try NameCheck.states(states)
+        try NameCheck.kind(kind)
         if window.sinceSequence != nil {
             throw ArgumentParser.ValidationError(
                 "jobs --since takes a time (\(TimeExpression.forms)); for older pages use --before ID"

@@ -183,7 +183,7 @@ import Glibc
         #expect(unreachable.output.count == 1, "\(unreachable.output)")
     }
 
-    /// The habits of docker, systemctl and journalctl (issue 17): global options before the command, several IDs at
+    /// The habits of docker, systemctl and journalctl: global options before the command, several IDs at
     /// once, IDs only, and times for --since / --until.
     @Test(.timeLimit(.minutes(2)))
     func theHabitsAdminsBring() async throws {
@@ -280,7 +280,7 @@ import Glibc
     }
 
     /// A chain through the real binaries: a site, then a cache clear of the environment it made, its environment
-    /// taken from the site's outputs (issue 18).
+    /// taken from the site's outputs (docs/architecture.md, "Job states").
     @Test(.timeLimit(.minutes(2)))
     func aJobTakesItsParameterFromAnEarlierJobsOutputs() async throws {
         let stack = try await Stack(failureRate: 0)

@@ -45,7 +45,7 @@ import Testing
         #expect(fromFile.redactedSummary == defaults.redactedSummary)
     }
 
-    /// `check-config` prints TOML (issue 17): remarks are comments, whole numbers integers, secrets comment lines;
+    /// `check-config` prints TOML: remarks are comments, whole numbers integers, secrets comment lines;
     /// read back, it is the same configuration.
     @Test func theSummaryIsTOMLThatReadsBackAsItself() throws {
         let first = try ConfigLoader(environment: env).load(

@@ -6,7 +6,7 @@ import OpsStore
 import OpsTestSupport
 import Testing
 
-/// Workflows, part one (issue 18): `after`, `waiting` and `skipped`, and parameters taken from earlier jobs' outputs,
+/// Workflows (docs/architecture.md, "Job states"): `after`, `waiting` and `skipped`, and parameters taken from earlier jobs' outputs,
 /// carried by the real engine and store under the manual clock.
 extension JobEngineTests {
     func submit(
@@ -177,7 +177,7 @@ extension JobEngineTests {
     }
 }
 
-/// Priorities (issue 18): the order of admission and of claims, and the aging that keeps the low ones from starving.
+/// Priorities (`JobPriority`): the order of admission and of claims, and the aging that keeps the low ones from starving.
 extension JobEngineTests {
     func submit(_ h: Harness, _ environment: String, priority: Int) async throws -> StoredJob {
         let params = try ValidatedParams(
