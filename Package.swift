@@ -127,6 +127,7 @@ let package = Package(
             dependencies: [
                 "OpsCore", "OpsProtocol", "CurlHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -28,6 +28,12 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The array's items, if this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
     /// A member of an object; `nil` for anything else.
     public subscript(key: String) -> JSONValue? {
         objectValue?[key]

@@ -156,11 +156,21 @@ public struct OutputSpec: Sendable, Hashable {
     public var name: String
     /// Keys of Kinsta's result data (or of what a settling read found) that hold it, first found wins.
     public var keys: [String]
+    /// The parameter whose value it is, for an output that names what the job acted on (the environment a push
+    /// changed): a later step can then take it as it takes what Kinsta made.
+    public var param: String?
     public var help: String
 
     public init(_ name: String, from keys: [String], help: String) {
         self.name = name
         self.keys = keys
+        self.help = help
+    }
+
+    public init(_ name: String, param: String, help: String) {
+        self.name = name
+        self.keys = []
+        self.param = param
         self.help = help
     }
 }
@@ -259,11 +269,14 @@ public struct JobKindSpec: Sendable {
     }
 
     /// The outputs a job learned, from Kinsta's result data and what settling reads found.
-    public func outputs(from result: JSONValue?) -> [String: JSONValue] {
-        guard case .object(let data)? = result else { return [:] }
+    public func outputs(from result: JSONValue?, params: [String: JSONValue] = [:]) -> [String: JSONValue] {
         var found: [String: JSONValue] = [:]
         for output in outputs {
-            if let value = output.keys.lazy.compactMap({ data[$0] }).first(where: { $0 != .null }) {
+            if let param = output.param {
+                if let value = params[param], value != .null { found[output.name] = value }
+            } else if case .object(let data)? = result,
+                let value = output.keys.lazy.compactMap({ data[$0] }).first(where: { $0 != .null })
+            {
                 found[output.name] = value
             }
         }

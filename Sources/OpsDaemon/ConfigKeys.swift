@@ -496,7 +496,10 @@ enum ConfigKeys {
         // Read into `secret` when the configuration is loaded; the summary shows the secret (redacted) only.
         WebhookKey("secret_file", shownInSummary: false) { _ in .words("") },
         WebhookKey("events") { endpoint in
-            endpoint.events.map { .strings($0.map { "job.\($0.rawValue)" }.sorted()) } ?? .words("every state change")
+            endpoint.events.map {
+                .strings($0.map { "job.\($0.rawValue)" }.sorted() + (endpoint.plans ? ["plan.finished"] : []))
+            }
+                ?? .words("every state change and plan.finished")
         },
         WebhookKey("headers") { endpoint in
             endpoint.headers.isEmpty

@@ -467,13 +467,14 @@ final class ConfigFile {
                     }
                 }
                 var events: Set<JobState>?
+                var plans = true
                 if let value = webhook["events"] {
                     guard let list = value.array, let names = Optional(list.compactMap(\.string)),
                         names.count == list.count
                     else {
                         throw ConfigError("webhooks #\(index + 1): events must be a list of strings\(place("events"))")
                     }
-                    do { events = try WebhookEndpoint.parseEvents(names) } catch {
+                    do { (events, plans) = try WebhookEndpoint.parseEvents(names) } catch {
                         throw ConfigError("webhooks #\(index + 1): \(error.message)\(place("events"))")
                     }
                 }
@@ -501,7 +502,8 @@ final class ConfigFile {
                             secret: secret,
                             events: events,
                             format: format,
-                            headers: headers
+                            headers: headers,
+                            plans: plans
                         )
                     )
                 } catch {

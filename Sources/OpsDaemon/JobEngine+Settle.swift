@@ -125,7 +125,7 @@ extension JobEngine {
     /// succeeded either way.
     func completeOutputs(_ job: StoredJob, data: JSONValue?) async -> JSONValue? {
         let spec = job.kind.spec
-        let known = spec.outputs(from: data)
+        let known = spec.outputs(from: data, params: job.params.values)
         guard spec.outputs.contains(where: { known[$0.name] == nil }) else { return data }
         guard spec.settle.findsWhatItMade else { return data }
         var learned: [String: JSONValue] = [:]

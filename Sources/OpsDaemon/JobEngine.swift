@@ -379,6 +379,7 @@ public final class JobEngine: Sendable {
         if stored.state.isTerminal { secrets?.release(job: stored.id) }
         if stored.state == .succeeded { environments.learn(from: stored.params, outputs: stored.outputs) }
         log(transition, job: stored)
+        for event in applied.followers { log(follower: event) }
         if applied.recordedObservation != nil {
             // The store kept what the poll showed of the duration: learn from it before the next schedule is made.
             do {
@@ -415,5 +416,20 @@ public final class JobEngine: Sendable {
         if let operationID = transition.after.operationID { metadata["operation.id"] = "\(operationID)" }
         if let message = transition.message { metadata["message"] = "\(message)" }
         logger.log(level: level, "job state changed", metadata: metadata)
+    }
+
+    /// One line for a change that followed in the same transaction: a job that waited on this one, or a plan's end.
+    func log(follower event: StoredEvent) {
+        var metadata: Logger.Metadata = ["job.id": "\(event.jobID)", "job.kind": "\(event.kind.rawValue)"]
+        if let message = event.message { metadata["message"] = "\(message)" }
+        if let planID = event.planID {
+            metadata["plan.id"] = "\(planID)"
+            logger.info("plan finished", metadata: metadata)
+            return
+        }
+        metrics?.transition(from: event.from ?? .waiting, to: event.to)
+        metadata["from"] = "\(event.from?.rawValue ?? "-")"
+        metadata["to"] = "\(event.to.rawValue)"
+        logger.log(level: event.to == .skipped ? .warning : .info, "job state changed", metadata: metadata)
     }
 }

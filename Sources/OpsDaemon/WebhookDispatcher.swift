@@ -28,7 +28,7 @@ public final class WebhookRegistry: Sendable {
         DeliveryPlanner(
             wants: { [self] state in endpoints.contains { $0.wants(state) } },
             entries: { [self] event, job in
-                let wanting = endpoints.filter { $0.wants(event.to) }
+                let wanting = endpoints.filter { $0.wants(event.to, inPlan: job.planID != nil) }
                 guard !wanting.isEmpty else { return [] }
                 let summary = JobSummary(
                     id: job.id,
@@ -54,6 +54,33 @@ public final class WebhookRegistry: Sendable {
                 )
                 return wanting.map {
                     OutboxEntry(endpoint: $0.name, body: WebhookDelivery.body(webhookEvent, format: $0.format))
+                }
+            },
+            planEntries: { [self] event, plan in
+                let wanting = endpoints.filter(\.plans)
+                guard !wanting.isEmpty else { return [] }
+                let finished = PlanFinishedEvent(
+                    seq: event.seq,
+                    at: event.at,
+                    planID: plan.id,
+                    name: plan.name,
+                    outcome: plan.outcome?.rawValue ?? plan.state,
+                    createdAt: plan.createdAt,
+                    schedule: plan.schedule,
+                    counts: Dictionary(uniqueKeysWithValues: plan.counts.map { ($0.key.rawValue, $0.value) }),
+                    steps: plan.jobs.map {
+                        PlanFinishedEvent.Step(
+                            step: $0.step ?? "",
+                            jobID: $0.id,
+                            kind: $0.kind.rawValue,
+                            state: $0.state.rawValue,
+                            lastError: $0.state == .succeeded ? nil : $0.snapshot.lastError
+                        )
+                    },
+                    message: event.message
+                )
+                return wanting.map {
+                    OutboxEntry(endpoint: $0.name, body: WebhookDelivery.body(finished, format: $0.format))
                 }
             }
         )

@@ -24,6 +24,7 @@ extension EventView: CanonicalJSONWritable {
             writer.member("kind", kind)
             writer.member("message", message)
             writer.member("operation_id", operationID)
+            writer.member("plan_id", planID)
             writer.member("seq", seq)
             writer.member("to", to)
         }
@@ -59,6 +60,7 @@ extension JobView: CanonicalJSONWritable {
             writer.key("params")
             writer.object(params)
             writer.member("pending_action", pendingAction)
+            writer.member("plan_id", planID)
             writer.member("poll_count", pollCount)
             writer.member("priority", priority)
             if let result {
@@ -66,6 +68,7 @@ extension JobView: CanonicalJSONWritable {
                 writer.value(result)
             }
             writer.member("state", state)
+            writer.member("step", step)
             if let submittedBy {
                 writer.key("submitted_by")
                 submittedBy.write(to: &writer)

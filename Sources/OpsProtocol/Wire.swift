@@ -61,11 +61,14 @@ public struct EventView: Codable, Sendable, Hashable {
     public var attempt: Int
     public var operationID: String?
     public var message: String?
+    /// Set on a plan's `plan.finished` event, whose job is the one whose end ended the plan.
+    public var planID: Int64?
 
     enum CodingKeys: String, CodingKey {
         case seq, at, kind, from, to, attempt, message
         case jobID = "job_id"
         case operationID = "operation_id"
+        case planID = "plan_id"
     }
 
     public init(
@@ -126,10 +129,14 @@ public struct JobView: Codable, Sendable, Hashable {
     public var after: [Int64]?
     /// -10 … 10.
     public var priority: Int?
+    /// The plan the job is a step of, and the step's id.
+    public var planID: Int64?
+    public var step: String?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, state, params, note, target, targets, attempt, result, outputs, deadline, events, after
-        case priority
+        case priority, step
+        case planID = "plan_id"
         case operationID = "operation_id"
         case lastError = "last_error"
         case pollCount = "poll_count"
@@ -427,5 +434,123 @@ public struct KindOutputView: Codable, Sendable, Hashable {
     public init(name: String, help: String) {
         self.name = name
         self.help = help
+    }
+}
+
+/// A plan as the socket API shows it (`POST /v1/plans`, `GET /v1/plans/{id}`).
+public struct PlanView: Codable, Sendable, Hashable {
+    /// One step: its job and where it stands.
+    public struct Step: Codable, Sendable, Hashable {
+        public var step: String
+        public var jobID: Int64
+        public var kind: String
+        public var state: String
+        public var target: String
+        /// The steps it comes after.
+        public var after: [String]
+        public var outputs: [String: JSONValue]?
+        public var lastError: String?
+        public var createdAt: Date
+        public var updatedAt: Date
+        public var finishedAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case step, kind, state, target, after, outputs
+            case jobID = "job_id"
+            case lastError = "last_error"
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+            case finishedAt = "finished_at"
+        }
+
+        public init(
+            step: String,
+            jobID: Int64,
+            kind: String,
+            state: String,
+            target: String,
+            after: [String],
+            outputs: [String: JSONValue]?,
+            lastError: String?,
+            createdAt: Date,
+            updatedAt: Date,
+            finishedAt: Date?
+        ) {
+            self.step = step
+            self.jobID = jobID
+            self.kind = kind
+            self.state = state
+            self.target = target
+            self.after = after
+            self.outputs = outputs
+            self.lastError = lastError
+            self.createdAt = createdAt
+            self.updatedAt = updatedAt
+            self.finishedAt = finishedAt
+        }
+    }
+
+    public var id: Int64
+    public var name: String
+    /// `running`, `cancelling`, `succeeded`, `failed` or `cancelled`.
+    public var state: String
+    /// How many of its jobs are in each state (only states that have some).
+    public var counts: [String: Int]
+    public var steps: [Step]
+    public var schedule: String?
+    public var submittedBy: PeerView?
+    public var createdAt: Date
+    public var cancelledAt: Date?
+    public var finishedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, state, counts, steps, schedule
+        case submittedBy = "submitted_by"
+        case createdAt = "created_at"
+        case cancelledAt = "cancelled_at"
+        case finishedAt = "finished_at"
+    }
+
+    public init(
+        id: Int64,
+        name: String,
+        state: String,
+        counts: [String: Int],
+        steps: [Step],
+        schedule: String?,
+        submittedBy: PeerView?,
+        createdAt: Date,
+        cancelledAt: Date?,
+        finishedAt: Date?
+    ) {
+        self.id = id
+        self.name = name
+        self.state = state
+        self.counts = counts
+        self.steps = steps
+        self.schedule = schedule
+        self.submittedBy = submittedBy
+        self.createdAt = createdAt
+        self.cancelledAt = cancelledAt
+        self.finishedAt = finishedAt
+    }
+
+    /// Whether the plan has ended.
+    public var isFinished: Bool { finishedAt != nil }
+}
+
+/// `GET /v1/plans` answer: newest first; pass `next_before` as `before` for the next page.
+public struct PlanListView: Codable, Sendable, Hashable {
+    public var plans: [PlanView]
+    public var nextBefore: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case plans
+        case nextBefore = "next_before"
+    }
+
+    public init(plans: [PlanView], nextBefore: Int64?) {
+        self.plans = plans
+        self.nextBefore = nextBefore
     }
 }

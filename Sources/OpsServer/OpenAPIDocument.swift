@@ -199,6 +199,66 @@ public enum OpenAPIDocument {
                 ]
             ),
             Route(
+                method: "POST",
+                path: v1 + "/plans",
+                operationID: "submitPlan",
+                summary: "Submit a plan: steps with after and outputs passed between them, stored in one transaction",
+                parameters: [
+                    [
+                        "name": "Idempotency-Key", "in": "header", "required": false,
+                        "description": "The same key with the same plan gives the original plan (200)",
+                        "schema": ["type": "string", "minLength": 1, "maxLength": 255],
+                    ]
+                ],
+                requestBody: [
+                    "required": true,
+                    "content": ["application/json": ["schema": ["$ref": "#/components/schemas/SubmitPlan"]]],
+                ],
+                responses: [
+                    "201": json("The plan, stored with its jobs", "Plan"),
+                    "200": json("The plan an earlier request with this Idempotency-Key made", "Plan"),
+                    "400": error("invalid_json"), "409": error("idempotency_conflict"),
+                    "413": error("body_too_large (1 MiB)"), "415": error("unsupported_media_type"),
+                    "422": error(
+                        "invalid_params: a step's kind or parameters, an after or output reference that names no "
+                            + "step or output, or a cycle; the message names the step"
+                    ),
+                ]
+            ),
+            Route(
+                method: "GET",
+                path: v1 + "/plans",
+                operationID: "listPlans",
+                summary: "Plans, newest first",
+                parameters: [
+                    query("limit", "At most this many (default 20)", integer(1...200)),
+                    query("before", "Only plans with a smaller ID (the next_before of the previous page)", id),
+                ],
+                responses: ["200": json("A page of plans", "PlanList"), "400": error("bad_request")]
+            ),
+            Route(
+                method: "GET",
+                path: v1 + "/plans/{id}",
+                operationID: "showPlan",
+                summary: "One plan: its steps' jobs and where they stand",
+                parameters: [pathID("id", "The plan's ID")],
+                responses: [
+                    "200": json("The plan", "Plan"), "400": error("bad_request: the ID"), "404": error("not_found"),
+                ]
+            ),
+            Route(
+                method: "POST",
+                path: v1 + "/plans/{id}/cancel",
+                operationID: "cancelPlan",
+                summary:
+                    "Cancel what of a plan has not been submitted; jobs at Kinsta go on and the plan ends with them",
+                parameters: [pathID("id", "The plan's ID")],
+                responses: [
+                    "200": json("The plan", "Plan"), "400": error("bad_request: the ID"), "404": error("not_found"),
+                    "409": error("conflict: the plan has ended"),
+                ]
+            ),
+            Route(
                 method: "GET",
                 path: v1 + "/kinds",
                 operationID: "listKinds",
@@ -677,6 +737,10 @@ public enum OpenAPIDocument {
                 [
                     "seq": int, "at": date, "job_id": int, "kind": enumSchema(kinds), "from": string, "to": string,
                     "attempt": int, "operation_id": string, "message": string,
+                    "plan_id": [
+                        "type": "integer",
+                        "description": "Only on a plan's plan.finished event (its job is the one that ended the plan)",
+                    ],
                 ],
                 required: ["seq", "at", "job_id", "kind", "to", "attempt"]
             ),
@@ -690,7 +754,7 @@ public enum OpenAPIDocument {
                     "created_at": date, "updated_at": date, "finished_at": date, "submitted_by": ref("Peer"),
                     "events": ["type": "array", "items": ref("Event")], "outputs": ["type": "object"],
                     "waiting_behind": int, "waiting_on": string, "after": ["type": "array", "items": int],
-                    "priority": ["type": "integer", "minimum": -10, "maximum": 10],
+                    "priority": ["type": "integer", "minimum": -10, "maximum": 10], "plan_id": int, "step": string,
                 ],
                 required: [
                     "id", "kind", "state", "params", "target", "targets", "attempt", "poll_count", "created_at",
@@ -700,6 +764,63 @@ public enum OpenAPIDocument {
             "JobList": object(
                 ["jobs": ["type": "array", "items": ref("Job")], "next_before": int],
                 required: ["jobs"]
+            ),
+            "SubmitPlan": object(
+                [
+                    "name": string,
+                    "priority": [
+                        "type": "integer", "minimum": -10, "maximum": 10, "description": "Each step's default",
+                    ],
+                    "note": string,
+                    "steps": [
+                        "type": "array", "minItems": 1, "maxItems": .integer(Int64(ValidatedPlan.maximumSteps)),
+                        "items": object(
+                            [
+                                "id": ["type": "string", "pattern": "^[a-z0-9_-]{1,64}$"],
+                                "kind": enumSchema(kinds),
+                                "params": [
+                                    "type": "object",
+                                    "description": .string(
+                                        "The kind's parameters (Submit.KIND); a value may be "
+                                            + "{\"from\": {\"step\": ID, \"output\": NAME}}: an earlier step's output"
+                                    ),
+                                ],
+                                "after": ["type": "array", "items": string], "note": string,
+                                "hold": ["type": "boolean"],
+                                "priority": ["type": "integer", "minimum": -10, "maximum": 10],
+                            ],
+                            required: ["id", "kind"]
+                        ),
+                    ],
+                ],
+                required: ["name", "steps"]
+            ),
+            "Plan": object(
+                [
+                    "id": int, "name": string,
+                    "state": enumSchema(["running", "cancelling"] + StoredPlan.Outcome.allCases.map(\.rawValue)),
+                    "counts": ["type": "object", "additionalProperties": int], "schedule": string,
+                    "submitted_by": ref("Peer"), "created_at": date, "cancelled_at": date, "finished_at": date,
+                    "steps": [
+                        "type": "array",
+                        "items": object(
+                            [
+                                "step": string, "job_id": int, "kind": enumSchema(kinds),
+                                "state": enumSchema(JobState.allCases.map(\.rawValue)), "target": string,
+                                "after": ["type": "array", "items": string], "outputs": ["type": "object"],
+                                "last_error": string, "created_at": date, "updated_at": date, "finished_at": date,
+                            ],
+                            required: [
+                                "step", "job_id", "kind", "state", "target", "after", "created_at", "updated_at",
+                            ]
+                        ),
+                    ],
+                ],
+                required: ["id", "name", "state", "counts", "steps", "created_at"]
+            ),
+            "PlanList": object(
+                ["plans": ["type": "array", "items": ref("Plan")], "next_before": int],
+                required: ["plans"]
             ),
             "KindParam": object(
                 [

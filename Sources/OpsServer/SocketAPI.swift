@@ -115,6 +115,7 @@ public struct SocketAPI: Sendable {
         v1.get("openapi.json") { _, _ in openAPIResponse() }
         addKinstaRoutes(to: v1)
         addDeliveryRoutes(to: v1)
+        addPlanRoutes(to: v1)
         if let metricsText {
             router.get("metrics") { _, _ in
                 Response(
@@ -143,23 +144,7 @@ public struct SocketAPI: Sendable {
     // MARK: - Jobs
 
     @Sendable func submit(_ request: Request, context: PeerContext) async throws -> Response {
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/json") else {
-            throw APIError(
-                .unsupportedMediaType,
-                code: .unsupportedMediaType,
-                "send the job as JSON with Content-Type: application/json"
-            )
-        }
-        var request = request
-        let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
-        // One strict pass: Foundation's decoder takes some bodies that are not JSON (a trailing comma).
-        let json: JSONValue
-        do {
-            json = try StrictJSON.parse(buffer.readableBytesView)
-        } catch {
-            throw APIError(.badRequest, code: .invalidJSON, "the body is not JSON: \(error)")
-        }
+        let json = try await Self.jsonBody(request, what: "the job", upTo: Self.maxBodyBytes)
         let submission = try Self.submission(from: json)
         guard let kind = JobKind(rawValue: submission.kind) else {
             throw APIError(
@@ -191,18 +176,7 @@ public struct SocketAPI: Sendable {
             throw APIError(.unprocessableContent, code: .invalidParams, error.message, field: error.field)
         }
         try await checkRegion(params)
-        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-        // Visible ASCII and inner spaces only: bytes beyond it (obs-text, C1 controls) reach the store as replacement
-        // characters, so two different keys could be taken for one.
-        if let key,
-            key.isEmpty || key.unicodeScalars.count > 255
-                || !key.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) })
-        {
-            throw APIError.badRequest(
-                "Idempotency-Key must be 1 to 255 visible ASCII characters (spaces inside)",
-                field: "Idempotency-Key"
-            )
-        }
+        let key = try Self.idempotencyKey(request)
         let peer = await context.peer()
         let result: OpsDatabase.InsertResult
         do {
@@ -424,6 +398,42 @@ public struct SocketAPI: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The body of a JSON request, parsed strictly (Foundation's decoder takes some bodies that are not JSON, such as a
+    /// trailing comma).
+    static func jsonBody(_ request: Request, what: String, upTo limit: Int) async throws -> JSONValue {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") else {
+            throw APIError(
+                .unsupportedMediaType,
+                code: .unsupportedMediaType,
+                "send \(what) as JSON with Content-Type: application/json"
+            )
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: limit)
+        do {
+            return try StrictJSON.parse(buffer.readableBytesView)
+        } catch {
+            throw APIError(.badRequest, code: .invalidJSON, "the body is not JSON: \(error)")
+        }
+    }
+
+    /// The request's `Idempotency-Key`: visible ASCII and inner spaces only (bytes beyond it, obs-text and C1
+    /// controls, reach the store as replacement characters, so two different keys could be taken for one).
+    static func idempotencyKey(_ request: Request) throws -> String? {
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+        if let key,
+            key.isEmpty || key.unicodeScalars.count > 255
+                || !key.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) })
+        {
+            throw APIError.badRequest(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters (spaces inside)",
+                field: "Idempotency-Key"
+            )
+        }
+        return key
+    }
 
     static func jobID(_ context: PeerContext) throws -> Int64 {
         guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {

@@ -32,6 +32,8 @@ extension JobView {
         targets = keys
         if job.state == .succeeded { outputs = job.outputs }
         priority = job.priority
+        planID = job.planID
+        step = job.step
     }
 }
 
@@ -79,6 +81,40 @@ extension EventView {
             attempt: event.attempt,
             operationID: event.operationID,
             message: event.message
+        )
+        planID = event.planID
+    }
+}
+
+extension PlanView {
+    /// The socket API's view of a stored plan.
+    init(_ plan: StoredPlan) {
+        let steps = Dictionary(uniqueKeysWithValues: plan.jobs.map { ($0.id, $0.step ?? "job \($0.id)") })
+        self.init(
+            id: plan.id,
+            name: plan.name,
+            state: plan.state,
+            counts: Dictionary(uniqueKeysWithValues: plan.counts.map { ($0.key.rawValue, $0.value) }),
+            steps: plan.jobs.map { job in
+                Step(
+                    step: job.step ?? "job \(job.id)",
+                    jobID: job.id,
+                    kind: job.kind.rawValue,
+                    state: job.state.rawValue,
+                    target: Occupancy.keys(of: job.target).joined(separator: " "),
+                    after: (plan.dependencies[job.id] ?? []).map { steps[$0] ?? "job \($0)" },
+                    outputs: job.state == .succeeded ? job.outputs : nil,
+                    lastError: job.snapshot.lastError,
+                    createdAt: job.createdAt,
+                    updatedAt: job.updatedAt,
+                    finishedAt: job.finishedAt
+                )
+            },
+            schedule: plan.schedule,
+            submittedBy: plan.submitter.map { PeerView(uid: $0.uid, gid: $0.gid, pid: $0.pid) },
+            createdAt: plan.createdAt,
+            cancelledAt: plan.cancelledAt,
+            finishedAt: plan.finishedAt
         )
     }
 }

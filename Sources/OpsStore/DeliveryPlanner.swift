@@ -7,12 +7,16 @@ public struct DeliveryPlanner: Sendable {
     public var wants: @Sendable (JobState) -> Bool
     /// The deliveries of the event, given the job as the event's transaction left it.
     public var entries: @Sendable (StoredEvent, StoredJob) -> [OutboxEntry]
+    /// The deliveries of a plan's end (`plan.finished`), given the plan as its transaction left it.
+    public var planEntries: @Sendable (StoredEvent, StoredPlan) -> [OutboxEntry]
 
     public init(
         wants: @escaping @Sendable (JobState) -> Bool,
-        entries: @escaping @Sendable (StoredEvent, StoredJob) -> [OutboxEntry]
+        entries: @escaping @Sendable (StoredEvent, StoredJob) -> [OutboxEntry],
+        planEntries: @escaping @Sendable (StoredEvent, StoredPlan) -> [OutboxEntry] = { _, _ in [] }
     ) {
         self.wants = wants
         self.entries = entries
+        self.planEntries = planEntries
     }
 }

@@ -69,8 +69,7 @@ extension OpsDatabase {
                             db,
                             submission.new,
                             now: submission.now,
-                            outbox: planner,
-                            defaults: defaults
+                            WriteContext(planner: planner, defaults: defaults)
                         )
                         return .commit
                     }

@@ -35,16 +35,8 @@ extension OpsDatabase {
         }
     }
 
-    /// One submission inside a write transaction.
-    static func insert(
-        _ db: Database,
-        _ new: NewJob,
-        now: Date,
-        outbox planner: DeliveryPlanner?,
-        defaults: ParamDefaults = ParamDefaults()
-    ) throws
-        -> InsertResult
-    {
+    /// One submission inside a write transaction (``WriteContext`` says where its deliveries go).
+    static func insert(_ db: Database, _ new: NewJob, now: Date, _ context: WriteContext) throws -> InsertResult {
         // Only a request with a key is ever compared: the others store no fingerprint.
         let fingerprint = new.idempotencyKey == nil ? nil : new.fingerprint
         if let key = new.idempotencyKey,
@@ -93,7 +85,9 @@ extension OpsDatabase {
         }
         try record.insertCached(db)
         let job = try StoredJob(record: record)
-        let who = new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted"
+        let who =
+            new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted"
+            + (new.plan.map { " as step \($0.step) of plan \($0.id)" } ?? "")
         try appendEvent(
             db,
             StoredEvent(
@@ -109,7 +103,7 @@ extension OpsDatabase {
                     + (new.after.isEmpty ? "" : "; after job " + new.after.map(String.init).joined(separator: ", "))
                     + (new.hold ? "; held until approved" : "")
             ),
-            outbox: planner
+            context
         )
         guard !new.after.isEmpty else { return .created(job) }
         for id in new.after {
@@ -119,20 +113,14 @@ extension OpsDatabase {
             )
         }
         // Those it comes after may have ended already (a held job looks once approved).
-        if !new.hold { try settleWaiting(db, jobID: job.id, now: now, outbox: planner, defaults: defaults) }
+        if !new.hold { try settleWaiting(db, jobID: job.id, now: now, context) }
         return .created(try fetchJob(db, id: job.id) ?? job)
     }
 
     /// A waiting job once the jobs it comes after have moved: `queued` (its parameters taken from their outputs) when
     /// all succeeded, `skipped` when one ended any other way (and then, in turn, the jobs waiting on it), unchanged
     /// while one has not ended. In the transaction of the change that moved them.
-    static func settleWaiting(
-        _ db: Database,
-        jobID: Int64,
-        now: Date,
-        outbox planner: DeliveryPlanner?,
-        defaults: ParamDefaults
-    ) throws {
+    static func settleWaiting(_ db: Database, jobID: Int64, now: Date, _ context: WriteContext) throws {
         guard let job = try fetchJob(db, id: jobID), job.state == .waiting else { return }
         let before = try JobRecord.fetchAll(
             db,
@@ -151,7 +139,7 @@ extension OpsDatabase {
                 "\($0.key) from job \($0.value.job)'s \($0.value.output)"
             }
             do {
-                params = try job.params.resolving(outputs, defaults: defaults)
+                params = try job.params.resolving(outputs, defaults: context.defaults)
                 next = .queued
                 message =
                     "after job " + before.map { String($0.id) }.joined(separator: ", ") + " succeeded"
@@ -188,19 +176,14 @@ extension OpsDatabase {
                 operationID: nil,
                 message: message
             ),
-            outbox: planner
+            context,
+            follower: true
         )
-        if next.isTerminal { try releaseDependents(db, of: jobID, now: now, outbox: planner, defaults: defaults) }
+        if next.isTerminal { try releaseDependents(db, of: jobID, now: now, context) }
     }
 
-    /// After `jobID` ended: each job waiting on it moves on (``settleWaiting(_:jobID:now:outbox:defaults:)``).
-    static func releaseDependents(
-        _ db: Database,
-        of jobID: Int64,
-        now: Date,
-        outbox planner: DeliveryPlanner?,
-        defaults: ParamDefaults
-    ) throws {
+    /// After `jobID` ended: each job waiting on it moves on (``settleWaiting(_:jobID:now:_:)``).
+    static func releaseDependents(_ db: Database, of jobID: Int64, now: Date, _ context: WriteContext) throws {
         let waiting = try Int64.fetchAll(
             db,
             sql: """
@@ -209,7 +192,7 @@ extension OpsDatabase {
                 """,
             arguments: [jobID]
         )
-        for id in waiting { try settleWaiting(db, jobID: id, now: now, outbox: planner, defaults: defaults) }
+        for id in waiting { try settleWaiting(db, jobID: id, now: now, context) }
     }
 
     /// What ``apply(_:to:now:)`` stored.
@@ -219,6 +202,9 @@ extension OpsDatabase {
         /// What the transition showed of the operation's duration, when it recorded it (the poll that saw the
         /// end, or the deadline of one still running: the adaptive poll schedule's history); `nil` otherwise.
         public var recordedObservation: DurationObservation?
+        /// The other events the same transaction wrote: jobs that waited on this one moving on (or skipped, in
+        /// cascade), and the end of its plan. For the journal, which otherwise hears only of the job's own.
+        public var followers: [StoredEvent] = []
     }
 
     /// Writes a transition of `job` (the version the machine read): its row and, when the state changed, its event;
@@ -233,15 +219,8 @@ extension OpsDatabase {
         let history = durationHistory
         let defaults = paramDefaults.get()
         let applied = try await writer.write { db in
-            try Self.apply(
-                db,
-                transition,
-                to: job,
-                now: now,
-                outbox: planner,
-                durationHistory: history,
-                defaults: defaults
-            )
+            let context = WriteContext(planner: planner, defaults: defaults)
+            return try Self.apply(db, transition, to: job, now: now, context, durationHistory: history)
         }
         await scrubWALIfNeeded(erased: applied != nil && Self.erasesSecrets(transition, of: job))
         return applied
@@ -263,16 +242,8 @@ extension OpsDatabase {
         let updated = try await writer.write { db -> (job: StoredJob, change: Transition, erased: Bool)? in
             guard let job = try Self.fetchJob(db, id: id) else { return nil }
             let change = try transition(job)
-            guard
-                let updated = try Self.apply(
-                    db,
-                    change,
-                    to: job,
-                    now: now,
-                    outbox: planner,
-                    durationHistory: history,
-                    defaults: defaults
-                )
+            let context = WriteContext(planner: planner, defaults: defaults)
+            guard let updated = try Self.apply(db, change, to: job, now: now, context, durationHistory: history)
             else { return nil }
             return (updated.job, change, Self.erasesSecrets(change, of: job))
         }
@@ -286,14 +257,13 @@ extension OpsDatabase {
         transition.eraseSecrets && job.params.withoutSecrets.count < job.params.values.count
     }
 
-    private static func apply(
+    static func apply(
         _ db: Database,
         _ transition: Transition,
         to job: StoredJob,
         now: Date,
-        outbox: DeliveryPlanner?,
-        durationHistory: Int,
-        defaults: ParamDefaults
+        _ context: WriteContext,
+        durationHistory: Int
     ) throws -> Applied? {
         let after = transition.after
         let ms = now.milliseconds
@@ -342,22 +312,22 @@ extension OpsDatabase {
                     operationID: after.operationID,
                     message: transition.message
                 ),
-                outbox: outbox
+                context
             )
         }
         if transition.changesState, after.state.isTerminal {
-            try releaseDependents(db, of: job.id, now: now, outbox: outbox, defaults: defaults)
+            try releaseDependents(db, of: job.id, now: now, context)
         }
         if transition.changesState, after.state == .waiting {
             // Approved: the jobs it comes after may all have ended meanwhile.
-            try settleWaiting(db, jobID: job.id, now: now, outbox: outbox, defaults: defaults)
+            try settleWaiting(db, jobID: job.id, now: now, context)
         }
         let observation = transition.observation(at: now, lastAskedAt: job.updatedAt)
         if let observation {
             try recordDuration(db, kind: job.kind, observation, jobID: job.id, at: ms, keep: durationHistory)
         }
         guard let stored = try fetchJob(db, id: job.id) else { return nil }
-        return Applied(job: stored, recordedObservation: observation)
+        return Applied(job: stored, recordedObservation: observation, followers: context.followers)
     }
 
     /// Keeps one observation and drops the kind's oldest beyond `keep`.
@@ -379,13 +349,28 @@ extension OpsDatabase {
         .execute(arguments: [kind.rawValue, kind.rawValue, keep])
     }
 
-    /// Appends `event` to the history (its `seq` is the one the insert gives) and writes its deliveries.
-    private static func appendEvent(_ db: Database, _ event: StoredEvent, outbox planner: DeliveryPlanner?) throws {
+    /// Appends `event` to the history (its `seq` is the one the insert gives) and writes its deliveries; an event
+    /// that ends a job of a plan may end the plan (``finishPlanIfDone(_:after:now:_:)``).
+    ///
+    /// - Parameter follower: the event is not the change the transaction was asked for but one that followed from it
+    ///   (``Applied/followers``).
+    static func appendEvent(
+        _ db: Database,
+        _ event: StoredEvent,
+        _ context: WriteContext,
+        follower: Bool = false
+    )
+        throws
+    {
         var record = event.record
         try record.insertCached(db)
         var stored = event
         stored.seq = record.seq ?? db.lastInsertedRowID
-        try writeOutbox(db, planner: planner, event: stored)
+        try writeOutbox(db, context, event: stored)
+        if follower { context.followers.append(stored) }
+        if stored.planID == nil, stored.to.isTerminal {
+            try finishPlanIfDone(db, after: stored, now: stored.at, context)
+        }
     }
 
     /// Deletes up to `limit` jobs that ended before `cutoff`, with their events (cascade), in one transaction.
@@ -405,7 +390,16 @@ extension OpsDatabase {
                     """,
                 arguments: [cutoff.milliseconds, limit]
             )
-            return db.changesCount
+            let deleted = db.changesCount
+            // A plan goes once its last job has.
+            try db.execute(
+                sql: """
+                    DELETE FROM plan WHERE finished_at < ?
+                      AND NOT EXISTS (SELECT 1 FROM job WHERE job.plan_id = plan.id)
+                    """,
+                arguments: [cutoff.milliseconds]
+            )
+            return deleted
         }
     }
 

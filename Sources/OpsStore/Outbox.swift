@@ -42,8 +42,14 @@ public struct StoredDelivery: Sendable, Hashable {
 
 extension OpsDatabase {
     /// Writes the deliveries of the event just appended (called inside its transaction).
-    static func writeOutbox(_ db: Database, planner: DeliveryPlanner?, event: StoredEvent) throws {
-        guard let planner, planner.wants(event.to), let job = try fetchJob(db, id: event.jobID) else { return }
+    static func writeOutbox(_ db: Database, _ context: WriteContext, event: StoredEvent) throws {
+        guard let planner = context.planner else { return }
+        if let planID = event.planID {
+            guard let plan = try fetchPlan(db, id: planID) else { return }
+            for entry in planner.planEntries(event, plan) { try DeliveryRecord(pendingFor: event, entry).insert(db) }
+            return
+        }
+        guard planner.wants(event.to), let job = try fetchJob(db, id: event.jobID) else { return }
         for entry in planner.entries(event, job) {
             try DeliveryRecord(pendingFor: event, entry).insert(db)
         }

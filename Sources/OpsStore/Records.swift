@@ -36,9 +36,12 @@ struct JobRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord {
     var submissionUnclear: Bool
     var sending: Bool
     var priority: Int
+    var planID: Int64?
+    var step: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, params, note, target, state, version, attempt, priority
+        case id, kind, params, note, target, state, version, attempt, priority, step
+        case planID = "plan_id"
         case operationID = "operation_id"
         case acceptedAt = "accepted_at"
         case deadline
@@ -116,6 +119,8 @@ struct JobRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord {
         submissionUnclear = false
         sending = false
         priority = new.priority
+        planID = new.plan?.id
+        step = new.plan?.step
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {
@@ -126,8 +131,8 @@ struct JobRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord {
         INSERT INTO job (kind, params, note, target, state, version, attempt, operation_id, accepted_at, deadline,
             poll_count, error_streak, confirmations, pending_action, next_action_at, last_error, result, created_at,
             updated_at, finished_at, submitter_uid, submitter_gid, submitter_pid, idempotency_key,
-            request_fingerprint, submission_unclear, sending, priority)
-        VALUES (\(Array(repeating: "?", count: 28).joined(separator: ", ")))
+            request_fingerprint, submission_unclear, sending, priority, plan_id, step)
+        VALUES (\(Array(repeating: "?", count: 30).joined(separator: ", ")))
         """
 
     /// Inserts this new row through one cached statement and takes the id it was given. GRDB's record `insert`
@@ -138,7 +143,7 @@ struct JobRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord {
             kind, params, note, target, state, version, attempt, operationID, acceptedAt, deadline,
             pollCount, errorStreak, confirmations, pendingAction, nextActionAt, lastError, result, createdAt,
             updatedAt, finishedAt, submitterUID, submitterGID, submitterPID, idempotencyKey,
-            requestFingerprint, submissionUnclear, sending, priority,
+            requestFingerprint, submissionUnclear, sending, priority, planID, step,
         ])
         id = db.lastInsertedRowID
     }
@@ -157,9 +162,11 @@ struct EventRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord
     var attempt: Int
     var operationID: String?
     var message: String?
+    var planID: Int64?
 
     enum CodingKeys: String, CodingKey {
         case seq, at
+        case planID = "plan_id"
         case jobID = "job_id"
         case kind
         case fromState = "from_state"
@@ -177,10 +184,10 @@ struct EventRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord
     mutating func insertCached(_ db: Database) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO event (at, job_id, kind, from_state, to_state, attempt, operation_id, message)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO event (at, job_id, kind, from_state, to_state, attempt, operation_id, message, plan_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [at, jobID, kind, fromState, toState, attempt, operationID, message])
+        ).execute(arguments: [at, jobID, kind, fromState, toState, attempt, operationID, message, planID])
         seq = db.lastInsertedRowID
     }
 }
@@ -257,6 +264,8 @@ extension StoredJob {
             updatedAt: Date(milliseconds: record.updatedAt),
             finishedAt: record.finishedAt.map(Date.init(milliseconds:)),
             priority: record.priority,
+            planID: record.planID,
+            step: record.step,
             submitter: record.submitterUID.map {
                 Peer(
                     uid: UInt32($0),
@@ -284,7 +293,8 @@ extension StoredEvent {
             to: to,
             attempt: record.attempt,
             operationID: record.operationID,
-            message: record.message
+            message: record.message,
+            planID: record.planID
         )
     }
 
@@ -299,7 +309,8 @@ extension StoredEvent {
             toState: to.rawValue,
             attempt: attempt,
             operationID: operationID,
-            message: message
+            message: message,
+            planID: planID
         )
     }
 }

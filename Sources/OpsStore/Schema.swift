@@ -176,6 +176,36 @@ enum Schema {
                     """
             )
         }
+        migrator.registerMigration("v7 plans") { db in
+            try db.execute(
+                sql: """
+                    -- A plan's jobs are inserted with it, in one transaction; the plan ends (finished_at, outcome)
+                    -- in the transaction of the change that ended its last job, which also writes its
+                    -- plan.finished event.
+                    CREATE TABLE plan (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        finished_at INTEGER,
+                        cancelled_at INTEGER,
+                        outcome TEXT CHECK (outcome IN ('succeeded', 'failed', 'cancelled')),
+                        schedule TEXT,
+                        submitter_uid INTEGER,
+                        submitter_gid INTEGER,
+                        submitter_pid INTEGER,
+                        idempotency_key TEXT UNIQUE,
+                        request_fingerprint TEXT,
+                        CHECK ((finished_at IS NULL) = (outcome IS NULL))
+                    );
+                    CREATE INDEX plan_running ON plan(id) WHERE finished_at IS NULL;
+                    ALTER TABLE job ADD COLUMN plan_id INTEGER REFERENCES plan(id);
+                    ALTER TABLE job ADD COLUMN step TEXT;
+                    CREATE INDEX job_plan ON job(plan_id, id) WHERE plan_id IS NOT NULL;
+                    -- Set on a plan's plan.finished event (its job_id is the job whose end ended the plan).
+                    ALTER TABLE event ADD COLUMN plan_id INTEGER;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -29,6 +29,9 @@ public struct StoredJob: Sendable, Hashable {
     public var finishedAt: Date?
     /// -10 … 10: the order of claims under the shared budget (``JobPriority``).
     public var priority: Int
+    /// The plan the job is a step of, and the step's id.
+    public var planID: Int64?
+    public var step: String?
     public var submitter: Peer?
     public var idempotencyKey: String?
 
@@ -47,6 +50,12 @@ public struct StoredEvent: Sendable, Hashable {
     public var attempt: Int
     public var operationID: String?
     public var message: String?
+    /// Set on the event that ends a plan (`plan.finished`): written with the job whose end ended it, in the same
+    /// transaction, its `to` that job's state.
+    public var planID: Int64? = nil
+
+    /// The webhook and history type: `job.<to>`, or `plan.finished`.
+    public var type: String { planID == nil ? "job.\(to.rawValue)" : "plan.finished" }
 }
 
 /// A job to store, as the socket received it.
@@ -63,6 +72,8 @@ public struct NewJob: Sendable {
     public var hold: Bool
     /// -10 … 10 (clamped).
     public var priority: Int
+    /// The plan and step it is a job of (set by ``OpsDatabase/insertPlan(_:now:)``).
+    public var plan: (id: Int64, step: String)?
 
     public init(
         params: ValidatedParams,
@@ -102,6 +113,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case corruptRow
         /// `after` (or a parameter's `from`) names a job that does not exist, or an output its kind does not have.
         case unknownDependency
+        /// The thing asked for cannot be done in its present state (a plan that has ended cannot be cancelled).
+        case conflict
     }
 
     public var code: Code
@@ -134,5 +147,7 @@ extension Date {
 
 extension StoredJob {
     /// What the job learned, under its kind's output names (``JobKindSpec/outputs``): empty until it succeeded.
-    public var outputs: [String: JSONValue] { state == .succeeded ? kind.spec.outputs(from: result) : [:] }
+    public var outputs: [String: JSONValue] {
+        state == .succeeded ? kind.spec.outputs(from: result, params: params.values) : [:]
+    }
 }

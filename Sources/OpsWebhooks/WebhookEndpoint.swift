@@ -48,6 +48,8 @@ public struct WebhookEndpoint: Sendable, Hashable {
     public var secret: WebhookSecret?
     /// States whose events it receives; `nil` for every state change.
     public var events: Set<JobState>?
+    /// Whether it receives `plan.finished` (a Slack endpoint then gets one message per plan, not one per job of it).
+    public var plans: Bool
     public var format: WebhookFormat
     /// Extra request headers (e.g. an `Authorization` of the receiver's own).
     public var headers: [String: String]
@@ -58,7 +60,8 @@ public struct WebhookEndpoint: Sendable, Hashable {
         secret: WebhookSecret?,
         events: Set<JobState>?,
         format: WebhookFormat,
-        headers: [String: String] = [:]
+        headers: [String: String] = [:],
+        plans: Bool = true
     ) throws(WebhookConfigError) {
         guard !name.isEmpty, name.count <= 64,
             name.unicodeScalars.allSatisfy({
@@ -94,6 +97,7 @@ public struct WebhookEndpoint: Sendable, Hashable {
         self.url = url
         self.secret = secret
         self.events = events
+        self.plans = plans
         self.format = format
         self.headers = headers
     }
@@ -101,19 +105,31 @@ public struct WebhookEndpoint: Sendable, Hashable {
     /// Whether an event that moved a job to `state` goes to this endpoint.
     public func wants(_ state: JobState) -> Bool { events?.contains(state) ?? true }
 
-    /// Event names as configured: `job.succeeded` or `succeeded`.
-    public static func parseEvents(_ names: [String]) throws(WebhookConfigError) -> Set<JobState> {
+    /// Whether the event that moved `job` goes to this endpoint: a Slack endpoint that hears of plans hears of a
+    /// plan's jobs only through its one summary.
+    public func wants(_ state: JobState, inPlan: Bool) -> Bool {
+        wants(state) && !(inPlan && plans && format == .slack)
+    }
+
+    /// Event names as configured: `job.succeeded` or `succeeded`, and `plan.finished`.
+    public static func parseEvents(_ names: [String]) throws(WebhookConfigError) -> (states: Set<JobState>, plans: Bool)
+    {
         var states: Set<JobState> = []
+        var plans = false
         for name in names {
+            if name == "plan.finished" {
+                plans = true
+                continue
+            }
             let bare = name.hasPrefix("job.") ? String(name.dropFirst(4)) : name
             guard let state = JobState(rawValue: bare) else {
                 throw WebhookConfigError(
-                    "unknown event \(name); events are job.<state>: "
+                    "unknown event \(name); events are plan.finished and job.<state>: "
                         + JobState.allCases.map { "job.\($0.rawValue)" }.joined(separator: ", ")
                 )
             }
             states.insert(state)
         }
-        return states
+        return (states, plans)
     }
 }

@@ -51,7 +51,7 @@ public struct JobSummary: Sendable, Hashable, Codable {
         self.lastError = lastError
         self.result = result
         if state == JobState.succeeded.rawValue, let spec = JobKind(rawValue: kind)?.spec, !spec.outputs.isEmpty {
-            outputs = spec.outputs(from: result)
+            outputs = spec.outputs(from: result, params: params)
         }
     }
 }
@@ -156,7 +156,7 @@ public enum WebhookPayload {
         return event
     }
 
-    private static func cut(_ text: String, _ limit: Int) -> String {
+    static func cut(_ text: String, _ limit: Int) -> String {
         text.count > limit ? String(text.prefix(limit)) + "…" : text
     }
 

@@ -91,7 +91,8 @@ enum Format {
 
     /// `from → to`, with `new` for the event that created the job.
     static func transition(_ event: EventView) -> String {
-        "\(event.from ?? "new") → \(event.to)"
+        if event.planID != nil { return "plan finished" }
+        return "\(event.from ?? "new") → \(event.to)"
     }
 
     /// An event's message, or its operation ID when it has no message.

@@ -37,7 +37,7 @@ import Testing
         let rows = try database.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM job ORDER BY id") }
         #expect(rows.count == 2)
         let columns = rows[0].columnNames.filter { $0 != "id" && $0 != "idempotency_key" }
-        #expect(columns.count == 27)
+        #expect(columns.count == 29)
         for column in columns {
             #expect(rows[0][column] as DatabaseValue == rows[1][column] as DatabaseValue, "column \(column)")
         }
@@ -66,6 +66,7 @@ import Testing
         (job.pollCount, job.errorStreak, job.confirmations) = (4, 5, 6)
         (job.pendingAction, job.nextActionAt, job.lastError, job.result) = ("poll", 13, "e", #"{"r":1}"#)
         (job.updatedAt, job.finishedAt, job.submissionUnclear, job.sending, job.priority) = (14, 15, true, true, 7)
+        job.step = "s"
         let written = job
         let newEvent = EventRecord(
             seq: nil,
@@ -76,10 +77,13 @@ import Testing
             toState: "submitting",
             attempt: 7,
             operationID: "op-2",
-            message: "m"
+            message: "m",
+            planID: 31
         )
         let (readJob, readEvent, stored) = try await database.writer.write { db in
+            try db.execute(sql: "INSERT INTO plan (id, name, created_at) VALUES (32, 'p', 1)")
             var job = written
+            job.planID = 32
             var event = newEvent
             try job.insertCached(db)
             event.jobID = try #require(job.id)

@@ -178,7 +178,9 @@ import Testing
             )
         }
         #expect(throws: WebhookConfigError.self) { _ = try WebhookEndpoint.parseEvents(["job.exploded"]) }
-        #expect(try WebhookEndpoint.parseEvents(["job.failed", "succeeded"]) == [.failed, .succeeded])
+        let parsed = try WebhookEndpoint.parseEvents(["job.failed", "succeeded"])
+        #expect(parsed.states == [.failed, .succeeded] && !parsed.plans)
+        #expect(try WebhookEndpoint.parseEvents(["plan.finished"]) == ([], true))
         let slack = try WebhookEndpoint(
             name: "ops-slack",
             url: "https://hooks.slack.invalid/T/B/x",

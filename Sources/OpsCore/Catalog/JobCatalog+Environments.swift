@@ -70,6 +70,7 @@ extension JobCatalog {
             call: "PUT",
             "/sites/{site_id}/environments",
             targets: [.environment("source_env_id"), .environment("target_env_id")],
+            outputs: [OutputSpec("env_id", param: "target_env_id", help: "The environment pushed onto")],
             settle: .attention(
                 "a push leaves nothing Kinsta's API can read, and pushing again would overwrite the target again: "
                     + "check the target environment in MyKinsta, then retry the job or leave it"
