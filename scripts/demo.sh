@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: builds, starts kinsta-sim and kinsta-opsd on temporary paths, submits with kinsta-ops one job of each of
 # the five original kinds, the seeds' two Slack commands (cache.clear, php.restart) and a manual backup, waits for
-# each, prints the job table, the event history and the new backup, and stops both.
+# each, runs one plan (backup, push staging to live, cache clear), prints the job table, the event history and the
+# new backup, and stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -124,6 +125,14 @@ submit backup.create --env-id "$staging" --tag "before the plugin update"
 
 echo "==> waiting for each job to reach a final state" >&2
 for id in "${ids[@]}"; do ops wait "$id" || true; done
+
+echo "==> one plan (config/examples/release.toml): back up live, push staging onto live, clear live's cache" >&2
+echo "    (the clear takes its environment from the push's output; kinsta-ops plan run FILE --wait)" >&2
+live=$(field '[e for e in s["sites"][1]["environments"] if e["name"] == "live"][0]["id"]')
+site_id=$(field 's["sites"][1]["id"]')
+sed -e "s/LIVE_ENV_ID/$live/g" -e "s/STAGING_ENV_ID/$staging/g" -e "s/SITE_ID/$site_id/g" \
+    config/examples/release.toml >"$work/release.toml"
+ops plan run "$work/release.toml" --wait || true
 
 echo; echo "==> kinsta-ops jobs"; ops jobs
 echo; echo "==> the manual backup, in Kinsta's backups list (kinsta-ops backups $staging)"; ops backups "$staging"

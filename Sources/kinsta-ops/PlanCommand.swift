@@ -37,7 +37,10 @@ struct PlanCommand: AsyncParsableCommand {
             storing any of it; a step that does not succeed skips those after it. \
             config/examples/ has complete plans.
             """,
-        subcommands: [PlanRunCommand.self, PlanShowCommand.self, PlanListCommand.self, PlanCancelCommand.self]
+        subcommands: [
+            PlanRunCommand.self, PlanWaitCommand.self, PlanShowCommand.self, PlanListCommand.self,
+            PlanCancelCommand.self,
+        ]
     )
 }
 
@@ -96,6 +99,26 @@ struct PlanRunCommand: AsyncParsableCommand {
                 Console.out("plan \(plan.id) \(plan.name): \(Format.count(plan.steps.count, "step"))")
             }
             return try await PlanWaiter(client: client, planID: plan.id, options: waiting, json: global.json).run()
+        }
+        if code != ExitStatus.success { throw ExitCode(code) }
+    }
+}
+
+/// `kinsta-ops plan wait ID`.
+struct PlanWaitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wait",
+        abstract: "Wait for a plan to end, showing each step's progress.",
+        discussion: "Exit codes: 0 every step succeeded, 1 the plan failed, 6 it was cancelled, 124 --timeout expired."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: ArgumentHelp("The plan's ID.", valueName: "id")) var id: Int64
+    @OptionGroup var waiting: WaitOptions
+
+    func run() async throws {
+        let code = try await global.withClient { client in
+            try await PlanWaiter(client: client, planID: id, options: waiting, json: global.json).run()
         }
         if code != ExitStatus.success { throw ExitCode(code) }
     }

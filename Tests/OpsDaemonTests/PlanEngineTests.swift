@@ -88,6 +88,12 @@ extension JobEngineTests {
         #expect(plan.steps.map(\.step) == ["backup", "push", "clear"])
         #expect(plan.steps.map(\.state) == ["queued", "waiting", "waiting"])
         #expect(plan.steps[2].after == ["push"])
+        let firstEvent = try await h.database.events(after: 0, jobID: plan.steps[1].jobID, limit: 1)
+        #expect(
+            firstEvent.first?.message
+                == "submitted by uid \(getuid()), pid \(getpid()) as step push of plan \(plan.id); "
+                + "after job \(plan.steps[0].jobID)"
+        )
         // Nothing after the backup is sent while it runs
         try await h.engine.run(until: h.clock.now().addingTimeInterval(5), on: h.clock)
         #expect(h.api.submits.map(\.path).allSatisfy { $0.contains("manual-backups") })
