@@ -40,6 +40,12 @@ let package = Package(
         // MARK: Pure core and shared wire types
         .target(name: "OpsCore", swiftSettings: swiftSettings),
         .target(name: "OpsProtocol", dependencies: ["OpsCore"], swiftSettings: swiftSettings),
+        // Plan files (TOML or JSON), for the CLI's `plan run` and the daemon's scheduled plans.
+        .target(
+            name: "PlanFiles",
+            dependencies: ["OpsCore", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: HTTP out, over libcurl
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
@@ -87,7 +93,8 @@ let package = Package(
         .target(
             name: "OpsDaemon",
             dependencies: [
-                "OpsCore", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP", "OpsWebhooks", "CMalloc",
+                "OpsCore", "OpsStore", "KinstaClient", "OpsServer", "CurlHTTP", "OpsWebhooks", "CMalloc", "PlanFiles",
+                "OpsProtocol",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -125,9 +132,8 @@ let package = Package(
         .executableTarget(
             name: "kinsta-ops",
             dependencies: [
-                "OpsCore", "OpsProtocol", "CurlHTTP",
+                "OpsCore", "OpsProtocol", "CurlHTTP", "PlanFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: swiftSettings
         ),

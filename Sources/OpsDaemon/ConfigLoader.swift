@@ -198,6 +198,10 @@ public struct ConfigLoader: Sendable {
         configuration.distinctApprover = try file.read(Key.distinctApprover)
         configuration.notifiedUserID = notifiedUser
         configuration.legacyRestoreBody = restoreBody == "legacy"
+        configuration.schedules = try file.schedules(
+            defaults: configuration.paramDefaults,
+            heldKinds: configuration.approvalKinds
+        )
         configuration.apiKeyFile = (try file.read(Key.apiKeyFile)).flatMap { $0.isEmpty ? nil : $0 }
         return configuration
     }
@@ -532,7 +536,7 @@ final class ConfigFile {
 
     /// Throws for the first table or key the daemon does not know.
     func rejectUnknownKeys() throws {
-        for table in root.keys.sorted() where table != "webhooks" {
+        for table in root.keys.sorted() where table != "webhooks" && table != "schedules" {
             guard let known = Self.schema[table] else {
                 throw ConfigError(
                     "\(path): unknown table [\(table)]\(lines[table].map { " at line \($0)" } ?? ""); "

@@ -135,6 +135,12 @@ public struct Daemon: Sendable {
             environments: environments
         )
         let clock = self.clock
+        let scheduler = Scheduler(
+            database: database,
+            clock: clock,
+            logger: logger,
+            schedules: configuration.schedules
+        )
         let socketAPI = SocketAPI(
             database: database,
             machine: JobMachine(policy: configuration.pollPolicy),
@@ -170,6 +176,7 @@ public struct Daemon: Sendable {
             usualDuration: { engine.usualDuration(of: $0) },
             heldKinds: configuration.approvalKinds,
             distinctApprover: configuration.distinctApprover,
+            schedules: { try await scheduler.views() },
             logger: logger
         )
         let socketPath = configuration.socketPath
@@ -230,6 +237,7 @@ public struct Daemon: Sendable {
                     )
                 ),
                 .init(service: RegionService(catalog: regions, api: api, logger: logger)),
+                .init(service: ScheduleService(scheduler: scheduler)),
                 .init(service: APIKeyCheckService(watch: keyWatch, api: api, clock: clock, logger: logger)),
                 .init(
                     service: WebhookDispatcher(
@@ -261,6 +269,7 @@ public struct Daemon: Sendable {
                                 reload: {
                                     let fresh = try reload()
                                     webhooks.replace(fresh.webhooks)
+                                    scheduler.replace(fresh.schedules)
                                     secrets.setConfigured(Self.configuredSecrets(fresh.webhooks))
                                     return fresh
                                 },

@@ -44,6 +44,8 @@ public struct DaemonConfiguration: Sendable {
     public var approvalKinds: Set<JobKind> = []
     /// `[approval] distinct_approver`: the submitter cannot approve its own job.
     public var distinctApprover = false
+    /// `[[schedules]]`: runs of plans or jobs on cron lines.
+    public var schedules: [ScheduleDefinition] = []
     /// When non-empty (with ``allowedGroups``), only these peers may use the socket; others get 403.
     public var allowedUIDs: [UInt32]
     /// Group IDs (resolved from names at load) whose members may use the socket.
@@ -121,6 +123,7 @@ public struct DaemonConfiguration: Sendable {
             changed.append("kinsta.api_key")
         }
         if webhooks != other.webhooks { changed.append("webhooks") }
+        if schedules != other.schedules { changed.append("schedules") }
         return changed
     }
 
@@ -138,6 +141,9 @@ public struct DaemonConfiguration: Sendable {
             lines +=
                 ["", "[[webhooks]]"]
                 + ConfigKeys.webhookKeys.filter(\.shownInSummary).map { $0.shown(endpoint).line($0.name) }
+        }
+        for schedule in schedules {
+            lines += ["", "[[schedules]]"] + schedule.summaryLines
         }
         return lines.joined(separator: "\n")
     }

@@ -13,7 +13,7 @@ struct ReloadService: Service {
     let logger: Logger
 
     /// What SIGHUP applies; any other key takes a restart.
-    static let reloadable: Set<String> = ["daemon.log_level", "webhooks"]
+    static let reloadable: Set<String> = ["daemon.log_level", "webhooks", "schedules"]
 
     /// The keys `fresh` applied (changed since `last`, the last configuration loaded) and the keys that differ from
     /// `started` but wait for a restart, each as `table.key` (`webhooks` for the endpoints), in the schema's order.

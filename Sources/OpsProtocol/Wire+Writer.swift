@@ -25,6 +25,7 @@ extension EventView: CanonicalJSONWritable {
             writer.member("message", message)
             writer.member("operation_id", operationID)
             writer.member("plan_id", planID)
+            writer.member("schedule", schedule)
             writer.member("seq", seq)
             writer.member("to", to)
         }

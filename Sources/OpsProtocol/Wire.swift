@@ -63,9 +63,11 @@ public struct EventView: Codable, Sendable, Hashable {
     public var message: String?
     /// Set on a plan's `plan.finished` event, whose job is the one whose end ended the plan.
     public var planID: Int64?
+    /// Set on a schedule's note that it skipped a run (the event's job is the previous run's, still going).
+    public var schedule: String?
 
     enum CodingKeys: String, CodingKey {
-        case seq, at, kind, from, to, attempt, message
+        case seq, at, kind, from, to, attempt, message, schedule
         case jobID = "job_id"
         case operationID = "operation_id"
         case planID = "plan_id"
@@ -552,5 +554,74 @@ public struct PlanListView: Codable, Sendable, Hashable {
     public init(plans: [PlanView], nextBefore: Int64?) {
         self.plans = plans
         self.nextBefore = nextBefore
+    }
+}
+
+/// A configured schedule and its last and next run (`GET /v1/schedules`).
+public struct ScheduleView: Codable, Sendable, Hashable {
+    public var name: String
+    public var cron: String
+    public var timezone: String
+    public var jitterSeconds: Int
+    /// `backup.create`, or `plan NAME (FILE)`.
+    public var target: String
+    /// The time of the last run handled (as the cron line names it), and when it fired.
+    public var lastRunAt: Date?
+    public var lastFiredAt: Date?
+    /// `fired` or `skipped`.
+    public var lastResult: String?
+    public var lastPlanID: Int64?
+    public var lastJobID: Int64?
+    public var lastMessage: String?
+    /// When it fires next, its jitter included.
+    public var nextRunAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case name, cron, timezone, target
+        case jitterSeconds = "jitter_seconds"
+        case lastRunAt = "last_run_at"
+        case lastFiredAt = "last_fired_at"
+        case lastResult = "last_result"
+        case lastPlanID = "last_plan_id"
+        case lastJobID = "last_job_id"
+        case lastMessage = "last_message"
+        case nextRunAt = "next_run_at"
+    }
+
+    public init(
+        name: String,
+        cron: String,
+        timezone: String,
+        jitterSeconds: Int,
+        target: String,
+        lastRunAt: Date?,
+        lastFiredAt: Date?,
+        lastResult: String?,
+        lastPlanID: Int64?,
+        lastJobID: Int64?,
+        lastMessage: String?,
+        nextRunAt: Date?
+    ) {
+        self.name = name
+        self.cron = cron
+        self.timezone = timezone
+        self.jitterSeconds = jitterSeconds
+        self.target = target
+        self.lastRunAt = lastRunAt
+        self.lastFiredAt = lastFiredAt
+        self.lastResult = lastResult
+        self.lastPlanID = lastPlanID
+        self.lastJobID = lastJobID
+        self.lastMessage = lastMessage
+        self.nextRunAt = nextRunAt
+    }
+}
+
+/// `GET /v1/schedules` answer.
+public struct ScheduleListView: Codable, Sendable, Hashable {
+    public var schedules: [ScheduleView]
+
+    public init(schedules: [ScheduleView]) {
+        self.schedules = schedules
     }
 }

@@ -260,6 +260,13 @@ public enum OpenAPIDocument {
             ),
             Route(
                 method: "GET",
+                path: v1 + "/schedules",
+                operationID: "listSchedules",
+                summary: "The configured schedules ([[schedules]]) with their last and next runs",
+                responses: ["200": json("Every schedule", "ScheduleList")]
+            ),
+            Route(
+                method: "GET",
                 path: v1 + "/kinds",
                 operationID: "listKinds",
                 summary: "The catalog of job kinds",
@@ -741,6 +748,11 @@ public enum OpenAPIDocument {
                         "type": "integer",
                         "description": "Only on a plan's plan.finished event (its job is the one that ended the plan)",
                     ],
+                    "schedule": [
+                        "type": "string",
+                        "description":
+                            "Only on a schedule's note that a run was skipped (its job is the previous run's, still going)",
+                    ],
                 ],
                 required: ["seq", "at", "job_id", "kind", "to", "attempt"]
             ),
@@ -817,6 +829,23 @@ public enum OpenAPIDocument {
                     ],
                 ],
                 required: ["id", "name", "state", "counts", "steps", "created_at"]
+            ),
+            "ScheduleList": object(
+                [
+                    "schedules": [
+                        "type": "array",
+                        "items": object(
+                            [
+                                "name": string, "cron": string, "timezone": string, "jitter_seconds": int,
+                                "target": string, "last_run_at": date, "last_fired_at": date,
+                                "last_result": enumSchema(["fired", "skipped"]), "last_plan_id": int,
+                                "last_job_id": int, "last_message": string, "next_run_at": date,
+                            ],
+                            required: ["name", "cron", "timezone", "jitter_seconds", "target"]
+                        ),
+                    ]
+                ],
+                required: ["schedules"]
             ),
             "PlanList": object(
                 ["plans": ["type": "array", "items": ref("Plan")], "next_before": int],

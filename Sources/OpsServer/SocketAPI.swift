@@ -5,7 +5,7 @@ public import KinstaClient
 public import Logging
 import NIOCore
 public import OpsCore
-import OpsProtocol
+public import OpsProtocol
 public import OpsStore
 import ServiceLifecycle
 
@@ -44,6 +44,8 @@ public struct SocketAPI: Sendable {
     public let heldKinds: Set<JobKind>
     /// `[approval] distinct_approver`: a job's submitter cannot approve it.
     public let distinctApprover: Bool
+    /// The configured schedules with their last and next runs.
+    public let schedules: @Sendable () async throws -> [ScheduleView]
     public let logger: Logger
 
     public init(
@@ -63,8 +65,10 @@ public struct SocketAPI: Sendable {
         usualDuration: @escaping @Sendable (JobKind) -> UsualDuration? = { _ in nil },
         heldKinds: Set<JobKind> = [],
         distinctApprover: Bool = false,
+        schedules: @escaping @Sendable () async throws -> [ScheduleView] = { [] },
         logger: Logger
     ) {
+        self.schedules = schedules
         self.heldKinds = heldKinds
         self.distinctApprover = distinctApprover
         self.knownRegions = knownRegions
@@ -111,6 +115,7 @@ public struct SocketAPI: Sendable {
             )
         }
         v1.get("events", use: events)
+        v1.get("schedules") { _, _ in Response.json(ScheduleListView(schedules: try await schedules())) }
         v1.get("health", use: health)
         v1.get("openapi.json") { _, _ in openAPIResponse() }
         addKinstaRoutes(to: v1)

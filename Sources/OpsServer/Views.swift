@@ -83,6 +83,7 @@ extension EventView {
             message: event.message
         )
         planID = event.planID
+        schedule = event.schedule
     }
 }
 

@@ -86,7 +86,7 @@ extension OpsDatabase {
         try record.insertCached(db)
         let job = try StoredJob(record: record)
         let who =
-            (new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted")
+            (new.origin ?? new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted")
             + (new.plan.map { " as step \($0.step) of plan \($0.id)" } ?? "")
         try appendEvent(
             db,

@@ -23,12 +23,21 @@ public struct NewPlan: Sendable {
     public var idempotencyKey: String?
     /// The schedule that started it, if one did.
     public var schedule: String?
+    /// What its jobs' first events say started them, when no peer did (``NewJob/origin``).
+    public var origin: String?
 
-    public init(plan: ValidatedPlan, submitter: Peer?, idempotencyKey: String?, schedule: String? = nil) {
+    public init(
+        plan: ValidatedPlan,
+        submitter: Peer?,
+        idempotencyKey: String?,
+        schedule: String? = nil,
+        origin: String? = nil
+    ) {
         self.plan = plan
         self.submitter = submitter
         self.idempotencyKey = idempotencyKey
         self.schedule = schedule
+        self.origin = origin
     }
 
     /// What "the same plan" means for an idempotency key: its name and its steps without secrets.
@@ -113,58 +122,70 @@ extension OpsDatabase {
         let planner = outbox.get()
         let defaults = paramDefaults.get()
         return try await writer.write { db in
-            let fingerprint = new.idempotencyKey == nil ? nil : new.fingerprint
-            if let key = new.idempotencyKey,
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT id, request_fingerprint FROM plan WHERE idempotency_key = ?",
-                    arguments: [key]
-                )
-            {
-                let id: Int64 = row["id"]
-                guard row["request_fingerprint"] == fingerprint else {
-                    throw StoreError(
-                        code: .idempotencyConflict,
-                        message: "Idempotency-Key was already used for plan \(id) with a different plan",
-                        jobID: nil
-                    )
-                }
-                guard let plan = try Self.fetchPlan(db, id: id) else { throw StoreError.corruptPlan(id) }
-                return .existing(plan)
-            }
-            try db.execute(
-                sql: """
-                    INSERT INTO plan (name, created_at, schedule, submitter_uid, submitter_gid, submitter_pid,
-                        idempotency_key, request_fingerprint)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    new.plan.name, now.milliseconds, new.schedule, new.submitter.map { Int64($0.uid) },
-                    new.submitter.map { Int64($0.gid) }, new.submitter.map { Int64($0.pid) }, new.idempotencyKey,
-                    fingerprint,
-                ]
-            )
-            let planID = db.lastInsertedRowID
-            let context = WriteContext(planner: planner, defaults: defaults)
-            var ids: [Int64] = []
-            for step in new.plan.steps {
-                var job = NewJob(
-                    params: step.params.renumberingReferences { ids[Int($0) - 1] },
-                    note: step.note,
-                    submitter: new.submitter,
-                    idempotencyKey: nil,
-                    after: step.after.map { ids[$0] },
-                    hold: step.hold,
-                    priority: step.priority
-                )
-                job.plan = (planID, step.id)
-                switch try Self.insert(db, job, now: now, context) {
-                case .created(let stored), .existing(let stored): ids.append(stored.id)
-                }
-            }
-            guard let plan = try Self.fetchPlan(db, id: planID) else { throw StoreError.corruptPlan(planID) }
-            return .created(plan)
+            try Self.insertPlan(db, new, now: now, WriteContext(planner: planner, defaults: defaults))
         }
+    }
+
+    /// ``insertPlan(_:now:)`` inside a write transaction.
+    static func insertPlan(
+        _ db: Database,
+        _ new: NewPlan,
+        now: Date,
+        _ context: WriteContext
+    ) throws
+        -> PlanInsertResult
+    {
+        let fingerprint = new.idempotencyKey == nil ? nil : new.fingerprint
+        if let key = new.idempotencyKey,
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT id, request_fingerprint FROM plan WHERE idempotency_key = ?",
+                arguments: [key]
+            )
+        {
+            let id: Int64 = row["id"]
+            guard row["request_fingerprint"] == fingerprint else {
+                throw StoreError(
+                    code: .idempotencyConflict,
+                    message: "Idempotency-Key was already used for plan \(id) with a different plan",
+                    jobID: nil
+                )
+            }
+            guard let plan = try Self.fetchPlan(db, id: id) else { throw StoreError.corruptPlan(id) }
+            return .existing(plan)
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO plan (name, created_at, schedule, submitter_uid, submitter_gid, submitter_pid,
+                    idempotency_key, request_fingerprint)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                new.plan.name, now.milliseconds, new.schedule, new.submitter.map { Int64($0.uid) },
+                new.submitter.map { Int64($0.gid) }, new.submitter.map { Int64($0.pid) }, new.idempotencyKey,
+                fingerprint,
+            ]
+        )
+        let planID = db.lastInsertedRowID
+        var ids: [Int64] = []
+        for step in new.plan.steps {
+            var job = NewJob(
+                params: step.params.renumberingReferences { ids[Int($0) - 1] },
+                note: step.note,
+                submitter: new.submitter,
+                idempotencyKey: nil,
+                after: step.after.map { ids[$0] },
+                hold: step.hold,
+                priority: step.priority
+            )
+            job.plan = (planID, step.id)
+            job.origin = new.origin
+            switch try Self.insert(db, job, now: now, context) {
+            case .created(let stored), .existing(let stored): ids.append(stored.id)
+            }
+        }
+        guard let plan = try Self.fetchPlan(db, id: planID) else { throw StoreError.corruptPlan(planID) }
+        return .created(plan)
     }
 
     /// Ends the plan of the job `event` just ended, when that was its last job still going: the plan's outcome, and

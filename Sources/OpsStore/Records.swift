@@ -163,9 +163,10 @@ struct EventRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord
     var operationID: String?
     var message: String?
     var planID: Int64?
+    var schedule: String?
 
     enum CodingKeys: String, CodingKey {
-        case seq, at
+        case seq, at, schedule
         case planID = "plan_id"
         case jobID = "job_id"
         case kind
@@ -184,10 +185,11 @@ struct EventRecord: Codable, Hashable, FetchableRecord, MutablePersistableRecord
     mutating func insertCached(_ db: Database) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO event (at, job_id, kind, from_state, to_state, attempt, operation_id, message, plan_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO event (at, job_id, kind, from_state, to_state, attempt, operation_id, message, plan_id,
+                    schedule)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [at, jobID, kind, fromState, toState, attempt, operationID, message, planID])
+        ).execute(arguments: [at, jobID, kind, fromState, toState, attempt, operationID, message, planID, schedule])
         seq = db.lastInsertedRowID
     }
 }
@@ -294,7 +296,8 @@ extension StoredEvent {
             attempt: record.attempt,
             operationID: record.operationID,
             message: record.message,
-            planID: record.planID
+            planID: record.planID,
+            schedule: record.schedule
         )
     }
 
@@ -310,7 +313,8 @@ extension StoredEvent {
             attempt: attempt,
             operationID: operationID,
             message: message,
-            planID: planID
+            planID: planID,
+            schedule: schedule
         )
     }
 }

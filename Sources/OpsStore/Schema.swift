@@ -206,6 +206,29 @@ enum Schema {
                     """
             )
         }
+        migrator.registerMigration("v8 schedules") { db in
+            try db.execute(
+                sql: """
+                    -- Each configured schedule's last run, so a restart neither repeats nor forgets one. The run
+                    -- (its plan or job) and this row are written in one transaction. definition is the schedule as
+                    -- configured: when it changes, the schedule starts afresh instead of catching up.
+                    CREATE TABLE schedule_state (
+                        name TEXT PRIMARY KEY,
+                        definition TEXT NOT NULL,
+                        since INTEGER NOT NULL,
+                        last_run_at INTEGER,
+                        last_fired_at INTEGER,
+                        last_result TEXT CHECK (last_result IN ('fired', 'skipped')),
+                        last_plan_id INTEGER,
+                        last_job_id INTEGER,
+                        last_message TEXT
+                    ) WITHOUT ROWID;
+                    -- Set on an event a schedule wrote: a run skipped because the previous one was still going (the
+                    -- event's job is the one still going).
+                    ALTER TABLE event ADD COLUMN schedule TEXT;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -53,9 +53,14 @@ public struct StoredEvent: Sendable, Hashable {
     /// Set on the event that ends a plan (`plan.finished`): written with the job whose end ended it, in the same
     /// transaction, its `to` that job's state.
     public var planID: Int64? = nil
+    /// Set on an event a schedule wrote (a run it skipped because the previous run, this event's job, was still
+    /// going): the schedule's name. The job's state is unchanged (`from` is `to`).
+    public var schedule: String? = nil
 
-    /// The webhook and history type: `job.<to>`, or `plan.finished`.
-    public var type: String { planID == nil ? "job.\(to.rawValue)" : "plan.finished" }
+    /// The webhook and history type: `job.<to>`, `plan.finished` or `schedule.skipped`.
+    public var type: String {
+        planID != nil ? "plan.finished" : schedule != nil ? "schedule.skipped" : "job.\(to.rawValue)"
+    }
 }
 
 /// A job to store, as the socket received it.
@@ -74,6 +79,9 @@ public struct NewJob: Sendable {
     public var priority: Int
     /// The plan and step it is a job of (set by ``OpsDatabase/insertPlan(_:now:)``).
     public var plan: (id: Int64, step: String)?
+    /// Who started it when no peer did: `started by schedule nightly …` opens its first event instead of
+    /// `submitted by uid …`.
+    public var origin: String?
 
     public init(
         params: ValidatedParams,

@@ -92,6 +92,7 @@ enum Format {
     /// `from → to`, with `new` for the event that created the job.
     static func transition(_ event: EventView) -> String {
         if event.planID != nil { return "plan finished" }
+        if event.schedule != nil { return "schedule skipped" }
         return "\(event.from ?? "new") → \(event.to)"
     }
 

@@ -24,7 +24,7 @@ struct KinstaOps: AsyncParsableCommand {
         version: "kinsta-ops \(OpsVersion.current)",
         subcommands: [
             SubmitCommand.self, KindsCommand.self, JobsCommand.self, ShowCommand.self, WaitCommand.self,
-            HistoryCommand.self, PlanCommand.self,
+            HistoryCommand.self, PlanCommand.self, SchedulesCommand.self,
             CancelCommand.self, RetryCommand.self, ApproveCommand.self, HealthCommand.self, SitesCommand.self,
             EnvironmentsCommand.self,
             BackupsCommand.self, DownloadableBackupsCommand.self, DomainsCommand.self, UsersCommand.self,

@@ -3,7 +3,7 @@ import CurlHTTP
 import Foundation
 import OpsCore
 import OpsProtocol
-import TOMLKit
+import PlanFiles
 
 #if canImport(Glibc)
 import Glibc
@@ -72,7 +72,7 @@ struct PlanRunCommand: AsyncParsableCommand {
     func run() async throws {
         let body: Data
         do {
-            body = try PlanFile.json(of: file)
+            body = try PlanFile.data(of: file)
         } catch {
             CLIError.usage("\(error)").report(json: global.json)
             throw ExitCode(ExitStatus.usage)
@@ -312,58 +312,5 @@ enum PlanFormat {
             ])
         }
         return table.render()
-    }
-}
-
-/// Reads a plan file: JSON as it is, TOML turned into the same JSON.
-enum PlanFile {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func json(of path: String) throws -> Data {
-        let data: Data
-        if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let read = FileManager.default.contents(atPath: path) else {
-                throw Failure(description: "cannot read the plan file \(path)")
-            }
-            data = read
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw Failure(description: "\(path) is not UTF-8 text")
-        }
-        let trimmed = text.drop { $0.isWhitespace }
-        if path.hasSuffix(".json") || trimmed.first == "{" {
-            do {
-                _ = try StrictJSON.parse(data)
-            } catch {
-                throw Failure(description: "\(path) is not JSON: \(error)")
-            }
-            return data
-        }
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw Failure(description: "\(path):\(error.source.begin.line): \(error.description)")
-        }
-        return Data(CanonicalJSON.text(value(of: table)).utf8)
-    }
-
-    /// A TOML value as JSON: tables are objects, arrays arrays; a date or time becomes its text.
-    static func value(of value: any TOMLValueConvertible) -> JSONValue {
-        if let table = value.table {
-            var object: [String: JSONValue] = [:]
-            for key in table.keys { if let item = table[key] { object[key] = Self.value(of: item) } }
-            return .object(object)
-        }
-        if let array = value.array { return .array(array.map { Self.value(of: $0) }) }
-        if let text = value.string { return .string(text) }
-        if let flag = value.bool { return .bool(flag) }
-        if let number = value.int { return .integer(Int64(number)) }
-        if let number = value.double { return .number(number) }
-        return .string(value.debugDescription)
     }
 }
