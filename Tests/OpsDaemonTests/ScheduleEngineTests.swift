@@ -172,4 +172,26 @@ extension JobEngineTests {
         #expect(views[0].lastPlanID == planID && views[0].lastResult == "fired")
         #expect(views[0].nextRunAt == Self.at("2027-02-02T06:00:00Z").addingTimeInterval(offset))
     }
+
+    /// The service itself: it sleeps on the clock until the next run, fires it when the clock gets there, and a
+    /// reload (SIGHUP) wakes it to sleep until the new next run.
+    @Test func theServiceSleepsUntilTheNextRunAndWakesOnAReload() async throws {
+        let h = try harness()
+        h.clock.advance(to: Self.at("2027-02-01T02:59:00Z"))
+        let scheduler = scheduler(h, [try Self.clearSchedule("0 3 * * *")])
+        let service = Task { try await ScheduleService(scheduler: scheduler).run() }
+        defer { service.cancel() }
+        // Each step is a write on the database's queue, not a clock wait: waited for as a state, not a time
+        func reach(_ condition: () async throws -> Bool) async throws {
+            for _ in 0..<2000 where try await !condition() { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(try await condition())
+        }
+        try await reach { h.clock.earliestSleeper == Self.at("2027-02-01T03:00:00Z") }
+        h.clock.advance(to: Self.at("2027-02-01T03:00:00Z"))
+        try await reach { try await h.database.jobs(states: nil, kind: nil, before: nil, limit: 10).count == 1 }
+        // The next run is tomorrow; the service looks again within the hour (a clock set forward is noticed)
+        try await reach { h.clock.earliestSleeper == Self.at("2027-02-01T04:00:00Z") }
+        scheduler.replace([try Self.clearSchedule("5 3 * * *", name: "later")])
+        try await reach { h.clock.earliestSleeper == Self.at("2027-02-01T03:05:00Z") }
+    }
 }
