@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Chaos run (docs/reliability.md, "Chaos"): JOBS jobs of the five original kinds, manual backups (settled by their
-# tag) and cache clears (sent again when unclear) through the daemon and a chaotic simulator, while the daemon is
+# tag), cache clears (sent again when unclear) and plans (a backup, then a cache clear after it) through the daemon and a chaotic simulator, while the daemon is
 # killed with SIGKILL at random moments (at least KILLS times) and also crashes by itself right after a POST, before
 # its answer is committed (debug failpoint). The simulator answers transient 500s and late 404s while operations run,
 # 502/503 HTML pages, bodies that are not JSON, stalls longer than the daemon's request timeout (so submits time out
 # and must be settled by reading), a per-minute limit with 429 + Retry-After, "environment is blocked" refusals, and
 # real failures. Then it checks, from the simulator's request log and the daemon's database:
 #   0 lost jobs, 0 duplicate submissions (a DELETE sent again after the first failed at Kinsta is not one), every
-#   job terminal, no job failed that the simulator completed, no job succeeded whose operation failed,
-#   PRAGMA integrity_check ok.
+#   job terminal, no job failed that the simulator completed, no job succeeded whose operation failed, every plan
+#   ended with one plan.finished, no step sent before the step it comes after succeeded (and none sent after it did
+#   not), PRAGMA integrity_check ok.
 # Usage: scripts/chaos.sh [JOBS] [KILLS] [SEED]   (default 200, 20, 7; KINSTA_BIN=DIR uses binaries already built,
 # which must be a debug build: the failpoint is compiled into debug builds only)
 set -uo pipefail
@@ -46,11 +47,14 @@ state, total, seed, user = json.load(open(sys.argv[1])), int(sys.argv[2]), int(s
 r = random.Random(seed)
 sites = state["sites"]
 kinds = (["site.create_plain"] * 30 + ["site.create"] * 15 + ["site.clone"] * 15 + ["site.delete"] * 20
-         + ["backup.restore"] * 20 + ["backup.create"] * 12 + ["cache.clear"] * 8)
+         + ["backup.restore"] * 20 + ["backup.create"] * 12 + ["cache.clear"] * 8 + ["plan"] * 10)
 spare = sites[-6:]  # backups and cache clears: on seed sites no other job deletes or restores
 free = list(range(len(sites) - 6))  # each other seed site serves one delete, restore or clone source
 for i in range(1, total + 1):
     kind = r.choice(kinds)
+    if kind == "plan":  # a backup, then a cache clear once it succeeded (two jobs, one submission)
+        print(f"{i} PLAN {r.choice(spare)['environments'][1]['id']} {r.choice(spare)['environments'][0]['id']}")
+        continue
     if kind == "backup.create":
         env = r.choice(spare)["environments"][1]
         print(f"{i} backup.create --env-id {env['id']} --tag Chaos-{i}")
@@ -132,9 +136,18 @@ ops() { "$bin/kinsta-ops" "$@"; }
 # returns the job already stored instead of a second one.
 while read -r i args; do
     args=${args//PASSWORD/$work/password}
+    command=(submit)
+    if [[ $args == PLAN* ]]; then
+        read -r _ backup_env clear_env <<<"$args"
+        printf '%s\n' "{\"name\": \"chaos-$i\", \"steps\": [
+            {\"id\": \"backup\", \"kind\": \"backup.create\", \"params\": {\"env_id\": \"$backup_env\", \"tag\": \"Chaos-$i\"}},
+            {\"id\": \"clear\", \"kind\": \"cache.clear\", \"after\": [\"backup\"],
+             \"params\": {\"environment_id\": \"$clear_env\"}}]}" >"$work/plan-$i.json"
+        command=(plan run); args="$work/plan-$i.json"
+    fi
     for _ in $(seq 1 300); do
         # shellcheck disable=SC2086
-        ops submit $args --idempotency-key "chaos-$i" --json >/dev/null 2>>"$work/submit.log" && {
+        ops "${command[@]}" $args --idempotency-key "chaos-$i" --json >/dev/null 2>>"$work/submit.log" && {
             echo "$i" >>"$work/submitted"; break; }
         sleep 0.2
     done
@@ -154,7 +167,7 @@ for _ in $(seq 1 1800); do
     pending=$(ops jobs --json --limit 1000 2>/dev/null | python3 -c '
 import json, sys
 jobs = json.load(sys.stdin)["jobs"]
-print(sum(1 for j in jobs if j["state"] in ("queued", "submitting", "accepted", "running")))' 2>/dev/null)
+print(sum(1 for j in jobs if j["state"] in ("held", "waiting", "queued", "submitting", "accepted", "running")))' 2>/dev/null)
     [ "$pending" = "0" ] && break
     sleep 0.5
 done
@@ -181,6 +194,9 @@ jobs = json.load(open(work + "/jobs.json"))["jobs"]
 requests = json.load(open(work + "/requests.json"))
 operations = json.load(open(work + "/operations.json"))
 acknowledged = len(open(work + "/submitted").read().split())
+lines = open(work + "/jobs.txt").read().splitlines()
+plans_submitted = sum(1 for line in lines if line.split()[1] == "PLAN")
+expected_jobs = len(lines) + plans_submitted  # a plan is two jobs
 
 def identity_of_job(job):
     p = job["params"]
@@ -267,8 +283,30 @@ false_failures = [j["id"] for j in jobs if j["state"] == "failed" and "succeeded
 false_successes = [j["id"] for j in jobs if j["state"] == "succeeded" and identity_of_job(j)[0] != "site.delete"
                    and "succeeded" not in outcomes[identity_of_job(j)]]
 # Every job the daemon acknowledged must be there, and nothing else (the submitter retries until acknowledged).
-lost = max(acknowledged, total) - len(jobs)
-unfinished = sum(states[s] for s in ("queued", "submitting", "accepted", "running"))
+lost = max(acknowledged + plans_submitted, expected_jobs) - len(jobs)
+unfinished = sum(states[s] for s in ("held", "waiting", "queued", "submitting", "accepted", "running"))
+# Plans: each ended once; a step was sent only after the step it comes after succeeded, and never when it did not.
+events = [json.loads(line) for line in events_text.splitlines() if line.strip()]
+plan_ends = collections.Counter(e["plan_id"] for e in events if e.get("plan_id"))
+plans = collections.defaultdict(dict)
+for job in jobs:
+    if job.get("plan_id"):
+        plans[job["plan_id"]][job["step"]] = job
+first_seq = {}
+for e in events:
+    first_seq.setdefault((e["job_id"], e["to"]), e["seq"])
+order_violations = []
+for plan_id, steps in plans.items():
+    backup, clear = steps.get("backup"), steps.get("clear")
+    if backup is None or clear is None:
+        order_violations.append(f"plan {plan_id} lacks a step")
+        continue
+    sent = first_seq.get((clear["id"], "submitting"))
+    if backup["state"] != "succeeded" and (sent is not None or clear["state"] != "skipped"):
+        order_violations.append(f"plan {plan_id}: clear {clear['state']} after backup {backup['state']}")
+    if sent is not None and sent < first_seq.get((backup["id"], "succeeded"), 1 << 62):
+        order_violations.append(f"plan {plan_id}: clear sent before the backup succeeded")
+plans_unended = [p for p in plans if plan_ends[p] != 1]
 refused_429 = sum(1 for r in requests if r["status"] == 429)
 chaos_answers = collections.Counter(r["status"] for r in requests if r["path"].startswith("/v2"))
 db = sqlite3.connect(f"file:{work}/state/kinsta-opsd.sqlite?mode=ro", uri=True)
@@ -285,12 +323,15 @@ if redeleted:
 if recreated:
     print(f"  creates sent again after their settle grace, taken once the first had failed at Kinsta: {recreated}")
 print(f"  secrets leaked from {echoed} echoing answers: {len(leaks)}" + (f" ({', '.join(leaks)})" if leaks else ""))
+print(f"  plans {len(plans)}/{plans_submitted}, not ended exactly once {len(plans_unended)}, steps out of order "
+      f"{len(order_violations)}" + (f" ({'; '.join(order_violations[:5])})" if order_violations else ""))
 print("  states:", dict(sorted(states.items())))
 for job in jobs:
     if job["state"] in ("needs_attention", "timed_out") or job["id"] in false_failures + false_successes:
         print(f"    job {job['id']} {job['kind']} {job['state']}: {(job.get('last_error') or '')[:150]}")
 ok = lost == 0 and duplicates == 0 and unfinished == 0 and not false_failures and not false_successes \
-    and integrity == "ok" and not leaks and events_read == len(jobs)
+    and integrity == "ok" and not leaks and events_read == len(jobs) and not order_violations \
+    and not plans_unended and len(plans) == plans_submitted
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)
 PY
