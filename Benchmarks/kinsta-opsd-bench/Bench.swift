@@ -15,7 +15,7 @@ struct Bench: AsyncParsableCommand {
 
     @Flag(help: "Smaller sizes (about a minute in all).") var quick = false
     @Option(help: "The scenarios to run, e.g. P1,P3 (P1C: P1 from a cold start on Kinsta unlike the priors).")
-    var only = "P1,P1C,P2,P3,P4,P5"
+    var only = "P1,P1C,P2,P3,P4,P5,P6"
     @Option(help: "Seed of every random draw.") var seed: UInt64 = 7
     @Option(
         name: .customLong("p4-window"),
@@ -29,7 +29,7 @@ struct Bench: AsyncParsableCommand {
 
     struct Options {
         var quick = false
-        var only: Set<String> = ["P1", "P1C", "P2", "P3", "P4", "P5"]
+        var only: Set<String> = ["P1", "P1C", "P2", "P3", "P4", "P5", "P6"]
         var seed: UInt64 = 7
         /// P4's busy window in seconds (default 60, or 15 with --quick); longer windows are soak checks.
         var p4Window: Double?
@@ -41,10 +41,10 @@ struct Bench: AsyncParsableCommand {
 
     func validate() throws {
         if let p4Window, p4Window < 10 { throw ValidationError("--p4-window takes seconds, at least 10") }
-        let known: Set<String> = ["P1", "P1C", "P2", "P3", "P4", "P5"]
+        let known: Set<String> = ["P1", "P1C", "P2", "P3", "P4", "P5", "P6"]
         let asked = Set(only.uppercased().split(separator: ",").map(String.init))
         guard !asked.isEmpty, asked.isSubset(of: known) else {
-            throw ValidationError("--only takes scenarios among P1,P1C,P2,P3,P4,P5")
+            throw ValidationError("--only takes scenarios among P1,P1C,P2,P3,P4,P5,P6")
         }
     }
 
@@ -77,6 +77,7 @@ struct Bench: AsyncParsableCommand {
         await scenario("P1") { try await P1PollEfficiency(options: options).run() }
         await scenario("P1C") { try await P1ColdStart(options: options).run() }
         await scenario("P2") { try await P2Budget(options: options).run() }
+        await scenario("P6") { try await P6Nightly(options: options).run() }
         await scenario("P3") { try await P3Enqueue(options: options).run() }
         await scenario("P5") { try await P5History(options: options).run() }
         await scenario("P4") { try await P4Footprint(options: options).run() }

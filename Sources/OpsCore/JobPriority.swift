@@ -10,8 +10,19 @@
 ///   -10 submit (2 − 2) after every other, until its wait has lifted it: at most 130 minutes past due under a
 ///   budget taken entirely by priority-10 work. The first 30 minutes leave alone the order a backlog of equal
 ///   priorities already has (the urgency grows with the wait by itself; docs/performance.md, P2).
+/// - **Urgent headroom**: a job whose own priority is ``urgent`` or more may start while ``urgentHeadroom`` more jobs
+///   than `max_in_flight` are in flight, so an urgent restore does not wait for a slot of a nightly batch to free.
 public enum JobPriority {
     public static let range = -10...10
+    /// The own priority (not the aged one) from which a job may use the ``urgentHeadroom``.
+    public static let urgent = 5
+    /// In-flight slots above `max_in_flight` that only urgent jobs take.
+    public static let urgentHeadroom = 2
+
+    /// How many jobs may be in flight when a job of `priority` starts, under `maxInFlight`.
+    public static func inFlightLimit(_ maxInFlight: Int, priority: Int) -> Int {
+        priority >= urgent ? maxInFlight + urgentHeadroom : maxInFlight
+    }
     /// 5 minutes, in milliseconds: one step of effective priority per such wait.
     public static let agingStep: Int64 = 300_000
     /// What one step weighs against a claim's urgency.

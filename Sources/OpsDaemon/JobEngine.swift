@@ -143,17 +143,25 @@ public final class JobEngine: Sendable {
     }
 
     /// Moves queued jobs to `submitting`, in ``JobPriority`` order (priority with its aging, then the oldest), while
-    /// the in-flight limit allows and their target is free.
+    /// the in-flight limit allows (an urgent job's with its headroom) and their target is free.
     @discardableResult
     public func admit() async throws -> Int {
         // At the limit nothing can start: skip reading the queue (every commit wakes the loop, and a full queue
         // would otherwise be read and decoded each time).
-        guard try await database.inFlightCount() < maxInFlight else { return 0 }
+        let inFlightNow = try await database.inFlightCount()
+        guard inFlightNow < JobPriority.inFlightLimit(maxInFlight, priority: JobPriority.range.upperBound) else {
+            return 0
+        }
+        // Within the urgent headroom only urgent jobs start: the rest of the queue is not read.
+        let urgentOnly = inFlightNow >= maxInFlight
         let view = try await database.admissionView(limit: 256, now: clock.now())
         var occupancy = Occupancy(busy: view.busyTargets, siteOf: environments.siteOf)
         var inFlight = view.inFlight
         var admitted = 0
-        for job in view.queued where inFlight < maxInFlight {
+        for job in view.queued
+        where inFlight < JobPriority.inFlightLimit(maxInFlight, priority: job.priority)
+            && (!urgentOnly || job.priority >= JobPriority.urgent)
+        {
             let keys = Occupancy.keys(of: job.target)
             environments.learn(from: job.params)
             if occupancy.needsUnknownEnvironment(keys) { environments.requestRefresh() }

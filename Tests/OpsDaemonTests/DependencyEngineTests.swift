@@ -220,6 +220,28 @@ extension JobEngineTests {
         #expect(sooner.queued.map(\.id) == [fresh.id, stuck.id])
     }
 
+    /// An urgent job (priority 5 or more) does not wait for a slot of a batch: two slots above max_in_flight are its.
+    @Test func urgentJobsStartInTheHeadroomAboveTheInFlightLimit() async throws {
+        var script = ScriptedKinstaAPI.Script()
+        script.submit = { call in .accepted(operationID: "op:\(call.body?["environment_id"]?.stringValue ?? "")") }
+        script.poll = { _, _ in .inProgress }
+        let h = try harness(script, maxInFlight: 1)
+        let batch = try await submit(h, "env-batch", priority: -5)
+        try await h.engine.run(until: h.clock.now().addingTimeInterval(5), on: h.clock)
+        #expect(try await h.job(batch.id).state.isInFlight)
+        let second = try await submit(h, "env-batch-2", priority: 4)
+        let urgent = try await submit(h, "env-urgent-1", priority: 10)
+        let urgent2 = try await submit(h, "env-urgent-2", priority: 5)
+        let urgent3 = try await submit(h, "env-urgent-3", priority: 10)
+        try await h.engine.run(until: h.clock.now().addingTimeInterval(5), on: h.clock)
+        // The two of priority 10 take the headroom (the highest first); the priority-5 one waits for it, and the
+        // priority-4 one for a slot
+        #expect(try await h.job(urgent.id).state.isInFlight)
+        #expect(try await h.job(urgent3.id).state.isInFlight)
+        #expect(try await h.job(urgent2.id).state == .queued)
+        #expect(try await h.job(second.id).state == .queued)
+    }
+
     @Test func aClaimRanksByUrgencyThenPriorityAndAWaitLiftsTheLowOnes() {
         // A submit (urgency 2) of priority 10 before one of 0; -10 after every poll (urgency at most 1)
         #expect(JobPriority.claimRank(urgency: 2, priority: 10, overdue: 0) == 4)
