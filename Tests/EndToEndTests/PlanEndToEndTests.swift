@@ -122,4 +122,55 @@ import Glibc
         let list = try await stack.ops(["plan", "list"])
         #expect(list.output.count == 2, "\(list.output)")
     }
+
+    /// `kinsta-ops schedules` lists the configured schedules with their next run; SIGHUP applies a changed list.
+    @Test(.timeLimit(.minutes(2)))
+    func schedulesAreListedAndReloadedOnSIGHUP() async throws {
+        let stack = try await CLIEndToEndTests.Stack(failureRate: 0)
+        let base = try String(contentsOfFile: stack.configPath, encoding: .utf8)
+        let schedule = { (name: String, cron: String) in
+            base + """
+
+                [[schedules]]
+                name = "\(name)"
+                cron = "\(cron)"
+                timezone = "Europe/Berlin"
+                kind = "cache.clear"
+                params = { environment_id = "env-1" }
+
+                """
+        }
+        try schedule("nightly-clear", "30 2 * * *").write(toFile: stack.configPath, atomically: true, encoding: .utf8)
+        let daemon = try await stack.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+        let listed = try await stack.ops(["schedules"])
+        #expect(listed.status == 0, "\(listed.output)")
+        #expect(listed.output.first?.hasPrefix("NAME") == true)
+        #expect(
+            listed.output.contains {
+                $0.contains("nightly-clear") && $0.contains("30 2 * * *") && $0.contains("never")
+            },
+            "\(listed.output)"
+        )
+        let json = try await stack.ops(["schedules", "--json"])
+        let view = try WireJSON.decoder().decode(ScheduleListView.self, from: Data(json.output.joined().utf8))
+        let next = try #require(view.schedules.first?.nextRunAt)
+        var berlin = Calendar(identifier: .gregorian)
+        berlin.timeZone = TimeZone(identifier: "Europe/Berlin")!
+        #expect(berlin.component(.hour, from: next) == 2 && berlin.component(.minute, from: next) == 30)
+        #expect(next > Date() && next < Date().addingTimeInterval(86_400 + 3600))
+
+        // SIGHUP with another list: the journal says it applied it, and the socket shows it
+        try schedule("weekly-clear", "0 6 * * mon").write(toFile: stack.configPath, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        _ = try await withTimeout(20, "the reload") {
+            try await daemon.waitForLine { $0.contains("configuration reloaded") && $0.contains("schedules") }
+        }
+        let reloaded = try await stack.ops(["schedules", "--json"])
+        let names = try WireJSON.decoder().decode(ScheduleListView.self, from: Data(reloaded.output.joined().utf8))
+            .schedules.map(\.name)
+        #expect(names == ["weekly-clear"])
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+    }
 }
