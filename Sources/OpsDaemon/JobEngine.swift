@@ -428,16 +428,10 @@ public final class JobEngine: Sendable {
 
     /// One line for a change that followed in the same transaction: a job that waited on this one, or a plan's end.
     func log(follower event: StoredEvent) {
-        var metadata: Logger.Metadata = ["job.id": "\(event.jobID)", "job.kind": "\(event.kind.rawValue)"]
-        if let message = event.message { metadata["message"] = "\(message)" }
-        if let planID = event.planID {
-            metadata["plan.id"] = "\(planID)"
-            logger.info("plan finished", metadata: metadata)
-            return
+        if event.planID == nil, event.schedule == nil {
+            metrics?.transition(from: event.from ?? .waiting, to: event.to)
         }
-        metrics?.transition(from: event.from ?? .waiting, to: event.to)
-        metadata["from"] = "\(event.from?.rawValue ?? "-")"
-        metadata["to"] = "\(event.to.rawValue)"
-        logger.log(level: event.to == .skipped ? .warning : .info, "job state changed", metadata: metadata)
+        let metadata = event.journalFields.mapValues { Logger.MetadataValue.string($0) }
+        logger.log(level: event.to == .skipped ? .warning : .info, "\(event.journalMessage)", metadata: metadata)
     }
 }

@@ -779,7 +779,7 @@ public enum OpenAPIDocument {
             ),
             "SubmitPlan": object(
                 [
-                    "name": string,
+                    "name": ["type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"],
                     "priority": [
                         "type": "integer", "minimum": -10, "maximum": 10, "description": "Each step's default",
                     ],

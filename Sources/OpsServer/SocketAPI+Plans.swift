@@ -100,10 +100,11 @@ extension SocketAPI {
         logger.info(
             "plan cancelled by admin",
             metadata: [
-                "plan.id": "\(id)", "jobs.cancelled": "\(outcome.cancelled.count)",
+                "plan.id": "\(id)", "jobs.cancelled": "\(outcome.cancelled.map(String.init).joined(separator: ","))",
                 "peer.uid": "\(peer?.uid.description ?? "-")",
             ]
         )
+        logFollowers(outcome.followers)
         return Response.json(PlanView(outcome.plan))
     }
 

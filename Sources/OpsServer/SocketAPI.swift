@@ -313,7 +313,7 @@ public struct SocketAPI: Sendable {
         let now = now()
         do {
             guard
-                let (job, transition) = try await database.update(
+                let (job, transition, followers) = try await database.update(
                     jobID: id,
                     now: now,
                     { job in
@@ -334,6 +334,7 @@ public struct SocketAPI: Sendable {
                     "peer.uid": "\(peer?.uid.description ?? "-")",
                 ]
             )
+            logFollowers(followers)
             return Response.json(written: JobView(job))
         } catch let refused as TransitionRefused {
             throw APIError(.conflict, code: .conflict, refused.message)
@@ -403,6 +404,13 @@ public struct SocketAPI: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The journal's line for each change that followed from an admin's (jobs skipped in cascade, a plan's end).
+    func logFollowers(_ events: [StoredEvent]) {
+        for event in events {
+            logger.info("\(event.journalMessage)", metadata: event.journalFields.mapValues { .string($0) })
+        }
+    }
 
     /// The body of a JSON request, parsed strictly (Foundation's decoder takes some bodies that are not JSON, such as a
     /// trailing comma).

@@ -229,26 +229,28 @@ extension OpsDatabase {
     /// Applies `transition(job)` to the job `id` as currently stored, in one transaction: for admin actions (cancel,
     /// retry) that must see the latest row.
     ///
-    /// - Returns: `nil` when there is no such job; rethrows what `transition` throws.
+    /// - Returns: the job as now stored, the transition, and what followed from it (``Applied/followers``); `nil` when
+    ///   there is no such job; rethrows what `transition` throws.
     public func update(
         jobID id: Int64,
         now: Date,
         _ transition: @Sendable (StoredJob) throws -> Transition
-    ) async throws -> (StoredJob, Transition)? {
+    ) async throws -> (job: StoredJob, transition: Transition, followers: [StoredEvent])? {
         defer { changes.notify() }
         let planner = outbox.get()
         let history = durationHistory
         let defaults = paramDefaults.get()
-        let updated = try await writer.write { db -> (job: StoredJob, change: Transition, erased: Bool)? in
+        let updated = try await writer.write {
+            db -> (job: StoredJob, change: Transition, followers: [StoredEvent], erased: Bool)? in
             guard let job = try Self.fetchJob(db, id: id) else { return nil }
             let change = try transition(job)
             let context = WriteContext(planner: planner, defaults: defaults)
             guard let updated = try Self.apply(db, change, to: job, now: now, context, durationHistory: history)
             else { return nil }
-            return (updated.job, change, Self.erasesSecrets(change, of: job))
+            return (updated.job, change, updated.followers, Self.erasesSecrets(change, of: job))
         }
         await scrubWALIfNeeded(erased: updated?.erased ?? false)
-        return updated.map { ($0.job, $0.change) }
+        return updated.map { ($0.job, $0.change, $0.followers) }
     }
 
     /// Whether `transition` removes secrets `job` still holds (every terminal transition asks to erase them, most

@@ -57,6 +57,27 @@ public struct StoredEvent: Sendable, Hashable {
     /// going): the schedule's name. The job's state is unchanged (`from` is `to`).
     public var schedule: String? = nil
 
+    /// What the journal's line for this event carries (`job.id`, `job.kind`, `from`, `to`, `message`, `plan.id`),
+    /// for the event's writer to log: the engine for its own commits and what followed from them, the socket for an
+    /// admin's.
+    public var journalFields: [String: String] {
+        var fields = ["job.id": "\(jobID)", "job.kind": kind.rawValue]
+        if let message { fields["message"] = message }
+        if let planID {
+            fields["plan.id"] = "\(planID)"
+        } else {
+            fields["from"] = from?.rawValue ?? "-"
+            fields["to"] = to.rawValue
+        }
+        if let schedule { fields["schedule"] = schedule }
+        return fields
+    }
+
+    /// The journal's static message for this event.
+    public var journalMessage: String {
+        planID != nil ? "plan finished" : schedule != nil ? "schedule run skipped" : "job state changed"
+    }
+
     /// The webhook and history type: `job.<to>`, `plan.finished` or `schedule.skipped`.
     public var type: String {
         planID != nil ? "plan.finished" : schedule != nil ? "schedule.skipped" : "job.\(to.rawValue)"
