@@ -437,6 +437,10 @@ def main():
     statuses = collections.Counter()
     problems = []
     latencies = []
+    # Exchanges that took over a second, by category and answer: a connection the daemon left open after its answer
+    # (or a request it waited on) costs the client its wait for EOF, which shows here and nowhere else.
+    slow = collections.Counter()
+    slowest = []
     lock = threading.Lock()
 
     def run(case):
@@ -450,6 +454,9 @@ def main():
         with lock:
             tally[category] += 1
             latencies.append(elapsed)
+            if elapsed > 1.0:
+                slow[(category, status)] += 1
+                slowest.append((elapsed, category, status, data[:100]))
             if status is None:
                 statuses["no answer"] += 1
                 if expectation == "answer":
@@ -506,6 +513,11 @@ def main():
           f"{idle_cpu if idle_cpu is None else round(idle_cpu, 1)} % of a core")
     print(f"  database unchanged: {unchanged} ({', '.join(f'{t} {c} rows' for t, (c, _) in after.items())}); "
           f"integrity_check: {integrity_after}")
+    if slow:
+        print(f"  exchanges over 1 s: {sum(slow.values())} ("
+              + ", ".join(f"{c} {s or 'no answer'}: {n}" for (c, s), n in slow.most_common(8)) + ")")
+        for elapsed, category, status, data in sorted(slowest, reverse=True)[:3]:
+            print(f"    {elapsed:.1f} s {category} {status or 'no answer'} ← {data!r}")
     print(f"  answers that were not a JSON 4xx, or missing: {len(problems)}")
     for category, what, data in problems[:15]:
         print(f"    {category}: {what} ← {data!r}")

@@ -30,4 +30,14 @@ import Testing
         #expect(Suggestion.hint(for: "zzzz", among: Self.commands) == "")
         #expect(Suggestion.hint(for: "jbos", among: Self.commands) == " (did you mean jobs?)")
     }
+
+    /// An input no name could be (60,000 characters, in a request body) gets no suggestion: nothing is compared, so
+    /// its cost does not grow with it (docs/reliability.md, "Socket fuzz").
+    @Test func aHugeInputIsNotCompared() {
+        #expect(Suggestion.closest(to: String(repeating: "x", count: 60_000), among: Self.commands) == nil)
+        #expect(Suggestion.closest(to: "jobs" + String(repeating: "s", count: 200), among: ["jobs"]) == nil)
+        // Lengths further apart than the edits allowed are not compared: "jo" is not "jobs" (2 edits, limit 1)
+        #expect(Suggestion.closest(to: "jbo", among: ["jobs"]) == nil)
+        #expect(Suggestion.closest(to: "jbos", among: ["jobs"]) == "jobs")
+    }
 }
