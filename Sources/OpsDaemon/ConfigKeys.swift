@@ -497,9 +497,12 @@ enum ConfigKeys {
         WebhookKey("secret_file", shownInSummary: false) { _ in .words("") },
         WebhookKey("events") { endpoint in
             endpoint.events.map {
-                .strings($0.map { "job.\($0.rawValue)" }.sorted() + (endpoint.plans ? ["plan.finished"] : []))
+                .strings(
+                    $0.map { "job.\($0.rawValue)" }.sorted() + (endpoint.plans ? ["plan.finished"] : [])
+                        + (endpoint.schedules ? ["schedule.skipped"] : [])
+                )
             }
-                ?? .words("every state change and plan.finished")
+                ?? .words("every state change, plan.finished and schedule.skipped")
         },
         WebhookKey("headers") { endpoint in
             endpoint.headers.isEmpty

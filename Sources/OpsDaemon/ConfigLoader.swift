@@ -472,13 +472,17 @@ final class ConfigFile {
                 }
                 var events: Set<JobState>?
                 var plans = true
+                var schedules = true
                 if let value = webhook["events"] {
                     guard let list = value.array, let names = Optional(list.compactMap(\.string)),
                         names.count == list.count
                     else {
                         throw ConfigError("webhooks #\(index + 1): events must be a list of strings\(place("events"))")
                     }
-                    do { (events, plans) = try WebhookEndpoint.parseEvents(names) } catch {
+                    do {
+                        let filter = try WebhookEndpoint.parseEvents(names)
+                        (events, plans, schedules) = (filter.states, filter.plans, filter.schedules)
+                    } catch {
                         throw ConfigError("webhooks #\(index + 1): \(error.message)\(place("events"))")
                     }
                 }
@@ -507,7 +511,8 @@ final class ConfigFile {
                             events: events,
                             format: format,
                             headers: headers,
-                            plans: plans
+                            plans: plans,
+                            schedules: schedules
                         )
                     )
                 } catch {

@@ -82,6 +82,22 @@ public final class WebhookRegistry: Sendable {
                 return wanting.map {
                     OutboxEntry(endpoint: $0.name, body: WebhookDelivery.body(finished, format: $0.format))
                 }
+            },
+            scheduleEntries: { [self] event, job in
+                let wanting = endpoints.filter(\.schedules)
+                guard !wanting.isEmpty, let schedule = event.schedule else { return [] }
+                let skipped = ScheduleSkippedEvent(
+                    seq: event.seq,
+                    at: event.at,
+                    schedule: schedule,
+                    jobID: job.id,
+                    kind: job.kind.rawValue,
+                    state: job.state.rawValue,
+                    message: event.message
+                )
+                return wanting.map {
+                    OutboxEntry(endpoint: $0.name, body: WebhookDelivery.body(skipped, format: $0.format))
+                }
             }
         )
     }

@@ -9,14 +9,18 @@ public struct DeliveryPlanner: Sendable {
     public var entries: @Sendable (StoredEvent, StoredJob) -> [OutboxEntry]
     /// The deliveries of a plan's end (`plan.finished`), given the plan as its transaction left it.
     public var planEntries: @Sendable (StoredEvent, StoredPlan) -> [OutboxEntry]
+    /// The deliveries of a schedule's skipped run (`schedule.skipped`), given the job still going.
+    public var scheduleEntries: @Sendable (StoredEvent, StoredJob) -> [OutboxEntry]
 
     public init(
         wants: @escaping @Sendable (JobState) -> Bool,
         entries: @escaping @Sendable (StoredEvent, StoredJob) -> [OutboxEntry],
-        planEntries: @escaping @Sendable (StoredEvent, StoredPlan) -> [OutboxEntry] = { _, _ in [] }
+        planEntries: @escaping @Sendable (StoredEvent, StoredPlan) -> [OutboxEntry] = { _, _ in [] },
+        scheduleEntries: @escaping @Sendable (StoredEvent, StoredJob) -> [OutboxEntry] = { _, _ in [] }
     ) {
         self.wants = wants
         self.entries = entries
         self.planEntries = planEntries
+        self.scheduleEntries = scheduleEntries
     }
 }

@@ -43,8 +43,12 @@ public struct StoredDelivery: Sendable, Hashable {
 extension OpsDatabase {
     /// Writes the deliveries of the event just appended (called inside its transaction).
     static func writeOutbox(_ db: Database, _ context: WriteContext, event: StoredEvent) throws {
-        // A schedule's note (a run skipped) is history and journal only: no job changed.
-        guard let planner = context.planner, event.schedule == nil else { return }
+        guard let planner = context.planner else { return }
+        if event.schedule != nil {
+            guard let job = try fetchJob(db, id: event.jobID) else { return }
+            for entry in planner.scheduleEntries(event, job) { try DeliveryRecord(pendingFor: event, entry).insert(db) }
+            return
+        }
         if let planID = event.planID {
             guard let plan = try fetchPlan(db, id: planID) else { return }
             for entry in planner.planEntries(event, plan) { try DeliveryRecord(pendingFor: event, entry).insert(db) }

@@ -127,3 +127,68 @@ extension WebhookDelivery {
         }
     }
 }
+
+/// A schedule's run skipped because its previous run was still going: `schedule.skipped`.
+public struct ScheduleSkippedEvent: Sendable, Hashable {
+    public var seq: Int64
+    public var at: Date
+    public var schedule: String
+    /// The job of the previous run still going, and its state.
+    public var jobID: Int64
+    public var kind: String
+    public var state: String
+    public var message: String?
+
+    public init(
+        seq: Int64,
+        at: Date,
+        schedule: String,
+        jobID: Int64,
+        kind: String,
+        state: String,
+        message: String?
+    ) {
+        self.seq = seq
+        self.at = at
+        self.schedule = schedule
+        self.jobID = jobID
+        self.kind = kind
+        self.state = state
+        self.message = message
+    }
+}
+
+extension WebhookPayload {
+    /// `{"type": "schedule.skipped", "timestamp", "data": {"schedule", "job": {id, kind, state}, "event": {seq, at,
+    /// message}}}`, keys sorted.
+    public static func scheduleSkipped(_ event: ScheduleSkippedEvent) -> Data {
+        var eventObject: [String: JSONValue] = ["seq": .integer(event.seq), "at": .string(iso(event.at))]
+        if let message = event.message { eventObject["message"] = .string(cut(message, 2000)) }
+        let envelope: JSONValue = [
+            "type": "schedule.skipped", "timestamp": .string(iso(event.at)),
+            "data": [
+                "schedule": .string(event.schedule),
+                "job": ["id": .integer(event.jobID), "kind": .string(event.kind), "state": .string(event.state)],
+                "event": .object(eventObject),
+            ],
+        ]
+        return Data(CanonicalJSON.text(envelope).utf8)
+    }
+
+    /// `⏭ schedule *nightly* skipped a run: …` for Slack.
+    public static func slackScheduleSkipped(_ event: ScheduleSkippedEvent) -> Data {
+        let text =
+            "⏭ schedule *\(event.schedule)* skipped a run: the previous one (job \(event.jobID), \(event.kind)) is "
+            + "still \(event.state.replacing("_", with: " "))"
+        return (try? CanonicalJSON.encoder().encode(["text": text])) ?? Data("{}".utf8)
+    }
+}
+
+extension WebhookDelivery {
+    public static func body(_ event: ScheduleSkippedEvent, format: WebhookFormat) -> Data {
+        switch format {
+        case .standard: WebhookPayload.scheduleSkipped(event)
+        case .slack: WebhookPayload.slackScheduleSkipped(event)
+        }
+    }
+}

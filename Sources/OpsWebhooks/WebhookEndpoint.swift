@@ -50,6 +50,8 @@ public struct WebhookEndpoint: Sendable, Hashable {
     public var events: Set<JobState>?
     /// Whether it receives `plan.finished` (a Slack endpoint then gets one message per plan, not one per job of it).
     public var plans: Bool
+    /// Whether it receives `schedule.skipped` (a schedule's run skipped because its previous run was still going).
+    public var schedules: Bool
     public var format: WebhookFormat
     /// Extra request headers (e.g. an `Authorization` of the receiver's own).
     public var headers: [String: String]
@@ -61,7 +63,8 @@ public struct WebhookEndpoint: Sendable, Hashable {
         events: Set<JobState>?,
         format: WebhookFormat,
         headers: [String: String] = [:],
-        plans: Bool = true
+        plans: Bool = true,
+        schedules: Bool = true
     ) throws(WebhookConfigError) {
         guard !name.isEmpty, name.count <= 64,
             name.unicodeScalars.allSatisfy({
@@ -98,6 +101,7 @@ public struct WebhookEndpoint: Sendable, Hashable {
         self.secret = secret
         self.events = events
         self.plans = plans
+        self.schedules = schedules
         self.format = format
         self.headers = headers
     }
@@ -111,25 +115,42 @@ public struct WebhookEndpoint: Sendable, Hashable {
         wants(state) && !(inPlan && plans && format == .slack)
     }
 
-    /// Event names as configured: `job.succeeded` or `succeeded`, and `plan.finished`.
-    public static func parseEvents(_ names: [String]) throws(WebhookConfigError) -> (states: Set<JobState>, plans: Bool)
-    {
+    /// Which events an endpoint configured with `events` receives.
+    public struct EventFilter: Sendable, Hashable {
+        public var states: Set<JobState>
+        public var plans: Bool
+        public var schedules: Bool
+
+        public init(states: Set<JobState>, plans: Bool, schedules: Bool) {
+            self.states = states
+            self.plans = plans
+            self.schedules = schedules
+        }
+    }
+
+    /// Event names as configured: `job.succeeded` or `succeeded`, `plan.finished`, `schedule.skipped`.
+    public static func parseEvents(_ names: [String]) throws(WebhookConfigError) -> EventFilter {
         var states: Set<JobState> = []
         var plans = false
+        var schedules = false
         for name in names {
             if name == "plan.finished" {
                 plans = true
                 continue
             }
+            if name == "schedule.skipped" {
+                schedules = true
+                continue
+            }
             let bare = name.hasPrefix("job.") ? String(name.dropFirst(4)) : name
             guard let state = JobState(rawValue: bare) else {
                 throw WebhookConfigError(
-                    "unknown event \(name); events are plan.finished and job.<state>: "
+                    "unknown event \(name); events are plan.finished, schedule.skipped and job.<state>: "
                         + JobState.allCases.map { "job.\($0.rawValue)" }.joined(separator: ", ")
                 )
             }
             states.insert(state)
         }
-        return (states, plans)
+        return EventFilter(states: states, plans: plans, schedules: schedules)
     }
 }

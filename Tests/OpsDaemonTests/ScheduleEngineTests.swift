@@ -6,6 +6,7 @@ import OpsDaemon
 import OpsProtocol
 import OpsStore
 import OpsTestSupport
+import OpsWebhooks
 import Testing
 
 /// Durable schedules (docs/architecture.md, "Schedules") under the manual clock: catch-up after downtime fires once,
@@ -95,6 +96,17 @@ extension JobEngineTests {
         script.submit = { _ in .accepted(operationID: "op-1") }
         script.poll = { _, index in index < 1000 ? .inProgress : .finished(data: nil) }
         let h = try harness(script)
+        h.database.setDeliveryPlanner(
+            WebhookRegistry([
+                try WebhookEndpoint(
+                    name: "chat",
+                    url: "https://hooks.slack.invalid/T/B/x",
+                    secret: nil,
+                    events: nil,
+                    format: .slack
+                )
+            ]).deliveryPlanner()
+        )
         h.clock.advance(to: Self.at("2027-02-01T00:00:00Z"))
         let scheduler = scheduler(h, [try Self.clearSchedule("*/10 * * * *", name: "often")])
         try await scheduler.tick()
@@ -117,6 +129,15 @@ extension JobEngineTests {
         #expect(note.schedule == "often" && note.from == .running && note.to == .running)
         #expect(try await h.database.jobs(states: nil, kind: nil, before: nil, limit: 10).count == 1)
         #expect(try await h.database.scheduleStates()["often"]?.lastResult == "skipped")
+        // And Slack hears of it
+        let newest = try #require(try await h.database.deliveries(state: nil, endpoint: "chat", limit: 1).first)
+        #expect(newest.eventSeq == note.seq)
+        #expect(
+            try StrictJSON.parse(newest.body).objectValue?["text"]
+                == .string(
+                    "⏭ schedule *often* skipped a run: the previous one (job \(running), cache.clear) is still running"
+                )
+        )
         // Once it has ended, the next run fires
         _ = try await h.database.update(jobID: running, now: h.clock.now()) { job in
             var rng = SplitMix64(seed: 1)

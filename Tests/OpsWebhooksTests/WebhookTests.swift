@@ -179,8 +179,11 @@ import Testing
         }
         #expect(throws: WebhookConfigError.self) { _ = try WebhookEndpoint.parseEvents(["job.exploded"]) }
         let parsed = try WebhookEndpoint.parseEvents(["job.failed", "succeeded"])
-        #expect(parsed.states == [.failed, .succeeded] && !parsed.plans)
-        #expect(try WebhookEndpoint.parseEvents(["plan.finished"]) == ([], true))
+        #expect(parsed.states == [.failed, .succeeded] && !parsed.plans && !parsed.schedules)
+        #expect(
+            try WebhookEndpoint.parseEvents(["plan.finished", "schedule.skipped"])
+                == .init(states: [], plans: true, schedules: true)
+        )
         let slack = try WebhookEndpoint(
             name: "ops-slack",
             url: "https://hooks.slack.invalid/T/B/x",
