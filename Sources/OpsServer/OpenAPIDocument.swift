@@ -71,7 +71,7 @@ public enum OpenAPIDocument {
                 "description": .string(
                     "HTTP/1.1 and JSON over the daemon's Unix socket (default /run/kinsta-opsd/kinsta-opsd.sock; "
                         + "curl --unix-socket PATH http://localhost/v1/...). Every error answer is "
-                        + "{\"error\": {\"code\", \"message\", \"field\"?}}; bodies over 64 KiB answer 413. "
+                        + "{\"error\": {\"code\", \"message\", \"field\"?}}; bodies over 64 KiB (a plan's: 1 MiB) answer 413. "
                         + "A job is submitted as one of the kinds of GET /v1/kinds, each with its own params schema "
                         + "here (Submit.KIND). Rules between parameters of one kind (a certificate with its key, "
                         + "a push not onto its own source, a long enough SFTP password, …) are checked by the "

@@ -21,7 +21,7 @@ struct SchedulesCommand: AsyncParsableCommand {
                 return Console.out("no schedules; add [[schedules]] to the configuration and reload the daemon")
             }
             var table = Table([
-                .init("NAME", maxWidth: 24), .init("CRON"), .init("TIMEZONE"), .init("RUNS", maxWidth: 40),
+                .init("NAME", maxWidth: 24), .init("CRON"), .init("TIMEZONE"), .init("STARTS", maxWidth: 40),
                 .init("LAST RUN"), .init("RESULT"), .init("NEXT RUN"),
             ])
             for schedule in list.schedules {

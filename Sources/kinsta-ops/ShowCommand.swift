@@ -58,6 +58,9 @@ struct ShowCommand: AsyncParsableCommand {
         block.add("kind", job.kind)
         block.add("state", Colour.states(in: job.state))
         block.add("attempt", String(job.attempt))
+        if let plan = job.planID {
+            block.add("plan", "\(plan), step \(job.step ?? "?") (`kinsta-ops plan show \(plan)`)")
+        }
         if let priority = job.priority, priority != 0 { block.add("priority", String(priority)) }
         // The subject (a new site's name) reads better than the key the daemon derived from it.
         let subject = Format.target(of: job)

@@ -208,4 +208,22 @@ extension JobEngineTests {
         #expect(try await submit(.object(other)).status == 409)
         #expect(try await h.database.jobs(states: nil, kind: nil, before: nil, limit: 10).count == 3)
     }
+
+    /// A plan body may pass the 64 KiB of a job's (a nightly batch of hundreds of steps), up to 1 MiB.
+    @Test func aLargePlanIsTakenAndOneOverAMebibyteIsRefused() async throws {
+        let h = try harness()
+        let steps: [JSONValue] = (0..<600).map { index in
+            [
+                "id": .string("backup-\(index)"), "kind": "backup.create",
+                "params": ["env_id": .string("env-\(index)-\(String(repeating: "x", count: 60))"), "tag": "nightly"],
+            ]
+        }
+        let large: JSONValue = ["name": "nightly", "steps": .array(steps)]
+        #expect(CanonicalJSON.text(large).utf8.count > SocketAPI.maxBodyBytes)
+        let taken = try await post(router(h), "/plans", large)
+        #expect(taken.status == 201)
+        #expect(try WireJSON.decoder().decode(PlanView.self, from: taken.body).steps.count == 600)
+        let huge: JSONValue = ["name": .string(String(repeating: "n", count: 1_100_000)), "steps": []]
+        #expect(try await post(router(h), "/plans", huge).status == 413)
+    }
 }
