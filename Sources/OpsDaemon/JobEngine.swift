@@ -152,9 +152,9 @@ public final class JobEngine: Sendable {
         guard inFlightNow < JobPriority.inFlightLimit(maxInFlight, priority: JobPriority.range.upperBound) else {
             return 0
         }
-        // Within the urgent headroom only urgent jobs start: the rest of the queue is not read.
+        // Within the urgent headroom only urgent jobs start: only they are read (a partial index of their own).
         let urgentOnly = inFlightNow >= maxInFlight
-        let view = try await database.admissionView(limit: 256, now: clock.now())
+        let view = try await database.admissionView(limit: 256, now: clock.now(), urgentOnly: urgentOnly)
         var occupancy = Occupancy(busy: view.busyTargets, siteOf: environments.siteOf)
         var inFlight = view.inFlight
         var admitted = 0

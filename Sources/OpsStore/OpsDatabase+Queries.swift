@@ -157,15 +157,24 @@ extension OpsDatabase {
     ///
     /// The order is ``JobPriority``'s: priority, raised by one for every 5 minutes a job has been queued (up to 10),
     /// then arrival.
+    ///
+    /// - Parameter urgentOnly: only the jobs that may start in the urgent headroom (own priority
+    ///   ``JobPriority/urgent`` or more), read through their partial index: what the engine asks for at its limit.
     public func admissionView(
         limit: Int,
-        now: Date = Date()
+        now: Date = Date(),
+        urgentOnly: Bool = false
     ) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int) {
         try await writer.read { db in
+            // The planner, without statistics, would rather search job_state: the index is named.
+            let from =
+                urgentOnly
+                ? "job INDEXED BY job_urgent_queued WHERE state = 'queued' AND priority >= \(JobPriority.urgent)"
+                : "job WHERE state = 'queued'"
             let queued = try JobRecord.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT * FROM job WHERE state = 'queued'
+                        SELECT * FROM \(from)
                         ORDER BY min(10, priority + max(0, ? - created_at) / \(JobPriority.agingStep)) DESC, id
                         LIMIT ?
                         """
