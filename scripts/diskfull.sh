@@ -4,8 +4,9 @@
 # database:
 #   the job was POSTed once (its answer is committed once space is back, never sent again), at most a handful of
 #   /operations polls went out while commits failed (the engine backs off as a whole), a submit on the socket got
-#   503 storage_unavailable, health answered 503 and STATUS= said "storage unavailable", everything went on by
-#   itself once space was back, every acknowledged job is there and PRAGMA integrity_check is ok.
+#   503 storage_unavailable, and so did a plan (stored whole or not at all: none of its jobs is there), health answered
+#   503 and STATUS= said "storage unavailable", everything went on by itself once space was back (the same plan then
+#   runs to its end), every acknowledged job is there and PRAGMA integrity_check is ok.
 # Needs root (it mounts a tmpfs). Usage: scripts/diskfull.sh [SECONDS]   (default 14; KINSTA_BIN=DIR uses binaries
 # already built)
 set -uo pipefail
@@ -80,6 +81,16 @@ code=$(curl -s -o "$work/full-submit.json" -w '%{http_code}' --unix-socket "$wor
     http://localhost/v1/jobs)
 [ "$code" = 503 ] || fail "a submit while the disk was full answered $code: $(cat "$work/full-submit.json")"
 grep -q '"storage_unavailable"' "$work/full-submit.json" || fail "the 503 does not say storage_unavailable"
+# A plan while the disk is full: refused whole with 503, none of its jobs stored
+plan='{"name": "disk-plan", "steps": [
+    {"id": "a", "kind": "site.create_plain", "params": {"display_name": "Disk-P1", "region": "us-central1"}},
+    {"id": "b", "kind": "site.create_plain", "after": ["a"],
+     "params": {"display_name": "Disk-P2", "region": "us-central1"}}]}'
+printf '%s\n' "$plan" >"$work/plan.json"
+code=$(curl -s -o "$work/full-plan.json" -w '%{http_code}' --unix-socket "$work/s.sock" \
+    -H 'Content-Type: application/json' --data-binary @"$work/plan.json" http://localhost/v1/plans)
+[ "$code" = 503 ] || fail "a plan while the disk was full answered $code: $(cat "$work/full-plan.json")"
+grep -q '"storage_unavailable"' "$work/full-plan.json" || fail "the plan's 503 does not say storage_unavailable"
 health=$(status /v1/health "$work/full-health.json")
 [ "$health" = 503 ] || fail "health answered $health while commits failed"
 grep -q '"storage_unavailable"' "$work/full-health.json" || fail "health does not say storage_unavailable"
@@ -91,6 +102,8 @@ echo "==> freed after $outage s; waiting for the job to end" >&2
 timeout 120 "$bin/kinsta-ops" wait "$job_a" >/dev/null 2>&1; wait_rc=$?
 [ "$wait_rc" = 0 ] || fail "job $job_a did not succeed after space came back (wait exit $wait_rc): $(ops show "$job_a" 2>&1 | tail -5)"
 ops submit site.create_plain --display-name Disk-B --region us-central1 --wait >/dev/null || fail "a job after the outage"
+ops plan run "$work/plan.json" --wait --timeout 120 >/dev/null || fail "the plan after the outage did not succeed"
+curl -fsS --unix-socket "$work/s.sock" http://localhost/v1/plans >"$work/plans.json"
 health=$(status /v1/health "$work/after-health.json")
 [ "$health" = 200 ] || fail "health answered $health after space came back"
 curl -fsS "http://127.0.0.1:$port/_sim/requests" >"$work/requests.json"
@@ -119,9 +132,12 @@ notify = open(work + "/notify.log").read()
 db = sqlite3.connect(f"file:{work}/state/kinsta-opsd.sqlite?mode=ro", uri=True)
 integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
 states = {j["params"]["display_name"]: j["state"] for j in jobs}
+names = [j["params"]["display_name"] for j in jobs]
+plans = json.load(open(work + "/plans.json"))["plans"]
 failed_commits = open(work + "/daemon.log").read().count("could not commit a job transition")
 print(f"diskfull: POSTs of Disk-A {len(posts_a)}, polls while full {len(polls_during)} "
-      f"in {freed - filled:.0f} s, failed commits logged {failed_commits}, jobs {states}, integrity_check {integrity}")
+      f"in {freed - filled:.0f} s, failed commits logged {failed_commits}, jobs {states}, plans "
+      f"{[(p['name'], p['state']) for p in plans]}, integrity_check {integrity}")
 print("  STATUS= lines:", [l for l in notify.splitlines() if "STATUS=storage" in l][:2])
 problems = []
 if len(posts_a) != 1: problems.append(f"Disk-A was POSTed {len(posts_a)} times")
@@ -129,6 +145,10 @@ if len(polls_during) > 6: problems.append(f"{len(polls_during)} polls went out w
 if "STATUS=storage unavailable" not in notify: problems.append("STATUS= never said storage unavailable")
 if states.get("Disk-A") != "succeeded" or states.get("Disk-B") != "succeeded": problems.append(f"states {states}")
 if "Disk-X" in states: problems.append("the submit refused with 503 was stored")
+if names.count("Disk-P1") != 1 or names.count("Disk-P2") != 1:
+    problems.append(f"the plan refused with 503 left jobs: {names}")
+if len(plans) != 1 or plans[0]["state"] != "succeeded":
+    problems.append(f"plans {[(p['id'], p['state']) for p in plans]}")
 if integrity != "ok": problems.append(f"integrity_check {integrity}")
 print("PASS" if not problems else "FAIL: " + "; ".join(problems))
 sys.exit(1 if problems else 0)
