@@ -215,4 +215,26 @@ extension JobEngineTests {
         scheduler.replace([try Self.clearSchedule("5 3 * * *", name: "later")])
         try await reach { h.clock.earliestSleeper == Self.at("2027-02-01T03:05:00Z") }
     }
+
+    /// A run that falls due while commits fail (a full disk) is not recorded as handled, so it fires once writes go
+    /// through again: late, never lost, never twice.
+    @Test func aRunDueWhileStorageFailsFiresOnceWritesGoThroughAgain() async throws {
+        let h = try harness()
+        h.clock.advance(to: Self.at("2027-02-01T02:00:00Z"))
+        let scheduler = scheduler(h, [try Self.clearSchedule("0 3 * * *")])
+        try await scheduler.tick()
+        h.clock.advance(to: Self.at("2027-02-01T03:00:00Z"))
+        try await h.database.setWritesFailForTesting(true)
+        await #expect(throws: (any Error).self) { try await scheduler.tick() }
+        h.clock.advance(to: Self.at("2027-02-01T03:01:00Z"))
+        await #expect(throws: (any Error).self) { try await scheduler.tick() }
+        try await h.database.setWritesFailForTesting(false)
+        h.clock.advance(to: Self.at("2027-02-01T03:02:00Z"))
+        let outcomes = try await scheduler.tick()
+        #expect(outcomes.count == 1)
+        #expect(outcomes.first?.runAt == Self.at("2027-02-01T03:00:00Z"))
+        #expect(outcomes.first?.missed == 0)
+        #expect(try await scheduler.tick().isEmpty)
+        #expect(try await h.database.jobs(states: nil, kind: nil, before: nil, limit: 10).count == 1)
+    }
 }
