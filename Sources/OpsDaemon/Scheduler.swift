@@ -45,7 +45,7 @@ public struct ScheduleDefinition: Sendable, Hashable {
     public var offset: TimeInterval { CronSchedule.jitterOffset(name: name, jitter: jitterSeconds) }
 
     /// The schedule as stored with its state: when it changes, the schedule starts afresh rather than catching up on
-    /// runs of a schedule that no longer exists.
+    /// runs of a schedule that no longer exists. Secret parameters are left out: this text stays in the database.
     public var definition: String {
         var object: [String: JSONValue] = [
             "cron": .string(cron.description), "timezone": .string(timeZoneName),
@@ -56,7 +56,7 @@ public struct ScheduleDefinition: Sendable, Hashable {
             object["plan_file"] = .string(file)
             object["plan_steps"] = .array(
                 plan.steps.map {
-                    .array([.string($0.id), .string($0.params.kind.rawValue), .object($0.params.values)])
+                    .array([.string($0.id), .string($0.params.kind.rawValue), .object($0.params.withoutSecrets)])
                 }
             )
         case .job(let params, let note, let priority, let hold):
