@@ -16,6 +16,8 @@ public final class ManualClock: DaemonClock {
         var now: Date
         var sleepers: [Int: Sleeper] = [:]
         var nextID = 0
+        /// Tests waiting for a task to sleep until a deadline (``sleeper(until:)``).
+        var watchers: [(deadline: Date, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let state: Mutex<State>
@@ -43,6 +45,19 @@ public final class ManualClock: DaemonClock {
     /// The earliest deadline a task is sleeping until, if any.
     public var earliestSleeper: Date? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
 
+    /// Returns once a task sleeps on this clock until `deadline` (at once if one does): a test waits for a loop to
+    /// reach its wait as an event, not by polling on the wall clock.
+    public func sleeper(until deadline: Date) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let sleeping = state.withLock { state -> Bool in
+                if state.sleepers.values.contains(where: { $0.deadline == deadline }) { return true }
+                state.watchers.append((deadline, continuation))
+                return false
+            }
+            if sleeping { continuation.resume() }
+        }
+    }
+
     /// Moves time forward by `seconds`.
     public func advance(by seconds: Double) {
         advance(to: now().addingTimeInterval(seconds))
@@ -55,12 +70,16 @@ public final class ManualClock: DaemonClock {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if deadline <= state.now || Task.isCancelled { return true }
+                let (resumeNow, watchers) = state.withLock {
+                    state -> (Bool, [CheckedContinuation<Void, Never>]) in
+                    if deadline <= state.now || Task.isCancelled { return (true, []) }
                     state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
-                    return false
+                    let watching = state.watchers.filter { $0.deadline == deadline }.map(\.continuation)
+                    state.watchers.removeAll { $0.deadline == deadline }
+                    return (false, watching)
                 }
                 if resumeNow { continuation.resume() }
+                for watcher in watchers { watcher.resume() }
             }
             try Task.checkCancellation()
         } onCancel: {

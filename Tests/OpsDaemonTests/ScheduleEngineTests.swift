@@ -196,24 +196,21 @@ extension JobEngineTests {
 
     /// The service itself: it sleeps on the clock until the next run, fires it when the clock gets there, and a
     /// reload (SIGHUP) wakes it to sleep until the new next run.
-    @Test func theServiceSleepsUntilTheNextRunAndWakesOnAReload() async throws {
+    @Test(.timeLimit(.minutes(1))) func theServiceSleepsUntilTheNextRunAndWakesOnAReload() async throws {
         let h = try harness()
         h.clock.advance(to: Self.at("2027-02-01T02:59:00Z"))
         let scheduler = scheduler(h, [try Self.clearSchedule("0 3 * * *")])
         let service = Task { try await ScheduleService(scheduler: scheduler).run() }
         defer { service.cancel() }
-        // Each step is a write on the database's queue, not a clock wait: waited for as a state, not a time
-        func reach(_ condition: () async throws -> Bool) async throws {
-            for _ in 0..<2000 where try await !condition() { try await Task.sleep(for: .milliseconds(5)) }
-            #expect(try await condition())
-        }
-        try await reach { h.clock.earliestSleeper == Self.at("2027-02-01T03:00:00Z") }
+        // Each step is the service reaching its wait on the clock: awaited as an event, not polled
+        await h.clock.sleeper(until: Self.at("2027-02-01T03:00:00Z"))
         h.clock.advance(to: Self.at("2027-02-01T03:00:00Z"))
-        try await reach { try await h.database.jobs(states: nil, kind: nil, before: nil, limit: 10).count == 1 }
-        // The next run is tomorrow; the service looks again within the hour (a clock set forward is noticed)
-        try await reach { h.clock.earliestSleeper == Self.at("2027-02-01T04:00:00Z") }
+        // The next run is tomorrow; the service looks again within the hour (a clock set forward is noticed). It
+        // sleeps only once the run it handled is stored.
+        await h.clock.sleeper(until: Self.at("2027-02-01T04:00:00Z"))
+        #expect(try await h.database.jobs(states: nil, kind: nil, before: nil, limit: 10).count == 1)
         scheduler.replace([try Self.clearSchedule("5 3 * * *", name: "later")])
-        try await reach { h.clock.earliestSleeper == Self.at("2027-02-01T03:05:00Z") }
+        await h.clock.sleeper(until: Self.at("2027-02-01T03:05:00Z"))
     }
 
     /// A run that falls due while commits fail (a full disk) is not recorded as handled, so it fires once writes go
@@ -236,5 +233,34 @@ extension JobEngineTests {
         #expect(outcomes.first?.missed == 0)
         #expect(try await scheduler.tick().isEmpty)
         #expect(try await h.database.jobs(states: nil, kind: nil, before: nil, limit: 10).count == 1)
+    }
+
+    /// What a schedule stores of itself (to notice a change) holds no secret parameter: it stays in the database,
+    /// unlike a job's secrets, which are erased once Kinsta has them.
+    @Test func aSchedulesStoredDefinitionHoldsNoSecret() throws {
+        let plan = try ValidatedPlan(
+            json: [
+                "name": "onboard",
+                "steps": [
+                    [
+                        "id": "site", "kind": "site.create",
+                        "params": [
+                            "display_name": "Client", "region": "us-central1", "admin_email": "a@example.com",
+                            "admin_user": "admin", "admin_password": "sched-secret-pw-1", "site_title": "Client",
+                        ],
+                    ]
+                ],
+            ],
+            defaults: ParamDefaults(company: "company-1")
+        )
+        let definition = ScheduleDefinition(
+            name: "onboard",
+            cron: try CronSchedule("@daily"),
+            timeZone: Self.utc,
+            target: .plan(file: "onboard.toml", plan),
+            jitterSeconds: 0
+        ).definition
+        #expect(definition.contains("Client"))
+        #expect(!definition.contains("sched-secret-pw-1"))
     }
 }
