@@ -210,6 +210,7 @@ let package = Package(
             dependencies: [
                 "OpsDaemon", "OpsCore", "OpsProtocol", "OpsServer", "OpsStore", "KinstaClient", "KinstaSimulator",
                 "CurlHTTP", "OpsWebhooks", "OpsTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -189,7 +189,9 @@ public struct Daemon: Sendable {
             // over the cap is answered 503 and closed before anything else sees it.
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [connections.handler(), MalformedRequestHandler()],
+                    additionalChannelHandlers: [
+                        connections.handler(), MalformedRequestHandler(), PeerCredentials.shared.handler(),
+                    ],
                     idleTimeout: .milliseconds(Int64(configuration.clientIdleTimeout * 1000))
                 )
             ),
