@@ -1,4 +1,5 @@
 import Foundation
+import KinstaSimulator
 import OpsCore
 
 /// P1 from a cold start on a Kinsta unlike the priors (issue 16): the same arrivals and kinds as P1, with every
@@ -33,25 +34,40 @@ struct P1ColdStart {
         out("\nP1C: \(count) operations, cold start, on a Kinsta unlike the priors ...")
         var rows: [[String]] = []
         var notes: [String] = []
+        var frontier: [[String]] = []
         for variant in variants {
             let wall = Date()
             let ours = try await p1.runOurs(variant.workload)
             let terraform = try await p1.runPeer(.terraform, variant.workload)
             notes.append("\(variant.name): ours ran in \(Format.seconds(Date().timeIntervalSince(wall))) with its peer")
-            var slices: [(String, [Int])] = [("all \(count)", Array(ours.indices))]
-            slices.append(("first 50 of each kind", Self.firstOfEachKind(ours, 50)))
+            var slices: [(String, [Int], Judged)] = [("all \(count)", Array(ours.indices), .all)]
+            slices.append(("first 50 of each kind", Self.firstOfEachKind(ours, 50), .p99))
             if let shift = variant.workload.durationShift {
-                slices.append(("the 50 after the shift", Array(shift.afterOperations..<(shift.afterOperations + 50))))
                 slices.append(
-                    ("after those (\(shift.afterOperations + 50)+)", Array((shift.afterOperations + 50)..<ours.count))
+                    ("the 50 after the shift", Array(shift.afterOperations..<(shift.afterOperations + 50)), .none)
+                )
+                slices.append(
+                    (
+                        "after those (\(shift.afterOperations + 50)+)",
+                        Array((shift.afterOperations + 50)..<ours.count), .all
+                    )
                 )
             }
-            for (slice, indices) in slices {
+            for (slice, indices, judged) in slices {
                 let mine = indices.filter { $0 < ours.count }.map { ours[$0] }
                 let theirs = indices.filter { $0 < terraform.count }.map { terraform[$0] }
-                rows.append(Self.row(variant.name, slice, mine, theirs))
+                rows.append(Self.row(variant.name, slice, mine, theirs, judged: judged))
+            }
+            if variant.workload.durationShift == nil {
+                frontier.append(Self.frontierRow(variant.name, variant.workload, ours: ours, terraform: terraform))
             }
         }
+        let priors = Workload(seed: options.seed, count: count)
+        let standard = try await p1.runPeer(.terraform, priors)
+        frontier.insert(
+            Self.frontierRow("as the priors (P1's workload)", priors, ours: nil, terraform: standard),
+            at: 0
+        )
         Format.table(
             "P1C cold start on a Kinsta unlike the priors (lag in seconds from Kinsta's end to the poll that saw 200)",
             [
@@ -59,8 +75,87 @@ struct P1ColdStart {
                 "lag p99 ours", "lag max ours", "targets",
             ],
             rows,
-            notes: ["targets: ours/TF req ≤ 0.8, ours/TF lag p50 ≤ 0.4, lag p99 ≤ 20 s"] + notes
+            notes: [
+                "targets: ours/TF req ≤ 0.8, ours/TF lag p50 ≤ 0.4, lag p99 ≤ 20 s; the first 50 of each kind are "
+                    + "held to the p99 alone, and the 50 right after a shift to none (the operations after them are "
+                    + "held to all three)"
+            ] + notes
         )
+        Format.table(
+            "P1C frontier: the fewest requests a schedule that knew each kind's ends in advance would spend at lag "
+                + "p50 ≤ 0.4 × TF's and p99 ≤ 20 s (fixed per-kind schedules by dynamic programming, scored on the "
+                + "same operations)",
+            [
+                "durations", "req/op TF", "lag p50 goal", "aimed at mean lag: req/op", "× TF", "lag p50",
+                "aimed at the median: req/op", "× TF", "lag p50", "ours: req/op", "× TF", "lag p50",
+                "aimed at mean lag, at ours' p50: req/op",
+            ],
+            frontier,
+            notes: [
+                "aimed at mean lag: requests + μ·lag (+ ν·[lag > 20 s]), what ours approximates; aimed at the "
+                    + "median: requests + μ·[lag > goal] + ν·[lag > 20 s], dense polls where ends are likeliest "
+                    + "until half are within the goal; \"none\": no μ meets both lag goals (the p99 nearest 20 s, and its requests)"
+            ]
+        )
+    }
+
+    /// The targets a slice is held to.
+    enum Judged { case all, p99, none }
+
+    /// One row of the frontier table: what ours and the two clairvoyant schedules spend on a workload.
+    static func frontierRow(
+        _ name: String,
+        _ workload: Workload,
+        ours: [OperationOutcome]?,
+        terraform: [OperationOutcome]
+    ) -> [String] {
+        let tfRequests = Stats.mean(terraform.map { Double($0.requests) })
+        let goal = 0.4 * Stats.percentile(terraform.compactMap(\.lag), 50)
+        let operations = terraform.map { (kind: $0.kind, duration: $0.duration) }
+        let simulator = KinstaSimulator(configuration: workload.simulatorConfiguration())
+        var distributions: [String: [Double]] = [:]
+        for kind in Set(operations.map(\.kind)) {
+            distributions[kind] = simulator.durationSample(of: kind, count: 20_000, seed: workload.seed &+ 0xF00D)
+        }
+        var cells = [name, Format.number(tfRequests, 2), Format.number(goal, 2)]
+        for objective in [ClairvoyantSchedule.Objective.meanLag, .median] {
+            let found = ClairvoyantSchedule.best(
+                operations,
+                distributions: distributions,
+                objective: objective,
+                target: goal
+            )
+            if let best = found.met {
+                cells += [
+                    Format.number(best.requests, 2), Format.number(best.requests / tfRequests, 3),
+                    Format.number(best.lagP50, 2),
+                ]
+            } else if let closest = found.closest {
+                cells += [
+                    "none (p99 \(Format.number(closest.lagP99)) s at \(Format.number(closest.requests, 2)))", "–", "–",
+                ]
+            } else {
+                cells += ["none", "–", "–"]
+            }
+        }
+        if let ours {
+            let requests = Stats.mean(ours.map { Double($0.requests) })
+            let p50 = Stats.percentile(ours.map { $0.lag ?? .infinity }, 50)
+            // The same lag as ours, for the clairvoyant schedule: what ours pays for learning from a cold start.
+            let atOurs = ClairvoyantSchedule.best(
+                operations,
+                distributions: distributions,
+                objective: .meanLag,
+                target: p50
+            )
+            cells += [
+                Format.number(requests, 2), Format.number(requests / tfRequests, 3), Format.number(p50, 2),
+                atOurs.met.map { Format.number($0.requests, 2) } ?? "none",
+            ]
+        } else {
+            cells += ["(P1)", "–", "–", "–"]
+        }
+        return cells
     }
 
     /// The indices of the first `n` operations of each kind, in creation order.
@@ -76,22 +171,30 @@ struct P1ColdStart {
         _ name: String,
         _ slice: String,
         _ ours: [OperationOutcome],
-        _ terraform: [OperationOutcome]
+        _ terraform: [OperationOutcome],
+        judged: Judged
     )
         -> [String]
     {
         let requests = Stats.mean(ours.map { Double($0.requests) })
         let tfRequests = Stats.mean(terraform.map { Double($0.requests) })
         let lags = ours.compactMap(\.lag)
-        let p50 = Stats.percentile(lags, 50)
+        // An operation never seen to end (its job reached its deadline first) counts as late as can be.
+        let judgedLags = ours.map { $0.lag ?? .infinity }
+        let p50 = Stats.percentile(judgedLags, 50)
         let tfP50 = Stats.percentile(terraform.compactMap(\.lag), 50)
-        let p99 = Stats.percentile(lags, 99)
-        let met = requests / tfRequests <= 0.8 && p50 / tfP50 <= 0.4 && p99 <= 20 && lags.count == ours.count
+        let p99 = Stats.percentile(judgedLags, 99)
+        let verdict: String
+        switch judged {
+        case .all: verdict = requests / tfRequests <= 0.8 && p50 / tfP50 <= 0.4 && p99 <= 20 ? "met" : "missed"
+        case .p99: verdict = p99 <= 20 ? "p99 met" : "p99 missed"
+        case .none: verdict = "–"
+        }
         return [
             name, "\(slice) (\(lags.count)/\(ours.count) seen)", Format.number(requests, 2),
             Format.number(tfRequests, 2), Format.number(requests / tfRequests, 2), Format.number(p50),
             Format.number(p50 / tfP50, 2), Format.number(p99), Format.number(lags.max() ?? .nan),
-            met ? "met" : "missed",
+            verdict,
         ]
     }
 }

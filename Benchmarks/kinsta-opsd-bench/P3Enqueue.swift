@@ -61,7 +61,7 @@ struct P3Enqueue {
                 + "\(Format.number(Stats.percentile(daemonLatencies, 99), 1)) ms (target < 20)",
             "same disk: both under \(scratch); \(rounds) alternating rounds of \(batch)",
         ]
-        if let spawned {
+        if let (spawned, lean) = spawned {
             rows.insert(
                 row(
                     "kinsta-opsd process (spawned), the same submissions",
@@ -70,6 +70,20 @@ struct P3Enqueue {
                     cpu: Format.number(spawned.cpuPerJob * 1000, 3)
                 ),
                 at: 1
+            )
+            rows.insert(
+                row(
+                    "kinsta-opsd process (spawned), lean clients (raw socket, \(clients) threads)",
+                    lean.rate,
+                    lean.latencies,
+                    cpu: Format.number(lean.cpuPerJob * 1000, 3)
+                ),
+                at: 2
+            )
+            notes.append(
+                "spawned with lean clients / raw rate = \(Format.number(lean.rate / rawRate, 2)): the same daemon, "
+                    + "with clients that cost microseconds a request instead of libcurl's tenth of a millisecond "
+                    + "on the same two cores"
             )
             notes.append(
                 "CPU per job: the kinsta-opsd process's own CPU time (utime + stime from /proc) over the "
@@ -89,13 +103,13 @@ struct P3Enqueue {
     }
 
     /// The same submissions to the real `kinsta-opsd` process, spawned against `kinsta-sim` as P4 does (operations
-    /// slow enough that the engine sends a few and waits): jobs/s, latencies, and the process's CPU seconds per job.
-    /// `nil` when the executables are not built next to the benchmark.
+    /// slow enough that the engine sends a few and waits): jobs/s, latencies, and the process's CPU seconds per job,
+    /// once through libcurl as the other rows and once through ``RawSocketLoad``'s lean clients. `nil` when the executables are not built next to the benchmark.
     func spawnedDaemon(
         scratch: String,
         http: CurlHTTPClient
     ) async throws
-        -> (rate: Double, latencies: [Double], cpuPerJob: Double)?
+        -> (curl: SpawnedRun, lean: SpawnedRun)?
     {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent()
@@ -111,14 +125,33 @@ struct P3Enqueue {
             maxInFlight: 8
         )
         defer { started.child.stop() }
-        let client = SocketClient(http: http, socketPath: scratch + "/spawned/s.sock")
+        let socketPath = scratch + "/spawned/s.sock"
+        let client = SocketClient(http: http, socketPath: socketPath)
         _ = try await submissions(client, clients * 10, from: count)  // warm: the first requests set things up
-        let cpuBefore = Proc.cpuSeconds(started.child.pid)
-        let began = Date()
-        let latencies = try await submissions(client, count, from: count * 2)
-        let seconds = Date().timeIntervalSince(began)
-        let cpu = Proc.cpuSeconds(started.child.pid) - cpuBefore
-        return (Double(latencies.count) / seconds, latencies, cpu / Double(latencies.count))
+        func measured(_ submit: () async throws -> [Double]) async throws -> SpawnedRun {
+            let cpuBefore = Proc.cpuSeconds(started.child.pid)
+            let began = Date()
+            let latencies = try await submit()
+            let seconds = Date().timeIntervalSince(began)
+            let cpu = Proc.cpuSeconds(started.child.pid) - cpuBefore
+            return SpawnedRun(
+                rate: Double(latencies.count) / seconds,
+                latencies: latencies,
+                cpuPerJob: cpu / Double(latencies.count)
+            )
+        }
+        let curl = try await measured { try await submissions(client, count, from: count * 2) }
+        let clients = self.clients
+        let lean = try await measured {
+            try await RawSocketLoad.submit(socketPath: socketPath, clients: clients, count: count, from: count * 3)
+        }
+        return (curl, lean)
+    }
+
+    struct SpawnedRun {
+        var rate: Double
+        var latencies: [Double]
+        var cpuPerJob: Double
     }
 
     /// One row per transaction, WAL, synchronous=FULL: what a durable insert costs on this disk with nothing else.

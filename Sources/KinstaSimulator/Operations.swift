@@ -183,3 +183,24 @@ extension KinstaSimulator {
         return min(max(median * exp(sigma * normal), range.lowerBound * 0.8), range.upperBound * 1.3)
     }
 }
+
+extension KinstaSimulator {
+    /// `count` times from acceptance to the end of operations of `kind`, drawn as a submit draws them under this
+    /// configuration (start-up window, `durations`, `durationScale`) but from a generator of their own: a sample of
+    /// the distribution the simulator draws from, not the operations a run meets. For the benchmark's frontier (what
+    /// a schedule that knew each kind's distribution could do). Empty for a kind the simulator does not know.
+    public func durationSample(of kind: String, count: Int, seed: UInt64) -> [Double] {
+        guard let write = Self.writes.first(where: { $0.kind == kind }) else { return [] }
+        var draw = SimRandom(seed: seed)
+        return (0..<count).map { _ in
+            let window = draw.uniform(0, max(0, configuration.startupWindowMax))
+            let unscaled: Double
+            switch configuration.durations {
+            case .uniform: unscaled = draw.uniform(write.duration.lowerBound, write.duration.upperBound)
+            case .kinstaLike(let tailRate):
+                unscaled = Self.kinstaLikeDuration(write.duration, tailRate: tailRate, using: &draw)
+            }
+            return window + unscaled * max(0, configuration.durationScale)
+        }
+    }
+}
