@@ -82,7 +82,7 @@ struct P1ColdStart {
             ] + notes
         )
         Format.table(
-            "P1C frontier: the fewest requests a schedule that knew each kind's ends in advance would spend at lag "
+            "P1C frontier: the fewest requests a schedule that knew each kind's distribution of durations in advance would spend at lag "
                 + "p50 ≤ 0.4 × TF's and p99 ≤ 20 s (fixed per-kind schedules by dynamic programming, scored on the "
                 + "same operations)",
             [

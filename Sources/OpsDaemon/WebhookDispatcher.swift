@@ -17,8 +17,13 @@ public final class WebhookRegistry: Sendable {
     public var endpoints: [WebhookEndpoint] { state.withLock { $0.endpoints } }
     var version: Int { state.withLock { $0.version } }
 
+    /// Signalled when the endpoints change (a reload), and when an endpoint's loop ended: what the dispatcher's
+    /// loop waits on to start the loops it lacks.
+    let changed = ChangeFeed()
+
     public func replace(_ endpoints: [WebhookEndpoint]) {
         state.withLock { $0 = ($0.version + 1, endpoints) }
+        changed.notify()
     }
 
     func endpoint(named name: String) -> WebhookEndpoint? { endpoints.first { $0.name == name } }
@@ -140,15 +145,18 @@ public final class WebhookDispatcher: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 // Endpoints with a loop; a loop that ends (its endpoint left the configuration) leaves the set, so
-                // an endpoint added back later gets a new one.
+                // an endpoint added back later gets a new one. This loop wakes when the endpoints change or a loop
+                // ended, not on every commit (the endpoint loops do that).
                 let running = RunningEndpoints()
-                let changes = self.database.changes.subscribe()
+                let changes = self.registry.changed.subscribe()
                 repeat {
                     for endpoint in self.registry.endpoints {
                         guard running.start(endpoint.name) else { continue }
                         group.addTask {
                             await self.endpointLoop(endpoint.name)
                             running.end(endpoint.name)
+                            // Added back while it was ending, the endpoint needs a loop again.
+                            self.registry.changed.notify()
                         }
                     }
                 } while await changes.next() && !Task.isCancelled

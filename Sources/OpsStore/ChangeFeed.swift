@@ -20,8 +20,14 @@ public final class ChangeFeed: Sendable {
     /// Signals every listener.
     public func notify() {
         let live = listeners.withLock { listeners -> [Subscription] in
-            listeners = listeners.filter { $0.value.subscription != nil }
-            return listeners.values.compactMap(\.subscription)
+            var live: [Subscription] = []
+            live.reserveCapacity(listeners.count)
+            var gone: [Int] = []
+            for (id, listener) in listeners {
+                if let subscription = listener.subscription { live.append(subscription) } else { gone.append(id) }
+            }
+            for id in gone { listeners.removeValue(forKey: id) }
+            return live
         }
         for subscription in live { subscription.poke() }
     }

@@ -61,7 +61,18 @@ extension OpsDatabase {
         let planner = outbox.get()
         let defaults = paramDefaults.get()
         return try await writer.write { db in
-            submissions.map { submission in
+            // One submission alone needs no savepoint: its transaction is all of it, and a refusal rolls it back
+            // (the caller reads a failed transaction as that job's failure). GRDB parses a savepoint's SQL each time.
+            if submissions.count == 1, let submission = submissions.first {
+                let inserted = try Self.insert(
+                    db,
+                    submission.new,
+                    now: submission.now,
+                    WriteContext(planner: planner, defaults: defaults)
+                )
+                return [.success(inserted)]
+            }
+            return submissions.map { submission in
                 Result {
                     var inserted: InsertResult?
                     try db.inSavepoint {

@@ -84,7 +84,7 @@ extension OpsDatabase {
             record.state = JobState.waiting.rawValue
         }
         try record.insertCached(db)
-        let job = try StoredJob(record: record)
+        let job = try StoredJob(record: record, params: new.params.values)
         let who =
             (new.origin ?? new.submitter.map { "submitted by uid \($0.uid), pid \($0.pid)" } ?? "submitted")
             + (new.plan.map { " as step \($0.step) of plan \($0.id)" } ?? "")

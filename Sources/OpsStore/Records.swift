@@ -233,10 +233,18 @@ struct OperationDurationRecord: Codable, FetchableRecord, PersistableRecord {
 
 extension StoredJob {
     init(record: JobRecord) throws {
+        guard case .object(let values)? = JSONText.decode(record.params) else {
+            let id = record.id ?? 0
+            throw StoreError(code: .corruptRow, message: "job \(id) has an unreadable kind, state or params", jobID: id)
+        }
+        try self.init(record: record, params: values)
+    }
+
+    /// The job of a row whose parameters are known already (`params`, as the row holds them): a job just inserted is
+    /// returned without parsing back the JSON it was written from.
+    init(record: JobRecord, params values: [String: JSONValue]) throws {
         let id = record.id ?? 0
-        guard let kind = JobKind(rawValue: record.kind), let state = JobState(rawValue: record.state),
-            case .object(let values)? = JSONText.decode(record.params)
-        else {
+        guard let kind = JobKind(rawValue: record.kind), let state = JobState(rawValue: record.state) else {
             throw StoreError(code: .corruptRow, message: "job \(id) has an unreadable kind, state or params", jobID: id)
         }
         self.init(

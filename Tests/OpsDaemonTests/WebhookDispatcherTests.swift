@@ -22,8 +22,12 @@ import Testing
             self.clock = clock
         }
 
+        /// Each delivery's id, as it is made (for a test that awaits them).
+        let made = AsyncStream<String>.makeStream()
+
         func deliver(_ delivery: PreparedDelivery, to endpoint: WebhookEndpoint) async -> DeliveryOutcome {
             calls.withLock { $0.append((clock.now(), delivery.id, endpoint.name)) }
+            made.continuation.yield(delivery.id)
             return answers.withLock { answers in answers.count > 1 ? answers.removeFirst() : answers[0] }
         }
 
@@ -85,6 +89,33 @@ import Testing
     }
 
     struct FixtureError: Error {}
+
+    /// The dispatcher's loop wakes when the endpoints change, not on every commit: an endpoint a reload adds gets its
+    /// loop, and delivers what comes after.
+    @Test(.timeLimit(.minutes(1)))
+    func anEndpointAddedByAReloadGetsALoopOfItsOwn() async throws {
+        let fixture = try Fixture(endpoints: [])
+        let receiver = ScriptedReceiver([.delivered(status: 200)], clock: fixture.clock)
+        let dispatcher = fixture.dispatcher(receiver)
+        let running = Task { try await dispatcher.run() }
+        defer { running.cancel() }
+        // A job while no endpoint is configured: nothing to deliver
+        _ = try await fixture.submit("before")
+        // A reload adds one; the next event goes to it
+        fixture.registry.replace([
+            try WebhookEndpoint(
+                name: "added",
+                url: "https://receiver.invalid/hook",
+                secret: Self.secret,
+                events: nil,
+                format: .standard
+            )
+        ])
+        _ = try await fixture.submit("after")
+        var made = receiver.made.stream.makeAsyncIterator()
+        #expect(await made.next() == "msg_2_added")
+        #expect(receiver.calls.withLock { $0.map(\.endpoint) } == ["added"])
+    }
 
     @Test func anOutageIsRiddenOutOnTheScheduleAndNothingIsLostOrReordered() async throws {
         let endpoint = try WebhookEndpoint(

@@ -29,6 +29,26 @@ import Testing
         #expect(try await database.events(after: 0, limit: 100).map(\.seq) == Array(1...Int64(outcomes.count)))
     }
 
+    /// A batch's transaction: a lone submission is the whole transaction (refused, it leaves nothing), while in a
+    /// batch each job has a savepoint of its own, so a refusal takes back only that one.
+    @Test func aRefusalTakesBackOnlyItsOwnJob() async throws {
+        let database = try OpsDatabase.inMemory()
+        var keyed = try submission(0)
+        keyed.idempotencyKey = "key-1"
+        _ = try await database.insert(keyed, now: start)
+        // The same key for another request: refused
+        var conflicting = try submission(1)
+        conflicting.idempotencyKey = "key-1"
+        await #expect(throws: StoreError.self) { try await database.write([(conflicting, start)]) }
+        #expect(try await database.events(after: 0, limit: 100).count == 1)
+        let results = try await database.write([
+            (try submission(2), start), (conflicting, start), (try submission(3), start),
+        ])
+        #expect(results.map { (try? $0.get()) != nil } == [true, false, true])
+        #expect(try await database.jobs(state: nil, kind: nil, before: nil, limit: 100).count == 3)
+        #expect(try await database.events(after: 0, limit: 100).map(\.seq) == [1, 2, 3])
+    }
+
     @Test func aGracefulStopCommitsWhatIsQueuedFirst() async throws {
         let database = try OpsDatabase.inMemory()
         let jobs = try (0..<20).map(submission)
