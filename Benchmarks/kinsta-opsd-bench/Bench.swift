@@ -26,6 +26,8 @@ struct Bench: AsyncParsableCommand {
     var noVariants = false
     @Option(help: "Exploration share of ours in P1/P1C (default: the daemon's).") var exploreShare: Double?
     @Option(help: "Observation half-life of ours in P1/P1C (default: the daemon's).") var halfLife: Double?
+    @Option(help: "Tradeoff of ours in P1/P1C (default: the daemon's).") var tradeoff: Double?
+    @Option(help: "First-poll quantile of ours in P1/P1C (default: the daemon's).") var quietQuantile: Double?
 
     struct Options {
         var quick = false
@@ -58,12 +60,15 @@ struct Bench: AsyncParsableCommand {
         options.noVariants = noVariants
         if let exploreShare { options.adaptive.exploreShare = exploreShare }
         if let halfLife { options.adaptive.halfLife = halfLife }
+        if let tradeoff { options.adaptive.tradeoff = tradeoff }
+        if let quietQuantile { options.adaptive.quietQuantile = quietQuantile }
         out(
             "kinsta-opsd-bench: seed \(options.seed)\(options.quick ? ", quick" : ""); "
                 + "\(ProcessInfo.processInfo.activeProcessorCount) cores; \(Date().formatted(.iso8601))"
                 + (options.adaptive == AdaptivePolling()
                     ? ""
-                    : "; ours with explore share \(options.adaptive.exploreShare), half-life \(options.adaptive.halfLife)")
+                    : "; ours with explore share \(options.adaptive.exploreShare), half-life \(options.adaptive.halfLife), "
+                        + "tradeoff \(options.adaptive.tradeoff), first poll at \(options.adaptive.quietQuantile)")
         )
         let started = Date()
         var failed = false

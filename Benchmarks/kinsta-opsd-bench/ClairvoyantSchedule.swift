@@ -1,4 +1,5 @@
 import Foundation
+import OpsCore
 
 /// What a poll schedule could do if it knew, before the first operation, how long each kind takes: the frontier that
 /// P1C's targets are set against. For each kind, a dynamic program over a 0.5 s grid finds the fixed schedule (poll
@@ -151,5 +152,40 @@ enum ClairvoyantSchedule {
             polls.append(Double(t) * cell)
         } while Double(t) * cell < (durations.max() ?? 0)
         return polls
+    }
+
+    /// Ours' rule (``AdaptivePolling``) given the true distribution instead of what it learns: each kind's model
+    /// built from its sample in `distributions` as exact ends, scored on `operations`. What separates the cost of
+    /// the rule from the cost of learning from a cold start.
+    static func rule(
+        _ adaptive: AdaptivePolling,
+        _ operations: [(kind: String, duration: Double)],
+        distributions: [String: [Double]],
+        seed: UInt64
+    ) -> Result {
+        var models: [String: DurationModel] = [:]
+        for (kind, sample) in distributions {
+            guard let spec = JobKind(rawValue: kind)?.spec else { continue }
+            models[kind] = DurationModel(prior: spec.typicalDuration, durations: sample, halfLife: .infinity)
+        }
+        var rng = SplitMix64(seed: seed)
+        var requests: [Double] = []
+        var lags: [Double] = []
+        for operation in operations {
+            guard let model = models[operation.kind] else { continue }
+            var t = 0.0
+            var count = 0
+            repeat {
+                t += adaptive.delay(model: model, elapsed: t, using: &rng)
+                count += 1
+            } while t < operation.duration && count < 10_000
+            requests.append(Double(count))
+            lags.append(t - operation.duration)
+        }
+        return Result(
+            requests: Stats.mean(requests),
+            lagP50: Stats.percentile(lags, 50),
+            lagP99: Stats.percentile(lags, 99)
+        )
     }
 }

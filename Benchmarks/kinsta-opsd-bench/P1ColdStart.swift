@@ -59,13 +59,15 @@ struct P1ColdStart {
                 rows.append(Self.row(variant.name, slice, mine, theirs, judged: judged))
             }
             if variant.workload.durationShift == nil {
-                frontier.append(Self.frontierRow(variant.name, variant.workload, ours: ours, terraform: terraform))
+                frontier.append(
+                    Self.frontierRow(variant.name, variant.workload, options.adaptive, ours: ours, terraform: terraform)
+                )
             }
         }
         let priors = Workload(seed: options.seed, count: count)
         let standard = try await p1.runPeer(.terraform, priors)
         frontier.insert(
-            Self.frontierRow("as the priors (P1's workload)", priors, ours: nil, terraform: standard),
+            Self.frontierRow("as the priors (P1's workload)", priors, options.adaptive, ours: nil, terraform: standard),
             at: 0
         )
         Format.table(
@@ -87,8 +89,9 @@ struct P1ColdStart {
                 + "same operations)",
             [
                 "durations", "req/op TF", "lag p50 goal", "aimed at mean lag: req/op", "× TF", "lag p50",
-                "aimed at the median: req/op", "× TF", "lag p50", "ours: req/op", "× TF", "lag p50",
-                "aimed at mean lag, at ours' p50: req/op",
+                "aimed at the median: req/op", "× TF", "lag p50",
+                "ours' rule knowing the distribution: req/op", "lag p50", "aimed at mean lag, at that p50: req/op",
+                "ours (learning): req/op", "× TF", "lag p50", "aimed at mean lag, at ours' p50: req/op",
             ],
             frontier,
             notes: [
@@ -106,6 +109,7 @@ struct P1ColdStart {
     static func frontierRow(
         _ name: String,
         _ workload: Workload,
+        _ adaptive: AdaptivePolling,
         ours: [OperationOutcome]?,
         terraform: [OperationOutcome]
     ) -> [String] {
@@ -138,10 +142,21 @@ struct P1ColdStart {
                 cells += ["none", "–", "–"]
             }
         }
+        let rule = ClairvoyantSchedule.rule(adaptive, operations, distributions: distributions, seed: workload.seed)
+        let atRule = ClairvoyantSchedule.best(
+            operations,
+            distributions: distributions,
+            objective: .meanLag,
+            target: rule.lagP50
+        )
+        cells += [
+            Format.number(rule.requests, 2), Format.number(rule.lagP50, 2),
+            atRule.met.map { Format.number($0.requests, 2) } ?? "none",
+        ]
         if let ours {
             let requests = Stats.mean(ours.map { Double($0.requests) })
             let p50 = Stats.percentile(ours.map { $0.lag ?? .infinity }, 50)
-            // The same lag as ours, for the clairvoyant schedule: what ours pays for learning from a cold start.
+            // The same lag as ours, for the clairvoyant schedule: what ours pays for the rule and for learning.
             let atOurs = ClairvoyantSchedule.best(
                 operations,
                 distributions: distributions,

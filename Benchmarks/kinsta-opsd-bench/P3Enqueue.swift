@@ -81,9 +81,10 @@ struct P3Enqueue {
                 at: 2
             )
             notes.append(
-                "spawned with lean clients / raw rate = \(Format.number(lean.rate / rawRate, 2)): the same daemon, "
-                    + "with clients that cost microseconds a request instead of libcurl's tenth of a millisecond "
-                    + "on the same two cores"
+                "spawned with lean clients / raw rate = \(Format.number(lean.rate / rawRate, 2)): the same daemon; "
+                    + "the clients' own CPU per job (the benchmark process's): libcurl "
+                    + "\(Format.number(spawned.clientCPUPerJob * 1000, 3)) ms, lean "
+                    + "\(Format.number(lean.clientCPUPerJob * 1000, 3)) ms, on the daemon's two cores"
             )
             notes.append(
                 "CPU per job: the kinsta-opsd process's own CPU time (utime + stime from /proc) over the "
@@ -128,16 +129,20 @@ struct P3Enqueue {
         let socketPath = scratch + "/spawned/s.sock"
         let client = SocketClient(http: http, socketPath: socketPath)
         _ = try await submissions(client, clients * 10, from: count)  // warm: the first requests set things up
+        let me = ProcessInfo.processInfo.processIdentifier
         func measured(_ submit: () async throws -> [Double]) async throws -> SpawnedRun {
             let cpuBefore = Proc.cpuSeconds(started.child.pid)
+            let clientsBefore = Proc.cpuSeconds(me)
             let began = Date()
             let latencies = try await submit()
             let seconds = Date().timeIntervalSince(began)
             let cpu = Proc.cpuSeconds(started.child.pid) - cpuBefore
+            let clients = Proc.cpuSeconds(me) - clientsBefore
             return SpawnedRun(
                 rate: Double(latencies.count) / seconds,
                 latencies: latencies,
-                cpuPerJob: cpu / Double(latencies.count)
+                cpuPerJob: cpu / Double(latencies.count),
+                clientCPUPerJob: clients / Double(latencies.count)
             )
         }
         let curl = try await measured { try await submissions(client, count, from: count * 2) }
@@ -152,6 +157,8 @@ struct P3Enqueue {
         var rate: Double
         var latencies: [Double]
         var cpuPerJob: Double
+        /// The benchmark process's own CPU over the run, per job: what its clients cost.
+        var clientCPUPerJob: Double
     }
 
     /// One row per transaction, WAL, synchronous=FULL: what a durable insert costs on this disk with nothing else.

@@ -29,7 +29,16 @@ public final class JobEngine: Sendable {
     /// The shared request budget, when the engine's calls draw from one: claims never exceed what it can serve now.
     let budget: RequestBudget?
     /// What finished operations taught the poll schedule, per kind; refreshed from the store.
-    private let durations = Mutex<[JobKind: DurationModel]>([:])
+    private let durations = Mutex(Learned())
+    /// ``currentPolicy`` as last built, and the version of the models it was built from: a claim and every action
+    /// ask for it, and merging 37 models into the policy each time showed in P3's profile.
+    private let builtPolicy = Mutex<(version: Int, policy: PollPolicy)?>(nil)
+
+    /// What was learned, per kind, and a count of its changes.
+    private struct Learned {
+        var models: [JobKind: DurationModel] = [:]
+        var version = 0
+    }
     /// Kinsta's answers to submissions whose commit failed (storage unavailable), by job, with the row version they
     /// answer: committed as soon as storage takes writes again, instead of acting on the job a second time.
     private let unrecorded = Mutex<[Int64: (version: Int64, input: JobInput)]>([:])
@@ -71,8 +80,8 @@ public final class JobEngine: Sendable {
         self.maxConcurrentRequests = maxConcurrentRequests
         self.random = Mutex(SplitMix64(seed: seed))
         // Until the store is read (`recover`), each kind's model is the policy's own: built once here.
-        durations.withLock { models in
-            for kind in JobKind.allCases { models[kind] = policy.model(for: kind) }
+        durations.withLock { learned in
+            for kind in JobKind.allCases { learned.models[kind] = policy.model(for: kind) }
         }
     }
 
@@ -81,16 +90,18 @@ public final class JobEngine: Sendable {
 
     /// The policy with what has been learned so far.
     public var currentPolicy: PollPolicy {
-        var policy = machine.policy
         let learned = durations.withLock { $0 }
-        policy.durations.merge(learned) { _, new in new }
+        if let built = builtPolicy.withLock({ $0 }), built.version == learned.version { return built.policy }
+        var policy = machine.policy
+        policy.durations.merge(learned.models) { _, new in new }
+        builtPolicy.withLock { $0 = (learned.version, policy) }
         return policy
     }
 
     /// How long the kind's operations usually take, from acceptance to their end, as learned so far (the prior's
     /// alone before anything was seen): the 10th and 90th percentiles, and how many operations the model has seen.
     public func usualDuration(of kind: JobKind) -> UsualDuration {
-        let model = durations.withLock { $0[kind] } ?? machine.policy.model(for: kind)
+        let model = durations.withLock { $0.models[kind] } ?? machine.policy.model(for: kind)
         return UsualDuration(low: model.quantile(0.1), high: model.quantile(0.9), observations: model.observations)
     }
 
@@ -120,7 +131,10 @@ public final class JobEngine: Sendable {
             priors[prior] = model
             models[kind] = model
         }
-        durations.withLock { $0.merge(models) { _, new in new } }
+        durations.withLock { learned in
+            learned.models.merge(models) { _, new in new }
+            learned.version += 1
+        }
     }
 
     // MARK: - Steps
@@ -146,15 +160,16 @@ public final class JobEngine: Sendable {
     /// the in-flight limit allows (an urgent job's with its headroom) and their target is free.
     @discardableResult
     public func admit() async throws -> Int {
-        // At the limit nothing can start: skip reading the queue (every commit wakes the loop, and a full queue
-        // would otherwise be read and decoded each time).
-        let inFlightNow = try await database.inFlightCount()
-        guard inFlightNow < JobPriority.inFlightLimit(maxInFlight, priority: JobPriority.range.upperBound) else {
-            return 0
-        }
-        // Within the urgent headroom only urgent jobs start: only they are read (a partial index of their own).
-        let urgentOnly = inFlightNow >= maxInFlight
-        let view = try await database.admissionView(limit: 256, now: clock.now(), urgentOnly: urgentOnly)
+        // One read: at the ceiling nothing can start, and the queue is not read (every commit wakes the loop, and a
+        // full queue would otherwise be read and decoded each time); within the urgent headroom only urgent jobs
+        // start, and only they are read (a partial index of their own).
+        let view = try await database.admissionView(
+            limit: 256,
+            now: clock.now(),
+            maxInFlight: maxInFlight,
+            ceiling: JobPriority.inFlightLimit(maxInFlight, priority: JobPriority.range.upperBound)
+        )
+        let urgentOnly = view.urgentOnly
         var occupancy = Occupancy(busy: view.busyTargets, siteOf: environments.siteOf)
         var inFlight = view.inFlight
         var admitted = 0

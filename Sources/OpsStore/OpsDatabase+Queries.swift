@@ -165,39 +165,64 @@ extension OpsDatabase {
         now: Date = Date(),
         urgentOnly: Bool = false
     ) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int) {
+        try await writer.read { db in try Self.admissionView(db, limit: limit, now: now, urgentOnly: urgentOnly) }
+    }
+
+    /// ``admissionView(limit:now:urgentOnly:)`` for an engine at `inFlight` jobs of `maxInFlight`, with urgent jobs
+    /// allowed up to `ceiling`, in one read: nothing when even an urgent job could not start, only the urgent ones
+    /// at `maxInFlight` or more, else every queued job (`nil` queued: at the ceiling).
+    public func admissionView(
+        limit: Int,
+        now: Date,
+        maxInFlight: Int,
+        ceiling: Int
+    ) async throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int, urgentOnly: Bool) {
         try await writer.read { db in
-            // The planner, without statistics, would rather search job_state: the index is named.
-            let from =
-                urgentOnly
-                ? "job INDEXED BY job_urgent_queued WHERE state = 'queued' AND priority >= \(JobPriority.urgent)"
-                : "job WHERE state = 'queued'"
-            let queued = try JobRecord.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT * FROM \(from)
-                        ORDER BY min(10, priority + max(0, ? - created_at) / \(JobPriority.agingStep)) DESC, id
-                        LIMIT ?
-                        """
-                ),
-                arguments: [now.milliseconds, limit]
-            ).map(StoredJob.init(record:))
-            // Nothing waits: the targets in flight (thousands, on a busy daemon) need not be read.
-            guard !queued.isEmpty else { return ([], [], 0) }
-            let busy = try String.fetchAll(
-                db.cachedStatement(sql: "SELECT target FROM job WHERE state IN \(StateSQL.inFlight)")
-            )
-            return (queued, Set(busy), busy.count)
+            let inFlight = try Self.inFlightCount(db)
+            guard inFlight < ceiling else { return ([], [], inFlight, true) }
+            let urgentOnly = inFlight >= maxInFlight
+            let view = try Self.admissionView(db, limit: limit, now: now, urgentOnly: urgentOnly)
+            return (view.queued, view.busyTargets, view.queued.isEmpty ? inFlight : view.inFlight, urgentOnly)
         }
+    }
+
+    private static func admissionView(
+        _ db: Database,
+        limit: Int,
+        now: Date,
+        urgentOnly: Bool
+    ) throws -> (queued: [StoredJob], busyTargets: Set<String>, inFlight: Int) {
+        // The planner, without statistics, would rather search job_state: the index is named.
+        let from =
+            urgentOnly
+            ? "job INDEXED BY job_urgent_queued WHERE state = 'queued' AND priority >= \(JobPriority.urgent)"
+            : "job WHERE state = 'queued'"
+        let queued = try JobRecord.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT * FROM \(from)
+                    ORDER BY min(10, priority + max(0, ? - created_at) / \(JobPriority.agingStep)) DESC, id
+                    LIMIT ?
+                    """
+            ),
+            arguments: [now.milliseconds, limit]
+        ).map(StoredJob.init(record:))
+        // Nothing waits: the targets in flight (thousands, on a busy daemon) need not be read.
+        guard !queued.isEmpty else { return ([], [], 0) }
+        let busy = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT target FROM job WHERE state IN \(StateSQL.inFlight)")
+        )
+        return (queued, Set(busy), busy.count)
     }
 
     /// How many jobs are in flight.
     public func inFlightCount() async throws -> Int {
-        try await writer.read { db in
-            try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT count(*) FROM job WHERE state IN \(StateSQL.inFlight)")
-            )
-                ?? 0
-        }
+        try await writer.read { db in try Self.inFlightCount(db) }
+    }
+
+    private static func inFlightCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM job WHERE state IN \(StateSQL.inFlight)"))
+            ?? 0
     }
 
     /// Every job in one state, oldest first. Recovery reads the `submitting` ones (at most the in-flight limit)
