@@ -240,15 +240,15 @@ def identity_of_operation(o):
 
 # A second submission Kinsta took (a 202, or a 5xx after the work began: the simulator logs the operation either
 # way) for one identity is a duplicate, with one exception the daemon's rules allow: a DELETE sent again after a
-# crash left no trace of the first (a repeat is harmless), or a create sent again once its settle grace showed no
-# trace of the first, is taken again only if every earlier one had failed at Kinsta before it, so the site was still
-# deleted, or created, once.
+# crash left no trace of the first (a repeat is harmless), or a create or manual backup sent again once its settle
+# grace showed no trace of the first, is taken again only if every earlier one had failed at Kinsta before it, so
+# the site was still deleted, or created, and the backup made, once.
 operation_by_id = {o["operation_id"]: o for o in operations}
 accepted_by_identity = collections.defaultdict(list)
 for r in sorted(requests, key=lambda r: r["seq"]):
     if (r["status"] == 202 or r.get("operation_id")) and identity_of_request(r) is not None:
         accepted_by_identity[identity_of_request(r)].append(r)
-duplicates = redeleted = recreated = 0
+duplicates = redeleted = recreated = rebacked = 0
 for identity, accepted in accepted_by_identity.items():
     for index, later in enumerate(accepted[1:], start=1):
         earlier = [operation_by_id.get(r.get("operation_id")) for r in accepted[:index]]
@@ -257,6 +257,8 @@ for identity, accepted in accepted_by_identity.items():
             redeleted += 1
         elif identity[0] == "create" and all_failed:
             recreated += 1
+        elif identity[0] == "backup.create" and all_failed:
+            rebacked += 1
         else:
             duplicates += 1
 # Secrets: the simulator echoed the Authorization header and every request body (admin_password) in its answers;
@@ -322,6 +324,8 @@ if redeleted:
     print(f"  deletes sent again after a crash, accepted once the first had failed at Kinsta: {redeleted}")
 if recreated:
     print(f"  creates sent again after their settle grace, taken once the first had failed at Kinsta: {recreated}")
+if rebacked:
+    print(f"  manual backups sent again after their settle grace, taken once the first had failed at Kinsta: {rebacked}")
 print(f"  secrets leaked from {echoed} echoing answers: {len(leaks)}" + (f" ({', '.join(leaks)})" if leaks else ""))
 print(f"  plans {len(plans)}/{plans_submitted}, not ended exactly once {len(plans_unended)}, steps out of order "
       f"{len(order_violations)}" + (f" ({'; '.join(order_violations[:5])})" if order_violations else ""))
