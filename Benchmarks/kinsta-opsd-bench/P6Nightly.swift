@@ -13,7 +13,8 @@ import OpsTestSupport
 /// - The batch's **floor** is what its own requests cost under the budget: requests ÷ 60 per minute. Its
 ///   completion time (the plan's `created_at` to `finished_at`) is reported against it (goal ≤ 1.25 ×).
 /// - An urgent restore's **wait** is from its submission to its POST reaching Kinsta, in budget tokens (one a
-///   second at 60/min; goal ≤ 2).
+///   second at 60/min; goal ≤ 2), and how many requests of other jobs reached Kinsta in that time (those served
+///   ahead of it; the rest of a wait is the budget's own spacing, which no order can shorten).
 struct P6Nightly {
     let options: Bench.Options
     var count: Int { options.quick ? 100 : 300 }
@@ -30,12 +31,14 @@ struct P6Nightly {
             let result = try await runEngine(maxInFlight: maxInFlight)
             let floorMinutes = Double(result.batchRequests) / perMinute
             let waits = result.restoreWaits
+            let ahead = result.restoreAhead.map(Double.init)
             rows.append([
                 maxInFlight == 8 ? "8 (the default)" : "\(maxInFlight) (the batch)", result.outcome,
                 "\(result.batchRequests)", Format.number(floorMinutes, 1), Format.number(result.completion / 60, 1),
                 Format.number(result.completion / 60 / floorMinutes, 2), "\(waits.count)",
                 Format.number(Stats.percentile(waits, 50), 1), Format.number(waits.max() ?? .nan, 1),
-                "\(result.rateLimited)", Format.seconds(Date().timeIntervalSince(wall)),
+                Format.number(ahead.max() ?? .nan, 0), "\(result.rateLimited)",
+                Format.seconds(Date().timeIntervalSince(wall)),
             ])
         }
         Format.table(
@@ -43,11 +46,13 @@ struct P6Nightly {
                 + "\(Int(restoreEvery)) s; \(Int(perMinute)) requests/min, burst \(Int(burst)))",
             [
                 "max_in_flight", "plan", "batch requests", "floor (min)", "completed after (min)", "× floor",
-                "restores", "restore wait p50 (tokens)", "max (tokens)", "429s", "wall",
+                "restores", "restore wait p50 (tokens)", "max (tokens)", "requests ahead, max", "429s", "wall",
             ],
             rows,
             notes: [
                 "targets: completion ≤ 1.25 × floor; restore wait ≤ 2 tokens (a token a second at 60/min)",
+                "requests ahead: other jobs' requests that reached Kinsta between a restore's submission and its POST; "
+                    + "the rest of its wait is the budget's spacing (at most 60 calls in any sliding minute)",
                 "with max_in_flight 8 the batch runs 8 at a time and the budget left over goes to more polls of those "
                     + "8; the restores start in the urgent headroom (2 slots above max_in_flight for priority ≥ 5)",
                 "batch requests: every request of the run but the restores' own submits and polls (the backups' "
@@ -61,6 +66,8 @@ struct P6Nightly {
         var batchRequests: Int
         var completion: Double
         var restoreWaits: [Double]
+        /// Per restore, the requests of other jobs that reached Kinsta between its submission and its POST.
+        var restoreAhead: [Int]
         var rateLimited: Int
     }
 
@@ -114,6 +121,8 @@ struct P6Nightly {
             else { throw BenchError("the plan was not created") }
             // Restores on seed sites the batch does not touch, one every `restoreEvery` seconds while it runs.
             var restores: [Int64] = []
+            // Per restore, how many requests the simulator had logged when it was stored.
+            var loggedBefore: [Int64: Int] = [:]
             var nextRestore = start.addingTimeInterval(60)
             var end = start
             for _ in 0..<(24 * 60 * 4) {
@@ -135,6 +144,7 @@ struct P6Nightly {
                         now: clock.now()
                     ) {
                         restores.append(job.id)
+                        loggedBefore[job.id] = simulator.requestLog().count
                     }
                     nextRestore = nextRestore.addingTimeInterval(restoreEvery)
                 }
@@ -149,6 +159,7 @@ struct P6Nightly {
             let log = simulator.requestLog()
             // Each restore's wait: its submission to its POST at Kinsta.
             var waits: [Double] = []
+            var ahead: [Int] = []
             var restoreOperations: Set<String> = []
             for id in restores {
                 guard let job = try await database.job(id: id) else { continue }
@@ -157,6 +168,9 @@ struct P6Nightly {
                     let sent = log.first(where: { $0.operationID != nil && $0.operationID == job.snapshot.operationID })
                 else { continue }
                 waits.append(sent.at.timeIntervalSince(job.createdAt) * perMinute / 60)
+                if let first = loggedBefore[id], let last = log.firstIndex(where: { $0.seq == sent.seq }) {
+                    ahead.append(max(0, last - first))
+                }
             }
             let restoreRequests = log.filter { request in
                 if let operation = request.operationID { return restoreOperations.contains(operation) }
@@ -167,6 +181,7 @@ struct P6Nightly {
                 batchRequests: log.count - restoreRequests,
                 completion: (finished?.finishedAt ?? clock.now()).timeIntervalSince(start),
                 restoreWaits: waits,
+                restoreAhead: ahead,
                 rateLimited: log.filter { $0.status == 429 }.count
             )
         }
