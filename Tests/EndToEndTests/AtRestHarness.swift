@@ -12,7 +12,7 @@ import CDispatch  // where this target's Glibc `stat` fields come from (see Sour
 enum AtRest {
     static func daemon(_ work: URL, config: String = "") throws -> ChildProcess {
         let configPath = work.appendingPathComponent("c.toml").path
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try config.write(toFile: configPath, atomically: false, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment
         environment["KINSTA_API_KEY"] = "k"
         environment["KINSTA_API_BASE_URL"] = "http://127.0.0.1:1/v2"

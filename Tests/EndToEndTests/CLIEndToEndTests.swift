@@ -40,7 +40,7 @@ import Glibc
             configPath = work.appendingPathComponent("c.toml").path
             try
                 "[kinsta]\nrequests_per_minute = 6000\nrequest_burst = 100\n[polling]\nadaptive = false\nfirst_poll_seconds = 0.2\ninterval_seconds = 0.2\nmax_interval_seconds = 0.5\nconfirm_seconds = 1\n"
-                .write(toFile: configPath, atomically: true, encoding: .utf8)
+                .write(toFile: configPath, atomically: false, encoding: .utf8)
             var environment = ProcessInfo.processInfo.environment
             environment["KINSTA_API_KEY"] = "cli-key"
             environment["KINSTA_API_BASE_URL"] = base
@@ -270,7 +270,7 @@ import Glibc
         try
             (config.replacingOccurrences(of: "requests_per_minute = 6000", with: "requests_per_minute = 5000")
             + "[daemon]\nlog_level = \"debug\"\n")
-            .write(toFile: stack.configPath, atomically: true, encoding: .utf8)
+            .write(toFile: stack.configPath, atomically: false, encoding: .utf8)
         daemon.signal(SIGHUP)
         let reloaded = try await withTimeout(20, "reload line") {
             try await daemon.waitForLine { $0.contains("configuration reloaded") }

@@ -35,7 +35,7 @@ import Glibc
             .replacingOccurrences(of: "LIVE_ENV_ID", with: live)
             .replacingOccurrences(of: "STAGING_ENV_ID", with: staging)
             .replacingOccurrences(of: "SITE_ID", with: siteID)
-            .write(toFile: planFile, atomically: true, encoding: .utf8)
+            .write(toFile: planFile, atomically: false, encoding: .utf8)
 
         // When it is run, and the daemon is killed once the push is at Kinsta
         let run = try await stack.ops(["plan", "run", planFile, "--json"])
@@ -115,7 +115,7 @@ import Glibc
         kind = "cache.clear"
         after = ["a"]
         params = { environment_id = "env-1" }
-        """.write(toFile: cyclic, atomically: true, encoding: .utf8)
+        """.write(toFile: cyclic, atomically: false, encoding: .utf8)
         let refused = try await stack.ops(["plan", "run", cyclic])
         #expect(refused.status == 2)
         #expect(refused.output.contains { $0.contains("steps a → b → a form a cycle") }, "\(refused.output)")
@@ -140,7 +140,7 @@ import Glibc
 
                 """
         }
-        try schedule("nightly-clear", "30 2 * * *").write(toFile: stack.configPath, atomically: true, encoding: .utf8)
+        try schedule("nightly-clear", "30 2 * * *").write(toFile: stack.configPath, atomically: false, encoding: .utf8)
         let daemon = try await stack.startDaemon()
         defer { daemon.signal(SIGKILL) }
         let listed = try await stack.ops(["schedules"])
@@ -161,7 +161,7 @@ import Glibc
         #expect(next > Date() && next < Date().addingTimeInterval(86_400 + 3600))
 
         // SIGHUP with another list: the journal says it applied it, and the socket shows it
-        try schedule("weekly-clear", "0 6 * * mon").write(toFile: stack.configPath, atomically: true, encoding: .utf8)
+        try schedule("weekly-clear", "0 6 * * mon").write(toFile: stack.configPath, atomically: false, encoding: .utf8)
         daemon.signal(SIGHUP)
         _ = try await withTimeout(20, "the reload") {
             try await daemon.waitForLine { $0.contains("configuration reloaded") && $0.contains("schedules") }

@@ -75,7 +75,7 @@ import Glibc
         name = "slack"
         url = "\(simRoot)/_sim/webhooks/slack"
         format = "slack"
-        """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        """.write(toFile: configPath, atomically: false, encoding: .utf8)
         let socket = work.appendingPathComponent("s.sock").path
         var environment = ProcessInfo.processInfo.environment
         environment["KINSTA_API_KEY"] = Self.apiKey

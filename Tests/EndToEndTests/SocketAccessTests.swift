@@ -10,7 +10,7 @@ import Glibc
 @Suite(.serialized) struct SocketAccessTests {
     func daemon(_ work: URL, config: String) async throws -> (ChildProcess, String) {
         let configPath = work.appendingPathComponent("c.toml").path
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try config.write(toFile: configPath, atomically: false, encoding: .utf8)
         // The client (as nobody) must reach the socket's directory.
         chmod(work.path, 0o755)
         var environment = ProcessInfo.processInfo.environment

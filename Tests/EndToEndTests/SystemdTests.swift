@@ -212,7 +212,7 @@ final class NotifyListener: Sendable {
         let unit = try String(contentsOf: repo.appendingPathComponent("systemd/kinsta-opsd.service"), encoding: .utf8)
             .replacingOccurrences(of: "/usr/local/bin/kinsta-opsd", with: BuiltProducts.executable("kinsta-opsd").path)
         let unitPath = work.appendingPathComponent("kinsta-opsd.service").path
-        try unit.write(toFile: unitPath, atomically: true, encoding: .utf8)
+        try unit.write(toFile: unitPath, atomically: false, encoding: .utf8)
 
         let verify = try await run("/usr/bin/systemd-analyze", ["verify", unitPath])
         #expect(verify.status == 0)

@@ -74,7 +74,7 @@ import Testing
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let path = directory.appendingPathComponent("c.toml").path
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            try text.write(toFile: path, atomically: false, encoding: .utf8)
             return try ConfigLoader(environment: ["KINSTA_API_KEY": "k"]).load(path: path)
         }
         let started = try load("[daemon]\nlog_level = \"info\"\n")

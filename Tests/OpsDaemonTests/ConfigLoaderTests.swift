@@ -12,7 +12,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("kinsta-opsd.toml").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
         return path
     }
@@ -176,7 +176,7 @@ import Testing
         try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
         try "key-from-credential\n".write(
             to: credentials.appendingPathComponent("kinsta-api-key"),
-            atomically: true,
+            atomically: false,
             encoding: .utf8
         )
         let withCredential = try ConfigLoader(
@@ -201,7 +201,7 @@ import Testing
         // loads as its credential)
         let path = try file("[kinsta]\ncompany_id = \"c1\"\n", mode: 0o644)
         let beside = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("kinsta-api-key")
-        try "key-beside\n".write(to: beside, atomically: true, encoding: .utf8)
+        try "key-beside\n".write(to: beside, atomically: false, encoding: .utf8)
         // Then check-config, run by hand with no credential and no KINSTA_API_KEY, finds it
         let configuration = try ConfigLoader(environment: [:]).load(path: path)
         #expect(configuration.kinsta.apiKey == "key-beside")
