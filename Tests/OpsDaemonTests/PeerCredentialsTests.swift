@@ -52,22 +52,13 @@ import Glibc
             .get()
         var seen = events.makeAsyncIterator()
 
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        #expect(connected == 0)
-
-        let opened = await seen.next()
-        #expect(opened?.0 == "active")
-        #expect(opened?.1 == Peer(uid: getuid(), gid: getgid(), pid: getpid()))
-
-        close(fd)
+        do {
+            let client = try ConnectionLimitTests.RawClient(path)
+            let opened = await seen.next()
+            #expect(opened?.0 == "active")
+            #expect(opened?.1 == Peer(uid: getuid(), gid: getgid(), pid: getpid()))
+            withExtendedLifetime(client) {}
+        }  // the client closes its connection as it goes
         let closed = await seen.next()
         #expect(closed?.0 == "inactive")
         #expect(closed?.1 == nil)
