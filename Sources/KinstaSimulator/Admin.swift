@@ -15,11 +15,25 @@ extension KinstaSimulator {
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let name = String(path.dropFirst("/_sim/webhooks/".count))
-            webhooks.withLock { $0.append((name, headers, Data(body.readableBytesView))) }
+            let count = webhooks.withLock { list in
+                list.append((name, headers, Data(body.readableBytesView)))
+                return list.count
+            }
+            let ready = webhookWaiters.withLock { waiters in
+                let due = waiters.filter { $0.value.atLeast <= count }
+                for id in due.keys { waiters.removeValue(forKey: id) }
+                return due.values.map(\.continuation)
+            }
+            for continuation in ready { continuation.resume() }
             return SimAnswer.json(200, ["received": true]).response
         }
         switch path {
         case "/_sim/webhooks":
+            // `?wait_for=N`: answers once N deliveries were received (or after 5 s), so a test waits on the
+            // deliveries themselves instead of asking again and again.
+            if let wanted = request.uri.queryParameters["wait_for"].flatMap({ Int(String($0)) }) {
+                await waitForWebhooks(atLeast: wanted, timeout: 5)
+            }
             let list = webhooks.withLock { $0 }.map { entry -> [String: Any] in
                 ["endpoint": entry.name, "headers": entry.headers, "body": String(decoding: entry.body, as: UTF8.self)]
             }
@@ -108,6 +122,36 @@ extension KinstaSimulator {
                 },
                 "key_expires_at": state.keyExpiresAt.map(Self.iso) ?? NSNull(),
             ]
+        }
+    }
+}
+
+extension KinstaSimulator {
+    /// Returns once at least `count` webhook deliveries were received, or after `timeout` seconds.
+    func waitForWebhooks(atLeast count: Int, timeout: Double) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.webhookArrival(atLeast: count) }
+            group.addTask { try? await Task.sleep(for: .seconds(timeout)) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func webhookArrival(atLeast count: Int) async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Checked under the waiters' lock: a delivery appended before it is counted here, one after it
+                // finds the waiter registered.
+                let now = webhookWaiters.withLock { waiters -> Bool in
+                    if webhooks.withLock({ $0.count }) >= count || Task.isCancelled { return true }
+                    waiters[id] = (count, continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            webhookWaiters.withLock { $0.removeValue(forKey: id) }?.continuation.resume()
         }
     }
 }

@@ -17,6 +17,8 @@ public final class KinstaSimulator: Sendable {
     let state: Mutex<SimulatorState>
     /// Webhook deliveries received on `/_sim/webhooks/NAME`.
     let webhooks = Mutex<[(name: String, headers: [String: String], body: Data)]>([])
+    /// Requests waiting for more deliveries (`GET /_sim/webhooks?wait_for=N`), by id: how many they wait for.
+    let webhookWaiters = Mutex<[UUID: (atLeast: Int, continuation: CheckedContinuation<Void, Never>)]>([:])
 
     public init(configuration: SimulatorConfiguration = .init(), now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration

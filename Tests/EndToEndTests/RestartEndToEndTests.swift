@@ -187,13 +187,18 @@ import Glibc
         // And every state change reached both webhook endpoints (at least once: a delivery the kill interrupted is
         // sent again), the standard ones signed so that the reference library verifies them
         let eventCount = all.count
-        let received = try await eventually(20, "every delivery") {
-            let list = try await getJSON(http, simRoot + "/_sim/webhooks").array ?? []
-            let ids = Set(
-                list.filter { $0["endpoint"] == "std" }.compactMap { $0["headers"]?["webhook-id"]?.stringValue }
-            )
-            let slack = list.filter { $0["endpoint"] == "slack" }.count
-            return ids.count == eventCount && slack >= eventCount ? list : nil
+        let received = try await withTimeout(20, "every delivery") {
+            // Each ask waits for one more delivery than the last answer held (the simulator answers when it came).
+            var wanted = 0
+            while true {
+                let list = try await getJSON(http, simRoot + "/_sim/webhooks?wait_for=\(wanted)").array ?? []
+                wanted = list.count + 1
+                let ids = Set(
+                    list.filter { $0["endpoint"] == "std" }.compactMap { $0["headers"]?["webhook-id"]?.stringValue }
+                )
+                let slack = list.filter { $0["endpoint"] == "slack" }.count
+                if ids.count == eventCount && slack >= eventCount { return list }
+            }
         }
         let standard = received.filter { $0["endpoint"] == "std" }
         #expect(
@@ -294,22 +299,6 @@ func getJSON(_ http: CurlHTTPClient, _ url: String) async throws -> JSONValue {
     let response = try await http.execute(HTTPRequest(url: url, timeout: .seconds(10)))
     guard response.status == 200 else { throw E2EError("GET \(url) answered \(response.status)") }
     return try JSONDecoder().decode(JSONValue.self, from: response.body)
-}
-
-/// Asks `probe` again every 50 ms until it returns a value (for another process's work to show), failing after `seconds`.
-func eventually<T: Sendable>(
-    _ seconds: Double,
-    _ what: String,
-    _ probe: @escaping @Sendable () async throws -> T?
-)
-    async throws -> T
-{
-    try await withTimeout(seconds, what) {
-        while true {
-            if let value = try await probe() { return value }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
 }
 
 /// The Standard Webhooks reference verifier (Python `standardwebhooks`) on one captured delivery.
